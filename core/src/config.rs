@@ -1,0 +1,201 @@
+//! Tracker configuration and its validation.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use reqwest::Url;
+use thiserror::Error;
+
+/// Everything the app tells the tracker once, at `configure` time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerConfig {
+    /// Ingest endpoint (protocol v1). HTTPS is required except for loopback hosts.
+    pub endpoint: String,
+    /// Stable per-install identifier; the server dedupes on (device id, sequence).
+    pub device_id: String,
+    /// Sent as `Authorization: Bearer <token>`.
+    pub bearer_token: String,
+    /// Directory that holds the queue database. Created if missing.
+    pub storage_dir: PathBuf,
+    pub upload: UploadPolicy,
+    /// Seed for backoff jitter; `None` seeds from the clock. Tests and replays set it.
+    pub jitter_seed: Option<u64>,
+}
+
+/// When and how much to upload. Every limit is named here rather than buried in the uploader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadPolicy {
+    /// Upload as soon as this many fixes are pending.
+    pub batch_trigger_count: u32,
+    /// Most fixes in one request.
+    pub max_batch_fixes: u32,
+    /// Upload pending fixes once the oldest has waited this long, even below the count trigger.
+    pub max_delay_ms: i64,
+    /// Per-request timeout.
+    pub request_timeout_ms: u64,
+    /// First retry delay after a failed upload; doubles up to `max_backoff_ms`.
+    pub min_backoff_ms: i64,
+    pub max_backoff_ms: i64,
+}
+
+impl Default for UploadPolicy {
+    fn default() -> Self {
+        Self {
+            batch_trigger_count: 100,
+            max_batch_fixes: 500,
+            max_delay_ms: 5 * 60 * 1000,
+            request_timeout_ms: 30_000,
+            min_backoff_ms: 5_000,
+            max_backoff_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// A configuration the tracker refuses, naming the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    #[error("endpoint is not a valid absolute URL")]
+    EndpointNotUrl,
+    #[error("endpoint must use https (plain http is allowed only for loopback hosts)")]
+    EndpointNotHttps,
+    #[error("device id must be 1-128 characters of [A-Za-z0-9._:-]")]
+    BadDeviceId,
+    #[error("bearer token must be non-empty visible ASCII")]
+    BadToken,
+    #[error("storage directory must be set")]
+    NoStorageDir,
+    #[error("upload policy: {0}")]
+    BadUploadPolicy(&'static str),
+}
+
+impl TrackerConfig {
+    pub fn new(
+        endpoint: impl Into<String>,
+        device_id: impl Into<String>,
+        bearer_token: impl Into<String>,
+        storage_dir: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            device_id: device_id.into(),
+            bearer_token: bearer_token.into(),
+            storage_dir: storage_dir.into(),
+            upload: UploadPolicy::default(),
+            jitter_seed: None,
+        }
+    }
+
+    /// Checks every field and returns the parsed endpoint.
+    pub fn validate(&self) -> Result<Url, ConfigError> {
+        let url = Url::parse(&self.endpoint).map_err(|_| ConfigError::EndpointNotUrl)?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => return Err(ConfigError::EndpointNotHttps),
+            _ => return Err(ConfigError::EndpointNotUrl),
+        }
+        if url.host().is_none() {
+            return Err(ConfigError::EndpointNotUrl);
+        }
+        let id_ok = (1..=128).contains(&self.device_id.len())
+            && self
+                .device_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        if !id_ok {
+            return Err(ConfigError::BadDeviceId);
+        }
+        if self.bearer_token.is_empty() || !self.bearer_token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ConfigError::BadToken);
+        }
+        if self.storage_dir.as_os_str().is_empty() {
+            return Err(ConfigError::NoStorageDir);
+        }
+        self.upload.validate()?;
+        Ok(url)
+    }
+}
+
+impl UploadPolicy {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_batch_fixes == 0 || self.max_batch_fixes > 10_000 {
+            return Err(ConfigError::BadUploadPolicy(
+                "max_batch_fixes must be 1-10000",
+            ));
+        }
+        if self.batch_trigger_count == 0 {
+            return Err(ConfigError::BadUploadPolicy(
+                "batch_trigger_count must be >= 1",
+            ));
+        }
+        if self.max_delay_ms < 0 || self.min_backoff_ms <= 0 {
+            return Err(ConfigError::BadUploadPolicy("delays must be positive"));
+        }
+        if self.max_backoff_ms < self.min_backoff_ms {
+            return Err(ConfigError::BadUploadPolicy(
+                "max_backoff_ms must be >= min_backoff_ms",
+            ));
+        }
+        if self.request_timeout_ms == 0 {
+            return Err(ConfigError::BadUploadPolicy(
+                "request_timeout_ms must be > 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(endpoint: &str) -> TrackerConfig {
+        TrackerConfig::new(endpoint, "device-1", "token", "/tmp/x")
+    }
+
+    #[test]
+    fn https_anywhere_and_http_only_on_loopback() {
+        assert!(config("https://ingest.example.com/v1/batches").validate().is_ok());
+        assert!(config("http://127.0.0.1:8080/v1/batches").validate().is_ok());
+        assert!(config("http://[::1]:8080/v1/batches").validate().is_ok());
+        assert!(config("http://localhost/v1/batches").validate().is_ok());
+        assert_eq!(
+            config("http://ingest.example.com/v1/batches").validate(),
+            Err(ConfigError::EndpointNotHttps)
+        );
+        assert_eq!(config("not a url").validate(), Err(ConfigError::EndpointNotUrl));
+        assert_eq!(config("ftp://x/").validate(), Err(ConfigError::EndpointNotUrl));
+    }
+
+    #[test]
+    fn device_id_and_token_rules() {
+        let mut c = config("https://x.example/");
+        c.device_id = String::new();
+        assert_eq!(c.validate(), Err(ConfigError::BadDeviceId));
+        c.device_id = "a b".into();
+        assert_eq!(c.validate(), Err(ConfigError::BadDeviceId));
+        c.device_id = "ok-1".into();
+        c.bearer_token = "with space".into();
+        assert_eq!(c.validate(), Err(ConfigError::BadToken));
+    }
+
+    #[test]
+    fn upload_policy_limits() {
+        let mut c = config("https://x.example/");
+        c.upload.max_batch_fixes = 0;
+        assert!(matches!(c.validate(), Err(ConfigError::BadUploadPolicy(_))));
+    }
+}

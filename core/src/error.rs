@@ -1,0 +1,30 @@
+//! The tracker's public error: one enum, converted from the module errors in one place.
+//! Messages name fields and rules, never coordinates.
+
+use thiserror::Error;
+
+use crate::config::ConfigError;
+use crate::fix::FixError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum TrackerError {
+    #[error("invalid fix: {0}")]
+    InvalidFix(#[from] FixError),
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(#[from] ConfigError),
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("tracking is stopped: call start() before recording fixes")]
+    NotTracking,
+    #[error("upload failed: {0}")]
+    Upload(String),
+    #[error("the tracker has shut down")]
+    ShutDown,
+}
+
+impl From<StoreError> for TrackerError {
+    fn from(e: StoreError) -> Self {
+        TrackerError::Storage(e.to_string())
+    }
+}

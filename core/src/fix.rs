@@ -1,0 +1,279 @@
+//! The `Fix` record handed over by the OS, and its validation.
+//!
+//! Validation never panics and never echoes coordinates: location history is personal data, so
+//! an error names the field and the rule, not the value.
+
+use thiserror::Error;
+
+/// Earliest plausible fix time: 2000-01-01T00:00:00Z. Older values are uninitialised clocks.
+pub const MIN_PLAUSIBLE_TIME_MS: i64 = 946_684_800_000;
+/// How far a fix may lie in the future of the injected clock before it is refused.
+pub const MAX_FUTURE_SKEW_MS: i64 = 10 * 60 * 1000;
+/// Largest speed any phone reports honestly (a jet is ~300 m/s); larger is a broken value.
+pub const MAX_REPORTED_SPEED_MPS: f64 = 1_000.0;
+/// Largest horizontal accuracy worth storing at all (beyond this it is not a position).
+pub const MAX_ACCURACY_M: f64 = 100_000.0;
+
+/// Where a fix came from, as reported by the OS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Gps,
+    Fused,
+    Network,
+    Passive,
+    Unknown,
+}
+
+impl Provider {
+    /// The short wire name used by ingest protocol v1.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Provider::Gps => "gps",
+            Provider::Fused => "fused",
+            Provider::Network => "network",
+            Provider::Passive => "passive",
+            Provider::Unknown => "unknown",
+        }
+    }
+
+    pub fn from_wire_name(name: &str) -> Provider {
+        match name {
+            "gps" => Provider::Gps,
+            "fused" => Provider::Fused,
+            "network" => Provider::Network,
+            "passive" => Provider::Passive,
+            _ => Provider::Unknown,
+        }
+    }
+}
+
+/// One position report from the OS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fix {
+    /// UTC time of the fix, milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    pub latitude_deg: f64,
+    pub longitude_deg: f64,
+    /// Horizontal accuracy (68 % radius), metres. Required.
+    pub horizontal_accuracy_m: f64,
+    pub altitude_m: Option<f64>,
+    pub vertical_accuracy_m: Option<f64>,
+    pub speed_mps: Option<f64>,
+    pub speed_accuracy_mps: Option<f64>,
+    pub bearing_deg: Option<f64>,
+    pub bearing_accuracy_deg: Option<f64>,
+    pub provider: Provider,
+    /// Set by the OS when a mock-location app produced the fix.
+    pub is_mock: bool,
+    /// Monotonic time since boot, nanoseconds (Android `elapsedRealtimeNanos`), where given.
+    pub elapsed_realtime_ns: Option<i64>,
+}
+
+impl Fix {
+    /// A fix with only the required fields; the rest can be filled in with struct update syntax.
+    pub fn new(time_ms: i64, latitude_deg: f64, longitude_deg: f64, accuracy_m: f64) -> Fix {
+        Fix {
+            time_ms,
+            latitude_deg,
+            longitude_deg,
+            horizontal_accuracy_m: accuracy_m,
+            altitude_m: None,
+            vertical_accuracy_m: None,
+            speed_mps: None,
+            speed_accuracy_mps: None,
+            bearing_deg: None,
+            bearing_accuracy_deg: None,
+            provider: Provider::Unknown,
+            is_mock: false,
+            elapsed_realtime_ns: None,
+        }
+    }
+}
+
+/// Why a fix was refused. Carries field names and rules only, never coordinates.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum FixError {
+    #[error("{field} is not a finite number")]
+    NotFinite { field: &'static str },
+    #[error("latitude is outside [-90, 90]")]
+    LatitudeOutOfRange,
+    #[error("longitude is outside [-180, 180]")]
+    LongitudeOutOfRange,
+    #[error("horizontal accuracy must be > 0 and <= {MAX_ACCURACY_M} m")]
+    BadAccuracy,
+    #[error("{field} must not be negative")]
+    Negative { field: &'static str },
+    #[error("bearing must be in [0, 360)")]
+    BearingOutOfRange,
+    #[error("speed is above {MAX_REPORTED_SPEED_MPS} m/s")]
+    SpeedImplausible,
+    #[error("fix time is before 2000-01-01")]
+    TimeTooOld,
+    #[error("fix time is more than {} s ahead of the clock", MAX_FUTURE_SKEW_MS / 1000)]
+    TimeInFuture,
+}
+
+/// Checks one fix against the rules every later stage relies on.
+pub fn validate(fix: &Fix, now_ms: i64) -> Result<(), FixError> {
+    finite("latitude", fix.latitude_deg)?;
+    finite("longitude", fix.longitude_deg)?;
+    finite("horizontal_accuracy", fix.horizontal_accuracy_m)?;
+    for (field, value) in [
+        ("altitude", fix.altitude_m),
+        ("vertical_accuracy", fix.vertical_accuracy_m),
+        ("speed", fix.speed_mps),
+        ("speed_accuracy", fix.speed_accuracy_mps),
+        ("bearing", fix.bearing_deg),
+        ("bearing_accuracy", fix.bearing_accuracy_deg),
+    ] {
+        if let Some(v) = value {
+            finite(field, v)?;
+        }
+    }
+    if !(-90.0..=90.0).contains(&fix.latitude_deg) {
+        return Err(FixError::LatitudeOutOfRange);
+    }
+    if !(-180.0..=180.0).contains(&fix.longitude_deg) {
+        return Err(FixError::LongitudeOutOfRange);
+    }
+    if !(fix.horizontal_accuracy_m > 0.0 && fix.horizontal_accuracy_m <= MAX_ACCURACY_M) {
+        return Err(FixError::BadAccuracy);
+    }
+    for (field, value) in [
+        ("vertical_accuracy", fix.vertical_accuracy_m),
+        ("speed", fix.speed_mps),
+        ("speed_accuracy", fix.speed_accuracy_mps),
+        ("bearing_accuracy", fix.bearing_accuracy_deg),
+    ] {
+        if value.is_some_and(|v| v < 0.0) {
+            return Err(FixError::Negative { field });
+        }
+    }
+    if fix.speed_mps.is_some_and(|v| v > MAX_REPORTED_SPEED_MPS) {
+        return Err(FixError::SpeedImplausible);
+    }
+    if fix.bearing_deg.is_some_and(|b| !(0.0..360.0).contains(&b)) {
+        return Err(FixError::BearingOutOfRange);
+    }
+    if fix.time_ms < MIN_PLAUSIBLE_TIME_MS {
+        return Err(FixError::TimeTooOld);
+    }
+    if fix.time_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
+        return Err(FixError::TimeInFuture);
+    }
+    Ok(())
+}
+
+fn finite(field: &'static str, value: f64) -> Result<(), FixError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(FixError::NotFinite { field })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn good() -> Fix {
+        Fix::new(NOW, 48.85, 2.35, 5.0)
+    }
+
+    #[test]
+    fn accepts_a_plain_fix() {
+        assert_eq!(validate(&good(), NOW), Ok(()));
+    }
+
+    #[test]
+    fn refuses_nan_latitude_without_echoing_it() {
+        let fix = Fix {
+            latitude_deg: f64::NAN,
+            ..good()
+        };
+        let err = validate(&fix, NOW).unwrap_err();
+        assert_eq!(err, FixError::NotFinite { field: "latitude" });
+        assert!(!err.to_string().contains("NaN"));
+    }
+
+    #[test]
+    fn refuses_out_of_range_coordinates() {
+        let lat = Fix {
+            latitude_deg: 90.5,
+            ..good()
+        };
+        let lon = Fix {
+            longitude_deg: -180.01,
+            ..good()
+        };
+        assert_eq!(validate(&lat, NOW), Err(FixError::LatitudeOutOfRange));
+        assert_eq!(validate(&lon, NOW), Err(FixError::LongitudeOutOfRange));
+    }
+
+    #[test]
+    fn refuses_zero_negative_and_absurd_accuracy() {
+        for acc in [0.0, -1.0, 1e9] {
+            let fix = Fix {
+                horizontal_accuracy_m: acc,
+                ..good()
+            };
+            assert_eq!(validate(&fix, NOW), Err(FixError::BadAccuracy), "{acc}");
+        }
+    }
+
+    #[test]
+    fn refuses_times_before_2000_and_far_in_the_future() {
+        let old = Fix {
+            time_ms: 0,
+            ..good()
+        };
+        let future = Fix {
+            time_ms: NOW + MAX_FUTURE_SKEW_MS + 1,
+            ..good()
+        };
+        assert_eq!(validate(&old, NOW), Err(FixError::TimeTooOld));
+        assert_eq!(validate(&future, NOW), Err(FixError::TimeInFuture));
+    }
+
+    #[test]
+    fn refuses_negative_speed_and_bad_bearing() {
+        let speed = Fix {
+            speed_mps: Some(-0.1),
+            ..good()
+        };
+        let bearing = Fix {
+            bearing_deg: Some(360.0),
+            ..good()
+        };
+        assert_eq!(
+            validate(&speed, NOW),
+            Err(FixError::Negative { field: "speed" })
+        );
+        assert_eq!(validate(&bearing, NOW), Err(FixError::BearingOutOfRange));
+    }
+
+    proptest! {
+        /// Any combination of values either validates or yields an error; accepted fixes keep
+        /// every invariant later stages rely on.
+        #[test]
+        fn validation_is_total_and_sound(
+            lat in proptest::num::f64::ANY,
+            lon in proptest::num::f64::ANY,
+            acc in proptest::num::f64::ANY,
+            speed in proptest::option::of(proptest::num::f64::ANY),
+            bearing in proptest::option::of(proptest::num::f64::ANY),
+            time_ms in proptest::num::i64::ANY,
+        ) {
+            let fix = Fix { speed_mps: speed, bearing_deg: bearing, ..Fix::new(time_ms, lat, lon, acc) };
+            if validate(&fix, NOW).is_ok() {
+                prop_assert!(lat.abs() <= 90.0 && lon.abs() <= 180.0);
+                prop_assert!(acc > 0.0 && acc.is_finite());
+                prop_assert!(speed.is_none_or(|s| (0.0..=MAX_REPORTED_SPEED_MPS).contains(&s)));
+                prop_assert!(time_ms <= NOW + MAX_FUTURE_SKEW_MS);
+            }
+        }
+    }
+}

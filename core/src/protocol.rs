@@ -1,0 +1,159 @@
+//! Ingest protocol v1: the JSON wire types shared by the SDK and the reference collector.
+//! The normative description is `docs/ingest-protocol.md`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::fix::{Fix, Provider};
+
+/// Version carried in every body; the collector refuses other values with 400.
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Path of the ingest endpoint relative to the collector's root.
+pub const INGEST_PATH: &str = "/v1/batches";
+pub const CONTENT_TYPE_JSON: &str = "application/json";
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+
+/// One upload: a run of consecutive sequence numbers from one device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchV1 {
+    pub v: u32,
+    /// Device id from the tracker's configuration.
+    pub device: String,
+    /// Batch id, equal to the `Idempotency-Key` header.
+    pub batch: String,
+    /// Sequence number of `fixes[0]`; `fixes[i]` has `first_seq + i`.
+    pub first_seq: u64,
+    pub fixes: Vec<WireFix>,
+}
+
+/// One fix with short field names; optional fields are omitted when absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireFix {
+    /// UTC milliseconds since the Unix epoch.
+    pub t: i64,
+    /// Latitude and longitude in degrees, rounded to 1e-7 (about 1 cm).
+    pub la: f64,
+    pub lo: f64,
+    /// Horizontal accuracy in metres, rounded to 0.1 m.
+    pub ac: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub al: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub va: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sp: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sa: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub be: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ba: Option<f64>,
+    /// Provider name: gps, fused, network, passive; omitted when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<String>,
+    /// Present and true only for mock-location fixes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mk: bool,
+}
+
+/// The collector's answer to an accepted batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    /// Fixes stored for the first time.
+    pub accepted: u64,
+    /// Fixes whose (device, sequence) was already stored.
+    pub duplicates: u64,
+}
+
+/// The body of every 4xx/5xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub error: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn round_to(value: f64, scale: f64) -> f64 {
+    (value * scale).round() / scale
+}
+
+impl WireFix {
+    pub fn from_fix(fix: &Fix) -> WireFix {
+        let tenth = |v: Option<f64>| v.map(|x| round_to(x, 10.0));
+        WireFix {
+            t: fix.time_ms,
+            la: round_to(fix.latitude_deg, 1e7),
+            lo: round_to(fix.longitude_deg, 1e7),
+            ac: round_to(fix.horizontal_accuracy_m, 10.0),
+            al: tenth(fix.altitude_m),
+            va: tenth(fix.vertical_accuracy_m),
+            sp: fix.speed_mps.map(|x| round_to(x, 100.0)),
+            sa: tenth(fix.speed_accuracy_mps),
+            be: tenth(fix.bearing_deg),
+            ba: tenth(fix.bearing_accuracy_deg),
+            pr: match fix.provider {
+                Provider::Unknown => None,
+                p => Some(p.wire_name().to_owned()),
+            },
+            mk: fix.is_mock,
+        }
+    }
+
+    /// Back to a `Fix` (the collector and tests use this). The monotonic clock is not sent.
+    pub fn to_fix(&self) -> Fix {
+        Fix {
+            time_ms: self.t,
+            latitude_deg: self.la,
+            longitude_deg: self.lo,
+            horizontal_accuracy_m: self.ac,
+            altitude_m: self.al,
+            vertical_accuracy_m: self.va,
+            speed_mps: self.sp,
+            speed_accuracy_mps: self.sa,
+            bearing_deg: self.be,
+            bearing_accuracy_deg: self.ba,
+            provider: self
+                .pr
+                .as_deref()
+                .map_or(Provider::Unknown, Provider::from_wire_name),
+            is_mock: self.mk,
+            elapsed_realtime_ns: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_fields_are_omitted_and_names_are_short() {
+        let fix = Fix::new(1_700_000_000_123, 37.422_578_123, -122.081_678_9, 4.56);
+        let json = serde_json::to_string(&WireFix::from_fix(&fix)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"t":1700000000123,"la":37.4225781,"lo":-122.0816789,"ac":4.6}"#
+        );
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field_to_wire_precision() {
+        let fix = Fix {
+            altitude_m: Some(12.34),
+            speed_mps: Some(3.217),
+            bearing_deg: Some(359.9),
+            provider: Provider::Fused,
+            is_mock: true,
+            ..Fix::new(1_700_000_000_000, 1.0, 2.0, 3.0)
+        };
+        let wire: WireFix =
+            serde_json::from_str(&serde_json::to_string(&WireFix::from_fix(&fix)).unwrap())
+                .unwrap();
+        let back = wire.to_fix();
+        assert_eq!(back.altitude_m, Some(12.3));
+        assert_eq!(back.speed_mps, Some(3.22));
+        assert_eq!(back.provider, Provider::Fused);
+        assert!(back.is_mock);
+    }
+}

@@ -1,0 +1,523 @@
+//! `Tracker`: the one object the bindings wrap. It owns the queue, the uploader thread and
+//! the clock, and reports what it does through an [`EventListener`].
+//!
+//! Threads: `record` runs on the caller's thread and returns once the fix is committed to
+//! SQLite. Uploads run on a dedicated thread with a current-thread tokio runtime; the caller
+//! never waits on the network except through the `flush` future.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::clock::Clock;
+use crate::config::TrackerConfig;
+use crate::error::TrackerError;
+use crate::fix::{Fix, validate};
+use crate::jitter::{Jitter, backoff_ms};
+use crate::store::Store;
+use crate::upload::{
+    EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify,
+    encode_batch,
+};
+
+/// Commands waiting for the uploader; small because wake-ups coalesce.
+const COMMAND_QUEUE_LEN: usize = 64;
+/// The uploader re-checks its timers at least this often, in case the clock jumped.
+const MAX_IDLE_WAIT: Duration = Duration::from_secs(60);
+/// The uploader needs little stack: no recursion, small futures.
+const UPLOAD_THREAD_STACK_BYTES: usize = 256 * 1024;
+const META_TRACKING: &str = "tracking";
+
+/// Something the app may want to know, delivered in order on the thread that caused it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    FixAccepted { seq: u64 },
+    FixRejected { reason: String },
+    TrackingChanged { tracking: bool },
+    UploadSucceeded { first_seq: u64, last_seq: u64 },
+    UploadFailed { reason: String, retry_in_ms: i64 },
+    BatchDeadLettered { first_seq: u64, last_seq: u64, http_status: u16 },
+}
+
+/// Receives events. Implementations must return quickly and must not call back into the
+/// tracker synchronously.
+pub trait EventListener: Send + Sync {
+    fn on_event(&self, event: Event);
+}
+
+/// The result of the most recent upload attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadOutcome {
+    Delivered { fixes: u64, at_ms: i64 },
+    Failed { reason: String, at_ms: i64, retry_at_ms: i64 },
+    DeadLettered { http_status: u16, at_ms: i64 },
+}
+
+/// A snapshot of the tracker's state and counters since it was configured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Status {
+    pub tracking: bool,
+    pub pending_count: u64,
+    pub accepted_total: u64,
+    pub rejected_total: u64,
+    pub uploaded_total: u64,
+    pub dead_lettered_total: u64,
+    pub upload_attempts: u64,
+    pub last_upload: Option<UploadOutcome>,
+}
+
+/// What a completed flush achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FlushReport {
+    pub uploaded: u64,
+    pub batches: u64,
+    pub pending: u64,
+}
+
+/// Result of recording several fixes at once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchRecord {
+    /// Sequence numbers of the fixes stored, in input order.
+    pub accepted: Vec<u64>,
+    /// Index in the input and reason, for each fix refused.
+    pub rejected: Vec<(usize, TrackerError)>,
+}
+
+enum Command {
+    Wake,
+    Flush(oneshot::Sender<Result<FlushReport, TrackerError>>),
+}
+
+pub struct Tracker {
+    shared: Arc<Shared>,
+    commands: mpsc::Sender<Command>,
+    shutdown: watch::Sender<bool>,
+    worker: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    config: TrackerConfig,
+    endpoint: Url,
+    clock: Arc<dyn Clock>,
+    transport: Arc<dyn Transport>,
+    store: Mutex<Store>,
+    state: Mutex<State>,
+    listener: Mutex<Option<Arc<dyn EventListener>>>,
+}
+
+struct State {
+    status: Status,
+    /// No automatic upload before this time (backoff after a failure).
+    retry_at_ms: Option<i64>,
+    consecutive_failures: u32,
+    jitter: Jitter,
+}
+
+impl Tracker {
+    /// Opens the queue and starts the uploader, with the default HTTPS transport.
+    pub fn new(config: TrackerConfig, clock: Arc<dyn Clock>) -> Result<Tracker, TrackerError> {
+        let transport = ReqwestTransport::new().map_err(|e| TrackerError::Upload(e.to_string()))?;
+        Tracker::with_transport(config, clock, Arc::new(transport))
+    }
+
+    /// As [`Tracker::new`], with a transport supplied by the platform or a test.
+    pub fn with_transport(
+        config: TrackerConfig,
+        clock: Arc<dyn Clock>,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Tracker, TrackerError> {
+        let endpoint = config.validate()?;
+        let store = Store::open(&config.storage_dir)?;
+        let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
+        let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
+        let state = State {
+            status: Status {
+                tracking,
+                pending_count: store.pending_count(),
+                ..Status::default()
+            },
+            retry_at_ms: None,
+            consecutive_failures: 0,
+            jitter: Jitter::new(seed),
+        };
+        let shared = Arc::new(Shared {
+            config,
+            endpoint,
+            clock,
+            transport,
+            store: Mutex::new(store),
+            state: Mutex::new(state),
+            listener: Mutex::new(None),
+        });
+        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker_shared = Arc::clone(&shared);
+        let worker = std::thread::Builder::new()
+            .name("tracelet-upload".into())
+            .stack_size(UPLOAD_THREAD_STACK_BYTES)
+            .spawn(move || run_uploader(worker_shared, receiver, shutdown_rx))
+            .map_err(|e| TrackerError::Storage(format!("cannot start the upload thread: {e}")))?;
+        let tracker = Tracker {
+            shared,
+            commands,
+            shutdown,
+            worker: Some(worker),
+        };
+        // Fixes left from an earlier run may already be due.
+        tracker.wake_if_due();
+        Ok(tracker)
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn EventListener>>) {
+        *lock(&self.shared.listener) = listener;
+    }
+
+    /// Begins accepting fixes. Persisted, so a restarted app knows to resume.
+    pub fn start(&self) -> Result<(), TrackerError> {
+        self.set_tracking(true)
+    }
+
+    /// Stops accepting fixes. What is queued is still uploaded.
+    pub fn stop(&self) -> Result<(), TrackerError> {
+        self.set_tracking(false)
+    }
+
+    fn set_tracking(&self, tracking: bool) -> Result<(), TrackerError> {
+        lock(&self.shared.store).set_meta(META_TRACKING, if tracking { "1" } else { "0" })?;
+        let changed = {
+            let mut state = lock(&self.shared.state);
+            let changed = state.status.tracking != tracking;
+            state.status.tracking = tracking;
+            changed
+        };
+        if changed {
+            self.shared.emit(Event::TrackingChanged { tracking });
+        }
+        Ok(())
+    }
+
+    /// Validates and durably stores one fix; returns its sequence number.
+    pub fn record(&self, fix: Fix) -> Result<u64, TrackerError> {
+        let mut result = self.record_batch(vec![fix])?;
+        match (result.accepted.pop(), result.rejected.pop()) {
+            (Some(seq), _) => Ok(seq),
+            (None, Some((_, error))) => Err(error),
+            (None, None) => Err(TrackerError::Storage("fix was not stored".into())),
+        }
+    }
+
+    /// Validates each fix and stores the valid ones in one transaction, as the OS hands over
+    /// batched locations. Invalid fixes are reported per index and do not affect the others.
+    pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
+        if !lock(&self.shared.state).status.tracking {
+            return Err(TrackerError::NotTracking);
+        }
+        let now_ms = self.shared.clock.now_ms();
+        let mut valid = Vec::with_capacity(fixes.len());
+        let mut rejected = Vec::new();
+        for (index, fix) in fixes.into_iter().enumerate() {
+            match validate(&fix, now_ms) {
+                Ok(()) => valid.push(fix),
+                Err(error) => rejected.push((index, TrackerError::InvalidFix(error))),
+            }
+        }
+        let accepted = if valid.is_empty() {
+            Vec::new()
+        } else {
+            lock(&self.shared.store).append(&valid, now_ms)?
+        };
+        {
+            let mut state = lock(&self.shared.state);
+            state.status.accepted_total += accepted.len() as u64;
+            state.status.rejected_total += rejected.len() as u64;
+        }
+        for (_, error) in &rejected {
+            self.shared.emit(Event::FixRejected {
+                reason: error.to_string(),
+            });
+        }
+        for &seq in &accepted {
+            self.shared.emit(Event::FixAccepted { seq });
+        }
+        self.wake_if_due();
+        Ok(BatchRecord { accepted, rejected })
+    }
+
+    /// Uploads everything pending now, ignoring any backoff. Resolves when the queue is empty
+    /// or an upload failed (the fixes stay queued and are retried later).
+    pub async fn flush(&self) -> Result<FlushReport, TrackerError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Flush(reply))
+            .await
+            .map_err(|_| TrackerError::ShutDown)?;
+        answer.await.map_err(|_| TrackerError::ShutDown)?
+    }
+
+    pub fn status(&self) -> Status {
+        let pending = lock(&self.shared.store).pending_count();
+        let mut status = lock(&self.shared.state).status.clone();
+        status.pending_count = pending;
+        status
+    }
+
+    fn wake_if_due(&self) {
+        if self.shared.upload_due(self.shared.clock.now_ms()) {
+            // A full queue already holds a wake-up; nothing is lost by dropping this one.
+            let _ = self.commands.try_send(Command::Wake);
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        // Cancels an upload in flight; its fixes stay queued because deletion only follows a
+        // 2xx answer.
+        let _ = self.shutdown.send(true);
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Shared {
+    fn emit(&self, event: Event) {
+        // Clone the listener out so that no lock is held while foreign code runs.
+        let listener = lock(&self.listener).clone();
+        if let Some(listener) = listener {
+            listener.on_event(event);
+        }
+    }
+
+    fn upload_due(&self, now_ms: i64) -> bool {
+        if lock(&self.state).retry_at_ms.is_some_and(|t| now_ms < t) {
+            return false;
+        }
+        let store = lock(&self.store);
+        let pending = store.pending_count();
+        if pending == 0 {
+            return false;
+        }
+        if pending >= u64::from(self.config.upload.batch_trigger_count) {
+            return true;
+        }
+        store
+            .oldest_stored_ms()
+            .ok()
+            .flatten()
+            .is_some_and(|oldest| now_ms - oldest >= self.config.upload.max_delay_ms)
+    }
+
+    /// How long the uploader may sleep before a timer (max delay or backoff) falls due.
+    fn idle_wait(&self, now_ms: i64) -> Duration {
+        let retry_at = lock(&self.state).retry_at_ms;
+        let oldest_due = lock(&self.store)
+            .oldest_stored_ms()
+            .ok()
+            .flatten()
+            .map(|oldest| oldest + self.config.upload.max_delay_ms);
+        let next = match (retry_at, oldest_due) {
+            (Some(r), Some(o)) => Some(r.max(o)),
+            (None, o) => o,
+            (r, None) => r,
+        };
+        next.map_or(MAX_IDLE_WAIT, |t| {
+            Duration::from_millis(u64::try_from(t - now_ms).unwrap_or(0)).min(MAX_IDLE_WAIT)
+        })
+    }
+
+    /// Uploads batches until the queue is empty or an attempt fails.
+    async fn upload_pending(&self) -> Result<FlushReport, TrackerError> {
+        let mut report = FlushReport::default();
+        let mut batch_limit = self.config.upload.max_batch_fixes;
+        loop {
+            let fixes = lock(&self.store).peek_batch(batch_limit)?;
+            let Some(batch) = encode_batch(&self.config.device_id, &fixes) else {
+                report.pending = lock(&self.store).pending_count();
+                return Ok(report);
+            };
+            let request = UploadRequest {
+                url: self.endpoint.clone(),
+                bearer_token: self.config.bearer_token.clone(),
+                idempotency_key: batch.idempotency_key.clone(),
+                body: batch.body.clone(),
+                timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
+            };
+            let result = self.transport.send(request).await;
+            lock(&self.state).status.upload_attempts += 1;
+            let now_ms = self.clock.now_ms();
+            match classify(&result) {
+                ResponseClass::Delivered => {
+                    self.delivered(&batch, now_ms)?;
+                    report.uploaded += batch.fix_count();
+                    report.batches += 1;
+                    batch_limit = self.config.upload.max_batch_fixes;
+                }
+                ResponseClass::TooLarge if batch.fix_count() > 1 => {
+                    batch_limit = u32::try_from(batch.fix_count() / 2).unwrap_or(1).max(1);
+                }
+                ResponseClass::TooLarge => self.dead_letter(&batch, 413, now_ms)?,
+                ResponseClass::Rejected => {
+                    let status = result.as_ref().map_or(400, |r| r.status);
+                    self.dead_letter(&batch, status, now_ms)?;
+                }
+                ResponseClass::Unauthorized => {
+                    return Err(self.failed("server refused the token (401)".into(), None, now_ms));
+                }
+                ResponseClass::Retry { retry_after_s } => {
+                    let reason = match &result {
+                        Ok(r) => format!("server answered {}", r.status),
+                        Err(e) => e.to_string(),
+                    };
+                    return Err(self.failed(reason, retry_after_s, now_ms));
+                }
+            }
+        }
+    }
+
+    fn delivered(&self, batch: &EncodedBatch, now_ms: i64) -> Result<(), TrackerError> {
+        lock(&self.store).delete_through(batch.last_seq)?;
+        {
+            let mut state = lock(&self.state);
+            state.status.uploaded_total += batch.fix_count();
+            state.status.last_upload = Some(UploadOutcome::Delivered {
+                fixes: batch.fix_count(),
+                at_ms: now_ms,
+            });
+            state.retry_at_ms = None;
+            state.consecutive_failures = 0;
+        }
+        self.emit(Event::UploadSucceeded {
+            first_seq: batch.first_seq,
+            last_seq: batch.last_seq,
+        });
+        Ok(())
+    }
+
+    fn dead_letter(
+        &self,
+        batch: &EncodedBatch,
+        http_status: u16,
+        now_ms: i64,
+    ) -> Result<(), TrackerError> {
+        lock(&self.store).dead_letter(
+            batch.first_seq,
+            batch.last_seq,
+            http_status,
+            &batch.body,
+            now_ms,
+        )?;
+        {
+            let mut state = lock(&self.state);
+            state.status.dead_lettered_total += batch.fix_count();
+            state.status.last_upload = Some(UploadOutcome::DeadLettered {
+                http_status,
+                at_ms: now_ms,
+            });
+        }
+        self.emit(Event::BatchDeadLettered {
+            first_seq: batch.first_seq,
+            last_seq: batch.last_seq,
+            http_status,
+        });
+        Ok(())
+    }
+
+    /// Records a failed attempt and schedules the retry with jittered exponential backoff.
+    fn failed(&self, reason: String, retry_after_s: Option<u64>, now_ms: i64) -> TrackerError {
+        let retry_in_ms = {
+            let mut state = lock(&self.state);
+            state.consecutive_failures += 1;
+            let policy = &self.config.upload;
+            let failures = state.consecutive_failures;
+            let retry_after_ms =
+                retry_after_s.map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX));
+            let delay = backoff_ms(
+                &mut state.jitter,
+                failures,
+                policy.min_backoff_ms,
+                policy.max_backoff_ms,
+                retry_after_ms,
+            );
+            state.retry_at_ms = Some(now_ms.saturating_add(delay));
+            state.status.last_upload = Some(UploadOutcome::Failed {
+                reason: reason.clone(),
+                at_ms: now_ms,
+                retry_at_ms: now_ms.saturating_add(delay),
+            });
+            delay
+        };
+        self.emit(Event::UploadFailed {
+            reason: reason.clone(),
+            retry_in_ms,
+        });
+        TrackerError::Upload(reason)
+    }
+}
+
+fn run_uploader(
+    shared: Arc<Shared>,
+    commands: mpsc::Receiver<Command>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match runtime {
+        Ok(runtime) => runtime.block_on(upload_loop(shared, commands, shutdown)),
+        Err(e) => shared.emit(Event::UploadFailed {
+            reason: format!("cannot start the upload runtime: {e}"),
+            retry_in_ms: -1,
+        }),
+    }
+}
+
+async fn upload_loop(
+    shared: Arc<Shared>,
+    mut commands: mpsc::Receiver<Command>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut flush_waiters = Vec::new();
+    loop {
+        let wait = shared.idle_wait(shared.clock.now_ms());
+        let command = tokio::select! {
+            _ = shutdown.changed() => break,
+            command = commands.recv() => match command {
+                Some(command) => command,
+                None => break,
+            },
+            () = tokio::time::sleep(wait) => Command::Wake,
+        };
+        if let Command::Flush(reply) = command {
+            flush_waiters.push(reply);
+        }
+        // Coalesce whatever else is queued into this round.
+        while let Ok(command) = commands.try_recv() {
+            if let Command::Flush(reply) = command {
+                flush_waiters.push(reply);
+            }
+        }
+        if flush_waiters.is_empty() && !shared.upload_due(shared.clock.now_ms()) {
+            continue;
+        }
+        let result = tokio::select! {
+            _ = shutdown.changed() => break,
+            result = shared.upload_pending() => result,
+        };
+        for reply in flush_waiters.drain(..) {
+            let _ = reply.send(result.clone());
+        }
+    }
+    for reply in flush_waiters {
+        let _ = reply.send(Err(TrackerError::ShutDown));
+    }
+}
+
+/// A poisoned lock only means another thread panicked mid-update; the data is still the best
+/// we have, and refusing it would lose fixes.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,245 @@
+//! Turning queued fixes into HTTP requests, and HTTP answers into decisions.
+
+use std::future::Future;
+use std::io::Write;
+use std::pin::Pin;
+use std::time::Duration;
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use reqwest::Url;
+use thiserror::Error;
+
+use crate::protocol::{BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireFix};
+use crate::store::StoredFix;
+
+/// A batch ready to send: the gzip JSON body and what identifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedBatch {
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// Stable across retries and restarts, so the server can recognise a repeat.
+    pub idempotency_key: String,
+    pub body: Vec<u8>,
+    pub uncompressed_len: usize,
+}
+
+impl EncodedBatch {
+    pub fn fix_count(&self) -> u64 {
+        self.last_seq - self.first_seq + 1
+    }
+}
+
+/// Encodes a non-empty run of queued fixes as a protocol v1 body, gzip-compressed.
+pub fn encode_batch(device_id: &str, fixes: &[StoredFix]) -> Option<EncodedBatch> {
+    let first_seq = fixes.first()?.seq;
+    let last_seq = fixes.last()?.seq;
+    let idempotency_key = format!("{first_seq}-{last_seq}");
+    let batch = BatchV1 {
+        v: PROTOCOL_VERSION,
+        device: device_id.to_owned(),
+        batch: idempotency_key.clone(),
+        first_seq,
+        fixes: fixes.iter().map(|s| WireFix::from_fix(&s.fix)).collect(),
+    };
+    // Serialising plain data into a Vec cannot fail.
+    let json = serde_json::to_vec(&batch).ok()?;
+    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::best());
+    encoder.write_all(&json).ok()?;
+    let body = encoder.finish().ok()?;
+    Some(EncodedBatch {
+        first_seq,
+        last_seq,
+        idempotency_key,
+        body,
+        uncompressed_len: json.len(),
+    })
+}
+
+/// One HTTP request as the uploader wants it sent.
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    pub url: Url,
+    pub bearer_token: String,
+    pub idempotency_key: String,
+    pub body: Vec<u8>,
+    pub timeout: Duration,
+}
+
+/// What came back, reduced to what the uploader decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadResponse {
+    pub status: u16,
+    /// `Retry-After` in seconds, when the server sent one.
+    pub retry_after_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransportError {
+    #[error("request timed out")]
+    Timeout,
+    #[error("network error: {0}")]
+    Network(String),
+}
+
+pub type TransportFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<UploadResponse, TransportError>> + Send + 'a>>;
+
+/// Sends one request. The default is reqwest with rustls; a platform may supply its own.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: UploadRequest) -> TransportFuture<'_>;
+}
+
+/// The default transport: reqwest over rustls with the webpki root store.
+pub struct ReqwestTransport {
+    client: reqwest::Client,
+}
+
+impl ReqwestTransport {
+    pub fn new() -> Result<ReqwestTransport, TransportError> {
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("tracelet/", env!("CARGO_PKG_VERSION")))
+            .https_only(false) // loopback http is allowed; config validation enforces https
+            .build()
+            .map_err(|e| TransportError::Network(e.to_string()))?;
+        Ok(ReqwestTransport { client })
+    }
+}
+
+impl Transport for ReqwestTransport {
+    fn send(&self, request: UploadRequest) -> TransportFuture<'_> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .post(request.url)
+                .bearer_auth(&request.bearer_token)
+                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_JSON)
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .header(IDEMPOTENCY_HEADER, &request.idempotency_key)
+                .timeout(request.timeout)
+                .body(request.body)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        TransportError::Timeout
+                    } else {
+                        // reqwest's message names the URL, never the body.
+                        TransportError::Network(e.without_url().to_string())
+                    }
+                })?;
+            let retry_after_s = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            Ok(UploadResponse {
+                status: response.status().as_u16(),
+                retry_after_s,
+            })
+        })
+    }
+}
+
+/// What the uploader does with an answer (the delivery contract in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseClass {
+    /// 2xx: the server stored the batch; delete it.
+    Delivered,
+    /// 408, 429, 5xx, network errors: keep it and retry later.
+    Retry { retry_after_s: Option<u64> },
+    /// 401: the token was refused; ask the app for a new one, then retry.
+    Unauthorized,
+    /// 413: split the batch.
+    TooLarge,
+    /// Any other 4xx: the server will never take this batch; dead-letter it.
+    Rejected,
+}
+
+pub fn classify(result: &Result<UploadResponse, TransportError>) -> ResponseClass {
+    let response = match result {
+        Ok(response) => response,
+        Err(_) => return ResponseClass::Retry { retry_after_s: None },
+    };
+    match response.status {
+        200..=299 => ResponseClass::Delivered,
+        401 => ResponseClass::Unauthorized,
+        413 => ResponseClass::TooLarge,
+        408 | 429 | 500..=599 => ResponseClass::Retry {
+            retry_after_s: response.retry_after_s,
+        },
+        400..=499 => ResponseClass::Rejected,
+        // 1xx/3xx should never reach us (redirects are followed): treat as transient.
+        _ => ResponseClass::Retry {
+            retry_after_s: response.retry_after_s,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::Fix;
+    use flate2::read::GzDecoder;
+    use std::io::Read;
+
+    fn stored(seq: u64) -> StoredFix {
+        StoredFix {
+            seq,
+            fix: Fix::new(1_700_000_000_000 + seq as i64, 1.0, 2.0, 3.0),
+        }
+    }
+
+    #[test]
+    fn batch_body_is_gzip_json_with_a_stable_key() {
+        let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
+        let batch = encode_batch("dev-1", &fixes).unwrap();
+        assert_eq!(batch.idempotency_key, "7-9");
+        assert_eq!(batch.fix_count(), 3);
+        let mut json = String::new();
+        GzDecoder::new(&batch.body[..])
+            .read_to_string(&mut json)
+            .unwrap();
+        let decoded: BatchV1 = serde_json::from_str(&json).unwrap();
+        assert_eq!(decoded.first_seq, 7);
+        assert_eq!(decoded.batch, "7-9");
+        assert_eq!(decoded.fixes.len(), 3);
+        assert_eq!(encode_batch("dev-1", &fixes), Some(batch));
+    }
+
+    #[test]
+    fn empty_batches_are_not_encoded() {
+        assert_eq!(encode_batch("dev-1", &[]), None);
+    }
+
+    #[test]
+    fn response_classes_follow_the_contract() {
+        let status = |s| {
+            classify(&Ok(UploadResponse {
+                status: s,
+                retry_after_s: Some(7),
+            }))
+        };
+        assert_eq!(status(200), ResponseClass::Delivered);
+        assert_eq!(status(204), ResponseClass::Delivered);
+        assert_eq!(status(401), ResponseClass::Unauthorized);
+        assert_eq!(status(413), ResponseClass::TooLarge);
+        for s in [408, 429, 500, 503] {
+            assert_eq!(
+                status(s),
+                ResponseClass::Retry {
+                    retry_after_s: Some(7)
+                }
+            );
+        }
+        for s in [400, 403, 404, 422] {
+            assert_eq!(status(s), ResponseClass::Rejected);
+        }
+        assert_eq!(
+            classify(&Err(TransportError::Timeout)),
+            ResponseClass::Retry {
+                retry_after_s: None
+            }
+        );
+    }
+}
