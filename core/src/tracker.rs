@@ -27,8 +27,8 @@ use crate::upload::{
 const COMMAND_QUEUE_LEN: usize = 64;
 /// The uploader re-checks its timers at least this often, in case the clock jumped.
 const MAX_IDLE_WAIT: Duration = Duration::from_secs(60);
-/// The uploader needs little stack: no recursion, small futures.
-const UPLOAD_THREAD_STACK_BYTES: usize = 256 * 1024;
+/// The uploader needs little stack: no recursion, and the upload future is boxed on the heap.
+const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
 const META_TRACKING: &str = "tracking";
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
@@ -505,7 +505,7 @@ async fn upload_loop(
         }
         let result = tokio::select! {
             _ = shutdown.changed() => break,
-            result = shared.upload_pending() => result,
+            result = Box::pin(shared.upload_pending()) => result,
         };
         for reply in flush_waiters.drain(..) {
             let _ = reply.send(result.clone());

@@ -1,0 +1,176 @@
+//! The collector's storage: one row per (device, sequence), so retries never duplicate.
+
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+use tracelet_core::protocol::{BatchV1, WireFix};
+
+#[derive(Debug, thiserror::Error)]
+#[error("collector database: {0}")]
+pub struct DbError(#[from] rusqlite::Error);
+
+pub struct CollectorDb {
+    conn: Connection,
+    stats: Stats,
+}
+
+/// Counters since the collector started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub batches: u64,
+    pub fixes_accepted: u64,
+    pub duplicates: u64,
+    pub rejected_requests: u64,
+}
+
+/// A stored fix with its sequence number, as the read API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredRow {
+    pub seq: u64,
+    #[serde(flatten)]
+    pub fix: WireFix,
+    pub received_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceSummary {
+    pub device: String,
+    pub fixes: u64,
+    pub last_seq: u64,
+    pub last_t: i64,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS fixes (
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    la REAL NOT NULL,
+    lo REAL NOT NULL,
+    ac REAL NOT NULL,
+    al REAL, va REAL, sp REAL, sa REAL, be REAL, ba REAL,
+    pr TEXT,
+    mk INTEGER NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, seq)
+) WITHOUT ROWID;
+";
+
+impl CollectorDb {
+    pub fn open(path: &Path) -> Result<CollectorDb, DbError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn)
+    }
+
+    pub fn in_memory() -> Result<CollectorDb, DbError> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<CollectorDb, DbError> {
+        conn.execute_batch(SCHEMA)?;
+        Ok(CollectorDb {
+            conn,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Stores a validated batch in one transaction; returns (new, duplicates).
+    pub fn store_batch(&mut self, batch: &BatchV1, now_ms: i64) -> Result<(u64, u64), DbError> {
+        let tx = self.conn.transaction()?;
+        let mut accepted = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO fixes
+                 (device, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            for (offset, f) in batch.fixes.iter().enumerate() {
+                let seq = i64::try_from(batch.first_seq + offset as u64).unwrap_or(i64::MAX);
+                accepted += stmt.execute(params![
+                    batch.device,
+                    seq,
+                    f.t,
+                    f.la,
+                    f.lo,
+                    f.ac,
+                    f.al,
+                    f.va,
+                    f.sp,
+                    f.sa,
+                    f.be,
+                    f.ba,
+                    f.pr,
+                    f.mk,
+                    now_ms
+                ])? as u64;
+            }
+        }
+        tx.commit()?;
+        let duplicates = batch.fixes.len() as u64 - accepted;
+        self.stats.batches += 1;
+        self.stats.fixes_accepted += accepted;
+        self.stats.duplicates += duplicates;
+        Ok((accepted, duplicates))
+    }
+
+    pub fn count_rejected_request(&mut self) {
+        self.stats.rejected_requests += 1;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Fixes of one device with `seq > after_seq`, in sequence order.
+    pub fn fixes(&self, device: &str, after_seq: u64, limit: u32) -> Result<Vec<StoredRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms
+             FROM fixes WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![device, i64::try_from(after_seq).unwrap_or(i64::MAX), limit],
+            |r| {
+                let seq: i64 = r.get(0)?;
+                Ok(StoredRow {
+                    seq: u64::try_from(seq).unwrap_or(0),
+                    fix: WireFix {
+                        t: r.get(1)?,
+                        la: r.get(2)?,
+                        lo: r.get(3)?,
+                        ac: r.get(4)?,
+                        al: r.get(5)?,
+                        va: r.get(6)?,
+                        sp: r.get(7)?,
+                        sa: r.get(8)?,
+                        be: r.get(9)?,
+                        ba: r.get(10)?,
+                        pr: r.get(11)?,
+                        mk: r.get(12)?,
+                    },
+                    received_ms: r.get(13)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device, COUNT(*), MAX(seq), MAX(t) FROM fixes GROUP BY device ORDER BY device",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let last_seq: i64 = r.get(2)?;
+            let count: i64 = r.get(1)?;
+            Ok(DeviceSummary {
+                device: r.get(0)?,
+                fixes: u64::try_from(count).unwrap_or(0),
+                last_seq: u64::try_from(last_seq).unwrap_or(0),
+                last_t: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

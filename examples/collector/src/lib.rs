@@ -1,0 +1,130 @@
+//! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
+//!
+//! It checks the bearer token, inflates gzip bodies, validates every field, stores each
+//! (device, sequence) once in SQLite, and serves a small read API for tests and the demo.
+
+mod db;
+mod ingest;
+mod read;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use db::{CollectorDb, DbError, StoredRow};
+
+/// How the collector runs.
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    pub listen: SocketAddr,
+    /// SQLite file; `None` keeps everything in memory.
+    pub db_path: Option<PathBuf>,
+    /// Bearer tokens accepted on the ingest endpoint.
+    pub tokens: Vec<String>,
+    /// Largest request body accepted, compressed, before answering 413.
+    pub max_body_bytes: usize,
+}
+
+impl CollectorConfig {
+    pub fn loopback(tokens: Vec<String>) -> CollectorConfig {
+        CollectorConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db_path: None,
+            tokens,
+            max_body_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    db: Arc<Mutex<CollectorDb>>,
+    tokens: Arc<Vec<String>>,
+    /// Inflated bodies larger than this are refused too (a gzip bomb is small on the wire).
+    max_inflated_bytes: usize,
+}
+
+/// A collector serving in the background of the current tokio runtime.
+pub struct RunningCollector {
+    pub addr: SocketAddr,
+    db: Arc<Mutex<CollectorDb>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningCollector {
+    /// The URL the SDK should post batches to.
+    pub fn ingest_url(&self) -> String {
+        format!("http://{}{}", self.addr, tracelet_core::protocol::INGEST_PATH)
+    }
+
+    /// Every stored fix of a device, ordered by sequence number.
+    pub fn fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
+        lock(&self.db).fixes(device, 0, u32::MAX)
+    }
+
+    pub fn stats(&self) -> db::Stats {
+        lock(&self.db).stats()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Binds and starts serving; returns once the socket is listening.
+pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io::Error> {
+    let db = match &config.db_path {
+        Some(path) => CollectorDb::open(path),
+        None => CollectorDb::in_memory(),
+    }
+    .map_err(std::io::Error::other)?;
+    let db = Arc::new(Mutex::new(db));
+    let state = AppState {
+        db: Arc::clone(&db),
+        tokens: Arc::new(config.tokens.clone()),
+        max_inflated_bytes: config.max_body_bytes.saturating_mul(20),
+    };
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+    let app = router(state, config.max_body_bytes);
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = shutdown_rx.await;
+            })
+            .await;
+    });
+    Ok(RunningCollector {
+        addr,
+        db,
+        shutdown: Some(shutdown),
+        task,
+    })
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route(tracelet_core::protocol::INGEST_PATH, post(ingest::ingest))
+        .route("/v1/devices", get(read::devices))
+        .route("/v1/devices/{device}/fixes", get(read::fixes))
+        .route("/v1/stats", get(read::stats))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
