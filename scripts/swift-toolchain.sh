@@ -113,7 +113,9 @@ safe_rm_tree() {
     if mountpoint -q -- "$t$REPO" 2>/dev/null; then
         die "refusing to delete $t: the repository is bind-mounted at $t$REPO"
     fi
-    # --one-file-system: belt and braces against mounts we failed to see.
+    # Note --one-file-system does NOT stop at a bind mount of the same
+    # filesystem (tested: it deletes the contents), hence the checks above;
+    # it only helps against mounts of other devices we somehow missed.
     rm -rf --one-file-system -- "$t"
 }
 
@@ -131,7 +133,8 @@ cleanup() {
 
 is_ready() {
     [ -f "$CHROOT/$STAMP_FILE" ] && [ "$(cat "$CHROOT/$STAMP_FILE")" = "$STAMP" ] &&
-        [ -x "$CHROOT/usr/bin/swift" ]
+        # /usr/bin/swift is an absolute symlink, only valid inside the chroot.
+        { [ -L "$CHROOT/usr/bin/swift" ] || [ -x "$CHROOT/usr/bin/swift" ]; }
 }
 
 ensure_debootstrap() {
@@ -324,9 +327,11 @@ done < <(compgen -e)
 
 log "run (cwd $CWD): $*"
 set +e
+# 9>&-: the command must not inherit the lock fd, or a daemon it leaves
+# behind would hold the lock (and block rebuilds) forever.
 # shellcheck disable=SC2016 # $1/$@ are expanded by the inner sh
 chroot "$CHROOT" /usr/bin/env -i "${envs[@]}" /bin/sh -c 'cd "$1" || exit 125; shift; exec "$@"' \
-    swift-toolchain "$CWD" "$@"
+    swift-toolchain "$CWD" "$@" 9>&-
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || log "command exited with status $rc"

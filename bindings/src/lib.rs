@@ -1,0 +1,361 @@
+//! The uniffi surface of Tracelet. Types here mirror `tracelet-core` in shapes that Kotlin and
+//! Swift can hold; every conversion between the two lives in this crate, and every error
+//! crosses as the one `TraceletError` enum.
+
+use std::sync::Arc;
+
+use tracelet_core as core;
+
+uniffi::setup_scaffolding!();
+
+/// What the app configures once.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct TraceletConfig {
+    /// Ingest endpoint; HTTPS except for loopback hosts.
+    pub endpoint: String,
+    pub device_id: String,
+    pub bearer_token: String,
+    /// Directory for the queue database (an app-private directory).
+    pub storage_dir: String,
+    /// Upload as soon as this many fixes are pending.
+    #[uniffi(default = 100)]
+    pub batch_trigger_count: u32,
+    /// Most fixes in one request.
+    #[uniffi(default = 500)]
+    pub max_batch_fixes: u32,
+    /// Upload pending fixes once the oldest has waited this long.
+    #[uniffi(default = 300000)]
+    pub max_upload_delay_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Provider {
+    Gps,
+    Fused,
+    Network,
+    Passive,
+    Unknown,
+}
+
+/// One position from the OS.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Fix {
+    /// UTC milliseconds since the Unix epoch.
+    pub time_ms: i64,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Horizontal accuracy, metres (68 %). Required and > 0.
+    pub horizontal_accuracy_m: f64,
+    #[uniffi(default = None)]
+    pub altitude_m: Option<f64>,
+    #[uniffi(default = None)]
+    pub vertical_accuracy_m: Option<f64>,
+    #[uniffi(default = None)]
+    pub speed_mps: Option<f64>,
+    #[uniffi(default = None)]
+    pub speed_accuracy_mps: Option<f64>,
+    #[uniffi(default = None)]
+    pub bearing_deg: Option<f64>,
+    #[uniffi(default = None)]
+    pub bearing_accuracy_deg: Option<f64>,
+    pub provider: Provider,
+    #[uniffi(default = false)]
+    pub is_mock: bool,
+    /// Monotonic nanoseconds since boot, where the OS gives it.
+    #[uniffi(default = None)]
+    pub elapsed_realtime_ns: Option<i64>,
+}
+
+/// Every failure the SDK reports. Messages never contain coordinates.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
+pub enum TraceletError {
+    #[error("invalid fix: {reason}")]
+    InvalidFix { reason: String },
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig { reason: String },
+    #[error("storage failure: {reason}")]
+    Storage { reason: String },
+    #[error("tracking is stopped: call start() before recording fixes")]
+    NotTracking,
+    #[error("upload failed: {reason}")]
+    Upload { reason: String },
+    #[error("the tracker has shut down")]
+    ShutDown,
+}
+
+/// Error a foreign listener may report; the SDK logs nothing of it and carries on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
+pub enum CallbackError {
+    #[error("callback failed: {reason}")]
+    Failed { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed { reason: e.reason }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum UploadOutcome {
+    Delivered { fixes: u64, at_ms: i64 },
+    Failed { reason: String, at_ms: i64, retry_at_ms: i64 },
+    DeadLettered { http_status: u16, at_ms: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TraceletStatus {
+    pub tracking: bool,
+    pub pending_count: u64,
+    pub accepted_total: u64,
+    pub rejected_total: u64,
+    pub uploaded_total: u64,
+    pub dead_lettered_total: u64,
+    pub upload_attempts: u64,
+    pub last_upload: Option<UploadOutcome>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct FlushResult {
+    pub uploaded: u64,
+    pub batches: u64,
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RejectedFix {
+    /// Position in the list passed to `record_batch`.
+    pub index: u32,
+    pub error: TraceletError,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RecordBatchResult {
+    pub accepted_seqs: Vec<u64>,
+    pub rejected: Vec<RejectedFix>,
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum TraceletEvent {
+    FixAccepted { seq: u64 },
+    FixRejected { reason: String },
+    TrackingChanged { tracking: bool },
+    UploadSucceeded { first_seq: u64, last_seq: u64 },
+    UploadFailed { reason: String, retry_in_ms: i64 },
+    BatchDeadLettered { first_seq: u64, last_seq: u64, http_status: u16 },
+}
+
+/// Implemented by the platform layer to receive events. Called on the thread that caused the
+/// event (the recording thread or the SDK's upload thread); must return quickly.
+#[uniffi::export(with_foreign)]
+pub trait TraceletListener: Send + Sync {
+    fn on_event(&self, event: TraceletEvent) -> Result<(), CallbackError>;
+}
+
+/// The tracker, as Kotlin and Swift see it.
+#[derive(uniffi::Object)]
+pub struct Tracelet {
+    tracker: core::Tracker,
+}
+
+#[uniffi::export]
+impl Tracelet {
+    /// Validates the configuration, opens the queue and starts the upload thread.
+    #[uniffi::constructor]
+    pub fn new(config: TraceletConfig) -> Result<Arc<Self>, TraceletError> {
+        let mut core_config = core::TrackerConfig::new(
+            config.endpoint,
+            config.device_id,
+            config.bearer_token,
+            config.storage_dir,
+        );
+        core_config.upload.batch_trigger_count = config.batch_trigger_count;
+        core_config.upload.max_batch_fixes = config.max_batch_fixes;
+        core_config.upload.max_delay_ms = config.max_upload_delay_ms;
+        let tracker = core::Tracker::new(core_config, Arc::new(core::SystemClock))?;
+        Ok(Arc::new(Tracelet { tracker }))
+    }
+
+    pub fn start(&self) -> Result<(), TraceletError> {
+        Ok(self.tracker.start()?)
+    }
+
+    pub fn stop(&self) -> Result<(), TraceletError> {
+        Ok(self.tracker.stop()?)
+    }
+
+    /// Validates and durably stores one fix; returns its sequence number.
+    pub fn record(&self, fix: Fix) -> Result<u64, TraceletError> {
+        Ok(self.tracker.record(fix.into())?)
+    }
+
+    /// Stores the valid fixes of a batch in one transaction and reports the invalid ones.
+    pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<RecordBatchResult, TraceletError> {
+        let result = self
+            .tracker
+            .record_batch(fixes.into_iter().map(Into::into).collect())?;
+        Ok(RecordBatchResult {
+            accepted_seqs: result.accepted,
+            rejected: result
+                .rejected
+                .into_iter()
+                .map(|(index, error)| RejectedFix {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    error: error.into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Uploads everything pending; never blocks the calling thread.
+    pub async fn flush(&self) -> Result<FlushResult, TraceletError> {
+        let report = self.tracker.flush().await?;
+        Ok(FlushResult {
+            uploaded: report.uploaded,
+            batches: report.batches,
+            pending: report.pending,
+        })
+    }
+
+    pub fn status(&self) -> TraceletStatus {
+        self.tracker.status().into()
+    }
+
+    pub fn set_listener(&self, listener: Option<Arc<dyn TraceletListener>>) {
+        self.tracker.set_listener(
+            listener.map(|l| Arc::new(ListenerBridge(l)) as Arc<dyn core::EventListener>),
+        );
+    }
+}
+
+/// Adapts a foreign listener to the core's trait; a failing listener must not disturb tracking.
+struct ListenerBridge(Arc<dyn TraceletListener>);
+
+impl core::EventListener for ListenerBridge {
+    fn on_event(&self, event: core::Event) {
+        let _ = self.0.on_event(event.into());
+    }
+}
+
+// ---- conversions, in one place ----
+
+impl From<core::TrackerError> for TraceletError {
+    fn from(e: core::TrackerError) -> Self {
+        use core::TrackerError as E;
+        match e {
+            E::InvalidFix(f) => TraceletError::InvalidFix {
+                reason: f.to_string(),
+            },
+            E::InvalidConfig(c) => TraceletError::InvalidConfig {
+                reason: c.to_string(),
+            },
+            E::Storage(reason) => TraceletError::Storage { reason },
+            E::NotTracking => TraceletError::NotTracking,
+            E::Upload(reason) => TraceletError::Upload { reason },
+            E::ShutDown => TraceletError::ShutDown,
+        }
+    }
+}
+
+impl From<Provider> for core::fix::Provider {
+    fn from(p: Provider) -> Self {
+        match p {
+            Provider::Gps => Self::Gps,
+            Provider::Fused => Self::Fused,
+            Provider::Network => Self::Network,
+            Provider::Passive => Self::Passive,
+            Provider::Unknown => Self::Unknown,
+        }
+    }
+}
+
+impl From<Fix> for core::Fix {
+    fn from(f: Fix) -> Self {
+        core::Fix {
+            time_ms: f.time_ms,
+            latitude_deg: f.latitude,
+            longitude_deg: f.longitude,
+            horizontal_accuracy_m: f.horizontal_accuracy_m,
+            altitude_m: f.altitude_m,
+            vertical_accuracy_m: f.vertical_accuracy_m,
+            speed_mps: f.speed_mps,
+            speed_accuracy_mps: f.speed_accuracy_mps,
+            bearing_deg: f.bearing_deg,
+            bearing_accuracy_deg: f.bearing_accuracy_deg,
+            provider: f.provider.into(),
+            is_mock: f.is_mock,
+            elapsed_realtime_ns: f.elapsed_realtime_ns,
+        }
+    }
+}
+
+impl From<core::UploadOutcome> for UploadOutcome {
+    fn from(o: core::UploadOutcome) -> Self {
+        match o {
+            core::UploadOutcome::Delivered { fixes, at_ms } => {
+                UploadOutcome::Delivered { fixes, at_ms }
+            }
+            core::UploadOutcome::Failed {
+                reason,
+                at_ms,
+                retry_at_ms,
+            } => UploadOutcome::Failed {
+                reason,
+                at_ms,
+                retry_at_ms,
+            },
+            core::UploadOutcome::DeadLettered { http_status, at_ms } => {
+                UploadOutcome::DeadLettered { http_status, at_ms }
+            }
+        }
+    }
+}
+
+impl From<core::Status> for TraceletStatus {
+    fn from(s: core::Status) -> Self {
+        TraceletStatus {
+            tracking: s.tracking,
+            pending_count: s.pending_count,
+            accepted_total: s.accepted_total,
+            rejected_total: s.rejected_total,
+            uploaded_total: s.uploaded_total,
+            dead_lettered_total: s.dead_lettered_total,
+            upload_attempts: s.upload_attempts,
+            last_upload: s.last_upload.map(Into::into),
+        }
+    }
+}
+
+impl From<core::Event> for TraceletEvent {
+    fn from(e: core::Event) -> Self {
+        use core::Event as E;
+        match e {
+            E::FixAccepted { seq } => TraceletEvent::FixAccepted { seq },
+            E::FixRejected { reason } => TraceletEvent::FixRejected { reason },
+            E::TrackingChanged { tracking } => TraceletEvent::TrackingChanged { tracking },
+            E::UploadSucceeded {
+                first_seq,
+                last_seq,
+            } => TraceletEvent::UploadSucceeded {
+                first_seq,
+                last_seq,
+            },
+            E::UploadFailed {
+                reason,
+                retry_in_ms,
+            } => TraceletEvent::UploadFailed {
+                reason,
+                retry_in_ms,
+            },
+            E::BatchDeadLettered {
+                first_seq,
+                last_seq,
+                http_status,
+            } => TraceletEvent::BatchDeadLettered {
+                first_seq,
+                last_seq,
+                http_status,
+            },
+        }
+    }
+}
