@@ -152,6 +152,33 @@ pub trait TraceletListener: Send + Sync {
     fn on_event(&self, event: TraceletEvent) -> Result<(), CallbackError>;
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Priority {
+    HighAccuracy,
+    Balanced,
+    LowPower,
+    Passive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct StationaryGeofence {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub radius_m: f64,
+}
+
+/// What the core asks the OS location API for; the platform layer applies it as given.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SamplingRequest {
+    pub priority: Priority,
+    pub interval_ms: i64,
+    pub fastest_interval_ms: i64,
+    pub min_distance_m: f64,
+    /// The OS may hold fixes back this long and deliver them in one batch.
+    pub max_batch_delay_ms: i64,
+    pub stationary_geofence: Option<StationaryGeofence>,
+}
+
 /// The tracker, as Kotlin and Swift see it.
 #[derive(uniffi::Object)]
 pub struct Tracelet {
@@ -215,6 +242,11 @@ impl Tracelet {
             batches: report.batches,
             pending: report.pending,
         })
+    }
+
+    /// The sampling to apply to the OS location API now.
+    pub fn sampling_request(&self) -> SamplingRequest {
+        self.tracker.sampling_request().into()
     }
 
     pub fn status(&self) -> TraceletStatus {
@@ -285,6 +317,29 @@ impl From<Fix> for core::Fix {
             provider: f.provider.into(),
             is_mock: f.is_mock,
             elapsed_realtime_ns: f.elapsed_realtime_ns,
+        }
+    }
+}
+
+impl From<core::policy::SamplingRequest> for SamplingRequest {
+    fn from(r: core::policy::SamplingRequest) -> Self {
+        use core::policy::Priority as P;
+        SamplingRequest {
+            priority: match r.priority {
+                P::HighAccuracy => Priority::HighAccuracy,
+                P::Balanced => Priority::Balanced,
+                P::LowPower => Priority::LowPower,
+                P::Passive => Priority::Passive,
+            },
+            interval_ms: r.interval_ms,
+            fastest_interval_ms: r.fastest_interval_ms,
+            min_distance_m: r.min_distance_m,
+            max_batch_delay_ms: r.max_batch_delay_ms,
+            stationary_geofence: r.stationary_geofence.map(|g| StationaryGeofence {
+                latitude: g.latitude_deg,
+                longitude: g.longitude_deg,
+                radius_m: g.radius_m,
+            }),
         }
     }
 }

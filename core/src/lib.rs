@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod fix;
 pub mod jitter;
+pub mod policy;
 pub mod protocol;
 pub mod store;
 pub mod tracker;

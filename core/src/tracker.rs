@@ -17,6 +17,7 @@ use crate::config::TrackerConfig;
 use crate::error::TrackerError;
 use crate::fix::{Fix, validate};
 use crate::jitter::{Jitter, backoff_ms};
+use crate::policy::SamplingRequest;
 use crate::store::Store;
 use crate::upload::{
     EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify,
@@ -255,6 +256,11 @@ impl Tracker {
             .await
             .map_err(|_| TrackerError::ShutDown)?;
         answer.await.map_err(|_| TrackerError::ShutDown)?
+    }
+
+    /// The sampling the platform layer should apply to the OS location API now.
+    pub fn sampling_request(&self) -> SamplingRequest {
+        SamplingRequest::moving_balanced()
     }
 
     pub fn status(&self) -> Status {

@@ -641,6 +641,11 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func recordBatch(fixes: [Fix]) throws  -> RecordBatchResult
     
+    /**
+     * The sampling to apply to the OS location API now.
+     */
+    func samplingRequest()  -> SamplingRequest
+    
     func setListener(listener: TraceletListener?) 
     
     func start() throws 
@@ -759,6 +764,18 @@ open func recordBatch(fixes: [Fix])throws  -> RecordBatchResult  {
     uniffi_tracelet_ffi_fn_method_tracelet_record_batch(
             self.uniffiCloneHandle(),
         FfiConverterSequenceTypeFix.lower(fixes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sampling to apply to the OS location API now.
+     */
+open func samplingRequest() -> SamplingRequest  {
+    return try!  FfiConverterTypeSamplingRequest_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -1344,6 +1361,143 @@ public func FfiConverterTypeRejectedFix_lower(_ value: RejectedFix) -> RustBuffe
 
 
 /**
+ * What the core asks the OS location API for; the platform layer applies it as given.
+ */
+public struct SamplingRequest: Equatable, Hashable {
+    public var priority: Priority
+    public var intervalMs: Int64
+    public var fastestIntervalMs: Int64
+    public var minDistanceM: Double
+    /**
+     * The OS may hold fixes back this long and deliver them in one batch.
+     */
+    public var maxBatchDelayMs: Int64
+    public var stationaryGeofence: StationaryGeofence?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(priority: Priority, intervalMs: Int64, fastestIntervalMs: Int64, minDistanceM: Double, 
+        /**
+         * The OS may hold fixes back this long and deliver them in one batch.
+         */maxBatchDelayMs: Int64, stationaryGeofence: StationaryGeofence?) {
+        self.priority = priority
+        self.intervalMs = intervalMs
+        self.fastestIntervalMs = fastestIntervalMs
+        self.minDistanceM = minDistanceM
+        self.maxBatchDelayMs = maxBatchDelayMs
+        self.stationaryGeofence = stationaryGeofence
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SamplingRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSamplingRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SamplingRequest {
+        return
+            try SamplingRequest(
+                priority: FfiConverterTypePriority.read(from: &buf), 
+                intervalMs: FfiConverterInt64.read(from: &buf), 
+                fastestIntervalMs: FfiConverterInt64.read(from: &buf), 
+                minDistanceM: FfiConverterDouble.read(from: &buf), 
+                maxBatchDelayMs: FfiConverterInt64.read(from: &buf), 
+                stationaryGeofence: FfiConverterOptionTypeStationaryGeofence.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SamplingRequest, into buf: inout [UInt8]) {
+        FfiConverterTypePriority.write(value.priority, into: &buf)
+        FfiConverterInt64.write(value.intervalMs, into: &buf)
+        FfiConverterInt64.write(value.fastestIntervalMs, into: &buf)
+        FfiConverterDouble.write(value.minDistanceM, into: &buf)
+        FfiConverterInt64.write(value.maxBatchDelayMs, into: &buf)
+        FfiConverterOptionTypeStationaryGeofence.write(value.stationaryGeofence, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSamplingRequest_lift(_ buf: RustBuffer) throws -> SamplingRequest {
+    return try FfiConverterTypeSamplingRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSamplingRequest_lower(_ value: SamplingRequest) -> RustBuffer {
+    return FfiConverterTypeSamplingRequest.lower(value)
+}
+
+
+public struct StationaryGeofence: Equatable, Hashable {
+    public var latitude: Double
+    public var longitude: Double
+    public var radiusM: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(latitude: Double, longitude: Double, radiusM: Double) {
+        self.latitude = latitude
+        self.longitude = longitude
+        self.radiusM = radiusM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension StationaryGeofence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StationaryGeofence {
+        return
+            try StationaryGeofence(
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf), 
+                radiusM: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: StationaryGeofence, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+        FfiConverterDouble.write(value.radiusM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStationaryGeofence_lift(_ buf: RustBuffer) throws -> StationaryGeofence {
+    return try FfiConverterTypeStationaryGeofence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStationaryGeofence_lower(_ value: StationaryGeofence) -> RustBuffer {
+    return FfiConverterTypeStationaryGeofence.lower(value)
+}
+
+
+/**
  * What the app configures once.
  */
 public struct TraceletConfig: Equatable, Hashable {
@@ -1604,6 +1758,86 @@ public func FfiConverterTypeCallbackError_lift(_ buf: RustBuffer) throws -> Call
 public func FfiConverterTypeCallbackError_lower(_ value: CallbackError) -> RustBuffer {
     return FfiConverterTypeCallbackError.lower(value)
 }
+
+
+
+public enum Priority: Equatable, Hashable {
+    
+    case highAccuracy
+    case balanced
+    case lowPower
+    case passive
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Priority: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePriority: FfiConverterRustBuffer {
+    typealias SwiftType = Priority
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Priority {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .highAccuracy
+        
+        case 2: return .balanced
+        
+        case 3: return .lowPower
+        
+        case 4: return .passive
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Priority, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .highAccuracy:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .balanced:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .lowPower:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .passive:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePriority_lift(_ buf: RustBuffer) throws -> Priority {
+    return try FfiConverterTypePriority.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePriority_lower(_ value: Priority) -> RustBuffer {
+    return FfiConverterTypePriority.lower(value)
+}
+
 
 
 
@@ -2089,6 +2323,30 @@ fileprivate struct FfiConverterOptionTypeTraceletListener: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeStationaryGeofence: FfiConverterRustBuffer {
+    typealias SwiftType = StationaryGeofence?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeStationaryGeofence.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeStationaryGeofence.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeUploadOutcome: FfiConverterRustBuffer {
     typealias SwiftType = UploadOutcome?
 
@@ -2255,6 +2513,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() != 9671) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() != 9536) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() != 54595) {

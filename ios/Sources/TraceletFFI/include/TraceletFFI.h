@@ -289,6 +289,11 @@ uint64_t uniffi_tracelet_ffi_fn_method_tracelet_record(uint64_t ptr, RustBuffer 
 RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_record_batch(uint64_t ptr, RustBuffer fixes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SAMPLING_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SAMPLING_REQUEST
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LISTENER
 void uniffi_tracelet_ffi_fn_method_tracelet_set_listener(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
@@ -604,6 +609,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_record(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RECORD_BATCH
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RECORD_BATCH
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_record_batch(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SAMPLING_REQUEST
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SAMPLING_REQUEST
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request(void
     
 );
 #endif

@@ -710,6 +710,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_record_batch(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_listener(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_start(
@@ -754,6 +756,8 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record_batch(`ptr`: Long,`fixes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -897,6 +901,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() and 0xFFFF) != 9671) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() and 0xFFFF) != 9536) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() and 0xFFFF) != 54595) {
@@ -1460,6 +1467,11 @@ public interface TraceletInterface {
      */
     fun `recordBatch`(`fixes`: List<Fix>): RecordBatchResult
     
+    /**
+     * The sampling to apply to the OS location API now.
+     */
+    fun `samplingRequest`(): SamplingRequest
+    
     fun `setListener`(`listener`: TraceletListener?)
     
     fun `start`()
@@ -1641,6 +1653,22 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         it,
         
         FfiConverterSequenceTypeFix.lower(`fixes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sampling to apply to the OS location API now.
+     */override fun `samplingRequest`(): SamplingRequest {
+            return FfiConverterTypeSamplingRequest.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(
+        it,
+        _status)
 }
     }
     )
@@ -2292,6 +2320,113 @@ public object FfiConverterTypeRejectedFix: FfiConverterRustBuffer<RejectedFix> {
 
 
 /**
+ * What the core asks the OS location API for; the platform layer applies it as given.
+ */
+data class SamplingRequest (
+    var `priority`: Priority
+    , 
+    var `intervalMs`: kotlin.Long
+    , 
+    var `fastestIntervalMs`: kotlin.Long
+    , 
+    var `minDistanceM`: kotlin.Double
+    , 
+    /**
+     * The OS may hold fixes back this long and deliver them in one batch.
+     */
+    var `maxBatchDelayMs`: kotlin.Long
+    , 
+    var `stationaryGeofence`: StationaryGeofence?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSamplingRequest: FfiConverterRustBuffer<SamplingRequest> {
+    override fun read(buf: ByteBuffer): SamplingRequest {
+        return SamplingRequest(
+            FfiConverterTypePriority.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterOptionalTypeStationaryGeofence.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SamplingRequest) = (
+            FfiConverterTypePriority.allocationSize(value.`priority`) +
+            FfiConverterLong.allocationSize(value.`intervalMs`) +
+            FfiConverterLong.allocationSize(value.`fastestIntervalMs`) +
+            FfiConverterDouble.allocationSize(value.`minDistanceM`) +
+            FfiConverterLong.allocationSize(value.`maxBatchDelayMs`) +
+            FfiConverterOptionalTypeStationaryGeofence.allocationSize(value.`stationaryGeofence`)
+    )
+
+    override fun write(value: SamplingRequest, buf: ByteBuffer) {
+            FfiConverterTypePriority.write(value.`priority`, buf)
+            FfiConverterLong.write(value.`intervalMs`, buf)
+            FfiConverterLong.write(value.`fastestIntervalMs`, buf)
+            FfiConverterDouble.write(value.`minDistanceM`, buf)
+            FfiConverterLong.write(value.`maxBatchDelayMs`, buf)
+            FfiConverterOptionalTypeStationaryGeofence.write(value.`stationaryGeofence`, buf)
+    }
+}
+
+
+
+data class StationaryGeofence (
+    var `latitude`: kotlin.Double
+    , 
+    var `longitude`: kotlin.Double
+    , 
+    var `radiusM`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer<StationaryGeofence> {
+    override fun read(buf: ByteBuffer): StationaryGeofence {
+        return StationaryGeofence(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: StationaryGeofence) = (
+            FfiConverterDouble.allocationSize(value.`latitude`) +
+            FfiConverterDouble.allocationSize(value.`longitude`) +
+            FfiConverterDouble.allocationSize(value.`radiusM`)
+    )
+
+    override fun write(value: StationaryGeofence, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`latitude`, buf)
+            FfiConverterDouble.write(value.`longitude`, buf)
+            FfiConverterDouble.write(value.`radiusM`, buf)
+    }
+}
+
+
+
+/**
  * What the app configures once.
  */
 data class TraceletConfig (
@@ -2502,6 +2637,42 @@ public object FfiConverterTypeCallbackError : FfiConverterRustBuffer<CallbackExc
     }
 
 }
+
+
+
+
+enum class Priority {
+    
+    HIGH_ACCURACY,
+    BALANCED,
+    LOW_POWER,
+    PASSIVE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePriority: FfiConverterRustBuffer<Priority> {
+    override fun read(buf: ByteBuffer) = try {
+        Priority.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Priority) = 4UL
+
+    override fun write(value: Priority, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -3108,6 +3279,38 @@ public object FfiConverterOptionalTypeTraceletListener: FfiConverterRustBuffer<T
         } else {
             buf.put(1)
             FfiConverterTypeTraceletListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeStationaryGeofence: FfiConverterRustBuffer<StationaryGeofence?> {
+    override fun read(buf: ByteBuffer): StationaryGeofence? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeStationaryGeofence.read(buf)
+    }
+
+    override fun allocationSize(value: StationaryGeofence?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeStationaryGeofence.allocationSize(value)
+        }
+    }
+
+    override fun write(value: StationaryGeofence?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeStationaryGeofence.write(value, buf)
         }
     }
 }
