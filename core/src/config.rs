@@ -168,16 +168,30 @@ mod tests {
 
     #[test]
     fn https_anywhere_and_http_only_on_loopback() {
-        assert!(config("https://ingest.example.com/v1/batches").validate().is_ok());
-        assert!(config("http://127.0.0.1:8080/v1/batches").validate().is_ok());
+        assert!(
+            config("https://ingest.example.com/v1/batches")
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            config("http://127.0.0.1:8080/v1/batches")
+                .validate()
+                .is_ok()
+        );
         assert!(config("http://[::1]:8080/v1/batches").validate().is_ok());
         assert!(config("http://localhost/v1/batches").validate().is_ok());
         assert_eq!(
             config("http://ingest.example.com/v1/batches").validate(),
             Err(ConfigError::EndpointNotHttps)
         );
-        assert_eq!(config("not a url").validate(), Err(ConfigError::EndpointNotUrl));
-        assert_eq!(config("ftp://x/").validate(), Err(ConfigError::EndpointNotUrl));
+        assert_eq!(
+            config("not a url").validate(),
+            Err(ConfigError::EndpointNotUrl)
+        );
+        assert_eq!(
+            config("ftp://x/").validate(),
+            Err(ConfigError::EndpointNotUrl)
+        );
     }
 
     #[test]

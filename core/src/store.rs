@@ -123,10 +123,7 @@ impl Store {
         let mut batch: Vec<StoredFix> = Vec::new();
         for row in rows {
             let stored = row?;
-            if batch
-                .last()
-                .is_some_and(|prev| prev.seq + 1 != stored.seq)
-            {
+            if batch.last().is_some_and(|prev| prev.seq + 1 != stored.seq) {
                 break;
             }
             batch.push(stored);
@@ -300,7 +297,12 @@ mod tests {
             provider: Provider::Gps,
             speed_mps: Some(1.5),
             elapsed_realtime_ns: Some(i * 1_000_000_000),
-            ..Fix::new(1_700_000_000_000 + i * 1000, 10.0 + i as f64 * 1e-5, 20.0, 5.0)
+            ..Fix::new(
+                1_700_000_000_000 + i * 1000,
+                10.0 + i as f64 * 1e-5,
+                20.0,
+                5.0,
+            )
         }
     }
 
@@ -310,12 +312,18 @@ mod tests {
         let fixes: Vec<Fix> = (0..10).map(fix).collect();
         {
             let mut store = Store::open(dir.path()).unwrap();
-            assert_eq!(store.append(&fixes, 1).unwrap(), (1..=10).collect::<Vec<_>>());
+            assert_eq!(
+                store.append(&fixes, 1).unwrap(),
+                (1..=10).collect::<Vec<_>>()
+            );
         }
         let store = Store::open(dir.path()).unwrap();
         let batch = store.peek_batch(100).unwrap();
         assert_eq!(batch.len(), 10);
-        assert_eq!(batch.iter().map(|s| s.fix.clone()).collect::<Vec<_>>(), fixes);
+        assert_eq!(
+            batch.iter().map(|s| s.fix.clone()).collect::<Vec<_>>(),
+            fixes
+        );
     }
 
     #[test]
@@ -334,7 +342,9 @@ mod tests {
     fn dead_letter_moves_the_batch_out_of_the_queue() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.append(&(0..5).map(fix).collect::<Vec<_>>(), 1).unwrap();
+        store
+            .append(&(0..5).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
         store.dead_letter(1, 3, 400, b"body", 2).unwrap();
         assert_eq!(store.pending_count(), 2);
         assert_eq!(store.dead_batch_count().unwrap(), 1);

@@ -20,8 +20,7 @@ use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::SamplingRequest;
 use crate::store::Store;
 use crate::upload::{
-    EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify,
-    encode_batch,
+    EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify, encode_batch,
 };
 
 /// Commands waiting for the uploader; small because wake-ups coalesce.
@@ -35,12 +34,28 @@ const META_TRACKING: &str = "tracking";
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    FixAccepted { seq: u64 },
-    FixRejected { reason: String },
-    TrackingChanged { tracking: bool },
-    UploadSucceeded { first_seq: u64, last_seq: u64 },
-    UploadFailed { reason: String, retry_in_ms: i64 },
-    BatchDeadLettered { first_seq: u64, last_seq: u64, http_status: u16 },
+    FixAccepted {
+        seq: u64,
+    },
+    FixRejected {
+        reason: String,
+    },
+    TrackingChanged {
+        tracking: bool,
+    },
+    UploadSucceeded {
+        first_seq: u64,
+        last_seq: u64,
+    },
+    UploadFailed {
+        reason: String,
+        retry_in_ms: i64,
+    },
+    BatchDeadLettered {
+        first_seq: u64,
+        last_seq: u64,
+        http_status: u16,
+    },
 }
 
 /// Receives events. Implementations must return quickly and must not call back into the
@@ -52,9 +67,19 @@ pub trait EventListener: Send + Sync {
 /// The result of the most recent upload attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UploadOutcome {
-    Delivered { fixes: u64, at_ms: i64 },
-    Failed { reason: String, at_ms: i64, retry_at_ms: i64 },
-    DeadLettered { http_status: u16, at_ms: i64 },
+    Delivered {
+        fixes: u64,
+        at_ms: i64,
+    },
+    Failed {
+        reason: String,
+        at_ms: i64,
+        retry_at_ms: i64,
+    },
+    DeadLettered {
+        http_status: u16,
+        at_ms: i64,
+    },
 }
 
 /// A snapshot of the tracker's state and counters since it was configured.
@@ -65,6 +90,8 @@ pub struct Status {
     pub accepted_total: u64,
     pub rejected_total: u64,
     pub uploaded_total: u64,
+    /// Request bodies of delivered batches, as sent (gzip).
+    pub uploaded_bytes: u64,
     pub dead_lettered_total: u64,
     pub upload_attempts: u64,
     pub last_upload: Option<UploadOutcome>,
@@ -389,6 +416,7 @@ impl Shared {
         {
             let mut state = lock(&self.state);
             state.status.uploaded_total += batch.fix_count();
+            state.status.uploaded_bytes += batch.body.len() as u64;
             state.status.last_upload = Some(UploadOutcome::Delivered {
                 fixes: batch.fix_count(),
                 at_ms: now_ms,
@@ -525,5 +553,7 @@ async fn upload_loop(
 /// A poisoned lock only means another thread panicked mid-update; the data is still the best
 /// we have, and refusing it would lose fixes.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

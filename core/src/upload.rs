@@ -159,7 +159,11 @@ pub enum ResponseClass {
 pub fn classify(result: &Result<UploadResponse, TransportError>) -> ResponseClass {
     let response = match result {
         Ok(response) => response,
-        Err(_) => return ResponseClass::Retry { retry_after_s: None },
+        Err(_) => {
+            return ResponseClass::Retry {
+                retry_after_s: None,
+            };
+        }
     };
     match response.status {
         200..=299 => ResponseClass::Delivered,

@@ -125,7 +125,12 @@ impl CollectorDb {
     }
 
     /// Fixes of one device with `seq > after_seq`, in sequence order.
-    pub fn fixes(&self, device: &str, after_seq: u64, limit: u32) -> Result<Vec<StoredRow>, DbError> {
+    pub fn fixes(
+        &self,
+        device: &str,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms
              FROM fixes WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",

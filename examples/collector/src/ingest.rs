@@ -113,7 +113,9 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
     if batch.first_seq == 0 || batch.first_seq > i64::MAX as u64 / 2 {
         return Err(bad_request("first_seq must be >= 1".into()));
     }
-    let key = headers.get(IDEMPOTENCY_HEADER).and_then(|v| v.to_str().ok());
+    let key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .and_then(|v| v.to_str().ok());
     if key != Some(batch.batch.as_str()) {
         return Err(bad_request(format!(
             "the {IDEMPOTENCY_HEADER} header must equal the body's batch id"

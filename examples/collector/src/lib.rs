@@ -62,7 +62,11 @@ pub struct RunningCollector {
 impl RunningCollector {
     /// The URL the SDK should post batches to.
     pub fn ingest_url(&self) -> String {
-        format!("http://{}{}", self.addr, tracelet_core::protocol::INGEST_PATH)
+        format!(
+            "http://{}{}",
+            self.addr,
+            tracelet_core::protocol::INGEST_PATH
+        )
     }
 
     /// Every stored fix of a device, ordered by sequence number.
@@ -126,5 +130,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -1,0 +1,3 @@
+//! Recorded traces in, Tracelet core behaviour out.
+
+pub mod trace;
