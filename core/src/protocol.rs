@@ -85,12 +85,14 @@ impl WireFix {
             t: fix.time_ms,
             la: round_to(fix.latitude_deg, 1e7),
             lo: round_to(fix.longitude_deg, 1e7),
-            ac: round_to(fix.horizontal_accuracy_m, 10.0),
+            // Rounding must not turn a valid fix into one the server refuses: accuracy stays
+            // above zero and a bearing of 359.97 wraps to 0 rather than becoming 360.
+            ac: round_to(fix.horizontal_accuracy_m, 10.0).max(0.1),
             al: tenth(fix.altitude_m),
             va: tenth(fix.vertical_accuracy_m),
             sp: fix.speed_mps.map(|x| round_to(x, 100.0)),
             sa: tenth(fix.speed_accuracy_mps),
-            be: tenth(fix.bearing_deg),
+            be: tenth(fix.bearing_deg).map(|b| if b >= 360.0 { 0.0 } else { b }),
             ba: tenth(fix.bearing_accuracy_deg),
             pr: match fix.provider {
                 Provider::Unknown => None,
@@ -135,6 +137,18 @@ mod tests {
             json,
             r#"{"t":1700000000123,"la":37.4225781,"lo":-122.0816789,"ac":4.6}"#
         );
+    }
+
+    #[test]
+    fn rounding_keeps_valid_fixes_valid() {
+        let fix = Fix {
+            bearing_deg: Some(359.97),
+            ..Fix::new(1_700_000_000_000, 1.0, 2.0, 0.01)
+        };
+        let back = WireFix::from_fix(&fix).to_fix();
+        assert_eq!(back.bearing_deg, Some(0.0));
+        assert_eq!(back.horizontal_accuracy_m, 0.1);
+        assert_eq!(crate::fix::validate(&back, 1_700_000_000_000), Ok(()));
     }
 
     #[test]

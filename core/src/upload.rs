@@ -100,6 +100,9 @@ impl ReqwestTransport {
         let client = reqwest::Client::builder()
             .user_agent(concat!("tracelet/", env!("CARGO_PKG_VERSION")))
             .https_only(false) // loopback http is allowed; config validation enforces https
+            // A followed 301/302/303 would turn the POST into a bodiless GET whose 2xx would
+            // delete a batch the server never stored.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| TransportError::Network(e.to_string()))?;
         Ok(ReqwestTransport { client })

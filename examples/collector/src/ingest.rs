@@ -34,8 +34,15 @@ type Refusal = (StatusCode, String);
 fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<IngestResponse, Refusal> {
     authenticate(state, headers)?;
     let json = inflate(headers, body, state.max_inflated_bytes)?;
-    let batch: BatchV1 = serde_json::from_slice(&json)
-        .map_err(|e| bad_request(format!("body is not a protocol v1 batch: {e}")))?;
+    // serde's message may quote the offending value (a coordinate); report only where it is.
+    let batch: BatchV1 = serde_json::from_slice(&json).map_err(|e| {
+        bad_request(format!(
+            "body is not a protocol v1 batch ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
     check_batch(&batch, headers)?;
     let (accepted, duplicates) = lock(&state.db)
         .store_batch(&batch, now_ms())
