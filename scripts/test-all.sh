@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust (core, collector, end-to-end), Kotlin on the JVM against
+# the real library through JNA, and Swift on Linux. Installs what it needs on a fresh machine
+# (Maven if missing, the Swift toolchain chroot), and ends with one summary line per language.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="$root/test-output"
+mkdir -p "$out"
+started=$(date +%s)
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test-all: %s\n' "$*" >&2; exit 1; }
+
+install_prerequisites() {
+    command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+    if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
+        say "installing Maven and a JDK (Debian packages)"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends maven default-jdk-headless ||
+            die "could not install Maven"
+    fi
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+    say "Swift toolchain (cached Debian 13 chroot; about 2 minutes on a fresh machine)"
+    scripts/swift-toolchain.sh ensure || die "could not install the Swift toolchain"
+}
+
+# Sums "test result: ok. N passed; M failed" lines of cargo test.
+rust_counts() {
+    awk '/^test result:/ { p += $4; f += $6 } END { printf "%d %d", p, f }' "$1"
+}
+
+# Surefire's final "Tests run: X, Failures: F, Errors: E, Skipped: S" line.
+kotlin_counts() {
+    grep -E 'Tests run: [0-9]+, Failures: [0-9]+, Errors: [0-9]+, Skipped: [0-9]+$' "$1" | tail -n 1 |
+        sed -E 's/.*Tests run: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+), Skipped: ([0-9]+)/\1 \2 \3 \4/' |
+        awk '{ printf "%d %d", $1 - $2 - $3 - $4, $2 + $3 }'
+}
+
+# XCTest's last "Executed N tests, with F failures" line (the whole run).
+swift_counts() {
+    grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$1" | tail -n 1 |
+        sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' |
+        awk '{ printf "%d %d", $1 - $2, $2 }'
+}
+
+declare -A passed failed
+record() { # language, log, counter function, exit status
+    local counts p f
+    counts=$("$3" "$2")
+    p=${counts% *}
+    f=${counts#* }
+    [ -n "$p" ] || p=0
+    [ -n "$f" ] || f=0
+    # A suite that crashed before reporting still counts as a failure.
+    if [ "$4" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed[$1]=$p
+    failed[$1]=$f
+}
+
+install_prerequisites
+
+say "lint: cargo fmt --check, cargo clippy -D warnings"
+lint_status=0
+cargo fmt --all -- --check || lint_status=1
+cargo clippy -q --workspace --all-targets -- -D warnings || lint_status=1
+
+say "release build: the cdylib and staticlib, the collector, the demo"
+cargo build --release -p tracelet-ffi -p tracelet-collector -p tracelet-demo || die "release build failed"
+
+say "generated bindings are up to date"
+scripts/gen-bindings.sh --check || lint_status=1
+
+say "rust: cargo test --workspace"
+cargo test --workspace 2>&1 | tee "$out/rust.log"
+record rust "$out/rust.log" rust_counts "${PIPESTATUS[0]}"
+
+say "demo: tracelet-demo --headless"
+demo_status=0
+./target/release/tracelet-demo --headless 2>&1 | tee "$out/demo.log" || demo_status=1
+
+say "kotlin: mvn test (JVM, real libtracelet_ffi.so through JNA, real collector)"
+(cd android && mvn -B -ntp test -Dtracelet.lib.dir="$root/target/release" \
+    -Dtracelet.collector.bin="$root/target/release/tracelet-collector") 2>&1 | tee "$out/kotlin.log"
+record kotlin "$out/kotlin.log" kotlin_counts "${PIPESTATUS[0]}"
+
+say "swift: swift test (Linux, real library, real collector)"
+TRACELET_LIB_DIR="$root/target/release" TRACELET_COLLECTOR_BIN="$root/target/release/tracelet-collector" \
+    scripts/swift-toolchain.sh run swift test 2>&1 | tee "$out/swift.log"
+record swift "$out/swift.log" swift_counts "${PIPESTATUS[0]}"
+
+elapsed=$(($(date +%s) - started))
+echo
+echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in test-output/) =="
+[ "$lint_status" -eq 0 ] && echo "lint: ok" || echo "lint: FAILED (fmt, clippy or stale bindings)"
+[ "$demo_status" -eq 0 ] && echo "demo: ok" || echo "demo: FAILED"
+total_p=0
+total_f=0
+for lang in rust kotlin swift; do
+    echo "$lang: ${passed[$lang]} passed, ${failed[$lang]} failed"
+    total_p=$((total_p + passed[$lang]))
+    total_f=$((total_f + failed[$lang]))
+done
+echo "total: $total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ] && [ "$lint_status" -eq 0 ] && [ "$demo_status" -eq 0 ]
