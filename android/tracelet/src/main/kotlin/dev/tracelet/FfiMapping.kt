@@ -1,0 +1,106 @@
+package dev.tracelet
+
+import dev.tracelet.internal.Fix as FfiFix
+import dev.tracelet.internal.FlushResult as FfiFlushResult
+import dev.tracelet.internal.Provider as FfiProvider
+import dev.tracelet.internal.RecordBatchResult as FfiRecordBatchResult
+import dev.tracelet.internal.TraceletConfig as FfiConfig
+import dev.tracelet.internal.TraceletEvent as FfiEvent
+import dev.tracelet.internal.TraceletException as FfiException
+import dev.tracelet.internal.TraceletStatus as FfiStatus
+import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
+
+// Every conversion between the public API and the generated bindings lives here, so the
+// generated types never leak and a binding change breaks exactly one file.
+
+internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
+    // Negative sizes would wrap around as unsigned values; refuse them here with the same type
+    // the core uses for its own checks.
+    if (batchTriggerCount < 1) throw TraceletException.InvalidConfig("batchTriggerCount must be >= 1")
+    if (maxBatchFixes < 1) throw TraceletException.InvalidConfig("maxBatchFixes must be >= 1")
+    return FfiConfig(
+        endpoint = endpoint,
+        deviceId = deviceId,
+        bearerToken = bearerToken,
+        storageDir = storageDir,
+        batchTriggerCount = batchTriggerCount.toUInt(),
+        maxBatchFixes = maxBatchFixes.toUInt(),
+        maxUploadDelayMs = maxUploadDelayMillis,
+    )
+}
+
+internal fun Fix.toFfi(): FfiFix = FfiFix(
+    timeMs = timeMillis,
+    latitude = latitude,
+    longitude = longitude,
+    horizontalAccuracyM = accuracyMeters,
+    altitudeM = altitudeMeters,
+    verticalAccuracyM = verticalAccuracyMeters,
+    speedMps = speedMetersPerSecond,
+    speedAccuracyMps = speedAccuracyMetersPerSecond,
+    bearingDeg = bearingDegrees,
+    bearingAccuracyDeg = bearingAccuracyDegrees,
+    provider = provider.toFfi(),
+    isMock = isMock,
+    elapsedRealtimeNs = elapsedRealtimeNanos,
+)
+
+internal fun Provider.toFfi(): FfiProvider = when (this) {
+    Provider.GPS -> FfiProvider.GPS
+    Provider.FUSED -> FfiProvider.FUSED
+    Provider.NETWORK -> FfiProvider.NETWORK
+    Provider.PASSIVE -> FfiProvider.PASSIVE
+    Provider.UNKNOWN -> FfiProvider.UNKNOWN
+}
+
+internal fun FfiException.toPublic(): TraceletException = when (this) {
+    is FfiException.InvalidFix -> TraceletException.InvalidFix(reason, this)
+    is FfiException.InvalidConfig -> TraceletException.InvalidConfig(reason, this)
+    is FfiException.Storage -> TraceletException.Storage(reason, this)
+    is FfiException.NotTracking -> TraceletException.NotTracking(this)
+    is FfiException.Upload -> TraceletException.Upload(reason, this)
+    is FfiException.ShutDown -> TraceletException.ShutDown(this)
+}
+
+/** Runs a call into the core and rethrows its errors as the public hierarchy. */
+internal inline fun <T> translatingErrors(block: () -> T): T =
+    try {
+        block()
+    } catch (e: FfiException) {
+        throw e.toPublic()
+    }
+
+internal fun FfiStatus.toPublic(): TraceletStatus = TraceletStatus(
+    isTracking = tracking,
+    pendingCount = pendingCount.toLong(),
+    acceptedTotal = acceptedTotal.toLong(),
+    rejectedTotal = rejectedTotal.toLong(),
+    uploadedTotal = uploadedTotal.toLong(),
+    deadLetteredTotal = deadLetteredTotal.toLong(),
+    uploadAttempts = uploadAttempts.toLong(),
+    lastUpload = lastUpload?.toPublic(),
+)
+
+internal fun FfiUploadOutcome.toPublic(): UploadResult = when (this) {
+    is FfiUploadOutcome.Delivered -> UploadResult.Delivered(fixes.toLong(), atMs)
+    is FfiUploadOutcome.Failed -> UploadResult.Failed(reason, atMs, retryAtMs)
+    is FfiUploadOutcome.DeadLettered -> UploadResult.DeadLettered(httpStatus.toInt(), atMs)
+}
+
+internal fun FfiFlushResult.toPublic(): FlushResult =
+    FlushResult(uploaded.toLong(), batches.toLong(), pending.toLong())
+
+internal fun FfiRecordBatchResult.toPublic(): RecordResult = RecordResult(
+    acceptedSeqs = acceptedSeqs.map { it.toLong() },
+    rejected = rejected.map { RecordResult.RejectedFix(it.index.toInt(), it.error.toPublic()) },
+)
+
+internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
+    is FfiEvent.FixAccepted -> TraceletEvent.FixAccepted(seq.toLong())
+    is FfiEvent.FixRejected -> TraceletEvent.FixRejected(reason)
+    is FfiEvent.TrackingChanged -> TraceletEvent.TrackingChanged(tracking)
+    is FfiEvent.UploadSucceeded -> TraceletEvent.UploadSucceeded(firstSeq.toLong(), lastSeq.toLong())
+    is FfiEvent.UploadFailed -> TraceletEvent.UploadFailed(reason, retryInMs)
+    is FfiEvent.BatchDeadLettered ->
+        TraceletEvent.BatchDeadLettered(firstSeq.toLong(), lastSeq.toLong(), httpStatus.toInt())
+}

@@ -1,0 +1,106 @@
+package dev.tracelet
+
+import android.content.Context
+import dev.tracelet.platform.FlushScheduler
+import dev.tracelet.platform.PermissionProbe
+import dev.tracelet.platform.TrackingService
+import dev.tracelet.platform.permissionState
+import dev.tracelet.platform.permissionsToRequest
+import java.io.File
+import kotlinx.coroutines.flow.Flow
+
+/**
+ * The Android entry point.
+ *
+ * ```
+ * Tracelet.configure(applicationContext, TraceletConfig(endpoint, deviceId, token))  // Application.onCreate
+ * Tracelet.start()                                                                   // after the permission
+ * ```
+ *
+ * Call [configure] in `Application.onCreate`: Android creates the application before it restarts
+ * tracking after a reboot, so the SDK is ready when the system needs it.
+ */
+object Tracelet {
+
+    /** What [configure] set up; one per process. */
+    internal class Runtime(val context: Context, val config: TraceletConfig, val client: TraceletClient)
+
+    @Volatile private var runtime: Runtime? = null
+    private val hub = EventHub()
+
+    /**
+     * Opens the queue in the app's no-backup directory (fixes must not be restored to another
+     * device). Calling it again with the same config is a no-op; to change the config while
+     * tracking, call [stop] first, since the running service holds the previous tracker.
+     *
+     * @throws TraceletException.InvalidConfig if the config is refused.
+     */
+    @Synchronized
+    fun configure(context: Context, config: TraceletConfig) {
+        val appContext = context.applicationContext ?: context
+        if (runtime?.config == config) return
+        val previous = runtime
+        val client = TraceletClient(config, File(appContext.noBackupFilesDir, "tracelet"))
+        runtime = Runtime(appContext, config, client)
+        hub.attach(client)
+        previous?.client?.close()
+    }
+
+    /** Whether [configure] has run in this process. */
+    val isConfigured: Boolean get() = runtime != null
+
+    /**
+     * Starts tracking: the core accepts fixes and a foreground service of type `location` runs.
+     * Call it from a visible activity: Android 12+ forbids starting the service from the background.
+     *
+     * @throws TraceletException.NotConfigured before [configure].
+     * @throws TraceletException.PermissionMissing without a location permission or with location off.
+     */
+    fun start() {
+        val rt = requireRuntime()
+        val state = permissionState(rt.context)
+        if (!state.canTrack) throw TraceletException.PermissionMissing(state)
+        rt.client.start()
+        TrackingService.start(rt.context)
+    }
+
+    /** Stops tracking; fixes already queued are still uploaded, by a job when the network allows. */
+    fun stop() {
+        val rt = requireRuntime()
+        rt.client.stop()
+        TrackingService.stop(rt.context)
+        FlushScheduler.schedule(rt.context)
+    }
+
+    /** Uploads everything pending and returns once the server answered. */
+    suspend fun flush(): FlushResult = requireRuntime().client.flush()
+
+    /** A fresh snapshot of the tracker. */
+    val status: TraceletStatus get() = requireRuntime().client.status
+
+    /** Everything the SDK reports, from any thread; valid across [configure] calls. */
+    val events: Flow<TraceletEvent> get() = hub.events
+
+    /** Where the app stands with the location permission right now. */
+    fun permissionState(context: Context): PermissionState = permissionState(PermissionProbe.read(context))
+
+    /**
+     * The permissions to pass to `Activity.requestPermissions` next, empty when nothing is
+     * missing. The background permission is asked as a second step (Android 11+ requires that)
+     * and only if the app declares it in its manifest.
+     */
+    fun permissionsToRequest(context: Context): Array<String> {
+        val wanted = permissionsToRequest(PermissionProbe.read(context), PermissionProbe.backgroundDeclared(context))
+        // Remember the request: it is how "not asked yet" differs from "denied".
+        if (wanted.isNotEmpty()) PermissionProbe.markRequested(context)
+        return wanted
+    }
+
+    internal fun runtimeOrNull(): Runtime? = runtime
+
+    internal fun reportInterruption(reason: String) {
+        hub.emit(TraceletEvent.TrackingInterrupted(reason))
+    }
+
+    private fun requireRuntime(): Runtime = runtime ?: throw TraceletException.NotConfigured()
+}

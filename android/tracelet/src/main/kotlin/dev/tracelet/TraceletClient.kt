@@ -1,0 +1,92 @@
+package dev.tracelet
+
+import dev.tracelet.internal.SamplingRequest
+import dev.tracelet.internal.TraceletListener
+import java.io.File
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import dev.tracelet.internal.Tracelet as FfiTracelet
+import dev.tracelet.internal.TraceletEvent as FfiEvent
+
+/**
+ * The platform-independent half of the SDK: one Rust tracker and its queue in [storageDir].
+ * It needs no Android `Context`, which is what lets it run (and be tested) on a plain JVM; the
+ * Android `Tracelet` object owns one of these and adds the OS around it.
+ *
+ * Every method is quick and safe from any thread: recording is a local SQLite write and uploads
+ * run on the core's own thread. Only [flush] waits for the network, and it suspends.
+ *
+ * @throws TraceletException.InvalidConfig if the core refuses [config].
+ * @throws TraceletException.Storage if the queue in [storageDir] cannot be opened.
+ */
+class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
+
+    private val core: FfiTracelet = translatingErrors {
+        FfiTracelet(config.toFfi(storageDir.absolutePath))
+    }
+
+    // The core calls the listener on the recording thread or its upload thread and needs it to
+    // return at once: tryEmit never suspends, and a slow collector loses the oldest events
+    // rather than stalling tracking.
+    private val eventFlow = MutableSharedFlow<TraceletEvent>(
+        extraBufferCapacity = EVENT_BUFFER,
+        onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    )
+
+    /** Events as they happen; hot, so collect before acting if you need every one. */
+    val events: SharedFlow<TraceletEvent> = eventFlow.asSharedFlow()
+
+    /** How many collectors are listening; lets tests wait for a subscription instead of sleeping. */
+    internal val subscriberCount: Int get() = eventFlow.subscriptionCount.value
+
+    init {
+        core.setListener(object : TraceletListener {
+            override fun onEvent(event: FfiEvent) {
+                eventFlow.tryEmit(event.toPublic())
+            }
+        })
+    }
+
+    /** Accept fixes from now on; the core remembers this across restarts. */
+    fun start(): Unit = translatingErrors { core.start() }
+
+    /** Refuse fixes from now on; fixes already queued still upload. */
+    fun stop(): Unit = translatingErrors { core.stop() }
+
+    /**
+     * Validates and durably stores one fix.
+     * @return its per-device sequence number.
+     * @throws TraceletException.InvalidFix if the fix is refused.
+     * @throws TraceletException.NotTracking if tracking is stopped.
+     */
+    fun record(fix: Fix): Long = translatingErrors { core.record(fix.toFfi()).toLong() }
+
+    /** Stores the valid fixes of a list in one transaction and reports the invalid ones. */
+    fun recordAll(fixes: List<Fix>): RecordResult =
+        translatingErrors { core.recordBatch(fixes.map { it.toFfi() }).toPublic() }
+
+    /**
+     * Uploads everything pending and returns once the server has answered.
+     * @throws TraceletException.Upload if the upload could not complete; fixes stay queued.
+     */
+    suspend fun flush(): FlushResult = translatingErrors { core.flush().toPublic() }
+
+    /** A fresh snapshot of the tracker. */
+    val status: TraceletStatus
+        get() = core.status().toPublic()
+
+    /** What the core asks of the OS location API now; the Android layer applies it. */
+    internal fun samplingRequest(): SamplingRequest = core.samplingRequest()
+
+    /** Releases the tracker; later calls throw [TraceletException.ShutDown] or fail. */
+    override fun close() {
+        core.setListener(null)
+        core.close()
+    }
+
+    private companion object {
+        const val EVENT_BUFFER = 256
+    }
+}

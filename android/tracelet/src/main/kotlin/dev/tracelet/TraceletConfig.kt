@@ -1,0 +1,29 @@
+package dev.tracelet
+
+/**
+ * What an app configures once.
+ *
+ * @property endpoint ingest URL (protocol v1). HTTPS is required; plain http only for loopback
+ *   hosts, which is meant for tests and local development.
+ * @property deviceId stable identifier of this install on the server, 1 to 128 characters.
+ * @property bearerToken sent as `Authorization: Bearer`.
+ * @property batchTriggerCount upload as soon as this many fixes are pending.
+ * @property maxBatchFixes most fixes in one request.
+ * @property maxUploadDelayMillis upload pending fixes once the oldest has waited this long.
+ * @property notification what the foreground service shows while tracking (Android only).
+ */
+data class TraceletConfig(
+    val endpoint: String,
+    val deviceId: String,
+    val bearerToken: String,
+    val batchTriggerCount: Int = 100,
+    val maxBatchFixes: Int = 500,
+    val maxUploadDelayMillis: Long = 300_000L,
+    val notification: NotificationSettings = NotificationSettings(),
+) {
+    // The token is a credential: keep it out of logs and crash reports.
+    override fun toString(): String =
+        "TraceletConfig(endpoint=$endpoint, deviceId=$deviceId, bearerToken=***, " +
+            "batchTriggerCount=$batchTriggerCount, maxBatchFixes=$maxBatchFixes, " +
+            "maxUploadDelayMillis=$maxUploadDelayMillis, notification=$notification)"
+}

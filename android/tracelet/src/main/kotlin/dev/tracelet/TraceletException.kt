@@ -1,0 +1,40 @@
+package dev.tracelet
+
+/**
+ * Every failure the SDK reports. Messages never contain coordinates.
+ */
+sealed class TraceletException(message: String, cause: Throwable? = null) :
+    Exception(message, cause) {
+
+    /** The fix was refused (NaN, out of range, bad accuracy or time); nothing was stored. */
+    class InvalidFix(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid fix: $reason", cause)
+
+    /** The configuration was refused (endpoint, device id, token, sizes). */
+    class InvalidConfig(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid configuration: $reason", cause)
+
+    /** The on-device queue could not be read or written. */
+    class Storage(val reason: String, cause: Throwable? = null) :
+        TraceletException("storage failure: $reason", cause)
+
+    /** A fix was recorded while tracking is stopped. */
+    class NotTracking(cause: Throwable? = null) :
+        TraceletException("tracking is stopped: call start() before recording fixes", cause)
+
+    /** An explicit flush could not deliver; the fixes stay queued and will be retried. */
+    class Upload(val reason: String, cause: Throwable? = null) :
+        TraceletException("upload failed: $reason", cause)
+
+    /** The tracker was closed. */
+    class ShutDown(cause: Throwable? = null) :
+        TraceletException("the tracker has shut down", cause)
+
+    /** `Tracelet.configure(context, config)` has not been called in this process. */
+    class NotConfigured :
+        TraceletException("Tracelet is not configured: call Tracelet.configure(context, config) first")
+
+    /** Starting needs a location permission that the user has not granted. */
+    class PermissionMissing(val state: PermissionState) :
+        TraceletException("location permission missing: $state")
+}

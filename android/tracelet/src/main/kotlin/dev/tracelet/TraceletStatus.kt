@@ -1,0 +1,38 @@
+package dev.tracelet
+
+/** A snapshot of the tracker. Counters are totals since the queue was created. */
+data class TraceletStatus(
+    val isTracking: Boolean,
+    val pendingCount: Long,
+    val acceptedTotal: Long,
+    val rejectedTotal: Long,
+    val uploadedTotal: Long,
+    val deadLetteredTotal: Long,
+    val uploadAttempts: Long,
+    val lastUpload: UploadResult?,
+)
+
+/** How the most recent upload ended. */
+sealed class UploadResult {
+    abstract val atMillis: Long
+
+    data class Delivered(val fixes: Long, override val atMillis: Long) : UploadResult()
+
+    data class Failed(
+        val reason: String,
+        override val atMillis: Long,
+        val retryAtMillis: Long,
+    ) : UploadResult()
+
+    /** The server refused the batch for good; it was set aside instead of retried forever. */
+    data class DeadLettered(val httpStatus: Int, override val atMillis: Long) : UploadResult()
+}
+
+/** What one [TraceletClient.flush] did. */
+data class FlushResult(val uploaded: Long, val batches: Long, val pending: Long)
+
+/** Outcome of [TraceletClient.recordAll]: valid fixes are stored even when others are not. */
+data class RecordResult(val acceptedSeqs: List<Long>, val rejected: List<RejectedFix>) {
+    /** A fix that was not stored, by its index in the list passed in. */
+    data class RejectedFix(val index: Int, val error: TraceletException)
+}

@@ -1,0 +1,30 @@
+package dev.tracelet
+
+import java.nio.file.Files
+import java.io.File
+
+/** A plausible walk near a fixed point, one fix per second, with distinct values per fix. */
+fun walk(count: Int, startMillis: Long = 1_767_225_600_000L): List<Fix> = List(count) { i ->
+    Fix(
+        timeMillis = startMillis + i * 1_000L,
+        latitude = 52.5200000 + i * 0.0000100,
+        longitude = 13.4050000 + i * 0.0000150,
+        accuracyMeters = 5.0 + (i % 10) * 0.5,
+        speedMetersPerSecond = 1.2,
+        provider = Provider.GPS,
+    )
+}
+
+fun tempStorageDir(prefix: String): File = Files.createTempDirectory(prefix).toFile()
+
+fun File.deleteTree() {
+    deleteRecursively()
+}
+
+fun config(collector: CollectorProcess, deviceId: String) = TraceletConfig(
+    endpoint = collector.ingestUrl,
+    deviceId = deviceId,
+    bearerToken = collector.token,
+    // Large enough that only flush() uploads: the test controls when batches leave.
+    batchTriggerCount = 10_000,
+)

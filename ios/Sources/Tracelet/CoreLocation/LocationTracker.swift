@@ -1,0 +1,178 @@
+#if canImport(CoreLocation) && os(iOS)
+import CoreLocation
+import Foundation
+
+/// Feeds CoreLocation's positions into a ``Tracelet`` and applies the core's
+/// ``SamplingRequest`` to a `CLLocationManager`: the core decides, the OS obeys.
+///
+/// Create it on the main thread (CoreLocation calls back on the thread that created the
+/// manager), early in `application(_:didFinishLaunchingWithOptions:)`, and call
+/// ``resumeIfTracking()`` there: after termination, iOS relaunches the app in the background for
+/// a region exit, a significant location change or a visit, and only a delegate that exists at
+/// launch receives it.
+public final class LocationTracker: NSObject {
+    private static let stationaryRegionId = "dev.tracelet.stationary"
+
+    private let tracelet: Tracelet
+    private let options: LocationOptions
+    private let manager = CLLocationManager()
+    private var applied: LocationSettings?
+    private let authorizationContinuation: AsyncStream<LocationAuthorization>.Continuation
+
+    /// The user's location permission as it changes (the newest value is kept for a late reader).
+    public let authorizationUpdates: AsyncStream<LocationAuthorization>
+
+    /// The last error from recording (fix rejections also arrive as events on the Tracelet).
+    public private(set) var lastError: TraceletError?
+
+    public init(tracelet: Tracelet, options: LocationOptions = LocationOptions()) {
+        self.tracelet = tracelet
+        self.options = options
+        (authorizationUpdates, authorizationContinuation) = AsyncStream.makeStream(
+            of: LocationAuthorization.self, bufferingPolicy: .bufferingNewest(1))
+        super.init()
+        manager.delegate = self
+    }
+
+    deinit {
+        authorizationContinuation.finish()
+    }
+
+    public var authorization: LocationAuthorization {
+        LocationAuthorization(manager)
+    }
+
+    public func requestWhenInUseAuthorization() {
+        manager.requestWhenInUseAuthorization()
+    }
+
+    /// Needed for relaunch after termination. iOS may show this prompt later, not at once.
+    public func requestAlwaysAuthorization() {
+        manager.requestAlwaysAuthorization()
+    }
+
+    /// `purposeKey` names an entry of `NSLocationTemporaryUsageDescriptionDictionary`.
+    public func requestFullAccuracy(purposeKey: String) {
+        manager.requestTemporaryFullAccuracyAuthorization(withPurposeKey: purposeKey)
+    }
+
+    /// Starts tracking (persisted in the core) and CoreLocation with it.
+    public func start() throws {
+        try tracelet.start()
+        applySamplingRequest()
+    }
+
+    /// Stops tracking and every CoreLocation service this tracker started.
+    public func stop() throws {
+        try tracelet.stop()
+        applied = nil
+        manager.stopUpdatingLocation()
+        manager.stopMonitoringSignificantLocationChanges()
+        manager.stopMonitoringVisits()
+        stopMonitoringStationaryRegion()
+    }
+
+    /// Restarts CoreLocation if the app was tracking when it was terminated.
+    public func resumeIfTracking() {
+        if tracelet.status.tracking {
+            applySamplingRequest()
+        }
+    }
+
+    /// Applies the core's current request; does nothing when the outcome is unchanged.
+    private func applySamplingRequest() {
+        let settings = LocationSettings(
+            request: tracelet.samplingRequest,
+            options: options,
+            authorization: authorization,
+            declaresBackgroundLocation: LocationOptions.declaresBackgroundLocation(
+                Bundle.main.infoDictionary),
+            maximumRegionRadius: manager.maximumRegionMonitoringDistance
+        )
+        guard settings != applied else { return }
+        applied = settings
+
+        manager.desiredAccuracy = settings.desiredAccuracy
+        manager.distanceFilter = settings.distanceFilter
+        manager.pausesLocationUpdatesAutomatically = settings.pausesAutomatically
+        manager.allowsBackgroundLocationUpdates = settings.allowsBackgroundUpdates
+        manager.showsBackgroundLocationIndicator = settings.showsBackgroundIndicator
+
+        if settings.usesStandardUpdates {
+            manager.startUpdatingLocation()
+        } else {
+            manager.stopUpdatingLocation()
+        }
+        if settings.monitorsSignificantChangesAndVisits,
+            CLLocationManager.significantLocationChangeMonitoringAvailable()
+        {
+            manager.startMonitoringSignificantLocationChanges()
+            manager.startMonitoringVisits()
+        } else {
+            manager.stopMonitoringSignificantLocationChanges()
+            manager.stopMonitoringVisits()
+        }
+        stopMonitoringStationaryRegion()
+        if let region = settings.stationaryRegion,
+            CLLocationManager.isMonitoringAvailable(for: CLCircularRegion.self)
+        {
+            let circle = CLCircularRegion(
+                center: CLLocationCoordinate2D(latitude: region.latitude, longitude: region.longitude),
+                radius: region.radius,
+                identifier: Self.stationaryRegionId)
+            circle.notifyOnEntry = false
+            circle.notifyOnExit = true
+            manager.startMonitoring(for: circle)
+        }
+    }
+
+    private func stopMonitoringStationaryRegion() {
+        for region in manager.monitoredRegions where region.identifier == Self.stationaryRegionId {
+            manager.stopMonitoring(for: region)
+        }
+    }
+
+    private func record(_ locations: [CLLocation]) {
+        do {
+            let result = try tracelet.record(locations.map { Fix($0) })
+            lastError = result.rejected.last?.error
+        } catch {
+            // .notTracking here is a delivery that raced with stop(); nothing was stored.
+            lastError = error as? TraceletError
+        }
+        // The core may ask for different sampling after these fixes.
+        applySamplingRequest()
+    }
+}
+
+extension LocationTracker: CLLocationManagerDelegate {
+    public func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
+        record(locations)
+    }
+
+    public func locationManager(_ manager: CLLocationManager, didExitRegion region: CLRegion) {
+        guard region.identifier == Self.stationaryRegionId else { return }
+        // Moving again. The core has no geofence-exit input yet, so restart updates here and
+        // let the next fixes drive it.
+        stopMonitoringStationaryRegion()
+        applied = nil
+        manager.startUpdatingLocation()
+    }
+
+    public func locationManager(_ manager: CLLocationManager, didVisit visit: CLVisit) {
+        // Mostly a wake-up after termination; positions follow from the restarted updates.
+        resumeIfTracking()
+    }
+
+    public func locationManagerDidChangeAuthorization(_ manager: CLLocationManager) {
+        authorizationContinuation.yield(authorization)
+        applied = nil
+        resumeIfTracking()
+    }
+
+    public func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
+        // kCLErrorLocationUnknown is transient and CoreLocation keeps trying; a denial arrives
+        // through locationManagerDidChangeAuthorization. Nothing to do.
+    }
+}
+#endif

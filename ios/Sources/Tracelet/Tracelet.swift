@@ -1,0 +1,92 @@
+import Foundation
+import TraceletBindings
+
+/// The SDK's entry point: records fixes durably on the device and uploads them in batches.
+///
+/// Thread-safe; call it from any thread or task. No method blocks on the network: uploads run
+/// on the core's own thread, and ``flush()`` suspends instead of blocking.
+///
+/// One instance per storage directory. Tracking state is persisted, so after a relaunch
+/// ``status`` tells whether the app was tracking when it was terminated.
+public final class Tracelet: Sendable {
+    private let core: TraceletBindings.Tracelet
+    private let broadcaster = EventBroadcaster()
+
+    /// Configures the SDK: validates `configuration`, opens the queue in its storage directory
+    /// and starts the upload thread. Fixes queued by an earlier run are uploaded as usual.
+    ///
+    /// - Throws: ``TraceletError/invalidConfiguration(reason:)`` or
+    ///   ``TraceletError/storage(reason:)``.
+    public init(configuration: TraceletConfiguration) throws {
+        let config = try configuration.bindingsConfig()
+        core = try bridged { try TraceletBindings.Tracelet(config: config) }
+        core.setListener(listener: broadcaster)
+    }
+
+    /// Begins accepting fixes. Persisted across app launches.
+    public func start() throws {
+        try bridged { try core.start() }
+    }
+
+    /// Stops accepting fixes. What is already queued is still uploaded.
+    public func stop() throws {
+        try bridged { try core.stop() }
+    }
+
+    /// Validates and durably stores one fix: when this returns, the fix survives the app being
+    /// killed.
+    ///
+    /// - Returns: the fix's per-device sequence number.
+    /// - Throws: ``TraceletError/invalidFix(reason:)``, ``TraceletError/notTracking``, or
+    ///   ``TraceletError/storage(reason:)``.
+    @discardableResult
+    public func record(_ fix: Fix) throws -> UInt64 {
+        try bridged { try core.record(fix: fix) }
+    }
+
+    /// Stores the valid fixes of a batch (as the OS delivers them) in one transaction; invalid
+    /// ones are reported per index and do not affect the others.
+    ///
+    /// - Throws: ``TraceletError/notTracking`` or ``TraceletError/storage(reason:)``.
+    @discardableResult
+    public func record(_ fixes: [Fix]) throws -> RecordBatchResult {
+        let result = try bridged { try core.recordBatch(fixes: fixes) }
+        return RecordBatchResult(
+            acceptedSequenceNumbers: result.acceptedSeqs,
+            rejected: result.rejected.map {
+                RecordBatchResult.Rejection(index: Int($0.index), error: TraceletError($0.error))
+            }
+        )
+    }
+
+    /// Uploads everything pending now, ignoring any backoff. Returns when the queue is empty or
+    /// an upload failed; failed fixes stay queued and are retried later.
+    ///
+    /// - Throws: ``TraceletError/upload(reason:)`` or ``TraceletError/shutDown``.
+    @discardableResult
+    public func flush() async throws -> FlushResult {
+        try await bridged { try await core.flush() }
+    }
+
+    /// Queue size, counters and the last upload outcome.
+    public var status: TraceletStatus {
+        core.status()
+    }
+
+    /// The sampling the OS location API should apply now; see ``LocationSettings``.
+    public var samplingRequest: SamplingRequest {
+        core.samplingRequest()
+    }
+
+    /// A new stream of the SDK's events from now on. Each call returns an independent stream;
+    /// all of them finish when this `Tracelet` is released.
+    ///
+    /// Events are delivered in the order each thread produced them. A consumer slower than the
+    /// events loses the oldest beyond the buffer, never blocking the SDK.
+    public func events(
+        bufferingPolicy: AsyncStream<TraceletEvent>.Continuation.BufferingPolicy =
+            .bufferingNewest(1024)
+    ) -> AsyncStream<TraceletEvent> {
+        broadcaster.subscribe(bufferingPolicy: bufferingPolicy)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import TraceletBindings
+
+/// Every failure the SDK reports. Reasons never contain coordinates, so they are safe to log.
+public enum TraceletError: Error, Equatable, Hashable, Sendable {
+    /// The fix was refused (NaN or out-of-range value, bad accuracy, implausible time).
+    case invalidFix(reason: String)
+    /// The configuration cannot work (endpoint, device id, token, storage, upload limits).
+    case invalidConfiguration(reason: String)
+    /// The on-device queue could not be read or written.
+    case storage(reason: String)
+    /// `start()` has not been called, or `stop()` was; the fix was not stored.
+    case notTracking
+    /// An upload failed; the fixes stay queued and are retried with backoff.
+    case upload(reason: String)
+    /// The SDK has shut down.
+    case shutDown
+    /// The Swift/Rust boundary failed in a way the core does not describe. This is a bug in
+    /// Tracelet; please report it.
+    case internalFailure(description: String)
+}
+
+extension TraceletError: LocalizedError {
+    public var errorDescription: String? {
+        switch self {
+        case .invalidFix(let reason): return "invalid fix: \(reason)"
+        case .invalidConfiguration(let reason): return "invalid configuration: \(reason)"
+        case .storage(let reason): return "storage failure: \(reason)"
+        case .notTracking: return "tracking is stopped: call start() before recording fixes"
+        case .upload(let reason): return "upload failed: \(reason)"
+        case .shutDown: return "the tracker has shut down"
+        case .internalFailure(let description): return "internal failure: \(description)"
+        }
+    }
+}
+
+// The one place where errors of the generated bindings become the public error.
+extension TraceletError {
+    init(_ error: TraceletBindings.TraceletError) {
+        switch error {
+        case .InvalidFix(let reason): self = .invalidFix(reason: reason)
+        case .InvalidConfig(let reason): self = .invalidConfiguration(reason: reason)
+        case .Storage(let reason): self = .storage(reason: reason)
+        case .NotTracking: self = .notTracking
+        case .Upload(let reason): self = .upload(reason: reason)
+        case .ShutDown: self = .shutDown
+        }
+    }
+
+    init(bridging error: Error) {
+        switch error {
+        case let error as TraceletError: self = error
+        case let error as TraceletBindings.TraceletError: self.init(error)
+        default: self = .internalFailure(description: String(describing: error))
+        }
+    }
+}
+
+/// Runs a call into the bindings and rethrows whatever it throws as a ``TraceletError``.
+func bridged<T>(_ call: () throws -> T) throws -> T {
+    do {
+        return try call()
+    } catch {
+        throw TraceletError(bridging: error)
+    }
+}
+
+/// The `async` twin of ``bridged(_:)``.
+func bridged<T>(_ call: () async throws -> T) async throws -> T {
+    do {
+        return try await call()
+    } catch {
+        throw TraceletError(bridging: error)
+    }
+}

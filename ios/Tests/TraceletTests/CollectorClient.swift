@@ -1,0 +1,75 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A fix as the collector's read API returns it (rounded: lat/lon to 1e-7, accuracy to 0.1).
+struct StoredFix: Decodable, Equatable {
+    let seq: UInt64
+    let t: Int64
+    let la: Double
+    let lo: Double
+    let ac: Double
+    let al: Double?
+    let va: Double?
+    let sp: Double?
+    let sa: Double?
+    let be: Double?
+    let ba: Double?
+    let pr: String?
+    let mk: Bool?
+}
+
+struct CollectorStats: Decodable {
+    let batches: UInt64
+    let fixes_accepted: UInt64
+    let duplicates: UInt64
+    let rejected_requests: UInt64
+}
+
+/// Reads what the collector stored, through its read API.
+struct CollectorClient {
+    let baseURL: URL
+
+    func fixes(device: String) async throws -> [StoredFix] {
+        struct Page: Decodable {
+            let device: String
+            let fixes: [StoredFix]
+        }
+        var all: [StoredFix] = []
+        while true {
+            let after = all.last?.seq ?? 0
+            let page: Page = try await get(
+                "v1/devices/\(device)/fixes", query: "after_seq=\(after)&limit=1000")
+            all += page.fixes
+            if page.fixes.isEmpty { return all }
+        }
+    }
+
+    func stats() async throws -> CollectorStats {
+        try await get("v1/stats", query: nil)
+    }
+
+    private func get<T: Decodable>(_ path: String, query: String?) async throws -> T {
+        var components = URLComponents(
+            url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        components.query = query
+        var request = URLRequest(url: components.url!)
+        request.setValue("Bearer \(CollectorProcess.token)", forHTTPHeaderField: "Authorization")
+        // The completion-handler API: async URLSession methods are missing on older
+        // swift-corelibs-foundation releases.
+        let (data, response): (Data, URLResponse) = try await withCheckedThrowingContinuation {
+            continuation in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                if let error {
+                    continuation.resume(throwing: error)
+                } else {
+                    continuation.resume(returning: (data ?? Data(), response!))
+                }
+            }.resume()
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard status == 200 else { throw CollectorError.http(status: status, path: path) }
+        return try JSONDecoder().decode(T.self, from: data)
+    }
+}

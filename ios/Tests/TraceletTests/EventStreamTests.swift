@@ -1,0 +1,79 @@
+import Foundation
+import Tracelet
+import XCTest
+
+/// The core's events reach Swift as `AsyncStream`s, in order, and the streams end when the SDK
+/// object is released (so `for await` loops terminate).
+final class EventStreamTests: CollectorTestCase {
+    func testTheStreamCarriesEachEventOfARecordAndFlushRoundInOrder() async throws {
+        var tracelet: Tracelet? = try Tracelet(configuration: configuration(deviceId: makeDeviceId()))
+        let events = tracelet!.events()
+        let fixes = walk(startMs: nowMs() - 10_000, count: 3)
+        var bad = fixes[2]
+        bad.longitude = 200
+
+        try tracelet!.start()
+        try tracelet!.record(fixes[0])
+        try tracelet!.record(fixes[1])
+        XCTAssertThrowsError(try tracelet!.record(bad))
+        try tracelet!.record(fixes[2])
+        try await tracelet!.flush()
+        try tracelet!.stop()
+        tracelet = nil
+
+        let received = try await withDeadline { await events.collected() }
+        guard received.count == 7, case .fixRejected(let reason) = received[3] else {
+            return XCTFail("unexpected events: \(received)")
+        }
+        XCTAssertTrue(reason.contains("longitude"), reason)
+        XCTAssertEqual(received, [
+            .trackingChanged(tracking: true),
+            .fixAccepted(seq: 1),
+            .fixAccepted(seq: 2),
+            .fixRejected(reason: reason),
+            .fixAccepted(seq: 3),
+            .uploadSucceeded(firstSeq: 1, lastSeq: 3),
+            .trackingChanged(tracking: false),
+        ])
+    }
+
+    func testEverySubscriberGetsEveryEventAndACancelledOneIsDropped() async throws {
+        var tracelet: Tracelet? = try makeTracelet(deviceId: makeDeviceId())
+        let first = tracelet!.events()
+        let second = tracelet!.events()
+        let cancelled = Task { [stream = tracelet!.events()] in await stream.collected() }
+        cancelled.cancel()
+        _ = await cancelled.value
+
+        try tracelet!.record(walk(startMs: nowMs() - 10_000, count: 5))
+        tracelet = nil
+
+        let expected = (1...5).map { TraceletEvent.fixAccepted(seq: UInt64($0)) }
+        let fromFirst = try await withDeadline { await first.collected() }
+        let fromSecond = try await withDeadline { await second.collected() }
+        XCTAssertEqual(fromFirst, expected)
+        XCTAssertEqual(fromSecond, expected)
+    }
+
+    func testAStreamKeepsOnlyTheNewestEventsWhenItsBufferIsFull() async throws {
+        var tracelet: Tracelet? = try makeTracelet(deviceId: makeDeviceId())
+        let events = tracelet!.events(bufferingPolicy: .bufferingNewest(2))
+
+        try tracelet!.record(walk(startMs: nowMs() - 10_000, count: 5))
+        tracelet = nil
+
+        let received = try await withDeadline { await events.collected() }
+        XCTAssertEqual(received, [.fixAccepted(seq: 4), .fixAccepted(seq: 5)])
+    }
+}
+
+extension AsyncStream where Element: Sendable {
+    /// Every element until the stream finishes (or the task is cancelled).
+    func collected() async -> [Element] {
+        var elements: [Element] = []
+        for await element in self {
+            elements.append(element)
+        }
+        return elements
+    }
+}
