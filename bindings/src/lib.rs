@@ -26,6 +26,9 @@ pub struct TraceletConfig {
     /// Upload pending fixes once the oldest has waited this long.
     #[uniffi(default = 300000)]
     pub max_upload_delay_ms: i64,
+    /// Upload only on unmetered networks; fixes wait in the queue otherwise.
+    #[uniffi(default = false)]
+    pub upload_only_unmetered: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -75,6 +78,8 @@ pub enum TraceletError {
     InvalidConfig { reason: String },
     #[error("storage failure: {reason}")]
     Storage { reason: String },
+    #[error("storage is full: the fix was not stored; fixes already stored are kept")]
+    StorageFull,
     #[error("tracking is stopped: call start() before recording fixes")]
     NotTracking,
     #[error("upload failed: {reason}")]
@@ -98,9 +103,19 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum UploadOutcome {
-    Delivered { fixes: u64, at_ms: i64 },
-    Failed { reason: String, at_ms: i64, retry_at_ms: i64 },
-    DeadLettered { http_status: u16, at_ms: i64 },
+    Delivered {
+        fixes: u64,
+        at_ms: i64,
+    },
+    Failed {
+        reason: String,
+        at_ms: i64,
+        retry_at_ms: i64,
+    },
+    DeadLettered {
+        http_status: u16,
+        at_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -110,8 +125,11 @@ pub struct TraceletStatus {
     pub accepted_total: u64,
     pub rejected_total: u64,
     pub uploaded_total: u64,
+    pub uploaded_bytes: u64,
     pub dead_lettered_total: u64,
+    pub evicted_total: u64,
     pub upload_attempts: u64,
+    pub storage_recovered: bool,
     pub last_upload: Option<UploadOutcome>,
 }
 
@@ -137,12 +155,51 @@ pub struct RecordBatchResult {
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum TraceletEvent {
-    FixAccepted { seq: u64 },
-    FixRejected { reason: String },
-    TrackingChanged { tracking: bool },
-    UploadSucceeded { first_seq: u64, last_seq: u64 },
-    UploadFailed { reason: String, retry_in_ms: i64 },
-    BatchDeadLettered { first_seq: u64, last_seq: u64, http_status: u16 },
+    FixAccepted {
+        seq: u64,
+    },
+    FixRejected {
+        reason: String,
+    },
+    TrackingChanged {
+        tracking: bool,
+    },
+    UploadSucceeded {
+        first_seq: u64,
+        last_seq: u64,
+    },
+    UploadFailed {
+        reason: String,
+        retry_in_ms: i64,
+    },
+    BatchDeadLettered {
+        first_seq: u64,
+        last_seq: u64,
+        http_status: u16,
+    },
+    FixesEvicted {
+        count: u64,
+        reason: String,
+    },
+    StorageRecovered {
+        quarantined_file: String,
+    },
+}
+
+/// The network as the platform sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct NetworkState {
+    pub connected: bool,
+    /// Wi-Fi or Ethernet rather than cellular.
+    pub unmetered: bool,
+}
+
+/// Implemented by the app to hand over a fresh bearer token when the server answers 401.
+/// Called on the SDK's upload thread, at most once per upload round.
+#[uniffi::export(with_foreign)]
+pub trait TokenProvider: Send + Sync {
+    /// A new token, or `None` if the app has none.
+    fn fresh_token(&self) -> Result<Option<String>, CallbackError>;
 }
 
 /// Implemented by the platform layer to receive events. Called on the thread that caused the
@@ -199,6 +256,7 @@ impl Tracelet {
         core_config.upload.batch_trigger_count = config.batch_trigger_count;
         core_config.upload.max_batch_fixes = config.max_batch_fixes;
         core_config.upload.max_delay_ms = config.max_upload_delay_ms;
+        core_config.upload.unmetered_only = config.upload_only_unmetered;
         let tracker = core::Tracker::new(core_config, Arc::new(core::SystemClock))?;
         Ok(Arc::new(Tracelet { tracker }))
     }
@@ -253,6 +311,30 @@ impl Tracelet {
         self.tracker.status().into()
     }
 
+    /// Feeds connectivity changes; regaining a usable network uploads at once.
+    pub fn set_network(&self, network: NetworkState) {
+        self.tracker.set_network(core::NetworkState {
+            connected: network.connected,
+            unmetered: network.unmetered,
+        });
+    }
+
+    /// The app went to the background: upload what is pending while the OS allows.
+    pub fn on_app_background(&self) {
+        self.tracker.on_app_background();
+    }
+
+    /// Replaces the bearer token (for example after signing in again).
+    pub fn set_bearer_token(&self, token: String) -> Result<(), TraceletError> {
+        Ok(self.tracker.set_bearer_token(token)?)
+    }
+
+    pub fn set_token_provider(&self, provider: Option<Arc<dyn TokenProvider>>) {
+        self.tracker.set_token_provider(
+            provider.map(|p| Arc::new(TokenProviderBridge(p)) as Arc<dyn core::TokenProvider>),
+        );
+    }
+
     pub fn set_listener(&self, listener: Option<Arc<dyn TraceletListener>>) {
         self.tracker.set_listener(
             listener.map(|l| Arc::new(ListenerBridge(l)) as Arc<dyn core::EventListener>),
@@ -269,6 +351,15 @@ impl core::EventListener for ListenerBridge {
     }
 }
 
+/// A provider that throws is treated as having no token.
+struct TokenProviderBridge(Arc<dyn TokenProvider>);
+
+impl core::TokenProvider for TokenProviderBridge {
+    fn fresh_token(&self) -> Option<String> {
+        self.0.fresh_token().ok().flatten()
+    }
+}
+
 // ---- conversions, in one place ----
 
 impl From<core::TrackerError> for TraceletError {
@@ -282,6 +373,7 @@ impl From<core::TrackerError> for TraceletError {
                 reason: c.to_string(),
             },
             E::Storage(reason) => TraceletError::Storage { reason },
+            E::StorageFull => TraceletError::StorageFull,
             E::NotTracking => TraceletError::NotTracking,
             E::Upload(reason) => TraceletError::Upload { reason },
             E::ShutDown => TraceletError::ShutDown,
@@ -374,8 +466,11 @@ impl From<core::Status> for TraceletStatus {
             accepted_total: s.accepted_total,
             rejected_total: s.rejected_total,
             uploaded_total: s.uploaded_total,
+            uploaded_bytes: s.uploaded_bytes,
             dead_lettered_total: s.dead_lettered_total,
+            evicted_total: s.evicted_total,
             upload_attempts: s.upload_attempts,
+            storage_recovered: s.storage_recovered,
             last_upload: s.last_upload.map(Into::into),
         }
     }
@@ -411,6 +506,10 @@ impl From<core::Event> for TraceletEvent {
                 last_seq,
                 http_status,
             },
+            E::FixesEvicted { count, reason } => TraceletEvent::FixesEvicted { count, reason },
+            E::StorageRecovered { quarantined_file } => {
+                TraceletEvent::StorageRecovered { quarantined_file }
+            }
         }
     }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use reqwest::Url;
 use thiserror::Error;
 
+use crate::store::StoreLimits;
+
 /// Everything the app tells the tracker once, at `configure` time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackerConfig {
@@ -18,6 +20,8 @@ pub struct TrackerConfig {
     /// Directory that holds the queue database. Created if missing.
     pub storage_dir: PathBuf,
     pub upload: UploadPolicy,
+    /// Bounds of the offline queue.
+    pub store_limits: StoreLimits,
     /// Seed for backoff jitter; `None` seeds from the clock. Tests and replays set it.
     pub jitter_seed: Option<u64>,
 }
@@ -29,6 +33,8 @@ pub struct UploadPolicy {
     pub batch_trigger_count: u32,
     /// Most fixes in one request.
     pub max_batch_fixes: u32,
+    /// Largest compressed request body; a larger batch is split before it is sent.
+    pub max_batch_bytes: usize,
     /// Upload pending fixes once the oldest has waited this long, even below the count trigger.
     pub max_delay_ms: i64,
     /// Per-request timeout.
@@ -36,6 +42,10 @@ pub struct UploadPolicy {
     /// First retry delay after a failed upload; doubles up to `max_backoff_ms`.
     pub min_backoff_ms: i64,
     pub max_backoff_ms: i64,
+    /// A server's `Retry-After` is honoured up to this long.
+    pub max_retry_after_ms: i64,
+    /// Upload only on unmetered networks (Wi-Fi); fixes wait in the queue otherwise.
+    pub unmetered_only: bool,
 }
 
 impl Default for UploadPolicy {
@@ -43,10 +53,13 @@ impl Default for UploadPolicy {
         Self {
             batch_trigger_count: 100,
             max_batch_fixes: 500,
+            max_batch_bytes: 256 * 1024,
             max_delay_ms: 5 * 60 * 1000,
             request_timeout_ms: 30_000,
             min_backoff_ms: 5_000,
             max_backoff_ms: 15 * 60 * 1000,
+            max_retry_after_ms: 60 * 60 * 1000,
+            unmetered_only: false,
         }
     }
 }
@@ -64,6 +77,8 @@ pub enum ConfigError {
     BadToken,
     #[error("storage directory must be set")]
     NoStorageDir,
+    #[error("store limits must allow at least 1 fix, a positive age and 64 KiB")]
+    BadStoreLimits,
     #[error("upload policy: {0}")]
     BadUploadPolicy(&'static str),
 }
@@ -81,6 +96,7 @@ impl TrackerConfig {
             bearer_token: bearer_token.into(),
             storage_dir: storage_dir.into(),
             upload: UploadPolicy::default(),
+            store_limits: StoreLimits::default(),
             jitter_seed: None,
         }
     }
@@ -113,6 +129,10 @@ impl TrackerConfig {
             return Err(ConfigError::NoStorageDir);
         }
         self.upload.validate()?;
+        let limits = &self.store_limits;
+        if limits.max_fixes == 0 || limits.max_age_ms <= 0 || limits.max_bytes < 64 * 1024 {
+            return Err(ConfigError::BadStoreLimits);
+        }
         Ok(url)
     }
 }
@@ -135,6 +155,11 @@ impl UploadPolicy {
         if self.max_backoff_ms < self.min_backoff_ms {
             return Err(ConfigError::BadUploadPolicy(
                 "max_backoff_ms must be >= min_backoff_ms",
+            ));
+        }
+        if self.max_batch_bytes < 1024 {
+            return Err(ConfigError::BadUploadPolicy(
+                "max_batch_bytes must be >= 1024",
             ));
         }
         if self.request_timeout_ms == 0 {

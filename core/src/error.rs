@@ -15,6 +15,8 @@ pub enum TrackerError {
     InvalidConfig(#[from] ConfigError),
     #[error("storage failure: {0}")]
     Storage(String),
+    #[error("storage is full: the fix was not stored; fixes already stored are kept")]
+    StorageFull,
     #[error("tracking is stopped: call start() before recording fixes")]
     NotTracking,
     #[error("upload failed: {0}")]
@@ -25,6 +27,9 @@ pub enum TrackerError {
 
 impl From<StoreError> for TrackerError {
     fn from(e: StoreError) -> Self {
-        TrackerError::Storage(e.to_string())
+        match e {
+            StoreError::Full => TrackerError::StorageFull,
+            other => TrackerError::Storage(other.to_string()),
+        }
     }
 }

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod filter;
 pub mod fix;
 pub mod jitter;
 pub mod policy;
@@ -19,4 +20,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::TrackerConfig;
 pub use error::TrackerError;
 pub use fix::{Fix, FixError};
-pub use tracker::{BatchRecord, Event, EventListener, FlushReport, Status, Tracker, UploadOutcome};
+pub use tracker::{
+    BatchRecord, Event, EventListener, FlushReport, NetworkState, Status, TokenProvider, Tracker,
+    UploadOutcome,
+};

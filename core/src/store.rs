@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use thiserror::Error;
 
 use crate::fix::{Fix, Provider};
@@ -40,12 +40,51 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
+/// How much the queue may hold. Past any bound the oldest fixes are evicted (and counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    pub max_fixes: u64,
+    /// Fixes older than this (by the time they were stored) are evicted.
+    pub max_age_ms: i64,
+    /// Bytes of database pages in use.
+    pub max_bytes: u64,
+}
+
+impl Default for StoreLimits {
+    /// About a week of 1 Hz driving, held for up to 7 days, in at most 32 MiB.
+    fn default() -> Self {
+        StoreLimits {
+            max_fixes: 500_000,
+            max_age_ms: 7 * 24 * 3600 * 1000,
+            max_bytes: 32 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why fixes were evicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvictionReason {
+    Count,
+    Age,
+    Bytes,
+}
+
+/// What an append did besides storing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppendOutcome {
+    pub seqs: Vec<u64>,
+    /// Oldest fixes removed to stay within the limits, by reason.
+    pub evicted: Vec<(EvictionReason, u64)>,
+}
+
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("cannot create the storage directory: {0}")]
     Directory(#[from] std::io::Error),
+    #[error("storage is full; the fix was not stored and nothing stored was lost")]
+    Full,
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("database schema version {found} is newer than this SDK supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
 }
@@ -57,42 +96,114 @@ pub struct StoredFix {
     pub fix: Fix,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::Full,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    fn is_corruption(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(e) if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase)
+            )
+        )
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    limits: StoreLimits,
     /// Kept in memory so that the hot path never runs `COUNT(*)`.
     pending: u64,
 }
 
+/// A store just opened, and the path the corrupt file was moved to if it had to be replaced.
+pub struct Opened {
+    pub store: Store,
+    pub quarantined: Option<PathBuf>,
+}
+
 impl Store {
     /// Opens (creating if needed) the queue in `dir`, applying any pending migrations.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+    ///
+    /// A corrupt database is moved aside (never deleted: it may still hold fixes worth
+    /// rescuing by hand) and a fresh one is started, so the app keeps tracking.
+    pub fn open(dir: &Path, limits: StoreLimits) -> Result<Opened, StoreError> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(DATABASE_FILE);
-        let mut conn = Connection::open(&path)?;
+        match Self::open_file(&path, limits) {
+            Ok(store) => Ok(Opened {
+                store,
+                quarantined: None,
+            }),
+            Err(e) if e.is_corruption() => {
+                let quarantined = quarantine(&path)?;
+                Ok(Opened {
+                    store: Self::open_file(&path, limits)?,
+                    quarantined: Some(quarantined),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_file(path: &Path, limits: StoreLimits) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Durability trade-off (README, delivery contract): a commit survives a process kill;
+        // power loss may drop the commits since the last checkpoint.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        if check != "ok" {
+            return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+                Some("quick_check failed".into()),
+            )));
+        }
         migrate(&mut conn)?;
         let pending: i64 = conn.query_row("SELECT COUNT(*) FROM fixes", [], |r| r.get(0))?;
         Ok(Store {
             conn,
-            path,
+            path: path.to_owned(),
+            limits,
             pending: u64::try_from(pending).unwrap_or(0),
         })
+    }
+
+    /// Test hook: caps the database size so that "disk full" can be produced on demand.
+    #[doc(hidden)]
+    pub fn set_max_page_count(&mut self, pages: u64) -> Result<(), StoreError> {
+        self.conn.pragma_update(
+            None,
+            "max_page_count",
+            i64::try_from(pages).unwrap_or(i64::MAX),
+        )?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Appends fixes in one transaction and returns the sequence numbers given to them.
-    pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<Vec<u64>, StoreError> {
+    /// Appends fixes in one transaction, evicting the oldest fixes first where a limit would
+    /// be exceeded. On failure nothing is stored and nothing already stored is lost.
+    pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<AppendOutcome, StoreError> {
         let tx = self.conn.transaction()?;
         let seqs = insert_all(&tx, fixes, now_ms)?;
+        let evicted = enforce_limits(&tx, &self.limits, self.pending + seqs.len() as u64, now_ms)?;
         tx.commit()?;
-        self.pending += seqs.len() as u64;
-        Ok(seqs)
+        let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
+        self.pending = (self.pending + seqs.len() as u64).saturating_sub(evicted_total);
+        Ok(AppendOutcome { seqs, evicted })
     }
 
     pub fn pending_count(&self) -> u64 {
@@ -194,6 +305,87 @@ impl Store {
             .query_row("SELECT COUNT(*) FROM dead_batches", [], |r| r.get(0))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// Deletes the oldest fixes until the queue is within `limits`; returns what it removed.
+fn enforce_limits(
+    tx: &Transaction<'_>,
+    limits: &StoreLimits,
+    pending: u64,
+    now_ms: i64,
+) -> Result<Vec<(EvictionReason, u64)>, StoreError> {
+    let mut evicted = Vec::new();
+    let mut pending = pending;
+    if pending > limits.max_fixes {
+        let n = delete_oldest(tx, pending - limits.max_fixes)?;
+        pending -= n;
+        evicted.push((EvictionReason::Count, n));
+    }
+    let oldest: Option<i64> = tx
+        .query_row(
+            "SELECT stored_ms FROM fixes ORDER BY seq LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if oldest.is_some_and(|t| now_ms - t > limits.max_age_ms) {
+        let n = tx.execute(
+            "DELETE FROM fixes WHERE stored_ms < ?1",
+            [now_ms - limits.max_age_ms],
+        )? as u64;
+        pending = pending.saturating_sub(n);
+        evicted.push((EvictionReason::Age, n));
+    }
+    let mut bytes_evicted = 0;
+    while pending > 1 && used_bytes(tx)? > limits.max_bytes {
+        // Free a tenth at a time: pages are only reusable once whole pages empty out.
+        let n = delete_oldest(tx, (pending / 10).max(1))?;
+        if n == 0 {
+            break;
+        }
+        pending -= n;
+        bytes_evicted += n;
+    }
+    if bytes_evicted > 0 {
+        evicted.push((EvictionReason::Bytes, bytes_evicted));
+    }
+    Ok(evicted)
+}
+
+fn delete_oldest(tx: &Transaction<'_>, count: u64) -> Result<u64, StoreError> {
+    Ok(tx.execute(
+        "DELETE FROM fixes WHERE seq IN (SELECT seq FROM fixes ORDER BY seq LIMIT ?1)",
+        [i64::try_from(count).unwrap_or(i64::MAX)],
+    )? as u64)
+}
+
+/// Bytes of database pages holding data (free pages are reused before the file grows).
+fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
+    let pragma = |name: &str| -> Result<i64, StoreError> {
+        Ok(conn.pragma_query_value(None, name, |r| r.get(0))?)
+    };
+    let used_pages = pragma("page_count")? - pragma("freelist_count")?;
+    Ok(u64::try_from(used_pages * pragma("page_size")?).unwrap_or(0))
+}
+
+/// Moves a corrupt database and its WAL and shared-memory files aside.
+fn quarantine(path: &Path) -> Result<PathBuf, StoreError> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let target = path.with_extension(format!("corrupt-{stamp}.sqlite3"));
+    std::fs::rename(path, &target)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = PathBuf::from(side);
+        if side.exists() {
+            let mut moved = target.as_os_str().to_owned();
+            moved.push(suffix);
+            std::fs::rename(&side, PathBuf::from(moved))?;
+        }
+    }
+    Ok(target)
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -311,13 +503,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fixes: Vec<Fix> = (0..10).map(fix).collect();
         {
-            let mut store = Store::open(dir.path()).unwrap();
+            let mut store = open(dir.path());
             assert_eq!(
-                store.append(&fixes, 1).unwrap(),
+                store.append(&fixes, 1).unwrap().seqs,
                 (1..=10).collect::<Vec<_>>()
             );
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store = open(dir.path());
         let batch = store.peek_batch(100).unwrap();
         assert_eq!(batch.len(), 10);
         assert_eq!(
@@ -329,19 +521,19 @@ mod tests {
     #[test]
     fn sequence_numbers_are_never_reused_after_deletion() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = open(dir.path());
         store.append(&[fix(0), fix(1)], 1).unwrap();
         store.delete_through(2).unwrap();
         assert_eq!(store.pending_count(), 0);
         drop(store);
-        let mut store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.append(&[fix(2)], 1).unwrap(), vec![3]);
+        let mut store = open(dir.path());
+        assert_eq!(store.append(&[fix(2)], 1).unwrap().seqs, vec![3]);
     }
 
     #[test]
     fn dead_letter_moves_the_batch_out_of_the_queue() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = open(dir.path());
         store
             .append(&(0..5).map(fix).collect::<Vec<_>>(), 1)
             .unwrap();
@@ -354,7 +546,7 @@ mod tests {
     #[test]
     fn uses_wal_and_records_the_schema_version() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = open(dir.path());
         let mode: String = store
             .conn
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
@@ -370,13 +562,137 @@ mod tests {
     #[test]
     fn refuses_a_database_from_a_newer_sdk() {
         let dir = tempfile::tempdir().unwrap();
-        drop(Store::open(dir.path()).unwrap());
+        drop(open(dir.path()));
         let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
         assert!(matches!(
-            Store::open(dir.path()),
+            Store::open(dir.path(), StoreLimits::default()),
             Err(StoreError::SchemaTooNew { found: 99, .. })
         ));
+    }
+
+    fn open(dir: &Path) -> Store {
+        Store::open(dir, StoreLimits::default()).unwrap().store
+    }
+
+    fn open_with(dir: &Path, limits: StoreLimits) -> Store {
+        Store::open(dir, limits).unwrap().store
+    }
+
+    #[test]
+    fn count_limit_evicts_the_oldest_and_says_how_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = StoreLimits {
+            max_fixes: 5,
+            ..StoreLimits::default()
+        };
+        let mut store = open_with(dir.path(), limits);
+        store
+            .append(&(0..4).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        let outcome = store
+            .append(&(4..7).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        assert_eq!(outcome.evicted, vec![(EvictionReason::Count, 2)]);
+        assert_eq!(store.pending_count(), 5);
+        assert_eq!(store.peek_batch(10).unwrap()[0].seq, 3);
+    }
+
+    #[test]
+    fn age_limit_evicts_fixes_stored_too_long_ago() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = StoreLimits {
+            max_age_ms: 1_000,
+            ..StoreLimits::default()
+        };
+        let mut store = open_with(dir.path(), limits);
+        store.append(&[fix(0), fix(1)], 0).unwrap();
+        let outcome = store.append(&[fix(2)], 5_000).unwrap();
+        assert_eq!(outcome.evicted, vec![(EvictionReason::Age, 2)]);
+        assert_eq!(store.pending_count(), 1);
+    }
+
+    #[test]
+    fn byte_limit_keeps_the_database_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = StoreLimits {
+            max_bytes: 256 * 1024,
+            ..StoreLimits::default()
+        };
+        let mut store = open_with(dir.path(), limits);
+        let mut evicted = 0;
+        for round in 0..100 {
+            let fixes: Vec<Fix> = (0..100).map(|i| fix(round * 100 + i)).collect();
+            let outcome = store.append(&fixes, 1).unwrap();
+            evicted += outcome.evicted.iter().map(|(_, n)| n).sum::<u64>();
+        }
+        assert!(evicted > 0);
+        assert!(used_bytes(&store.conn).unwrap() <= 256 * 1024);
+        assert_eq!(store.pending_count() + evicted, 10_000);
+        let newest = store.peek_batch(u32::MAX).unwrap().last().unwrap().seq;
+        assert_eq!(
+            newest, 10_000,
+            "eviction removes the oldest, never the newest"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_a_typed_error_and_keeps_what_was_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        store
+            .append(&(0..10).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        let pages: i64 = store
+            .conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .unwrap();
+        store.set_max_page_count(pages as u64).unwrap();
+        let big: Vec<Fix> = (10..5_000).map(fix).collect();
+        assert!(matches!(store.append(&big, 1), Err(StoreError::Full)));
+        assert_eq!(store.pending_count(), 10);
+        drop(store);
+        let store = open(dir.path());
+        assert_eq!(store.peek_batch(100).unwrap().len(), 10);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_quarantined_and_a_fresh_queue_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(DATABASE_FILE),
+            b"this is not a database, just noise".repeat(200),
+        )
+        .unwrap();
+        let opened = Store::open(dir.path(), StoreLimits::default()).unwrap();
+        let quarantined = opened.quarantined.expect("corruption is reported");
+        assert!(quarantined.exists());
+        let mut store = opened.store;
+        assert_eq!(store.append(&[fix(0)], 1).unwrap().seqs, vec![1]);
+    }
+
+    #[test]
+    fn a_damaged_page_is_detected_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = open(dir.path());
+            store
+                .append(&(0..2_000).map(fix).collect::<Vec<_>>(), 1)
+                .unwrap();
+            store
+                .conn
+                .pragma_update(None, "wal_checkpoint", "TRUNCATE")
+                .unwrap();
+        }
+        let path = dir.path().join(DATABASE_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // Overwrite the middle of the file (table pages), keeping the header intact.
+        let mid = bytes.len() / 2;
+        bytes[mid..mid + 8192].fill(0xA5);
+        std::fs::write(&path, bytes).unwrap();
+        let opened = Store::open(dir.path(), StoreLimits::default()).unwrap();
+        assert!(opened.quarantined.is_some());
+        assert_eq!(opened.store.pending_count(), 0);
     }
 }

@@ -18,7 +18,7 @@ use crate::error::TrackerError;
 use crate::fix::{Fix, validate};
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::SamplingRequest;
-use crate::store::Store;
+use crate::store::{EvictionReason, Store};
 use crate::upload::{
     EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify, encode_batch,
 };
@@ -56,12 +56,35 @@ pub enum Event {
         last_seq: u64,
         http_status: u16,
     },
+    /// The queue was full by `reason` and its oldest fixes were dropped.
+    FixesEvicted {
+        count: u64,
+        reason: String,
+    },
+    /// The queue database was corrupt; it was moved aside and a fresh one started.
+    StorageRecovered {
+        quarantined_file: String,
+    },
 }
 
 /// Receives events. Implementations must return quickly and must not call back into the
 /// tracker synchronously.
 pub trait EventListener: Send + Sync {
     fn on_event(&self, event: Event);
+}
+
+/// Asked for a new bearer token when the server answers 401. Called on the upload thread.
+pub trait TokenProvider: Send + Sync {
+    /// A fresh token, or `None` if the app has none to offer.
+    fn fresh_token(&self) -> Option<String>;
+}
+
+/// The network as the platform layer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkState {
+    pub connected: bool,
+    /// Wi-Fi or Ethernet rather than cellular.
+    pub unmetered: bool,
 }
 
 /// The result of the most recent upload attempt.
@@ -93,7 +116,10 @@ pub struct Status {
     /// Request bodies of delivered batches, as sent (gzip).
     pub uploaded_bytes: u64,
     pub dead_lettered_total: u64,
+    pub evicted_total: u64,
     pub upload_attempts: u64,
+    /// The queue database was found corrupt at open and replaced.
+    pub storage_recovered: bool,
     pub last_upload: Option<UploadOutcome>,
 }
 
@@ -115,7 +141,10 @@ pub struct BatchRecord {
 }
 
 enum Command {
+    /// Upload if due.
     Wake,
+    /// Upload now, ignoring backoff (connectivity regained, app going to the background).
+    UploadNow,
     Flush(oneshot::Sender<Result<FlushReport, TrackerError>>),
 }
 
@@ -134,10 +163,15 @@ struct Shared {
     store: Mutex<Store>,
     state: Mutex<State>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
+    token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
 }
 
 struct State {
     status: Status,
+    bearer_token: String,
+    network: NetworkState,
+    /// The corrupt queue file moved aside at open, until a listener has been told.
+    unreported_quarantine: Option<String>,
     /// No automatic upload before this time (backoff after a failure).
     retry_at_ms: Option<i64>,
     consecutive_failures: u32,
@@ -158,15 +192,30 @@ impl Tracker {
         transport: Arc<dyn Transport>,
     ) -> Result<Tracker, TrackerError> {
         let endpoint = config.validate()?;
-        let store = Store::open(&config.storage_dir)?;
+        let opened = Store::open(&config.storage_dir, config.store_limits)?;
+        let store = opened.store;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
         let state = State {
             status: Status {
                 tracking,
                 pending_count: store.pending_count(),
+                storage_recovered: opened.quarantined.is_some(),
                 ..Status::default()
             },
+            bearer_token: config.bearer_token.clone(),
+            // Assume a network until the platform layer says otherwise: a failed attempt
+            // costs little, and a platform without connectivity callbacks still uploads.
+            network: NetworkState {
+                connected: true,
+                unmetered: true,
+            },
+            unreported_quarantine: opened.quarantined.map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            }),
             retry_at_ms: None,
             consecutive_failures: 0,
             jitter: Jitter::new(seed),
@@ -179,6 +228,7 @@ impl Tracker {
             store: Mutex::new(store),
             state: Mutex::new(state),
             listener: Mutex::new(None),
+            token_provider: Mutex::new(None),
         });
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -199,8 +249,34 @@ impl Tracker {
         Ok(tracker)
     }
 
+    /// Sets the listener. If the queue had to be recovered from corruption at open, the new
+    /// listener hears about it first.
     pub fn set_listener(&self, listener: Option<Arc<dyn EventListener>>) {
+        let has_listener = listener.is_some();
         *lock(&self.shared.listener) = listener;
+        let quarantined = if has_listener {
+            lock(&self.shared.state).unreported_quarantine.take()
+        } else {
+            None
+        };
+        if let Some(quarantined_file) = quarantined {
+            self.shared
+                .emit(Event::StorageRecovered { quarantined_file });
+        }
+    }
+
+    pub fn set_token_provider(&self, provider: Option<Arc<dyn TokenProvider>>) {
+        *lock(&self.shared.token_provider) = provider;
+    }
+
+    /// Replaces the bearer token (for example after the app signed in again).
+    pub fn set_bearer_token(&self, token: String) -> Result<(), TrackerError> {
+        let mut probe = self.shared.config.clone();
+        probe.bearer_token.clone_from(&token);
+        probe.validate()?;
+        lock(&self.shared.state).bearer_token = token;
+        self.upload_now();
+        Ok(())
     }
 
     /// Begins accepting fixes. Persisted, so a restarted app knows to resume.
@@ -252,26 +328,36 @@ impl Tracker {
                 Err(error) => rejected.push((index, TrackerError::InvalidFix(error))),
             }
         }
-        let accepted = if valid.is_empty() {
-            Vec::new()
+        let outcome = if valid.is_empty() {
+            Default::default()
         } else {
             lock(&self.shared.store).append(&valid, now_ms)?
         };
         {
             let mut state = lock(&self.shared.state);
-            state.status.accepted_total += accepted.len() as u64;
+            state.status.accepted_total += outcome.seqs.len() as u64;
             state.status.rejected_total += rejected.len() as u64;
+            state.status.evicted_total += outcome.evicted.iter().map(|(_, n)| n).sum::<u64>();
         }
         for (_, error) in &rejected {
             self.shared.emit(Event::FixRejected {
                 reason: error.to_string(),
             });
         }
-        for &seq in &accepted {
+        for &(reason, count) in &outcome.evicted {
+            self.shared.emit(Event::FixesEvicted {
+                count,
+                reason: eviction_name(reason).into(),
+            });
+        }
+        for &seq in &outcome.seqs {
             self.shared.emit(Event::FixAccepted { seq });
         }
         self.wake_if_due();
-        Ok(BatchRecord { accepted, rejected })
+        Ok(BatchRecord {
+            accepted: outcome.seqs,
+            rejected,
+        })
     }
 
     /// Uploads everything pending now, ignoring any backoff. Resolves when the queue is empty
@@ -283,6 +369,29 @@ impl Tracker {
             .await
             .map_err(|_| TrackerError::ShutDown)?;
         answer.await.map_err(|_| TrackerError::ShutDown)?
+    }
+
+    /// Tells the tracker about the network. Regaining a usable network uploads at once,
+    /// without waiting out a backoff that was caused by being offline.
+    pub fn set_network(&self, network: NetworkState) {
+        let regained = {
+            let mut state = lock(&self.shared.state);
+            let was_usable = self.shared.network_usable(&state);
+            state.network = network;
+            let usable = self.shared.network_usable(&state);
+            if usable && !was_usable {
+                state.retry_at_ms = None;
+            }
+            usable && !was_usable
+        };
+        if regained {
+            self.upload_now();
+        }
+    }
+
+    /// The app went to the background: upload what is pending while the OS still lets us.
+    pub fn on_app_background(&self) {
+        self.upload_now();
     }
 
     /// The sampling the platform layer should apply to the OS location API now.
@@ -303,6 +412,10 @@ impl Tracker {
             let _ = self.commands.try_send(Command::Wake);
         }
     }
+
+    fn upload_now(&self) {
+        let _ = self.commands.try_send(Command::UploadNow);
+    }
 }
 
 impl Drop for Tracker {
@@ -316,6 +429,14 @@ impl Drop for Tracker {
     }
 }
 
+fn eviction_name(reason: EvictionReason) -> &'static str {
+    match reason {
+        EvictionReason::Count => "count",
+        EvictionReason::Age => "age",
+        EvictionReason::Bytes => "bytes",
+    }
+}
+
 impl Shared {
     fn emit(&self, event: Event) {
         // Clone the listener out so that no lock is held while foreign code runs.
@@ -325,9 +446,16 @@ impl Shared {
         }
     }
 
+    fn network_usable(&self, state: &State) -> bool {
+        state.network.connected && (state.network.unmetered || !self.config.upload.unmetered_only)
+    }
+
     fn upload_due(&self, now_ms: i64) -> bool {
-        if lock(&self.state).retry_at_ms.is_some_and(|t| now_ms < t) {
-            return false;
+        {
+            let state = lock(&self.state);
+            if !self.network_usable(&state) || state.retry_at_ms.is_some_and(|t| now_ms < t) {
+                return false;
+            }
         }
         let store = lock(&self.store);
         let pending = store.pending_count();
@@ -347,15 +475,23 @@ impl Shared {
     /// How long the uploader may sleep before a timer (max delay or backoff) falls due.
     fn idle_wait(&self, now_ms: i64) -> Duration {
         let retry_at = lock(&self.state).retry_at_ms;
-        let oldest_due = lock(&self.store)
-            .oldest_stored_ms()
-            .ok()
-            .flatten()
-            .map(|oldest| oldest + self.config.upload.max_delay_ms);
-        let next = match (retry_at, oldest_due) {
-            (Some(r), Some(o)) => Some(r.max(o)),
-            (None, o) => o,
-            (r, None) => r,
+        let store = lock(&self.store);
+        let next_trigger =
+            if store.pending_count() >= u64::from(self.config.upload.batch_trigger_count) {
+                Some(now_ms)
+            } else {
+                store
+                    .oldest_stored_ms()
+                    .ok()
+                    .flatten()
+                    .map(|oldest| oldest + self.config.upload.max_delay_ms)
+            };
+        drop(store);
+        // Both conditions must hold: the backoff has passed and something is due.
+        let next = match (retry_at, next_trigger) {
+            (Some(r), Some(t)) => Some(r.max(t)),
+            (None, t) => t,
+            (Some(_), None) => None,
         };
         next.map_or(MAX_IDLE_WAIT, |t| {
             Duration::from_millis(u64::try_from(t - now_ms).unwrap_or(0)).min(MAX_IDLE_WAIT)
@@ -364,17 +500,27 @@ impl Shared {
 
     /// Uploads batches until the queue is empty or an attempt fails.
     async fn upload_pending(&self) -> Result<FlushReport, TrackerError> {
+        if !self.network_usable(&lock(&self.state)) {
+            return Err(TrackerError::Upload(
+                "waiting for a network the upload policy allows".into(),
+            ));
+        }
         let mut report = FlushReport::default();
         let mut batch_limit = self.config.upload.max_batch_fixes;
+        let mut refreshed_token = false;
         loop {
             let fixes = lock(&self.store).peek_batch(batch_limit)?;
             let Some(batch) = encode_batch(&self.config.device_id, &fixes) else {
                 report.pending = lock(&self.store).pending_count();
                 return Ok(report);
             };
+            if batch.body.len() > self.config.upload.max_batch_bytes && batch.fix_count() > 1 {
+                batch_limit = half(batch.fix_count());
+                continue;
+            }
             let request = UploadRequest {
                 url: self.endpoint.clone(),
-                bearer_token: self.config.bearer_token.clone(),
+                bearer_token: lock(&self.state).bearer_token.clone(),
                 idempotency_key: batch.idempotency_key.clone(),
                 body: batch.body.clone(),
                 timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
@@ -390,12 +536,16 @@ impl Shared {
                     batch_limit = self.config.upload.max_batch_fixes;
                 }
                 ResponseClass::TooLarge if batch.fix_count() > 1 => {
-                    batch_limit = u32::try_from(batch.fix_count() / 2).unwrap_or(1).max(1);
+                    batch_limit = half(batch.fix_count());
                 }
                 ResponseClass::TooLarge => self.dead_letter(&batch, 413, now_ms)?,
                 ResponseClass::Rejected => {
                     let status = result.as_ref().map_or(400, |r| r.status);
                     self.dead_letter(&batch, status, now_ms)?;
+                }
+                // Ask the app once per round; a second 401 means the new token failed too.
+                ResponseClass::Unauthorized if !refreshed_token && self.refresh_token() => {
+                    refreshed_token = true;
                 }
                 ResponseClass::Unauthorized => {
                     return Err(self.failed("server refused the token (401)".into(), None, now_ms));
@@ -408,6 +558,18 @@ impl Shared {
                     return Err(self.failed(reason, retry_after_s, now_ms));
                 }
             }
+        }
+    }
+
+    /// Asks the app's token provider for a new token; true if one was installed.
+    fn refresh_token(&self) -> bool {
+        let provider = lock(&self.token_provider).clone();
+        match provider.and_then(|p| p.fresh_token()) {
+            Some(token) if !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()) => {
+                lock(&self.state).bearer_token = token;
+                true
+            }
+            _ => false,
         }
     }
 
@@ -467,8 +629,11 @@ impl Shared {
             state.consecutive_failures += 1;
             let policy = &self.config.upload;
             let failures = state.consecutive_failures;
-            let retry_after_ms =
-                retry_after_s.map(|s| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX));
+            let retry_after_ms = retry_after_s.map(|s| {
+                i64::try_from(s.saturating_mul(1000))
+                    .unwrap_or(i64::MAX)
+                    .min(policy.max_retry_after_ms)
+            });
             let delay = backoff_ms(
                 &mut state.jitter,
                 failures,
@@ -490,6 +655,10 @@ impl Shared {
         });
         TrackerError::Upload(reason)
     }
+}
+
+fn half(count: u64) -> u32 {
+    u32::try_from(count / 2).unwrap_or(u32::MAX).max(1)
 }
 
 fn run_uploader(
@@ -517,7 +686,7 @@ async fn upload_loop(
     let mut flush_waiters = Vec::new();
     loop {
         let wait = shared.idle_wait(shared.clock.now_ms());
-        let command = tokio::select! {
+        let first = tokio::select! {
             _ = shutdown.changed() => break,
             command = commands.recv() => match command {
                 Some(command) => command,
@@ -525,16 +694,19 @@ async fn upload_loop(
             },
             () = tokio::time::sleep(wait) => Command::Wake,
         };
-        if let Command::Flush(reply) = command {
-            flush_waiters.push(reply);
-        }
         // Coalesce whatever else is queued into this round.
-        while let Ok(command) = commands.try_recv() {
-            if let Command::Flush(reply) = command {
-                flush_waiters.push(reply);
+        let mut upload_now = false;
+        let mut next = Some(first);
+        while let Some(command) = next {
+            match command {
+                Command::Wake => {}
+                Command::UploadNow => upload_now = true,
+                Command::Flush(reply) => flush_waiters.push(reply),
             }
+            next = commands.try_recv().ok();
         }
-        if flush_waiters.is_empty() && !shared.upload_due(shared.clock.now_ms()) {
+        let forced = upload_now || !flush_waiters.is_empty();
+        if !forced && !shared.upload_due(shared.clock.now_ms()) {
             continue;
         }
         let result = tokio::select! {

@@ -1,3 +1,4 @@
 //! Recorded traces in, Tracelet core behaviour out.
 
+pub mod filter_eval;
 pub mod trace;

@@ -622,6 +622,217 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
+ * Implemented by the app to hand over a fresh bearer token when the server answers 401.
+ * Called on the SDK's upload thread, at most once per upload round.
+ */
+public protocol TokenProvider: AnyObject, Sendable {
+    
+    /**
+     * A new token, or `None` if the app has none.
+     */
+    func freshToken() throws  -> String?
+    
+}
+/**
+ * Implemented by the app to hand over a fresh bearer token when the server answers 401.
+ * Called on the SDK's upload thread, at most once per upload round.
+ */
+open class TokenProviderImpl: TokenProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tracelet_ffi_fn_clone_tokenprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tracelet_ffi_fn_free_tokenprovider(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A new token, or `None` if the app has none.
+     */
+open func freshToken()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeCallbackError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tokenprovider_fresh_token(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceTokenProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceTokenProvider = UniffiVTableCallbackInterfaceTokenProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeTokenProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface TokenProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeTokenProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface TokenProvider: handle missing in uniffiClone")
+            }
+        },
+        freshToken: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeTokenProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.freshToken(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCallbackError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceTokenProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceTokenProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitTokenProvider() {
+    uniffi_tracelet_ffi_fn_init_callback_vtable_tokenprovider(UniffiCallbackInterfaceTokenProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTokenProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<TokenProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = TokenProvider
+
+    public static func lift(_ handle: UInt64) throws -> TokenProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TokenProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: TokenProvider) -> UInt64 {
+         if let rustImpl = value as? TokenProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TokenProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: TokenProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenProvider_lift(_ handle: UInt64) throws -> TokenProvider {
+    return try FfiConverterTypeTokenProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTokenProvider_lower(_ value: TokenProvider) -> UInt64 {
+    return FfiConverterTypeTokenProvider.lower(value)
+}
+
+
+
+
+
+
+/**
  * The tracker, as Kotlin and Swift see it.
  */
 public protocol TraceletProtocol: AnyObject, Sendable {
@@ -630,6 +841,11 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      * Uploads everything pending; never blocks the calling thread.
      */
     func flush() async throws  -> FlushResult
+    
+    /**
+     * The app went to the background: upload what is pending while the OS allows.
+     */
+    func onAppBackground() 
     
     /**
      * Validates and durably stores one fix; returns its sequence number.
@@ -646,7 +862,19 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func samplingRequest()  -> SamplingRequest
     
+    /**
+     * Replaces the bearer token (for example after signing in again).
+     */
+    func setBearerToken(token: String) throws 
+    
     func setListener(listener: TraceletListener?) 
+    
+    /**
+     * Feeds connectivity changes; regaining a usable network uploads at once.
+     */
+    func setNetwork(network: NetworkState) 
+    
+    func setTokenProvider(provider: TokenProvider?) 
     
     func start() throws 
     
@@ -743,6 +971,17 @@ open func flush()async throws  -> FlushResult  {
 }
     
     /**
+     * The app went to the background: upload what is pending while the OS allows.
+     */
+open func onAppBackground()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Validates and durably stores one fix; returns its sequence number.
      */
 open func record(fix: Fix)throws  -> UInt64  {
@@ -780,11 +1019,44 @@ open func samplingRequest() -> SamplingRequest  {
 })
 }
     
+    /**
+     * Replaces the bearer token (for example after signing in again).
+     */
+open func setBearerToken(token: String)throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_bearer_token(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(token),uniffiCallStatus
+    )
+}
+}
+    
 open func setListener(listener: TraceletListener?)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_set_listener(
             self.uniffiCloneHandle(),
         FfiConverterOptionTypeTraceletListener.lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Feeds connectivity changes; regaining a usable network uploads at once.
+     */
+open func setNetwork(network: NetworkState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_network(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNetworkState_lower(network),uniffiCallStatus
+    )
+}
+}
+    
+open func setTokenProvider(provider: TokenProvider?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeTokenProvider.lower(provider),uniffiCallStatus
     )
 }
 }
@@ -1246,6 +1518,69 @@ public func FfiConverterTypeFlushResult_lower(_ value: FlushResult) -> RustBuffe
 }
 
 
+/**
+ * The network as the platform sees it.
+ */
+public struct NetworkState: Equatable, Hashable {
+    public var connected: Bool
+    /**
+     * Wi-Fi or Ethernet rather than cellular.
+     */
+    public var unmetered: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(connected: Bool, 
+        /**
+         * Wi-Fi or Ethernet rather than cellular.
+         */unmetered: Bool) {
+        self.connected = connected
+        self.unmetered = unmetered
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NetworkState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNetworkState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetworkState {
+        return
+            try NetworkState(
+                connected: FfiConverterBool.read(from: &buf), 
+                unmetered: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NetworkState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.connected, into: &buf)
+        FfiConverterBool.write(value.unmetered, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetworkState_lift(_ buf: RustBuffer) throws -> NetworkState {
+    return try FfiConverterTypeNetworkState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuffer {
+    return FfiConverterTypeNetworkState.lower(value)
+}
+
+
 public struct RecordBatchResult: Equatable, Hashable {
     public var acceptedSeqs: [UInt64]
     public var rejected: [RejectedFix]
@@ -1523,6 +1858,10 @@ public struct TraceletConfig: Equatable, Hashable {
      * Upload pending fixes once the oldest has waited this long.
      */
     public var maxUploadDelayMs: Int64
+    /**
+     * Upload only on unmetered networks; fixes wait in the queue otherwise.
+     */
+    public var uploadOnlyUnmetered: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1541,7 +1880,10 @@ public struct TraceletConfig: Equatable, Hashable {
          */maxBatchFixes: UInt32 = UInt32(500), 
         /**
          * Upload pending fixes once the oldest has waited this long.
-         */maxUploadDelayMs: Int64 = Int64(300000)) {
+         */maxUploadDelayMs: Int64 = Int64(300000), 
+        /**
+         * Upload only on unmetered networks; fixes wait in the queue otherwise.
+         */uploadOnlyUnmetered: Bool = false) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -1549,6 +1891,7 @@ public struct TraceletConfig: Equatable, Hashable {
         self.batchTriggerCount = batchTriggerCount
         self.maxBatchFixes = maxBatchFixes
         self.maxUploadDelayMs = maxUploadDelayMs
+        self.uploadOnlyUnmetered = uploadOnlyUnmetered
     }
 
     
@@ -1573,7 +1916,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 storageDir: FfiConverterString.read(from: &buf), 
                 batchTriggerCount: FfiConverterUInt32.read(from: &buf), 
                 maxBatchFixes: FfiConverterUInt32.read(from: &buf), 
-                maxUploadDelayMs: FfiConverterInt64.read(from: &buf)
+                maxUploadDelayMs: FfiConverterInt64.read(from: &buf), 
+                uploadOnlyUnmetered: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -1585,6 +1929,7 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.batchTriggerCount, into: &buf)
         FfiConverterUInt32.write(value.maxBatchFixes, into: &buf)
         FfiConverterInt64.write(value.maxUploadDelayMs, into: &buf)
+        FfiConverterBool.write(value.uploadOnlyUnmetered, into: &buf)
     }
 }
 
@@ -1610,20 +1955,26 @@ public struct TraceletStatus: Equatable, Hashable {
     public var acceptedTotal: UInt64
     public var rejectedTotal: UInt64
     public var uploadedTotal: UInt64
+    public var uploadedBytes: UInt64
     public var deadLetteredTotal: UInt64
+    public var evictedTotal: UInt64
     public var uploadAttempts: UInt64
+    public var storageRecovered: Bool
     public var lastUpload: UploadOutcome?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, deadLetteredTotal: UInt64, uploadAttempts: UInt64, lastUpload: UploadOutcome?) {
+    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, storageRecovered: Bool, lastUpload: UploadOutcome?) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
         self.rejectedTotal = rejectedTotal
         self.uploadedTotal = uploadedTotal
+        self.uploadedBytes = uploadedBytes
         self.deadLetteredTotal = deadLetteredTotal
+        self.evictedTotal = evictedTotal
         self.uploadAttempts = uploadAttempts
+        self.storageRecovered = storageRecovered
         self.lastUpload = lastUpload
     }
 
@@ -1648,8 +1999,11 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 acceptedTotal: FfiConverterUInt64.read(from: &buf), 
                 rejectedTotal: FfiConverterUInt64.read(from: &buf), 
                 uploadedTotal: FfiConverterUInt64.read(from: &buf), 
+                uploadedBytes: FfiConverterUInt64.read(from: &buf), 
                 deadLetteredTotal: FfiConverterUInt64.read(from: &buf), 
+                evictedTotal: FfiConverterUInt64.read(from: &buf), 
                 uploadAttempts: FfiConverterUInt64.read(from: &buf), 
+                storageRecovered: FfiConverterBool.read(from: &buf), 
                 lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf)
         )
     }
@@ -1660,8 +2014,11 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.acceptedTotal, into: &buf)
         FfiConverterUInt64.write(value.rejectedTotal, into: &buf)
         FfiConverterUInt64.write(value.uploadedTotal, into: &buf)
+        FfiConverterUInt64.write(value.uploadedBytes, into: &buf)
         FfiConverterUInt64.write(value.deadLetteredTotal, into: &buf)
+        FfiConverterUInt64.write(value.evictedTotal, into: &buf)
         FfiConverterUInt64.write(value.uploadAttempts, into: &buf)
+        FfiConverterBool.write(value.storageRecovered, into: &buf)
         FfiConverterOptionTypeUploadOutcome.write(value.lastUpload, into: &buf)
     }
 }
@@ -1941,6 +2298,7 @@ enum TraceletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     )
     case Storage(reason: String
     )
+    case StorageFull
     case NotTracking
     case Upload(reason: String
     )
@@ -1983,11 +2341,12 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
         case 3: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 4: return .NotTracking
-        case 5: return .Upload(
+        case 4: return .StorageFull
+        case 5: return .NotTracking
+        case 6: return .Upload(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 6: return .ShutDown
+        case 7: return .ShutDown
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2015,17 +2374,21 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case .NotTracking:
+        case .StorageFull:
             writeInt(&buf, Int32(4))
         
         
-        case let .Upload(reason):
+        case .NotTracking:
             writeInt(&buf, Int32(5))
+        
+        
+        case let .Upload(reason):
+            writeInt(&buf, Int32(6))
             FfiConverterString.write(reason, into: &buf)
             
         
         case .ShutDown:
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -2061,6 +2424,10 @@ public enum TraceletEvent: Equatable, Hashable {
     case uploadFailed(reason: String, retryInMs: Int64
     )
     case batchDeadLettered(firstSeq: UInt64, lastSeq: UInt64, httpStatus: UInt16
+    )
+    case fixesEvicted(count: UInt64, reason: String
+    )
+    case storageRecovered(quarantinedFile: String
     )
 
 
@@ -2099,6 +2466,12 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 6: return .batchDeadLettered(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf), httpStatus: try FfiConverterUInt16.read(from: &buf)
+        )
+        
+        case 7: return .fixesEvicted(count: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 8: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -2141,6 +2514,17 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
             FfiConverterUInt64.write(firstSeq, into: &buf)
             FfiConverterUInt64.write(lastSeq, into: &buf)
             FfiConverterUInt16.write(httpStatus, into: &buf)
+            
+        
+        case let .fixesEvicted(count,reason):
+            writeInt(&buf, Int32(7))
+            FfiConverterUInt64.write(count, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .storageRecovered(quarantinedFile):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(quarantinedFile, into: &buf)
             
         }
     }
@@ -2291,6 +2675,54 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
+    typealias SwiftType = String?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
+    typealias SwiftType = TokenProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTokenProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTokenProvider.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2506,7 +2938,13 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() != 38511) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_flush() != 8231) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() != 41352) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_record() != 63383) {
@@ -2518,7 +2956,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() != 9536) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token() != 46732) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() != 54595) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_network() != 44289) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() != 21358) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_start() != 45244) {
@@ -2537,6 +2984,7 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitTokenProvider()
     uniffiCallbackInitTraceletListener()
     return InitializationResult.ok
 }()

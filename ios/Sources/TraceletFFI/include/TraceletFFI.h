@@ -243,11 +243,27 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRACELET_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRACELET_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceTraceletListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceTokenProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceTokenProviderMethod0 _Nonnull freshToken;
+} UniffiVTableCallbackInterfaceTokenProvider;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRACELET_LISTENER
@@ -258,6 +274,26 @@ typedef struct UniffiVTableCallbackInterfaceTraceletListener {
     UniffiCallbackInterfaceTraceletListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceTraceletListener;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
+uint64_t uniffi_tracelet_ffi_fn_clone_tokenprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_TOKENPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_TOKENPROVIDER
+void uniffi_tracelet_ffi_fn_free_tokenprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_TOKENPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_TOKENPROVIDER
+void uniffi_tracelet_ffi_fn_init_callback_vtable_tokenprovider(const UniffiVTableCallbackInterfaceTokenProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TOKENPROVIDER_FRESH_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TOKENPROVIDER_FRESH_TOKEN
+RustBuffer uniffi_tracelet_ffi_fn_method_tokenprovider_fresh_token(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TRACELET
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TRACELET
@@ -279,6 +315,11 @@ uint64_t uniffi_tracelet_ffi_fn_constructor_tracelet_new(RustBuffer config, Rust
 uint64_t uniffi_tracelet_ffi_fn_method_tracelet_flush(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_APP_BACKGROUND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_APP_BACKGROUND
+void uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RECORD
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RECORD
 uint64_t uniffi_tracelet_ffi_fn_method_tracelet_record(uint64_t ptr, RustBuffer fix, RustCallStatus *_Nonnull out_status
@@ -294,9 +335,24 @@ RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_record_batch(uint64_t ptr, Rus
 RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_BEARER_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_BEARER_TOKEN
+void uniffi_tracelet_ffi_fn_method_tracelet_set_bearer_token(uint64_t ptr, RustBuffer token, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LISTENER
 void uniffi_tracelet_ffi_fn_method_tracelet_set_listener(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_NETWORK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_NETWORK
+void uniffi_tracelet_ffi_fn_method_tracelet_set_network(uint64_t ptr, RustBuffer network, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_TOKEN_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_TOKEN_PROVIDER
+void uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(uint64_t ptr, RustBuffer provider, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_START
@@ -594,9 +650,21 @@ void ffi_tracelet_ffi_rust_future_free_void(uint64_t handle
 void ffi_tracelet_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
+uint16_t uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_FLUSH
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_FLUSH
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_flush(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_APP_BACKGROUND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_APP_BACKGROUND
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background(void
     
 );
 #endif
@@ -618,9 +686,27 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_BEARER_TOKEN
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_BEARER_TOKEN
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LISTENER
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_NETWORK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_NETWORK
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_network(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_TOKEN_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_TOKEN_PROVIDER
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider(void
     
 );
 #endif

@@ -657,8 +657,30 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
+internal interface UniffiCallbackInterfaceTokenProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceTraceletListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "freshToken")
+internal open class UniffiVTableCallbackInterfaceTokenProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `freshToken`: UniffiCallbackInterfaceTokenProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `freshToken`: UniffiCallbackInterfaceTokenProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceTokenProvider(`uniffiFree`,`uniffiClone`,`freshToken`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceTokenProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `freshToken` = other.`freshToken`
+    }
+
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent")
 internal open class UniffiVTableCallbackInterfaceTraceletListener(
@@ -704,7 +726,11 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_flush(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_record(
     ): Int
@@ -712,7 +738,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_listener(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_network(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_start(
     ): Int
@@ -740,11 +772,20 @@ internal object UniffiLib {
 
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "tracelet_ffi"))
+        uniffiCallbackInterfaceTokenProvider.register(this)
         uniffiCallbackInterfaceTraceletListener.register(this)
         
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_tracelet_ffi_fn_clone_tokenprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_free_tokenprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_init_callback_vtable_tokenprovider(`vtable`: UniffiVTableCallbackInterfaceTokenProvider,
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tokenprovider_fresh_token(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_clone_tracelet(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_tracelet(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -753,13 +794,21 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_tracelet_ffi_fn_method_tracelet_flush(`ptr`: Long,
     ): Long
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record_batch(`ptr`: Long,`fixes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_bearer_token(`ptr`: Long,`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_network(`ptr`: Long,`network`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(`ptr`: Long,`provider`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -894,7 +943,13 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() and 0xFFFF) != 38511) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_flush() and 0xFFFF) != 8231) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() and 0xFFFF) != 41352) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record() and 0xFFFF) != 63383) {
@@ -906,7 +961,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() and 0xFFFF) != 9536) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token() and 0xFFFF) != 46732) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() and 0xFFFF) != 54595) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_network() and 0xFFFF) != 44289) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() and 0xFFFF) != 21358) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_start() and 0xFFFF) != 45244) {
@@ -1448,6 +1512,336 @@ public object FfiConverterString: FfiConverter<String, RustBuffer.ByValue> {
 
 
 /**
+ * Implemented by the app to hand over a fresh bearer token when the server answers 401.
+ * Called on the SDK's upload thread, at most once per upload round.
+ */
+public interface TokenProvider {
+    
+    /**
+     * A new token, or `None` if the app has none.
+     */
+    fun `freshToken`(): kotlin.String?
+    
+    companion object
+}
+
+/**
+ * Implemented by the app to hand over a fresh bearer token when the server answers 401.
+ * Called on the SDK's upload thread, at most once per upload round.
+ */
+open class TokenProviderImpl: Disposable, AutoCloseable, TokenProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_tracelet_ffi_fn_free_tokenprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_tracelet_ffi_fn_clone_tokenprovider(handle, status)
+        }
+    }
+
+    
+    /**
+     * A new token, or `None` if the app has none.
+     */
+    @Throws(CallbackException::class)override fun `freshToken`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(CallbackException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tokenprovider_fresh_token(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceTokenProvider {
+    internal object `freshToken`: UniffiCallbackInterfaceTokenProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeTokenProvider.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`freshToken`(
+                )
+            }
+            val writeReturn = { value: kotlin.String? -> uniffiOutReturn.setValue(FfiConverterOptionalString.lower(value)) }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CallbackException -> FfiConverterTypeCallbackError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeTokenProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeTokenProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceTokenProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `freshToken`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_tracelet_ffi_fn_init_callback_vtable_tokenprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTokenProvider: FfiConverter<TokenProvider, Long> {
+    internal val handleMap = UniffiHandleMap<TokenProvider>()
+
+    override fun lower(value: TokenProvider): Long {
+        if (value is TokenProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): TokenProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return TokenProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): TokenProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: TokenProvider) = 8UL
+
+    override fun write(value: TokenProvider, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * The tracker, as Kotlin and Swift see it.
  */
 public interface TraceletInterface {
@@ -1456,6 +1850,11 @@ public interface TraceletInterface {
      * Uploads everything pending; never blocks the calling thread.
      */
     suspend fun `flush`(): FlushResult
+    
+    /**
+     * The app went to the background: upload what is pending while the OS allows.
+     */
+    fun `onAppBackground`()
     
     /**
      * Validates and durably stores one fix; returns its sequence number.
@@ -1472,7 +1871,19 @@ public interface TraceletInterface {
      */
     fun `samplingRequest`(): SamplingRequest
     
+    /**
+     * Replaces the bearer token (for example after signing in again).
+     */
+    fun `setBearerToken`(`token`: kotlin.String)
+    
     fun `setListener`(`listener`: TraceletListener?)
+    
+    /**
+     * Feeds connectivity changes; regaining a usable network uploads at once.
+     */
+    fun `setNetwork`(`network`: NetworkState)
+    
+    fun `setTokenProvider`(`provider`: TokenProvider?)
     
     fun `start`()
     
@@ -1625,6 +2036,21 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
 
     
     /**
+     * The app went to the background: upload what is pending while the OS allows.
+     */override fun `onAppBackground`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
      * Validates and durably stores one fix; returns its sequence number.
      */
     @Throws(TraceletException::class)override fun `record`(`fix`: Fix): kotlin.ULong {
@@ -1675,6 +2101,23 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     }
     
 
+    
+    /**
+     * Replaces the bearer token (for example after signing in again).
+     */
+    @Throws(TraceletException::class)override fun `setBearerToken`(`token`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_bearer_token(
+        it,
+        
+        FfiConverterString.lower(`token`),_status)
+}
+    }
+    
+    
+
     override fun `setListener`(`listener`: TraceletListener?)
         = 
     callWithHandle {
@@ -1683,6 +2126,35 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         it,
         
         FfiConverterOptionalTypeTraceletListener.lower(`listener`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Feeds connectivity changes; regaining a usable network uploads at once.
+     */override fun `setNetwork`(`network`: NetworkState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_network(
+        it,
+        
+        FfiConverterTypeNetworkState.lower(`network`),_status)
+}
+    }
+    
+    
+
+    override fun `setTokenProvider`(`provider`: TokenProvider?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(
+        it,
+        
+        FfiConverterOptionalTypeTokenProvider.lower(`provider`),_status)
 }
     }
     
@@ -2240,6 +2712,50 @@ public object FfiConverterTypeFlushResult: FfiConverterRustBuffer<FlushResult> {
 
 
 
+/**
+ * The network as the platform sees it.
+ */
+data class NetworkState (
+    var `connected`: kotlin.Boolean
+    , 
+    /**
+     * Wi-Fi or Ethernet rather than cellular.
+     */
+    var `unmetered`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState> {
+    override fun read(buf: ByteBuffer): NetworkState {
+        return NetworkState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: NetworkState) = (
+            FfiConverterBoolean.allocationSize(value.`connected`) +
+            FfiConverterBoolean.allocationSize(value.`unmetered`)
+    )
+
+    override fun write(value: NetworkState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`connected`, buf)
+            FfiConverterBoolean.write(value.`unmetered`, buf)
+    }
+}
+
+
+
 data class RecordBatchResult (
     var `acceptedSeqs`: List<kotlin.ULong>
     , 
@@ -2458,6 +2974,11 @@ data class TraceletConfig (
      * Upload pending fixes once the oldest has waited this long.
      */
     var `maxUploadDelayMs`: kotlin.Long = 300000L 
+    , 
+    /**
+     * Upload only on unmetered networks; fixes wait in the queue otherwise.
+     */
+    var `uploadOnlyUnmetered`: kotlin.Boolean = false 
     
 ){
     
@@ -2481,6 +3002,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -2491,7 +3013,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.allocationSize(value.`storageDir`) +
             FfiConverterUInt.allocationSize(value.`batchTriggerCount`) +
             FfiConverterUInt.allocationSize(value.`maxBatchFixes`) +
-            FfiConverterLong.allocationSize(value.`maxUploadDelayMs`)
+            FfiConverterLong.allocationSize(value.`maxUploadDelayMs`) +
+            FfiConverterBoolean.allocationSize(value.`uploadOnlyUnmetered`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -2502,6 +3025,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterUInt.write(value.`batchTriggerCount`, buf)
             FfiConverterUInt.write(value.`maxBatchFixes`, buf)
             FfiConverterLong.write(value.`maxUploadDelayMs`, buf)
+            FfiConverterBoolean.write(value.`uploadOnlyUnmetered`, buf)
     }
 }
 
@@ -2518,9 +3042,15 @@ data class TraceletStatus (
     , 
     var `uploadedTotal`: kotlin.ULong
     , 
+    var `uploadedBytes`: kotlin.ULong
+    , 
     var `deadLetteredTotal`: kotlin.ULong
     , 
+    var `evictedTotal`: kotlin.ULong
+    , 
     var `uploadAttempts`: kotlin.ULong
+    , 
+    var `storageRecovered`: kotlin.Boolean
     , 
     var `lastUpload`: UploadOutcome?
     
@@ -2546,6 +3076,9 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeUploadOutcome.read(buf),
         )
     }
@@ -2556,8 +3089,11 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.allocationSize(value.`acceptedTotal`) +
             FfiConverterULong.allocationSize(value.`rejectedTotal`) +
             FfiConverterULong.allocationSize(value.`uploadedTotal`) +
+            FfiConverterULong.allocationSize(value.`uploadedBytes`) +
             FfiConverterULong.allocationSize(value.`deadLetteredTotal`) +
+            FfiConverterULong.allocationSize(value.`evictedTotal`) +
             FfiConverterULong.allocationSize(value.`uploadAttempts`) +
+            FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
             FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`)
     )
 
@@ -2567,8 +3103,11 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.write(value.`acceptedTotal`, buf)
             FfiConverterULong.write(value.`rejectedTotal`, buf)
             FfiConverterULong.write(value.`uploadedTotal`, buf)
+            FfiConverterULong.write(value.`uploadedBytes`, buf)
             FfiConverterULong.write(value.`deadLetteredTotal`, buf)
+            FfiConverterULong.write(value.`evictedTotal`, buf)
             FfiConverterULong.write(value.`uploadAttempts`, buf)
+            FfiConverterBoolean.write(value.`storageRecovered`, buf)
             FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
     }
 }
@@ -2744,6 +3283,12 @@ sealed class TraceletException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    class StorageFull(
+        ) : TraceletException() {
+        override val message
+            get() = ""
+    }
+    
     class NotTracking(
         ) : TraceletException() {
         override val message
@@ -2792,11 +3337,12 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
             3 -> TraceletException.Storage(
                 FfiConverterString.read(buf),
                 )
-            4 -> TraceletException.NotTracking()
-            5 -> TraceletException.Upload(
+            4 -> TraceletException.StorageFull()
+            5 -> TraceletException.NotTracking()
+            6 -> TraceletException.Upload(
                 FfiConverterString.read(buf),
                 )
-            6 -> TraceletException.ShutDown()
+            7 -> TraceletException.ShutDown()
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -2817,6 +3363,10 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is TraceletException.StorageFull -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
             )
             is TraceletException.NotTracking -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -2851,17 +3401,21 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is TraceletException.NotTracking -> {
+            is TraceletException.StorageFull -> {
                 buf.putInt(4)
                 Unit
             }
-            is TraceletException.Upload -> {
+            is TraceletException.NotTracking -> {
                 buf.putInt(5)
+                Unit
+            }
+            is TraceletException.Upload -> {
+                buf.putInt(6)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is TraceletException.ShutDown -> {
-                buf.putInt(6)
+                buf.putInt(7)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -2931,6 +3485,25 @@ sealed class TraceletEvent {
         companion object
     }
     
+    data class FixesEvicted(
+        val `count`: kotlin.ULong, 
+        val `reason`: kotlin.String) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class StorageRecovered(
+        val `quarantinedFile`: kotlin.String) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -2968,6 +3541,13 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 FfiConverterULong.read(buf),
                 FfiConverterULong.read(buf),
                 FfiConverterUShort.read(buf),
+                )
+            7 -> TraceletEvent.FixesEvicted(
+                FfiConverterULong.read(buf),
+                FfiConverterString.read(buf),
+                )
+            8 -> TraceletEvent.StorageRecovered(
+                FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -3020,6 +3600,21 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterUShort.allocationSize(value.`httpStatus`)
             )
         }
+        is TraceletEvent.FixesEvicted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`count`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is TraceletEvent.StorageRecovered -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`quarantinedFile`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -3056,6 +3651,17 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 FfiConverterULong.write(value.`firstSeq`, buf)
                 FfiConverterULong.write(value.`lastSeq`, buf)
                 FfiConverterUShort.write(value.`httpStatus`, buf)
+                Unit
+            }
+            is TraceletEvent.FixesEvicted -> {
+                buf.putInt(7)
+                FfiConverterULong.write(value.`count`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletEvent.StorageRecovered -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.`quarantinedFile`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -3247,6 +3853,70 @@ public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?>
         } else {
             buf.put(1)
             FfiConverterDouble.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
+    override fun read(buf: ByteBuffer): kotlin.String? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterString.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.String?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterString.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.String?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTokenProvider: FfiConverterRustBuffer<TokenProvider?> {
+    override fun read(buf: ByteBuffer): TokenProvider? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTokenProvider.read(buf)
+    }
+
+    override fun allocationSize(value: TokenProvider?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTokenProvider.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TokenProvider?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTokenProvider.write(value, buf)
         }
     }
 }

@@ -1,0 +1,154 @@
+//! Constant-velocity Kalman smoothing in a local tangent plane.
+//!
+//! The state is position and velocity along east and north. Because the measurement noise (one
+//! horizontal accuracy) and the process noise (one acceleration density) are the same on both
+//! axes, both axes share one 2x2 covariance: the filter is two scalar-covariance filters, which
+//! costs a few dozen flops per fix instead of 4x4 matrix algebra.
+
+use super::geo::{LocalPlane, REBASE_DISTANCE_M};
+
+/// A reported horizontal accuracy is the 68 % radius of a circular 2-D Gaussian; the per-axis
+/// standard deviation is that radius divided by sqrt(-2 ln 0.32).
+pub const ACCURACY_68_PER_SIGMA: f64 = 1.509_6;
+
+/// Velocity variance assumed when a track starts: nothing is known yet, up to highway speeds.
+const INITIAL_VELOCITY_VAR: f64 = 30.0 * 30.0;
+
+/// A smoothed position with its own 68 % accuracy radius.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Smoothed {
+    pub latitude_deg: f64,
+    pub longitude_deg: f64,
+    pub accuracy_m: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Kalman {
+    plane: LocalPlane,
+    pos: [f64; 2],
+    vel: [f64; 2],
+    /// Position variance, position-velocity covariance, velocity variance (per axis).
+    p_pp: f64,
+    p_pv: f64,
+    p_vv: f64,
+}
+
+impl Kalman {
+    /// Starts a track at a fix.
+    pub fn start(lat_deg: f64, lon_deg: f64, accuracy_m: f64) -> Kalman {
+        let sigma = accuracy_m / ACCURACY_68_PER_SIGMA;
+        Kalman {
+            plane: LocalPlane::new(lat_deg, lon_deg),
+            pos: [0.0, 0.0],
+            vel: [0.0, 0.0],
+            p_pp: sigma * sigma,
+            p_pv: 0.0,
+            p_vv: INITIAL_VELOCITY_VAR,
+        }
+    }
+
+    /// Advances by `dt_s` seconds under white acceleration noise of density `accel_var`
+    /// (m^2/s^3), then folds in a position fix whose noise comes from its accuracy.
+    pub fn step(
+        &mut self,
+        dt_s: f64,
+        accel_var: f64,
+        lat_deg: f64,
+        lon_deg: f64,
+        accuracy_m: f64,
+    ) -> Smoothed {
+        // Predict.
+        let dt = dt_s.max(0.0);
+        for axis in 0..2 {
+            self.pos[axis] += self.vel[axis] * dt;
+        }
+        let dt2 = dt * dt;
+        self.p_pp += 2.0 * dt * self.p_pv + dt2 * self.p_vv + accel_var * dt2 * dt / 3.0;
+        self.p_pv += dt * self.p_vv + accel_var * dt2 / 2.0;
+        self.p_vv += accel_var * dt;
+
+        // Update (identical gains on both axes).
+        let sigma = accuracy_m / ACCURACY_68_PER_SIGMA;
+        let s = self.p_pp + sigma * sigma;
+        let (k_p, k_v) = (self.p_pp / s, self.p_pv / s);
+        let z = self.plane.to_local(lat_deg, lon_deg);
+        for (axis, z_axis) in [z.0, z.1].into_iter().enumerate() {
+            let innovation = z_axis - self.pos[axis];
+            self.pos[axis] += k_p * innovation;
+            self.vel[axis] += k_v * innovation;
+        }
+        self.p_vv -= k_v * self.p_pv;
+        self.p_pv *= 1.0 - k_p;
+        self.p_pp *= 1.0 - k_p;
+
+        self.rebase_if_far();
+        self.estimate()
+    }
+
+    pub fn estimate(&self) -> Smoothed {
+        let (latitude_deg, longitude_deg) = self.plane.to_geo(self.pos[0], self.pos[1]);
+        Smoothed {
+            latitude_deg,
+            longitude_deg,
+            accuracy_m: self.p_pp.max(0.0).sqrt() * ACCURACY_68_PER_SIGMA,
+        }
+    }
+
+    /// Keeps the plane's projection error negligible on long drives.
+    fn rebase_if_far(&mut self) {
+        if self.pos[0].hypot(self.pos[1]) > REBASE_DISTANCE_M {
+            let (lat, lon) = self.plane.to_geo(self.pos[0], self.pos[1]);
+            self.plane = LocalPlane::new(lat, lon);
+            self.pos = [0.0, 0.0];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn noisy_static_fixes_converge_and_accuracy_shrinks() {
+        let mut k = Kalman::start(37.0, -122.0, 10.0);
+        let mut last = k.estimate();
+        // Alternate +/-1e-4 degrees of latitude (about 11 m) around the true point.
+        for i in 0..20 {
+            let lat = 37.0 + if i % 2 == 0 { 1e-4 } else { -1e-4 };
+            last = k.step(1.0, 0.01, lat, -122.0, 10.0);
+        }
+        assert!((last.latitude_deg - 37.0).abs() < 3e-5, "{last:?}");
+        assert!(last.accuracy_m < 10.0);
+    }
+
+    #[test]
+    fn a_vague_fix_barely_pulls_a_precise_track() {
+        let mut k = Kalman::start(37.0, -122.0, 3.0);
+        for _ in 0..5 {
+            k.step(1.0, 0.1, 37.0, -122.0, 3.0);
+        }
+        // A network fix 1 km north claiming 1 km accuracy.
+        let s = k.step(1.0, 0.1, 37.009, -122.0, 1000.0);
+        assert!((s.latitude_deg - 37.0).abs() < 1e-5, "{s:?}");
+    }
+
+    #[test]
+    fn constant_velocity_is_tracked_without_lag() {
+        let mut k = Kalman::start(0.0, 0.0, 5.0);
+        let mut s = k.estimate();
+        for i in 1..=60 {
+            // 10 m/s north.
+            s = k.step(1.0, 1.0, f64::from(i) * 10.0 / 111_195.0, 0.0, 5.0);
+        }
+        assert!((s.latitude_deg - 600.0 / 111_195.0).abs() * 111_195.0 < 0.5);
+    }
+
+    #[test]
+    fn rebasing_keeps_the_position() {
+        let mut k = Kalman::start(0.0, 0.0, 5.0);
+        k.step(1.0, 1.0, 0.0, 0.0, 5.0);
+        let s = k.step(1.0, 1.0, 0.5, 0.0, 0.1);
+        assert!((s.latitude_deg - 0.5).abs() < 1e-3);
+        assert!(k.pos[0].hypot(k.pos[1]) < 1.0);
+    }
+}
