@@ -12,6 +12,8 @@ use thiserror::Error;
 use crate::fix::{Fix, Provider};
 
 pub const DATABASE_FILE: &str = "tracelet-queue.sqlite3";
+/// Meta key: the newest fix time ever stored, kept across uploads and restarts.
+const META_LAST_FIX_TIME: &str = "last_fix_time_ms";
 
 /// Each entry moves the schema from version `index` to `index + 1`; `user_version` records
 /// how many have run. Append only: never edit a migration that has shipped.
@@ -199,6 +201,14 @@ impl Store {
     pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<AppendOutcome, StoreError> {
         let tx = self.conn.transaction()?;
         let seqs = insert_all(&tx, fixes, now_ms)?;
+        if let Some(newest) = fixes.iter().map(|f| f.time_ms).max() {
+            // In the same transaction, so that after a crash it agrees with the queue.
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
+                params![META_LAST_FIX_TIME, newest],
+            )?;
+        }
         let evicted = enforce_limits(&tx, &self.limits, self.pending + seqs.len() as u64, now_ms)?;
         tx.commit()?;
         let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
@@ -281,6 +291,11 @@ impl Store {
         tx.commit()?;
         self.pending = self.pending.saturating_sub(removed);
         Ok(())
+    }
+
+    /// The newest fix time ever stored here, even if that fix was since uploaded.
+    pub fn last_fix_time_ms(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.meta(META_LAST_FIX_TIME)?.and_then(|v| v.parse().ok()))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -516,6 +531,17 @@ mod tests {
             batch.iter().map(|s| s.fix.clone()).collect::<Vec<_>>(),
             fixes
         );
+    }
+
+    #[test]
+    fn the_newest_fix_time_survives_upload_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        store.append(&[fix(5), fix(3)], 1).unwrap();
+        store.delete_through(2).unwrap();
+        drop(store);
+        let store = open(dir.path());
+        assert_eq!(store.last_fix_time_ms().unwrap(), Some(fix(5).time_ms));
     }
 
     #[test]

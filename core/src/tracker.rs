@@ -399,6 +399,12 @@ impl Tracker {
         SamplingRequest::moving_balanced()
     }
 
+    /// The newest fix time ever stored by this tracker's queue, across restarts. A recorder
+    /// that resumes after being killed starts after it.
+    pub fn last_recorded_time_ms(&self) -> Result<Option<i64>, TrackerError> {
+        Ok(lock(&self.shared.store).last_fix_time_ms()?)
+    }
+
     pub fn status(&self) -> Status {
         let pending = lock(&self.shared.store).pending_count();
         let mut status = lock(&self.shared.state).status.clone();

@@ -14,12 +14,34 @@ use tracelet_core::protocol::{
     BatchV1, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION,
 };
 
+use crate::chaos::HttpFault;
 use crate::{AppState, lock};
 
 /// Largest number of fixes one batch may carry.
 pub const MAX_FIXES_PER_BATCH: usize = 10_000;
 
 pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(chaos) = &state.chaos {
+        match chaos.http_fault() {
+            HttpFault::None => {}
+            HttpFault::ServerError => {
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "chaos: injected 503".into(),
+                );
+            }
+            HttpFault::TooManyRequests { retry_after_s } => {
+                let mut response =
+                    refuse(StatusCode::TOO_MANY_REQUESTS, "chaos: injected 429".into());
+                if let Ok(value) = retry_after_s.to_string().parse() {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
+            // Process afterwards: the batch may be stored after the client gave up waiting.
+            HttpFault::Stall { ms } => crate::chaos::stall(ms).await,
+        }
+    }
     match accept(&state, &headers, &body) {
         Ok(response) => (StatusCode::OK, Json(response)).into_response(),
         Err((status, message)) => {
@@ -134,6 +156,10 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
             .map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
     }
     Ok(())
+}
+
+fn refuse(status: StatusCode, message: String) -> Response {
+    (status, Json(ErrorResponse { error: message })).into_response()
 }
 
 fn bad_request(message: String) -> Refusal {

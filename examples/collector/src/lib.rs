@@ -3,6 +3,7 @@
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
 //! (device, sequence) once in SQLite, and serves a small read API for tests and the demo.
 
+pub mod chaos;
 mod db;
 mod ingest;
 mod read;
@@ -18,7 +19,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use chaos::{ChaosConfig, ChaosCounts};
 pub use db::{CollectorDb, DbError, StoredRow};
+
+use chaos::Chaos;
 
 /// How the collector runs.
 #[derive(Debug, Clone)]
@@ -30,6 +34,8 @@ pub struct CollectorConfig {
     pub tokens: Vec<String>,
     /// Largest request body accepted, compressed, before answering 413.
     pub max_body_bytes: usize,
+    /// Injected faults; `None` for a well-behaved server.
+    pub chaos: Option<ChaosConfig>,
 }
 
 impl CollectorConfig {
@@ -39,6 +45,7 @@ impl CollectorConfig {
             db_path: None,
             tokens,
             max_body_bytes: 8 * 1024 * 1024,
+            chaos: None,
         }
     }
 }
@@ -49,14 +56,17 @@ struct AppState {
     tokens: Arc<Vec<String>>,
     /// Inflated bodies larger than this are refused too (a gzip bomb is small on the wire).
     max_inflated_bytes: usize,
+    chaos: Option<Arc<Chaos>>,
 }
 
 /// A collector serving in the background of the current tokio runtime.
 pub struct RunningCollector {
     pub addr: SocketAddr,
     db: Arc<Mutex<CollectorDb>>,
+    chaos: Option<Arc<Chaos>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    proxy: Option<JoinHandle<()>>,
 }
 
 impl RunningCollector {
@@ -78,7 +88,15 @@ impl RunningCollector {
         lock(&self.db).stats()
     }
 
+    /// Faults injected so far (all zero without chaos mode).
+    pub fn chaos_counts(&self) -> ChaosCounts {
+        self.chaos.as_ref().map(|c| c.counts()).unwrap_or_default()
+    }
+
     pub async fn stop(mut self) {
+        if let Some(proxy) = self.proxy.take() {
+            proxy.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -94,15 +112,39 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
     }
     .map_err(std::io::Error::other)?;
     let db = Arc::new(Mutex::new(db));
+    let chaos = config.chaos.map(|c| Arc::new(Chaos::new(c)));
     let state = AppState {
         db: Arc::clone(&db),
         tokens: Arc::new(config.tokens.clone()),
         max_inflated_bytes: config.max_body_bytes.saturating_mul(20),
+        chaos: chaos.clone(),
     };
-    let listener = TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
+    let public = TcpListener::bind(config.listen).await?;
+    let addr = public.local_addr()?;
+    // With connection faults, a proxy owns the public port and the HTTP server hides behind it.
+    let (listener, proxy) = match &chaos {
+        Some(c) if c.config().needs_proxy() => {
+            let inner = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+            let upstream = inner.local_addr()?;
+            let proxy = tokio::spawn(chaos::run_proxy(public, upstream, Arc::clone(c)));
+            (inner, Some(proxy))
+        }
+        _ => (public, None),
+    };
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-    let app = router(state, config.max_body_bytes);
+    let mut app = router(state, config.max_body_bytes);
+    if chaos.is_some() {
+        // One request per connection, so that connection faults hit single requests.
+        app = app.layer(axum::middleware::map_response(
+            |mut response: axum::response::Response| async move {
+                response.headers_mut().insert(
+                    axum::http::header::CONNECTION,
+                    axum::http::HeaderValue::from_static("close"),
+                );
+                response
+            },
+        ));
+    }
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
@@ -113,8 +155,10 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
     Ok(RunningCollector {
         addr,
         db,
+        chaos,
         shutdown: Some(shutdown),
         task,
+        proxy,
     })
 }
 
