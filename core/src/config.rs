@@ -7,6 +7,7 @@ use reqwest::Url;
 use thiserror::Error;
 
 use crate::store::StoreLimits;
+use crate::upload::Encoding;
 
 /// Everything the app tells the tracker once, at `configure` time.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +47,8 @@ pub struct UploadPolicy {
     pub max_retry_after_ms: i64,
     /// Upload only on unmetered networks (Wi-Fi); fixes wait in the queue otherwise.
     pub unmetered_only: bool,
+    /// Body encoding; the server must accept the compact one before it is chosen.
+    pub encoding: Encoding,
 }
 
 impl Default for UploadPolicy {
@@ -60,6 +63,7 @@ impl Default for UploadPolicy {
             max_backoff_ms: 15 * 60 * 1000,
             max_retry_after_ms: 60 * 60 * 1000,
             unmetered_only: false,
+            encoding: Encoding::Json,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`Tracker`] owns all of it together with the injected [`Clock`].
 
 pub mod clock;
+pub mod compact;
 pub mod config;
 pub mod error;
 pub mod filter;

@@ -516,7 +516,9 @@ impl Shared {
         let mut refreshed_token = false;
         loop {
             let fixes = lock(&self.store).peek_batch(batch_limit)?;
-            let Some(batch) = encode_batch(&self.config.device_id, &fixes) else {
+            let Some(batch) =
+                encode_batch(&self.config.device_id, &fixes, self.config.upload.encoding)
+            else {
                 report.pending = lock(&self.store).pending_count();
                 return Ok(report);
             };
@@ -528,6 +530,7 @@ impl Shared {
                 url: self.endpoint.clone(),
                 bearer_token: lock(&self.state).bearer_token.clone(),
                 idempotency_key: batch.idempotency_key.clone(),
+                content_type: batch.content_type,
                 body: batch.body.clone(),
                 timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
             };

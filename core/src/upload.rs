@@ -10,6 +10,7 @@ use flate2::write::GzEncoder;
 use reqwest::Url;
 use thiserror::Error;
 
+use crate::compact;
 use crate::protocol::{BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireFix};
 use crate::store::StoredFix;
 
@@ -22,6 +23,7 @@ pub struct EncodedBatch {
     pub idempotency_key: String,
     pub body: Vec<u8>,
     pub uncompressed_len: usize,
+    pub content_type: &'static str,
 }
 
 impl EncodedBatch {
@@ -30,30 +32,65 @@ impl EncodedBatch {
     }
 }
 
+/// How batch bodies are encoded; both are gzip-compressed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// JSON with short field names: readable, what every server can take.
+    #[default]
+    Json,
+    /// The compact binary encoding (`crate::compact`): a few bytes per fix.
+    Compact,
+}
+
+impl Encoding {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Json => CONTENT_TYPE_JSON,
+            Encoding::Compact => compact::CONTENT_TYPE_COMPACT,
+        }
+    }
+}
+
 /// Encodes a non-empty run of queued fixes as a protocol v1 body, gzip-compressed.
-pub fn encode_batch(device_id: &str, fixes: &[StoredFix]) -> Option<EncodedBatch> {
+pub fn encode_batch(
+    device_id: &str,
+    fixes: &[StoredFix],
+    encoding: Encoding,
+) -> Option<EncodedBatch> {
     let first_seq = fixes.first()?.seq;
     let last_seq = fixes.last()?.seq;
     let idempotency_key = format!("{first_seq}-{last_seq}");
-    let batch = BatchV1 {
-        v: PROTOCOL_VERSION,
-        device: device_id.to_owned(),
-        batch: idempotency_key.clone(),
-        first_seq,
-        fixes: fixes.iter().map(|s| WireFix::from_fix(&s.fix)).collect(),
+    let wire: Vec<WireFix> = fixes.iter().map(|s| WireFix::from_fix(&s.fix)).collect();
+    let raw = match encoding {
+        Encoding::Json => {
+            let batch = BatchV1 {
+                v: PROTOCOL_VERSION,
+                device: device_id.to_owned(),
+                batch: idempotency_key.clone(),
+                first_seq,
+                fixes: wire,
+            };
+            // Serialising plain data into a Vec cannot fail.
+            serde_json::to_vec(&batch).ok()?
+        }
+        Encoding::Compact => compact::encode(device_id, first_seq, &wire),
     };
-    // Serialising plain data into a Vec cannot fail.
-    let json = serde_json::to_vec(&batch).ok()?;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::best());
-    encoder.write_all(&json).ok()?;
-    let body = encoder.finish().ok()?;
     Some(EncodedBatch {
         first_seq,
         last_seq,
         idempotency_key,
-        body,
-        uncompressed_len: json.len(),
+        body: gzip(&raw),
+        uncompressed_len: raw.len(),
+        content_type: encoding.content_type(),
     })
+}
+
+/// Gzip at the best level: a batch is compressed once and may be sent over a slow radio.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
 }
 
 /// One HTTP request as the uploader wants it sent.
@@ -62,6 +99,7 @@ pub struct UploadRequest {
     pub url: Url,
     pub bearer_token: String,
     pub idempotency_key: String,
+    pub content_type: &'static str,
     pub body: Vec<u8>,
     pub timeout: Duration,
 }
@@ -116,7 +154,7 @@ impl Transport for ReqwestTransport {
                 .client
                 .post(request.url)
                 .bearer_auth(&request.bearer_token)
-                .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE_JSON)
+                .header(reqwest::header::CONTENT_TYPE, request.content_type)
                 .header(reqwest::header::CONTENT_ENCODING, "gzip")
                 .header(IDEMPOTENCY_HEADER, &request.idempotency_key)
                 .timeout(request.timeout)
@@ -200,7 +238,7 @@ mod tests {
     #[test]
     fn batch_body_is_gzip_json_with_a_stable_key() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let batch = encode_batch("dev-1", &fixes).unwrap();
+        let batch = encode_batch("dev-1", &fixes, Encoding::Json).unwrap();
         assert_eq!(batch.idempotency_key, "7-9");
         assert_eq!(batch.fix_count(), 3);
         let mut json = String::new();
@@ -211,12 +249,27 @@ mod tests {
         assert_eq!(decoded.first_seq, 7);
         assert_eq!(decoded.batch, "7-9");
         assert_eq!(decoded.fixes.len(), 3);
-        assert_eq!(encode_batch("dev-1", &fixes), Some(batch));
+        assert_eq!(encode_batch("dev-1", &fixes, Encoding::Json), Some(batch));
+    }
+
+    #[test]
+    fn compact_bodies_decode_to_the_same_fixes() {
+        let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
+        let json = encode_batch("dev-1", &fixes, Encoding::Json).unwrap();
+        let compact = encode_batch("dev-1", &fixes, Encoding::Compact).unwrap();
+        assert_eq!(compact.idempotency_key, json.idempotency_key);
+        let mut raw = Vec::new();
+        GzDecoder::new(&compact.body[..])
+            .read_to_end(&mut raw)
+            .unwrap();
+        let decoded = compact::decode(&raw).unwrap();
+        assert_eq!(decoded.batch, "7-9");
+        assert_eq!(decoded.fixes.len(), 3);
     }
 
     #[test]
     fn empty_batches_are_not_encoded() {
-        assert_eq!(encode_batch("dev-1", &[]), None);
+        assert_eq!(encode_batch("dev-1", &[], Encoding::Json), None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub async fn run(args: &Args) -> Result<FaultReport, Box<dyn std::error::Error>>
         stall_ms: 1_500,
         reset_mid_body: 0.05,
         drop_after_commit: 0.05,
+        unprocessable: 0.0,
     };
     let mut collector_config = CollectorConfig::loopback(vec![TOKEN.into()]);
     collector_config.chaos = Some(chaos);

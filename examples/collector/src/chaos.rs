@@ -29,6 +29,8 @@ pub struct ChaosConfig {
     pub stall_ms: u64,
     pub reset_mid_body: f64,
     pub drop_after_commit: f64,
+    /// Answer 422 (a permanent refusal the SDK must dead-letter, not retry).
+    pub unprocessable: f64,
 }
 
 impl ChaosConfig {
@@ -42,6 +44,7 @@ impl ChaosConfig {
             stall_ms: 0,
             reset_mid_body: 0.0,
             drop_after_commit: 0.0,
+            unprocessable: 0.0,
         }
     }
 
@@ -49,6 +52,7 @@ impl ChaosConfig {
         self.server_error > 0.0
             || self.too_many_requests > 0.0
             || self.stall > 0.0
+            || self.unprocessable > 0.0
             || self.needs_proxy()
     }
 
@@ -64,6 +68,7 @@ pub enum HttpFault {
     ServerError,
     TooManyRequests { retry_after_s: u64 },
     Stall { ms: u64 },
+    Unprocessable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +84,7 @@ pub struct ChaosCounts {
     pub server_errors: u64,
     pub too_many_requests: u64,
     pub stalls: u64,
+    pub unprocessable: u64,
     pub resets: u64,
     pub drops_after_commit: u64,
     pub connections: u64,
@@ -127,6 +133,9 @@ impl Chaos {
         } else if self.chance(c.stall) {
             counts.stalls += 1;
             HttpFault::Stall { ms: c.stall_ms }
+        } else if self.chance(c.unprocessable) {
+            counts.unprocessable += 1;
+            HttpFault::Unprocessable
         } else {
             HttpFault::None
         }

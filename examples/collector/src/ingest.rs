@@ -9,10 +9,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flate2::read::GzDecoder;
+use tracelet_core::compact;
 use tracelet_core::fix::validate;
 use tracelet_core::protocol::{
-    BatchV1, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION,
+    BatchV1, CONTENT_TYPE_JSON, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION,
 };
+
+/// The compact encoding's media type, without parameters.
+const COMPACT_MEDIA_TYPE: &str = "application/vnd.tracelet.batch+binary";
 
 use crate::chaos::HttpFault;
 use crate::{AppState, lock};
@@ -38,6 +42,12 @@ pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Byt
                 }
                 return response;
             }
+            HttpFault::Unprocessable => {
+                return refuse(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "chaos: injected 422".into(),
+                );
+            }
             // Process afterwards: the batch may be stored after the client gave up waiting.
             HttpFault::Stall { ms } => crate::chaos::stall(ms).await,
         }
@@ -56,15 +66,7 @@ type Refusal = (StatusCode, String);
 fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<IngestResponse, Refusal> {
     authenticate(state, headers)?;
     let json = inflate(headers, body, state.max_inflated_bytes)?;
-    // serde's message may quote the offending value (a coordinate); report only where it is.
-    let batch: BatchV1 = serde_json::from_slice(&json).map_err(|e| {
-        bad_request(format!(
-            "body is not a protocol v1 batch ({:?} error at line {}, column {})",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let batch = decode(headers, &json)?;
     check_batch(&batch, headers)?;
     let (accepted, duplicates) = lock(&state.db)
         .store_batch(&batch, now_ms())
@@ -72,6 +74,33 @@ fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<IngestRe
     Ok(IngestResponse {
         accepted,
         duplicates,
+    })
+}
+
+/// JSON or the compact binary encoding, chosen by `Content-Type`.
+fn decode(headers: &HeaderMap, body: &[u8]) -> Result<BatchV1, Refusal> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(CONTENT_TYPE_JSON);
+    if content_type.starts_with(COMPACT_MEDIA_TYPE) {
+        return compact::decode(body)
+            .map_err(|e| bad_request(format!("body is not a compact v1 batch: {e}")));
+    }
+    if !content_type.starts_with(CONTENT_TYPE_JSON) {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("unsupported Content-Type; use {CONTENT_TYPE_JSON} or {COMPACT_MEDIA_TYPE}"),
+        ));
+    }
+    // serde's message may quote the offending value (a coordinate); report only where it is.
+    serde_json::from_slice(body).map_err(|e| {
+        bad_request(format!(
+            "body is not a protocol v1 batch ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
     })
 }
 

@@ -44,6 +44,9 @@ struct Args {
     /// Chaos mode: probability of storing a batch and then dropping the connection unanswered.
     #[arg(long, default_value_t = 0.0)]
     chaos_drop_after_commit: f64,
+    /// Chaos mode: probability of answering 422 (a permanent refusal).
+    #[arg(long, default_value_t = 0.0)]
+    chaos_422: f64,
     /// Chaos mode: seed of the fault draws, for reproducible runs.
     #[arg(long, default_value_t = 1)]
     chaos_seed: u64,
@@ -59,6 +62,7 @@ fn chaos_config(args: &Args) -> Option<ChaosConfig> {
         stall_ms: args.chaos_stall_ms,
         reset_mid_body: args.chaos_reset,
         drop_after_commit: args.chaos_drop_after_commit,
+        unprocessable: args.chaos_422,
     };
     config.injects_faults().then_some(config)
 }

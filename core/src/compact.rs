@@ -1,0 +1,386 @@
+//! The compact batch encoding of ingest protocol v1 (`Content-Type:
+//! application/vnd.tracelet.batch+binary; v=1`): columnar, delta-of-delta and zigzag varints,
+//! gzip on top. Values use exactly the JSON encoding's units and rounding, so both encodings
+//! carry the same information. Specified byte by byte in `docs/ingest-protocol.md`.
+
+use thiserror::Error;
+
+use crate::protocol::{BatchV1, PROTOCOL_VERSION, WireFix};
+
+pub const CONTENT_TYPE_COMPACT: &str = "application/vnd.tracelet.batch+binary; v=1";
+const MAGIC: &[u8; 4] = b"TLB1";
+/// Largest batch a decoder accepts, to bound memory on hostile input.
+pub const MAX_FIXES: u64 = 100_000;
+
+const LATLON_SCALE: f64 = 1e7;
+const TENTH: f64 = 10.0;
+const HUNDREDTH: f64 = 100.0;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    #[error("not a compact batch (bad magic)")]
+    BadMagic,
+    #[error("truncated input")]
+    Truncated,
+    #[error("varint too long")]
+    VarintOverflow,
+    #[error("device id is not UTF-8")]
+    DeviceNotUtf8,
+    #[error("batch holds too many fixes")]
+    TooManyFixes,
+    #[error("{0} trailing bytes")]
+    Trailing(usize),
+}
+
+/// Optional columns, in wire order, with their scale.
+const OPTIONAL: [(fn(&WireFix) -> Option<f64>, f64); 6] = [
+    (|f| f.al, TENTH),
+    (|f| f.va, TENTH),
+    (|f| f.sp, HUNDREDTH),
+    (|f| f.sa, TENTH),
+    (|f| f.be, TENTH),
+    (|f| f.ba, TENTH),
+];
+
+/// Encodes a batch (uncompressed; the transport gzips it like the JSON body).
+pub fn encode(device: &str, first_seq: u64, fixes: &[WireFix]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + fixes.len() * 12);
+    out.extend_from_slice(MAGIC);
+    put_uvarint(&mut out, device.len() as u64);
+    out.extend_from_slice(device.as_bytes());
+    put_uvarint(&mut out, first_seq);
+    put_uvarint(&mut out, fixes.len() as u64);
+    put_delta_of_delta(&mut out, fixes.iter().map(|f| f.t));
+    put_delta_of_delta(&mut out, fixes.iter().map(|f| to_units(f.la, LATLON_SCALE)));
+    put_delta_of_delta(&mut out, fixes.iter().map(|f| to_units(f.lo, LATLON_SCALE)));
+    put_delta(&mut out, fixes.iter().map(|f| to_units(f.ac, TENTH)));
+    for (get, scale) in OPTIONAL {
+        put_bitmap(&mut out, fixes.iter().map(|f| get(f).is_some()));
+        put_delta(
+            &mut out,
+            fixes
+                .iter()
+                .filter_map(|f| get(f).map(|v| to_units(v, scale))),
+        );
+    }
+    for f in fixes {
+        out.push(provider_code(f.pr.as_deref()));
+    }
+    put_bitmap(&mut out, fixes.iter().map(|f| f.mk));
+    out
+}
+
+/// Decodes a compact batch into the same structure as the JSON body. Never panics.
+pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
+    let mut r = Reader { bytes, pos: 0 };
+    if r.take(4)? != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    let device_len = usize::try_from(r.uvarint()?).map_err(|_| DecodeError::Truncated)?;
+    let device = std::str::from_utf8(r.take(device_len)?)
+        .map_err(|_| DecodeError::DeviceNotUtf8)?
+        .to_owned();
+    let first_seq = r.uvarint()?;
+    let count = r.uvarint()?;
+    if count > MAX_FIXES {
+        return Err(DecodeError::TooManyFixes);
+    }
+    let n = count as usize;
+    let times = r.delta_of_delta(n)?;
+    let lats = r.delta_of_delta(n)?;
+    let lons = r.delta_of_delta(n)?;
+    let accs = r.delta(n)?;
+    let mut fixes: Vec<WireFix> = (0..n)
+        .map(|i| WireFix {
+            t: times[i],
+            la: from_units(lats[i], LATLON_SCALE),
+            lo: from_units(lons[i], LATLON_SCALE),
+            ac: from_units(accs[i], TENTH),
+            al: None,
+            va: None,
+            sp: None,
+            sa: None,
+            be: None,
+            ba: None,
+            pr: None,
+            mk: false,
+        })
+        .collect();
+    for (column, (_, scale)) in OPTIONAL.iter().enumerate() {
+        let present = r.bitmap(n)?;
+        let values = r.delta(present.iter().filter(|p| **p).count())?;
+        let mut values = values.into_iter();
+        for (fix, _) in fixes.iter_mut().zip(&present).filter(|(_, p)| **p) {
+            let value = values.next().map(|v| from_units(v, *scale));
+            match column {
+                0 => fix.al = value,
+                1 => fix.va = value,
+                2 => fix.sp = value,
+                3 => fix.sa = value,
+                4 => fix.be = value,
+                _ => fix.ba = value,
+            }
+        }
+    }
+    for fix in &mut fixes {
+        fix.pr = provider_name(r.byte()?).map(str::to_owned);
+    }
+    for (fix, mock) in fixes.iter_mut().zip(r.bitmap(n)?) {
+        fix.mk = mock;
+    }
+    if r.pos != bytes.len() {
+        return Err(DecodeError::Trailing(bytes.len() - r.pos));
+    }
+    let last_seq = first_seq.saturating_add(count.saturating_sub(1));
+    Ok(BatchV1 {
+        v: PROTOCOL_VERSION,
+        device,
+        batch: format!("{first_seq}-{last_seq}"),
+        first_seq,
+        fixes,
+    })
+}
+
+fn to_units(value: f64, scale: f64) -> i64 {
+    (value * scale).round() as i64
+}
+
+fn from_units(units: i64, scale: f64) -> f64 {
+    units as f64 / scale
+}
+
+fn provider_code(name: Option<&str>) -> u8 {
+    match name {
+        Some("gps") => 1,
+        Some("fused") => 2,
+        Some("network") => 3,
+        Some("passive") => 4,
+        _ => 0,
+    }
+}
+
+fn provider_name(code: u8) -> Option<&'static str> {
+    match code {
+        1 => Some("gps"),
+        2 => Some("fused"),
+        3 => Some("network"),
+        4 => Some("passive"),
+        _ => None,
+    }
+}
+
+fn put_uvarint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn put_svarint(out: &mut Vec<u8>, value: i64) {
+    put_uvarint(out, ((value << 1) ^ (value >> 63)) as u64);
+}
+
+/// First value as is, then differences.
+fn put_delta(out: &mut Vec<u8>, values: impl Iterator<Item = i64>) {
+    let mut previous = 0i64;
+    for v in values {
+        put_svarint(out, v.wrapping_sub(previous));
+        previous = v;
+    }
+}
+
+/// First value, first difference, then changes of the difference: a steady 1 Hz clock or a
+/// straight road at constant speed costs one byte per value.
+fn put_delta_of_delta(out: &mut Vec<u8>, values: impl Iterator<Item = i64>) {
+    let (mut previous, mut previous_delta) = (0i64, 0i64);
+    for v in values {
+        let delta = v.wrapping_sub(previous);
+        put_svarint(out, delta.wrapping_sub(previous_delta));
+        previous = v;
+        previous_delta = delta;
+    }
+}
+
+fn put_bitmap(out: &mut Vec<u8>, bits: impl Iterator<Item = bool>) {
+    let mut byte = 0u8;
+    let mut used = 0;
+    for bit in bits {
+        byte |= u8::from(bit) << used;
+        used += 1;
+        if used == 8 {
+            out.push(byte);
+            (byte, used) = (0, 0);
+        }
+    }
+    if used > 0 {
+        out.push(byte);
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let end = self.pos.checked_add(n).ok_or(DecodeError::Truncated)?;
+        let slice = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated)?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn uvarint(&mut self) -> Result<u64, DecodeError> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::VarintOverflow)
+    }
+
+    fn svarint(&mut self) -> Result<i64, DecodeError> {
+        let u = self.uvarint()?;
+        Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+
+    fn delta(&mut self, n: usize) -> Result<Vec<i64>, DecodeError> {
+        let mut out = Vec::with_capacity(n.min(self.bytes.len()));
+        let mut previous = 0i64;
+        for _ in 0..n {
+            previous = previous.wrapping_add(self.svarint()?);
+            out.push(previous);
+        }
+        Ok(out)
+    }
+
+    fn delta_of_delta(&mut self, n: usize) -> Result<Vec<i64>, DecodeError> {
+        let mut out = Vec::with_capacity(n.min(self.bytes.len()));
+        let (mut previous, mut delta) = (0i64, 0i64);
+        for _ in 0..n {
+            delta = delta.wrapping_add(self.svarint()?);
+            previous = previous.wrapping_add(delta);
+            out.push(previous);
+        }
+        Ok(out)
+    }
+
+    fn bitmap(&mut self, n: usize) -> Result<Vec<bool>, DecodeError> {
+        let bytes = self.take(n.div_ceil(8))?;
+        Ok((0..n).map(|i| bytes[i / 8] & (1 << (i % 8)) != 0).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::{Fix, Provider};
+    use proptest::prelude::*;
+
+    fn wire(fixes: &[Fix]) -> Vec<WireFix> {
+        fixes.iter().map(WireFix::from_fix).collect()
+    }
+
+    #[test]
+    fn a_steady_drive_costs_a_few_bytes_per_fix() {
+        let fixes: Vec<Fix> = (0..100)
+            .map(|i| Fix {
+                speed_mps: Some(13.9),
+                bearing_deg: Some(90.0),
+                altitude_m: Some(12.0),
+                provider: Provider::Gps,
+                ..Fix::new(
+                    1_700_000_000_000 + i * 1000,
+                    37.0,
+                    -122.0 + i as f64 * 1.5e-4,
+                    4.0,
+                )
+            })
+            .collect();
+        let bytes = encode("d", 1, &wire(&fixes));
+        assert!(bytes.len() < 100 * 10, "{} bytes raw", bytes.len());
+        let gzipped = crate::upload::gzip(&bytes);
+        assert!(gzipped.len() < 100 * 3, "{} bytes gzipped", gzipped.len());
+        assert_eq!(decode(&bytes).unwrap().fixes, wire(&fixes));
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_panic() {
+        assert_eq!(decode(b"nope"), Err(DecodeError::BadMagic));
+        assert_eq!(decode(b"TLB1"), Err(DecodeError::Truncated));
+        let mut huge = b"TLB1\x01d\x01".to_vec();
+        huge.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(decode(&huge), Err(DecodeError::TooManyFixes));
+        let mut trailing = encode("d", 1, &[]);
+        trailing.push(0);
+        assert_eq!(decode(&trailing), Err(DecodeError::Trailing(1)));
+    }
+
+    fn arb_fix() -> impl Strategy<Value = Fix> {
+        let opt = |lo: f64, hi: f64| proptest::option::of(lo..hi);
+        (
+            (946_684_800_000i64..4_102_444_800_000),
+            (-90.0f64..=90.0),
+            (-180.0f64..=180.0),
+            (0.01f64..10_000.0),
+            (
+                opt(-500.0, 9000.0),
+                opt(0.0, 500.0),
+                opt(0.0, 999.0),
+                opt(0.0, 50.0),
+            ),
+            (opt(0.0, 359.99), opt(0.0, 180.0), 0u8..5, any::<bool>()),
+        )
+            .prop_map(|(t, la, lo, ac, (al, va, sp, sa), (be, ba, pr, mk))| Fix {
+                altitude_m: al,
+                vertical_accuracy_m: va,
+                speed_mps: sp,
+                speed_accuracy_mps: sa,
+                bearing_deg: be,
+                bearing_accuracy_deg: ba,
+                provider: [
+                    Provider::Unknown,
+                    Provider::Gps,
+                    Provider::Fused,
+                    Provider::Network,
+                    Provider::Passive,
+                ][usize::from(pr)],
+                is_mock: mk,
+                ..Fix::new(t, la, lo, ac)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip_equals_the_json_encoding(
+            fixes in proptest::collection::vec(arb_fix(), 0..60),
+            first_seq in 1u64..1_000_000_000,
+            device in "[A-Za-z0-9._:-]{1,20}",
+        ) {
+            let expected = wire(&fixes);
+            let decoded = decode(&encode(&device, first_seq, &expected)).unwrap();
+            prop_assert_eq!(decoded.device, device);
+            prop_assert_eq!(decoded.first_seq, first_seq);
+            prop_assert_eq!(decoded.fixes, expected);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode(&bytes);
+            let mut framed = MAGIC.to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = decode(&framed);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The delivery contract against the real collector: response classes, token refresh,
+//! batch splitting, network policy and the compact encoding.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use tracelet_collector::{ChaosConfig, CollectorConfig, RunningCollector};
+use tracelet_core::upload::Encoding;
+use tracelet_core::{
+    NetworkState, SystemClock, TokenProvider, Tracker, TrackerConfig, TrackerError,
+};
+use tracelet_tests::{TOKEN, now_ms, walk};
+
+async fn collector_with(edit: impl FnOnce(&mut CollectorConfig)) -> RunningCollector {
+    let mut config = CollectorConfig::loopback(vec![TOKEN.into()]);
+    edit(&mut config);
+    tracelet_collector::start(config).await.unwrap()
+}
+
+fn tracker(
+    collector: &RunningCollector,
+    device: &str,
+    dir: &std::path::Path,
+    edit: impl FnOnce(&mut TrackerConfig),
+) -> Tracker {
+    let mut config = TrackerConfig::new(collector.ingest_url(), device, TOKEN, dir);
+    config.jitter_seed = Some(5);
+    edit(&mut config);
+    let tracker = Tracker::new(config, Arc::new(SystemClock)).unwrap();
+    tracker.start().unwrap();
+    tracker
+}
+
+fn record_walk(tracker: &Tracker, count: usize) {
+    // Whole hours, so two trackers recording in the same test record identical fixes.
+    let start = (now_ms() / 3_600_000 - 1) * 3_600_000;
+    for fix in walk(start, count) {
+        tracker.record(fix).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compact_encoding_delivers_the_same_fixes_as_json() {
+    let collector = collector_with(|_| {}).await;
+    let (json_dir, compact_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let json = tracker(&collector, "enc-json", json_dir.path(), |_| {});
+    let compact = tracker(&collector, "enc-compact", compact_dir.path(), |c| {
+        c.upload.encoding = Encoding::Compact;
+    });
+    record_walk(&json, 300);
+    record_walk(&compact, 300);
+    json.flush().await.unwrap();
+    compact.flush().await.unwrap();
+    let from_json: Vec<_> = collector
+        .fixes("enc-json")
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.fix))
+        .collect();
+    let from_compact: Vec<_> = collector
+        .fixes("enc-compact")
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.fix))
+        .collect();
+    assert_eq!(from_json.len(), 300);
+    assert!(from_compact == from_json, "the encodings disagree");
+    assert!(compact.status().uploaded_bytes < json.status().uploaded_bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_refusal_is_dead_lettered_not_retried_forever() {
+    let collector = collector_with(|c| {
+        c.chaos = Some(ChaosConfig {
+            unprocessable: 1.0,
+            ..ChaosConfig::off(1)
+        });
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "dead-letter", dir.path(), |c| {
+        c.upload.max_batch_fixes = 50
+    });
+    record_walk(&tracker, 120);
+    let report = tracker.flush().await.unwrap();
+    assert_eq!(report.pending, 0);
+    let status = tracker.status();
+    assert_eq!(status.dead_lettered_total, 120);
+    assert_eq!(
+        status.upload_attempts, 3,
+        "one attempt per batch, no retries"
+    );
+    assert!(collector.fixes("dead-letter").unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payload_too_large_splits_the_batch_until_it_fits() {
+    let collector = collector_with(|c| c.max_body_bytes = 1_500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "split", dir.path(), |c| {
+        c.upload.max_batch_fixes = 400
+    });
+    record_walk(&tracker, 400);
+    tracker.flush().await.unwrap();
+    let stored = collector.fixes("split").unwrap();
+    assert_eq!(stored.len(), 400);
+    assert_eq!(collector.stats().duplicates, 0);
+    assert_eq!(tracker.status().dead_lettered_total, 0);
+}
+
+struct CountingProvider {
+    calls: AtomicU32,
+}
+
+impl TokenProvider for CountingProvider {
+    fn fresh_token(&self) -> Option<String> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Some(TOKEN.into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_asks_the_app_for_a_token_once_then_delivers() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "token", dir.path(), |c| {
+        c.bearer_token = "expired".into()
+    });
+    let provider = Arc::new(CountingProvider {
+        calls: AtomicU32::new(0),
+    });
+    tracker.set_token_provider(Some(provider.clone()));
+    record_walk(&tracker, 10);
+    tracker.flush().await.unwrap();
+    assert_eq!(collector.fixes("token").unwrap().len(), 10);
+    assert_eq!(provider.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_token_provider_401_keeps_the_fixes_and_backs_off() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "no-token", dir.path(), |c| {
+        c.bearer_token = "expired".into()
+    });
+    record_walk(&tracker, 10);
+    assert!(matches!(
+        tracker.flush().await,
+        Err(TrackerError::Upload(_))
+    ));
+    assert_eq!(tracker.status().pending_count, 10);
+    tracker.set_bearer_token(TOKEN.into()).unwrap();
+    tracker.flush().await.unwrap();
+    assert_eq!(collector.fixes("no-token").unwrap().len(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmetered_only_waits_for_wifi() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "wifi", dir.path(), |c| {
+        c.upload.unmetered_only = true
+    });
+    tracker.set_network(NetworkState {
+        connected: true,
+        unmetered: false,
+    });
+    record_walk(&tracker, 20);
+    assert!(matches!(
+        tracker.flush().await,
+        Err(TrackerError::Upload(_))
+    ));
+    assert!(collector.fixes("wifi").unwrap().is_empty());
+    tracker.set_network(NetworkState {
+        connected: true,
+        unmetered: true,
+    });
+    tracker.flush().await.unwrap();
+    assert_eq!(collector.fixes("wifi").unwrap().len(), 20);
+}
