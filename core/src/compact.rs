@@ -32,8 +32,10 @@ pub enum DecodeError {
     Trailing(usize),
 }
 
+type FieldGetter = fn(&WireFix) -> Option<f64>;
+
 /// Optional columns, in wire order, with their scale.
-const OPTIONAL: [(fn(&WireFix) -> Option<f64>, f64); 6] = [
+const OPTIONAL: [(FieldGetter, f64); 6] = [
     (|f| f.al, TENTH),
     (|f| f.va, TENTH),
     (|f| f.sp, HUNDREDTH),

@@ -48,7 +48,10 @@ impl Kalman {
     }
 
     /// Advances by `dt_s` seconds under white acceleration noise of density `accel_var`
-    /// (m^2/s^3), then folds in a position fix whose noise comes from its accuracy.
+    /// (m^2/s^3), then folds in a position fix whose noise comes from its accuracy, and, when
+    /// given, a velocity measurement `(east, north, sigma per axis)` in m/s (the receiver's
+    /// Doppler speed and course: independent of the position error, and what lets the filter
+    /// follow turns without lag).
     pub fn step(
         &mut self,
         dt_s: f64,
@@ -56,6 +59,7 @@ impl Kalman {
         lat_deg: f64,
         lon_deg: f64,
         accuracy_m: f64,
+        velocity: Option<(f64, f64, f64)>,
     ) -> Smoothed {
         // Predict.
         let dt = dt_s.max(0.0);
@@ -80,6 +84,19 @@ impl Kalman {
         self.p_vv -= k_v * self.p_pv;
         self.p_pv *= 1.0 - k_p;
         self.p_pp *= 1.0 - k_p;
+
+        if let Some((ve, vn, sigma_v)) = velocity {
+            let s = self.p_vv + sigma_v * sigma_v;
+            let (k_p, k_v) = (self.p_pv / s, self.p_vv / s);
+            for (axis, z_axis) in [ve, vn].into_iter().enumerate() {
+                let innovation = z_axis - self.vel[axis];
+                self.pos[axis] += k_p * innovation;
+                self.vel[axis] += k_v * innovation;
+            }
+            self.p_pp -= k_p * self.p_pv;
+            self.p_pv -= k_p * self.p_vv;
+            self.p_vv -= k_v * self.p_vv;
+        }
 
         self.rebase_if_far();
         self.estimate()
@@ -115,7 +132,7 @@ mod tests {
         // Alternate +/-1e-4 degrees of latitude (about 11 m) around the true point.
         for i in 0..20 {
             let lat = 37.0 + if i % 2 == 0 { 1e-4 } else { -1e-4 };
-            last = k.step(1.0, 0.01, lat, -122.0, 10.0);
+            last = k.step(1.0, 0.01, lat, -122.0, 10.0, None);
         }
         assert!((last.latitude_deg - 37.0).abs() < 3e-5, "{last:?}");
         assert!(last.accuracy_m < 10.0);
@@ -125,10 +142,10 @@ mod tests {
     fn a_vague_fix_barely_pulls_a_precise_track() {
         let mut k = Kalman::start(37.0, -122.0, 3.0);
         for _ in 0..5 {
-            k.step(1.0, 0.1, 37.0, -122.0, 3.0);
+            k.step(1.0, 0.1, 37.0, -122.0, 3.0, None);
         }
         // A network fix 1 km north claiming 1 km accuracy.
-        let s = k.step(1.0, 0.1, 37.009, -122.0, 1000.0);
+        let s = k.step(1.0, 0.1, 37.009, -122.0, 1000.0, None);
         assert!((s.latitude_deg - 37.0).abs() < 1e-5, "{s:?}");
     }
 
@@ -138,7 +155,7 @@ mod tests {
         let mut s = k.estimate();
         for i in 1..=60 {
             // 10 m/s north.
-            s = k.step(1.0, 1.0, f64::from(i) * 10.0 / 111_195.0, 0.0, 5.0);
+            s = k.step(1.0, 1.0, f64::from(i) * 10.0 / 111_195.0, 0.0, 5.0, None);
         }
         assert!((s.latitude_deg - 600.0 / 111_195.0).abs() * 111_195.0 < 0.5);
     }
@@ -146,9 +163,40 @@ mod tests {
     #[test]
     fn rebasing_keeps_the_position() {
         let mut k = Kalman::start(0.0, 0.0, 5.0);
-        k.step(1.0, 1.0, 0.0, 0.0, 5.0);
-        let s = k.step(1.0, 1.0, 0.5, 0.0, 0.1);
+        k.step(1.0, 1.0, 0.0, 0.0, 5.0, None);
+        let s = k.step(1.0, 1.0, 0.5, 0.0, 0.1, None);
         assert!((s.latitude_deg - 0.5).abs() < 1e-3);
         assert!(k.pos[0].hypot(k.pos[1]) < 1.0);
+    }
+}
+
+#[cfg(test)]
+mod velocity_tests {
+    use super::*;
+
+    #[test]
+    fn a_reported_velocity_improves_a_noisy_turn() {
+        // 10 m/s around a circle of radius 100 m (1 m/s^2), positions off by a +-6 m zig-zag.
+        let (r, w) = (100.0, 0.1);
+        let plane = LocalPlane::new(0.0, 0.0);
+        let mut with = Kalman::start(0.0, 0.0, 8.0);
+        let mut without = Kalman::start(0.0, 0.0, 8.0);
+        let (mut err_with, mut err_without) = (0.0, 0.0);
+        for i in 1..=60 {
+            let t = f64::from(i);
+            let (e, n) = (r * (w * t).sin(), r - r * (w * t).cos());
+            let (ve, vn) = (r * w * (w * t).cos(), r * w * (w * t).sin());
+            let wobble = if i % 2 == 0 { 6.0 } else { -6.0 };
+            let (lat, lon) = plane.to_geo(e + wobble, n - wobble);
+            let a = with.step(1.0, 4.0, lat, lon, 8.0, Some((ve, vn, 0.3)));
+            let b = without.step(1.0, 4.0, lat, lon, 8.0, None);
+            if i > 10 {
+                let ea = plane.to_local(a.latitude_deg, a.longitude_deg);
+                let eb = plane.to_local(b.latitude_deg, b.longitude_deg);
+                err_with += (ea.0 - e).hypot(ea.1 - n);
+                err_without += (eb.0 - e).hypot(eb.1 - n);
+            }
+        }
+        assert!(err_with < err_without * 0.7, "{err_with} vs {err_without}");
     }
 }

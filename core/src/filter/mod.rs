@@ -135,6 +135,10 @@ pub struct KalmanConfig {
     /// After a gap longer than this the track restarts: extrapolating a velocity over minutes
     /// is worse than starting fresh.
     pub reset_gap_ms: i64,
+    /// Fold the fix's own speed and bearing into the estimate when it reports them.
+    pub use_reported_velocity: bool,
+    /// Speed accuracy assumed for a fix that reports a speed without one, m/s.
+    pub default_speed_accuracy_mps: f64,
 }
 
 impl KalmanConfig {
@@ -144,6 +148,8 @@ impl KalmanConfig {
             accel_stationary_mps2: 0.1,
             accel_moving_mps2: 3.0,
             reset_gap_ms: 60_000,
+            use_reported_velocity: true,
+            default_speed_accuracy_mps: 1.0,
         }
     }
 
@@ -245,6 +251,8 @@ impl FilterConfig {
                 .into_iter()
                 .all(|a| a.is_finite() && a >= 0.0)
                     && k.reset_gap_ms > 0
+                    && k.default_speed_accuracy_mps.is_finite()
+                    && k.default_speed_accuracy_mps > 0.0
             })
     }
 }
@@ -647,9 +655,14 @@ impl Filter {
             fix.longitude_deg,
             fix.horizontal_accuracy_m,
         );
+        let velocity = if config.use_reported_velocity {
+            reported_velocity(fix, config.default_speed_accuracy_mps)
+        } else {
+            None
+        };
         match self.kalman.as_mut() {
             Some(k) if dt * 1000.0 <= config.reset_gap_ms as f64 => {
-                Some(k.step(dt, config.accel_var(ctx.motion), lat, lon, acc))
+                Some(k.step(dt, config.accel_var(ctx.motion), lat, lon, acc, velocity))
             }
             _ => {
                 let k = Kalman::start(lat, lon, acc);
@@ -659,6 +672,32 @@ impl Filter {
             }
         }
     }
+}
+
+/// Below this speed a course is noise; the velocity is then taken as zero with the speed's
+/// own uncertainty.
+const MIN_SPEED_FOR_BEARING_MPS: f64 = 0.5;
+
+/// The fix's velocity as (east, north, sigma per axis) in m/s, when it reports enough.
+fn reported_velocity(fix: &Fix, default_speed_accuracy_mps: f64) -> Option<(f64, f64, f64)> {
+    let speed = fix.speed_mps?;
+    let speed_sigma = fix
+        .speed_accuracy_mps
+        .filter(|a| *a > 0.0)
+        .unwrap_or(default_speed_accuracy_mps);
+    if speed < MIN_SPEED_FOR_BEARING_MPS {
+        return Some((0.0, 0.0, speed_sigma.max(speed)));
+    }
+    let bearing = fix.bearing_deg?.to_radians();
+    // Cross-track error from the bearing's accuracy; isotropic worst case keeps the axes shared.
+    let cross = fix
+        .bearing_accuracy_deg
+        .map_or(0.0, |b| speed * b.to_radians().min(std::f64::consts::PI));
+    Some((
+        speed * bearing.sin(),
+        speed * bearing.cos(),
+        speed_sigma.hypot(cross),
+    ))
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ pub struct EvalOptions {
     /// Ground truth as (utc_ms, lat, lon), sorted by time.
     pub truth: Option<Vec<(i64, f64, f64)>>,
     pub add_noise_m: Option<f64>,
+    /// Replaces every fix's accuracy (for traces whose accuracy is a placeholder).
+    pub accuracy_m: Option<f64>,
     pub fault_seed: Option<u64>,
 }
 
@@ -127,7 +129,12 @@ fn build_samples(fixes: Vec<Fix>, options: &EvalOptions) -> Vec<Sample> {
             }
         })
         .collect();
-    let seed = options.fault_seed.unwrap_or(0x7ACE_1E7);
+    if let Some(acc) = options.accuracy_m {
+        for s in &mut samples {
+            s.fix.horizontal_accuracy_m = acc;
+        }
+    }
+    let seed = options.fault_seed.unwrap_or(0x07AC_E1E7);
     if let Some(sigma) = options.add_noise_m {
         let mut rng = Rng(seed ^ 0x4E01_5E00);
         for s in &mut samples {
@@ -354,6 +361,7 @@ pub fn run(fixes: Vec<Fix>, options: &EvalOptions) -> Value {
         "preset": options.preset,
         "kalman": options.config.kalman.is_some(),
         "add_noise_sigma_m": options.add_noise_m,
+        "accuracy_override_m": options.accuracy_m,
         "noise_accuracy_convention": "accuracy = 68% radius of the 2-D Gaussian = 1.5096 * sigma",
         "fault_seed": options.fault_seed,
         "truth": match (&options.truth, options.add_noise_m.is_some() || options.fault_seed.is_some()) {
@@ -412,6 +420,7 @@ mod tests {
             preset: "balanced".into(),
             truth: None,
             add_noise_m: None,
+            accuracy_m: None,
             fault_seed: None,
         }
     }

@@ -11,7 +11,10 @@ use tracelet_core::filter::FilterConfig;
 use tracelet_replay::{filter_eval, trace};
 
 #[derive(Debug, Parser)]
-#[command(name = "tracelet-replay", about = "Replays a recorded GPS trace through the Tracelet core")]
+#[command(
+    name = "tracelet-replay",
+    about = "Replays a recorded GPS trace through the Tracelet core"
+)]
 struct Args {
     /// Trace file: NMEA (.nmea) or a CSV naming time, lat_deg and lon_deg columns.
     trace: PathBuf,
@@ -27,6 +30,11 @@ struct Args {
     /// Add seeded Gaussian noise of this many metres per axis (accuracy set to match).
     #[arg(long, value_name = "SIGMA_M")]
     add_noise: Option<f64>,
+
+    /// Set every fix's horizontal accuracy to this (for traces whose accuracy is a placeholder,
+    /// like the GSDC NMEA). --add-noise overrides it with the noise's own accuracy.
+    #[arg(long, value_name = "M")]
+    accuracy: Option<f64>,
 
     /// Inject labelled faults (jumps, lying accuracy, duplicates, reversals, relocations).
     #[arg(long, value_name = "SEED")]
@@ -101,6 +109,9 @@ fn filter_eval_mode(args: &Args) -> Result<serde_json::Value, String> {
     if args.no_kalman {
         config.kalman = None;
     }
+    if args.accuracy.is_some_and(|a| !(a.is_finite() && a > 0.0)) {
+        return Err("--accuracy must be a positive number of metres".into());
+    }
     if args.add_noise.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
         return Err("--add-noise must be a positive number of metres".into());
     }
@@ -118,6 +129,7 @@ fn filter_eval_mode(args: &Args) -> Result<serde_json::Value, String> {
         preset: args.preset.clone(),
         truth,
         add_noise_m: args.add_noise,
+        accuracy_m: args.accuracy,
         fault_seed: args.inject_faults,
     };
     Ok(filter_eval::run(load(&args.trace)?, &options))
