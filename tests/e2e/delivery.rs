@@ -1,5 +1,6 @@
 //! The delivery contract against the real collector: response classes, token refresh,
 //! batch splitting, network policy and the compact encoding.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns; a failed unwrap fails the test
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
