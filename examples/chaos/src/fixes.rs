@@ -23,5 +23,5 @@ pub fn time_of(i: u64) -> i64 {
 /// Inverse of [`time_of`]; `None` for times not on the stream.
 pub fn index_of(time_ms: i64) -> Option<u64> {
     let offset = time_ms - BASE_TIME_MS;
-    (offset >= 0 && offset % 1000 == 0).then(|| (offset / 1000) as u64)
+    (offset >= 0 && offset % 1000 == 0).then_some((offset / 1000) as u64)
 }
