@@ -73,6 +73,44 @@ public final class Tracelet: Sendable {
         core.status()
     }
 
+    /// Tells the core what the network is. Uploads wait while there is none, or while it is
+    /// metered and ``TraceletConfiguration/uploadOnlyUnmetered`` is set; regaining a usable
+    /// network uploads what is pending at once. ``LocationTracker`` feeds this from
+    /// `NWPathMonitor`; until the first call the core assumes an unmetered connection.
+    ///
+    /// - Parameter unmetered: Wi-Fi or Ethernet rather than cellular (not expensive, not
+    ///   constrained, in `NWPath` terms).
+    public func setNetwork(connected: Bool, unmetered: Bool) {
+        core.setNetwork(network: NetworkState(connected: connected, unmetered: unmetered))
+    }
+
+    /// The app moved to the background: uploads what is pending now, while iOS still lets the
+    /// app run. ``LocationTracker`` calls it on `UIApplication.didEnterBackgroundNotification`.
+    public func appDidEnterBackground() {
+        core.onAppBackground()
+    }
+
+    /// Replaces the bearer token (for example after the user signed in again) and retries
+    /// pending uploads with it.
+    ///
+    /// - Throws: ``TraceletError/invalidConfiguration(reason:)`` if the token is empty or not
+    ///   visible ASCII.
+    public func setBearerToken(_ token: String) throws {
+        try bridged { try core.setBearerToken(token: token) }
+    }
+
+    /// Asked for a new token when the server answers 401; `nil` removes it. See
+    /// ``TokenProvider``.
+    public func setTokenProvider(_ provider: (any TokenProvider)?) {
+        core.setTokenProvider(provider: provider.map(TokenProviderBridge.init))
+    }
+
+    /// The closure form of ``setTokenProvider(_:)-(TokenProvider?)``: `freshToken` runs on the
+    /// SDK's upload thread.
+    public func setTokenProvider(_ freshToken: @escaping @Sendable () throws -> String?) {
+        setTokenProvider(ClosureTokenProvider(body: freshToken))
+    }
+
     /// The sampling the OS location API should apply now; see ``LocationSettings``.
     public var samplingRequest: SamplingRequest {
         core.samplingRequest()

@@ -17,6 +17,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     public var maxBatchFixes: UInt32
     /// Upload pending fixes once the oldest has waited this long, in seconds.
     public var maxUploadDelay: TimeInterval
+    /// Upload only on unmetered networks (Wi-Fi, Ethernet: not expensive, not Low Data Mode);
+    /// elsewhere fixes wait in the queue.
+    public var uploadOnlyUnmetered: Bool
 
     public init(
         endpoint: URL,
@@ -25,7 +28,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         storageDirectory: URL,
         batchTriggerCount: UInt32 = 100,
         maxBatchFixes: UInt32 = 500,
-        maxUploadDelay: TimeInterval = 300
+        maxUploadDelay: TimeInterval = 300,
+        uploadOnlyUnmetered: Bool = false
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -34,6 +38,7 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.batchTriggerCount = batchTriggerCount
         self.maxBatchFixes = maxBatchFixes
         self.maxUploadDelay = maxUploadDelay
+        self.uploadOnlyUnmetered = uploadOnlyUnmetered
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -54,7 +59,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             storageDir: storageDirectory.path,
             batchTriggerCount: batchTriggerCount,
             maxBatchFixes: maxBatchFixes,
-            maxUploadDelayMs: Int64(delayMs.rounded())
+            maxUploadDelayMs: Int64(delayMs.rounded()),
+            uploadOnlyUnmetered: uploadOnlyUnmetered
         )
     }
 }

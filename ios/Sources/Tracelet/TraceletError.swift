@@ -9,6 +9,9 @@ public enum TraceletError: Error, Equatable, Hashable, Sendable {
     case invalidConfiguration(reason: String)
     /// The on-device queue could not be read or written.
     case storage(reason: String)
+    /// The device has no room left to store the fix (disk full): it was not stored. Fixes
+    /// already stored are kept and still upload.
+    case storageFull
     /// `start()` has not been called, or `stop()` was; the fix was not stored.
     case notTracking
     /// An upload failed; the fixes stay queued and are retried with backoff.
@@ -26,6 +29,8 @@ extension TraceletError: LocalizedError {
         case .invalidFix(let reason): return "invalid fix: \(reason)"
         case .invalidConfiguration(let reason): return "invalid configuration: \(reason)"
         case .storage(let reason): return "storage failure: \(reason)"
+        case .storageFull:
+            return "storage is full: the fix was not stored; fixes already stored are kept"
         case .notTracking: return "tracking is stopped: call start() before recording fixes"
         case .upload(let reason): return "upload failed: \(reason)"
         case .shutDown: return "the tracker has shut down"
@@ -41,6 +46,7 @@ extension TraceletError {
         case .InvalidFix(let reason): self = .invalidFix(reason: reason)
         case .InvalidConfig(let reason): self = .invalidConfiguration(reason: reason)
         case .Storage(let reason): self = .storage(reason: reason)
+        case .StorageFull: self = .storageFull
         case .NotTracking: self = .notTracking
         case .Upload(let reason): self = .upload(reason: reason)
         case .ShutDown: self = .shutDown

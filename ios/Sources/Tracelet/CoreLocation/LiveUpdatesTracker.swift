@@ -8,17 +8,20 @@ import CoreLocation
 ///
 /// It has no accuracy or distance-filter knobs, so the core's ``SamplingRequest`` cannot be
 /// applied in full; prefer ``LocationTracker`` when that matters. Like it, create this at launch
-/// and call ``resumeIfTracking()``: iOS relaunches an app whose session was active.
+/// and call ``resumeIfTracking()``: iOS relaunches an app whose session was active. It also
+/// reports the network and the app moving to the background, as ``LocationTracker`` does.
 @available(iOS 17.0, *)
 public final class LiveUpdatesTracker {
     private let tracelet: Tracelet
     private let configuration: CLLocationUpdate.LiveConfiguration
     private var updates: Task<Void, Never>?
     private var session: CLBackgroundActivitySession?
+    private let conditions: SystemConditions
 
     public init(tracelet: Tracelet, configuration: CLLocationUpdate.LiveConfiguration = .default) {
         self.tracelet = tracelet
         self.configuration = configuration
+        conditions = SystemConditions(tracelet: tracelet)
     }
 
     public func start() throws {

@@ -10,6 +10,9 @@ import Foundation
 /// ``resumeIfTracking()`` there: after termination, iOS relaunches the app in the background for
 /// a region exit, a significant location change or a visit, and only a delegate that exists at
 /// launch receives it.
+///
+/// While it exists it also tells the ``Tracelet`` about the network (`NWPathMonitor`) and about
+/// the app moving to the background, which uploads what is pending at once.
 public final class LocationTracker: NSObject {
     private static let stationaryRegionId = "dev.tracelet.stationary"
 
@@ -17,6 +20,7 @@ public final class LocationTracker: NSObject {
     private let options: LocationOptions
     private let manager = CLLocationManager()
     private var applied: LocationSettings?
+    private let conditions: SystemConditions
     private let authorizationContinuation: AsyncStream<LocationAuthorization>.Continuation
 
     /// The user's location permission as it changes (the newest value is kept for a late reader).
@@ -28,6 +32,7 @@ public final class LocationTracker: NSObject {
     public init(tracelet: Tracelet, options: LocationOptions = LocationOptions()) {
         self.tracelet = tracelet
         self.options = options
+        conditions = SystemConditions(tracelet: tracelet)
         (authorizationUpdates, authorizationContinuation) = AsyncStream.makeStream(
             of: LocationAuthorization.self, bufferingPolicy: .bufferingNewest(1))
         super.init()

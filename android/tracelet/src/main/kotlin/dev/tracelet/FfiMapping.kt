@@ -2,12 +2,14 @@ package dev.tracelet
 
 import dev.tracelet.internal.Fix as FfiFix
 import dev.tracelet.internal.FlushResult as FfiFlushResult
+import dev.tracelet.internal.NetworkState as FfiNetworkState
 import dev.tracelet.internal.Provider as FfiProvider
 import dev.tracelet.internal.RecordBatchResult as FfiRecordBatchResult
 import dev.tracelet.internal.TraceletConfig as FfiConfig
 import dev.tracelet.internal.TraceletEvent as FfiEvent
 import dev.tracelet.internal.TraceletException as FfiException
 import dev.tracelet.internal.TraceletStatus as FfiStatus
+import dev.tracelet.internal.TokenProvider as FfiTokenProvider
 import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
 
 // Every conversion between the public API and the generated bindings lives here, so the
@@ -26,6 +28,7 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         batchTriggerCount = batchTriggerCount.toUInt(),
         maxBatchFixes = maxBatchFixes.toUInt(),
         maxUploadDelayMs = maxUploadDelayMillis,
+        uploadOnlyUnmetered = uploadOnlyUnmetered,
     )
 }
 
@@ -57,6 +60,7 @@ internal fun FfiException.toPublic(): TraceletException = when (this) {
     is FfiException.InvalidFix -> TraceletException.InvalidFix(reason, this)
     is FfiException.InvalidConfig -> TraceletException.InvalidConfig(reason, this)
     is FfiException.Storage -> TraceletException.Storage(reason, this)
+    is FfiException.StorageFull -> TraceletException.StorageFull(this)
     is FfiException.NotTracking -> TraceletException.NotTracking(this)
     is FfiException.Upload -> TraceletException.Upload(reason, this)
     is FfiException.ShutDown -> TraceletException.ShutDown(this)
@@ -76,8 +80,11 @@ internal fun FfiStatus.toPublic(): TraceletStatus = TraceletStatus(
     acceptedTotal = acceptedTotal.toLong(),
     rejectedTotal = rejectedTotal.toLong(),
     uploadedTotal = uploadedTotal.toLong(),
+    uploadedBytes = uploadedBytes.toLong(),
     deadLetteredTotal = deadLetteredTotal.toLong(),
+    evictedTotal = evictedTotal.toLong(),
     uploadAttempts = uploadAttempts.toLong(),
+    storageRecovered = storageRecovered,
     lastUpload = lastUpload?.toPublic(),
 )
 
@@ -103,4 +110,26 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.UploadFailed -> TraceletEvent.UploadFailed(reason, retryInMs)
     is FfiEvent.BatchDeadLettered ->
         TraceletEvent.BatchDeadLettered(firstSeq.toLong(), lastSeq.toLong(), httpStatus.toInt())
+    is FfiEvent.FixesEvicted -> TraceletEvent.FixesEvicted(count.toLong(), reason)
+    is FfiEvent.StorageRecovered -> TraceletEvent.StorageRecovered(quarantinedFile)
+}
+
+internal fun networkState(connected: Boolean, unmetered: Boolean): FfiNetworkState =
+    FfiNetworkState(connected = connected, unmetered = unmetered)
+
+/**
+ * The app's provider as the core sees it. It runs on the core's upload thread; an exception
+ * from app code must not unwind into Rust, so it counts as "no token" and the upload fails
+ * with the 401 as it would have without a provider.
+ */
+internal fun TokenProvider.toFfi(): FfiTokenProvider {
+    val provider = this
+    return object : FfiTokenProvider {
+        override fun freshToken(): String? =
+            try {
+                provider.freshToken()
+            } catch (e: Exception) {
+                null
+            }
+    }
 }

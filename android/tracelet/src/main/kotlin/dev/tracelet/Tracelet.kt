@@ -4,6 +4,7 @@ import android.content.Context
 import dev.tracelet.platform.FlushScheduler
 import dev.tracelet.platform.PermissionProbe
 import dev.tracelet.platform.TrackingService
+import dev.tracelet.platform.UiHiddenCallback
 import dev.tracelet.platform.permissionState
 import dev.tracelet.platform.permissionsToRequest
 import java.io.File
@@ -19,6 +20,10 @@ import kotlinx.coroutines.flow.Flow
  *
  * Call [configure] in `Application.onCreate`: Android creates the application before it restarts
  * tracking after a reboot, so the SDK is ready when the system needs it.
+ *
+ * Connectivity and the app going to the background reach the core by themselves: the tracking
+ * service follows `ConnectivityManager`, and [configure] registers for the framework's
+ * "UI hidden" callback, which calls [onAppBackground].
  */
 object Tracelet {
 
@@ -26,6 +31,8 @@ object Tracelet {
     internal class Runtime(val context: Context, val config: TraceletConfig, val client: TraceletClient)
 
     @Volatile private var runtime: Runtime? = null
+    @Volatile private var tokenProvider: TokenProvider? = null
+    private var uiHiddenCallback: UiHiddenCallback? = null
     private val hub = EventHub()
 
     /**
@@ -41,9 +48,13 @@ object Tracelet {
         if (runtime?.config == config) return
         val previous = runtime
         val client = TraceletClient(config, File(appContext.noBackupFilesDir, "tracelet"))
+        client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
         hub.attach(client)
         previous?.client?.close()
+        if (uiHiddenCallback == null) {
+            uiHiddenCallback = UiHiddenCallback(::onAppBackground).also { appContext.registerComponentCallbacks(it) }
+        }
     }
 
     /** Whether [configure] has run in this process. */
@@ -69,7 +80,7 @@ object Tracelet {
         val rt = requireRuntime()
         rt.client.stop()
         TrackingService.stop(rt.context)
-        FlushScheduler.schedule(rt.context)
+        FlushScheduler.schedule(rt.context, unmeteredOnly = rt.config.uploadOnlyUnmetered)
     }
 
     /** Uploads everything pending and returns once the server answered. */
@@ -77,6 +88,44 @@ object Tracelet {
 
     /** A fresh snapshot of the tracker. */
     val status: TraceletStatus get() = requireRuntime().client.status
+
+    /**
+     * Replaces the bearer token of the current configuration (for example after the user signed
+     * in again); a later [configure] uses the token of its own config.
+     *
+     * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun setBearerToken(token: String) {
+        requireRuntime().client.setBearerToken(token)
+    }
+
+    /**
+     * Asked for a new token when the server answers 401, on the SDK's upload thread; `null`
+     * removes it. Kept across [configure] calls, so it may be set before the first one.
+     */
+    @Synchronized
+    fun setTokenProvider(provider: TokenProvider?) {
+        tokenProvider = provider
+        runtime?.client?.setTokenProvider(provider)
+    }
+
+    /**
+     * Overrides what the SDK knows about the network until the next connectivity change; the
+     * tracking service reports those itself. Regaining a usable network uploads at once.
+     */
+    fun setNetwork(connected: Boolean, unmetered: Boolean) {
+        requireRuntime().client.setNetwork(connected, unmetered)
+    }
+
+    /**
+     * Uploads what is pending now, while the OS still lets the process run. Called by the SDK
+     * when the app's UI is hidden; call it yourself for other moments (say, a finished trip).
+     * Does nothing before [configure].
+     */
+    fun onAppBackground() {
+        runtime?.client?.onAppBackground()
+    }
 
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
     val events: Flow<TraceletEvent> get() = hub.events

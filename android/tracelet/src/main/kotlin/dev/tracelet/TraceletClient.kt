@@ -77,12 +77,42 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     val status: TraceletStatus
         get() = core.status().toPublic()
 
+    /**
+     * Tells the core what the network is. Uploads wait while there is none, or while it is
+     * metered and [TraceletConfig.uploadOnlyUnmetered] is set; regaining a usable network
+     * uploads what is pending at once. The Android layer feeds this from `ConnectivityManager`
+     * while tracking runs. Until the first call the core assumes an unmetered connection.
+     *
+     * @param unmetered Wi-Fi or Ethernet rather than cellular.
+     */
+    fun setNetwork(connected: Boolean, unmetered: Boolean) {
+        core.setNetwork(networkState(connected, unmetered))
+    }
+
+    /** The app went to the background: uploads what is pending now, while the OS still allows it. */
+    fun onAppBackground() {
+        core.onAppBackground()
+    }
+
+    /**
+     * Replaces the bearer token (for example after the user signed in again) and retries
+     * pending uploads with it.
+     * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.
+     */
+    fun setBearerToken(token: String): Unit = translatingErrors { core.setBearerToken(token) }
+
+    /** Asked for a new token when the server answers 401; `null` removes it. See [TokenProvider]. */
+    fun setTokenProvider(provider: TokenProvider?) {
+        core.setTokenProvider(provider?.toFfi())
+    }
+
     /** What the core asks of the OS location API now; the Android layer applies it. */
     internal fun samplingRequest(): SamplingRequest = core.samplingRequest()
 
     /** Releases the tracker; later calls throw [TraceletException.ShutDown] or fail. */
     override fun close() {
         core.setListener(null)
+        core.setTokenProvider(null)
         core.close()
     }
 

@@ -10,6 +10,8 @@ package dev.tracelet
  * @property batchTriggerCount upload as soon as this many fixes are pending.
  * @property maxBatchFixes most fixes in one request.
  * @property maxUploadDelayMillis upload pending fixes once the oldest has waited this long.
+ * @property uploadOnlyUnmetered upload only on unmetered networks (Wi-Fi, Ethernet); on a metered
+ *   one fixes wait in the queue.
  * @property notification what the foreground service shows while tracking (Android only).
  */
 data class TraceletConfig(
@@ -19,11 +21,13 @@ data class TraceletConfig(
     val batchTriggerCount: Int = 100,
     val maxBatchFixes: Int = 500,
     val maxUploadDelayMillis: Long = 300_000L,
+    val uploadOnlyUnmetered: Boolean = false,
     val notification: NotificationSettings = NotificationSettings(),
 ) {
     // The token is a credential: keep it out of logs and crash reports.
     override fun toString(): String =
         "TraceletConfig(endpoint=$endpoint, deviceId=$deviceId, bearerToken=***, " +
             "batchTriggerCount=$batchTriggerCount, maxBatchFixes=$maxBatchFixes, " +
-            "maxUploadDelayMillis=$maxUploadDelayMillis, notification=$notification)"
+            "maxUploadDelayMillis=$maxUploadDelayMillis, uploadOnlyUnmetered=$uploadOnlyUnmetered, " +
+            "notification=$notification)"
 }

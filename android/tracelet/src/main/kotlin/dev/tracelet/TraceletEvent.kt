@@ -16,6 +16,18 @@ sealed class TraceletEvent {
         TraceletEvent()
 
     /**
+     * The queue hit one of its bounds and dropped its [count] oldest fixes to make room;
+     * [reason] is `count`, `age` or `bytes`. They are also counted in [TraceletStatus.evictedTotal].
+     */
+    data class FixesEvicted(val count: Long, val reason: String) : TraceletEvent()
+
+    /**
+     * The queue database was unreadable at start: it was moved aside to [quarantinedFile] and a
+     * fresh queue started. Fixes in the old file were not uploaded.
+     */
+    data class StorageRecovered(val quarantinedFile: String) : TraceletEvent()
+
+    /**
      * Raised by the Android layer, not the core: tracking is on but the OS is not delivering
      * positions (service start refused, permission revoked, no provider). [reason] says which.
      */

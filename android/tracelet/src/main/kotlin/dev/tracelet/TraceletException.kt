@@ -18,6 +18,13 @@ sealed class TraceletException(message: String, cause: Throwable? = null) :
     class Storage(val reason: String, cause: Throwable? = null) :
         TraceletException("storage failure: $reason", cause)
 
+    /**
+     * The device has no room left to store the fix (disk full): it was not stored. Fixes
+     * already stored are kept and still upload.
+     */
+    class StorageFull(cause: Throwable? = null) :
+        TraceletException("storage is full: the fix was not stored; fixes already stored are kept", cause)
+
     /** A fix was recorded while tracking is stopped. */
     class NotTracking(cause: Throwable? = null) :
         TraceletException("tracking is stopped: call start() before recording fixes", cause)

@@ -1,14 +1,24 @@
 package dev.tracelet
 
-/** A snapshot of the tracker. Counters are totals since the queue was created. */
+/**
+ * A snapshot of the tracker. Counters are totals since the queue was created.
+ *
+ * @property uploadedBytes request bytes of the batches the server accepted.
+ * @property evictedTotal fixes dropped, oldest first, because the queue hit a bound.
+ * @property storageRecovered the queue was found corrupt at start and replaced by a fresh one
+ *   (see [TraceletEvent.StorageRecovered]).
+ */
 data class TraceletStatus(
     val isTracking: Boolean,
     val pendingCount: Long,
     val acceptedTotal: Long,
     val rejectedTotal: Long,
     val uploadedTotal: Long,
+    val uploadedBytes: Long,
     val deadLetteredTotal: Long,
+    val evictedTotal: Long,
     val uploadAttempts: Long,
+    val storageRecovered: Boolean,
     val lastUpload: UploadResult?,
 )
 

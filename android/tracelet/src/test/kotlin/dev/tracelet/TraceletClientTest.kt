@@ -2,8 +2,10 @@ package dev.tracelet
 
 import java.io.File
 import java.util.UUID
+import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.take
@@ -190,5 +192,129 @@ class TraceletClientTest {
             client.stop()
         }
         TraceletClient(config(collector, deviceId), storage).use { assertFalse(it.status.isTracking) }
+    }
+
+    @Test
+    fun `a 401 asks the token provider once and the fixes arrive with the fresh token`() = runBlocking {
+        val fixes = walk(3)
+        val calls = AtomicInteger()
+        val wrong = config(collector, deviceId).copy(bearerToken = "expired-token")
+        TraceletClient(wrong, storage).use { client ->
+            client.setTokenProvider {
+                calls.incrementAndGet()
+                collector.token
+            }
+            client.start()
+            fixes.forEach { client.record(it) }
+            assertEquals(3L, client.flush().uploaded)
+            assertEquals(1, calls.get())
+
+            // The fresh token is kept: the next round is accepted without asking again.
+            client.record(walk(4)[3])
+            assertEquals(1L, client.flush().uploaded)
+            assertEquals(1, calls.get())
+        }
+        assertEquals((1L..4L).toList(), collector.fixes(deviceId).map { it.seq })
+    }
+
+    @Test
+    fun `a token provider that throws counts as no token and the fixes stay queued`() = runBlocking {
+        val calls = AtomicInteger()
+        val wrong = config(collector, deviceId).copy(bearerToken = "expired-token")
+        TraceletClient(wrong, storage).use { client ->
+            client.setTokenProvider {
+                calls.incrementAndGet()
+                throw IllegalStateException("backend unreachable")
+            }
+            client.start()
+            client.record(walk(1).single())
+            assertThrows<TraceletException.Upload> { client.flush() }
+            // At most once per upload round, even though the answer stayed 401.
+            assertEquals(1, calls.get())
+            assertEquals(1L, client.status.pendingCount)
+
+            // A new token retries what is pending by itself.
+            client.setBearerToken(collector.token)
+            assertEquals(1, awaitFixes(deviceId, 1).size)
+        }
+    }
+
+    @Test
+    fun `a bearer token with spaces is an InvalidConfig`() {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            val error = assertThrows<TraceletException.InvalidConfig> {
+                client.setBearerToken("bad token with spaces")
+            }
+            // A credential, even a malformed one, stays out of messages.
+            assertFalse(error.message!!.contains("bad token"), error.message)
+        }
+    }
+
+    @Test
+    fun `status counts uploaded bytes after a successful flush`() = runBlocking {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            assertEquals(0L, client.status.uploadedBytes)
+            client.start()
+            walk(10).forEach { client.record(it) }
+            client.flush()
+            val status = client.status
+            assertEquals(10L, status.uploadedTotal)
+            assertTrue(status.uploadedBytes > 0, status.toString())
+            assertEquals(0L, status.evictedTotal)
+            assertFalse(status.storageRecovered)
+        }
+    }
+
+    @Test
+    fun `offline flush is an Upload error and regaining the network uploads at once`() = runBlocking {
+        val fixes = walk(3)
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            client.setNetwork(connected = false, unmetered = false)
+            fixes.forEach { client.record(it) }
+            assertThrows<TraceletException.Upload> { client.flush() }
+            assertEquals(3L, client.status.pendingCount)
+            assertTrue(collector.fixes(deviceId).isEmpty())
+
+            // No flush: the core uploads by itself when a usable network comes back.
+            client.setNetwork(connected = true, unmetered = false)
+            assertEquals(fixes.map { it.timeMillis }, awaitFixes(deviceId, 3).map { it.timeMillis })
+            assertEquals(0L, client.status.pendingCount)
+        }
+    }
+
+    @Test
+    fun `a metered network holds uploads when only unmetered ones are allowed`() = runBlocking {
+        val unmeteredOnly = config(collector, deviceId).copy(uploadOnlyUnmetered = true)
+        TraceletClient(unmeteredOnly, storage).use { client ->
+            client.start()
+            client.setNetwork(connected = true, unmetered = false)
+            client.record(walk(1).single())
+            assertThrows<TraceletException.Upload> { client.flush() }
+            assertEquals(1L, client.status.pendingCount)
+
+            client.setNetwork(connected = true, unmetered = true)
+            assertEquals(1, awaitFixes(deviceId, 1).size)
+        }
+    }
+
+    @Test
+    fun `going to the background uploads what is pending without a flush`() = runBlocking {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            walk(2).forEach { client.record(it) }
+            client.onAppBackground()
+            assertEquals(2, awaitFixes(deviceId, 2).size)
+        }
+    }
+
+    /** Polls the collector until [count] fixes are there or a few seconds have passed. */
+    private suspend fun awaitFixes(deviceId: String, count: Int, timeoutMillis: Long = 5_000): List<StoredFix> {
+        val deadline = System.nanoTime() + timeoutMillis * 1_000_000
+        while (true) {
+            val stored = collector.fixes(deviceId)
+            if (stored.size >= count || System.nanoTime() > deadline) return stored
+            delay(50)
+        }
     }
 }

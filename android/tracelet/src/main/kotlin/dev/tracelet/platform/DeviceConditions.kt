@@ -6,21 +6,18 @@ import android.content.Intent
 import android.content.IntentFilter
 import android.net.ConnectivityManager
 import android.net.Network
+import android.net.NetworkCapabilities
 import android.os.Build
 import android.os.PowerManager
 import dev.tracelet.TraceletClient
-import kotlinx.coroutines.CoroutineScope
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.SupervisorJob
-import kotlinx.coroutines.cancel
-import kotlinx.coroutines.launch
 
 /**
  * Connectivity, battery and power-save callbacks while tracking runs.
  *
- * The FFI has no input for these yet, so only what it does offer is used: a network coming back
- * triggers a flush of what is pending. Battery and power-save changes are tracked in
- * [snapshot] and reach the core once the sampling policy takes them as input (see README).
+ * Connectivity goes to the core through [TraceletClient.setNetwork]: it holds uploads while
+ * offline (or on a metered network with `uploadOnlyUnmetered`) and uploads at once when a usable
+ * network comes back. Battery and power-save changes are tracked in [snapshot] and reach the core
+ * once the sampling policy takes them as input (see README).
  */
 internal class DeviceConditions(private val context: Context, private val client: TraceletClient) {
 
@@ -29,21 +26,18 @@ internal class DeviceConditions(private val context: Context, private val client
     @Volatile var snapshot = Snapshot(online = false, batteryLow = false, powerSave = false)
         private set
 
-    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     private val connectivity = context.requireSystemService<ConnectivityManager>()
     private val power = context.requireSystemService<PowerManager>()
 
+    // The default network: the one the core's uploads use. Since API 26 onAvailable is always
+    // followed by onCapabilitiesChanged, which carries what matters (internet, metered).
     private val networkCallback = object : ConnectivityManager.NetworkCallback() {
-        override fun onAvailable(network: Network) {
-            snapshot = snapshot.copy(online = true)
-            if (client.status.pendingCount > 0) {
-                // Failures are reported by the core as events and retried with backoff.
-                scope.launch { runCatching { client.flush() } }
-            }
+        override fun onCapabilitiesChanged(network: Network, capabilities: NetworkCapabilities) {
+            apply(capabilities)
         }
 
         override fun onLost(network: Network) {
-            snapshot = snapshot.copy(online = false)
+            apply(null)
         }
     }
 
@@ -58,8 +52,15 @@ internal class DeviceConditions(private val context: Context, private val client
         }
     }
 
+    private fun apply(capabilities: NetworkCapabilities?) {
+        snapshot = snapshot.copy(online = capabilities.hasInternet())
+        client.setNetwork(capabilities)
+    }
+
     fun register() {
         snapshot = snapshot.copy(powerSave = power.isPowerSaveMode)
+        // No callback arrives when there is no network at all: start from the current state.
+        apply(connectivity.currentNetworkCapabilities())
         connectivity.registerDefaultNetworkCallback(networkCallback)
         val filter = IntentFilter().apply {
             addAction(Intent.ACTION_BATTERY_LOW)
@@ -77,6 +78,20 @@ internal class DeviceConditions(private val context: Context, private val client
     fun unregister() {
         runCatching { connectivity.unregisterNetworkCallback(networkCallback) }
         runCatching { context.unregisterReceiver(receiver) }
-        scope.cancel()
     }
+}
+
+/** The default network's capabilities, `null` when there is none. */
+internal fun ConnectivityManager.currentNetworkCapabilities(): NetworkCapabilities? =
+    activeNetwork?.let(::getNetworkCapabilities)
+
+private fun NetworkCapabilities?.hasInternet(): Boolean =
+    this?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true
+
+/** Feeds the core the network described by [capabilities] (`null`: offline). */
+internal fun TraceletClient.setNetwork(capabilities: NetworkCapabilities?) {
+    setNetwork(
+        connected = capabilities.hasInternet(),
+        unmetered = capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_NOT_METERED) == true,
+    )
 }

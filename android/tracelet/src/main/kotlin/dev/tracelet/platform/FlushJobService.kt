@@ -2,6 +2,7 @@ package dev.tracelet.platform
 
 import android.app.job.JobParameters
 import android.app.job.JobService
+import android.net.ConnectivityManager
 import dev.tracelet.Tracelet
 import dev.tracelet.TraceletException
 import kotlinx.coroutines.CoroutineScope
@@ -19,6 +20,9 @@ internal class FlushJobService : JobService() {
 
     override fun onStartJob(params: JobParameters): Boolean {
         val runtime = Tracelet.runtimeOrNull() ?: return false
+        // The tracking service may have stopped while offline, leaving the core believing it
+        // still is; the job runs because a network is there, so tell the core which.
+        runtime.client.setNetwork(requireSystemService<ConnectivityManager>().currentNetworkCapabilities())
         running = scope.launch {
             val retry = try {
                 runtime.client.flush().pending > 0

@@ -13,9 +13,11 @@ internal object FlushScheduler {
     // Fixed id: scheduling again replaces the pending job instead of piling them up.
     internal const val JOB_ID = 0x7ACE_F105
 
-    fun schedule(context: Context) {
+    /** [unmeteredOnly] mirrors `TraceletConfig.uploadOnlyUnmetered`: wait for such a network. */
+    fun schedule(context: Context, unmeteredOnly: Boolean) {
+        val network = if (unmeteredOnly) JobInfo.NETWORK_TYPE_UNMETERED else JobInfo.NETWORK_TYPE_ANY
         val job = JobInfo.Builder(JOB_ID, ComponentName(context, FlushJobService::class.java))
-            .setRequiredNetworkType(JobInfo.NETWORK_TYPE_ANY)
+            .setRequiredNetworkType(network)
             // Survives a reboot (uses RECEIVE_BOOT_COMPLETED).
             .setPersisted(true)
             .setBackoffCriteria(BACKOFF_MILLIS, JobInfo.BACKOFF_POLICY_EXPONENTIAL)

@@ -27,6 +27,6 @@ internal class RestartReceiver : BroadcastReceiver() {
             RestartDecision.NOT_TRACKING, RestartDecision.IGNORED -> Unit
         }
         // Fixes queued before the restart go out as soon as there is a network.
-        FlushScheduler.schedule(context)
+        FlushScheduler.schedule(context, unmeteredOnly = runtime.config.uploadOnlyUnmetered)
     }
 }
