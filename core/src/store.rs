@@ -125,7 +125,12 @@ pub struct Store {
     limits: StoreLimits,
     /// Kept in memory so that the hot path never runs `COUNT(*)`.
     pending: u64,
+    fixes_since_size_check: u64,
 }
+
+/// The byte bound is checked after this many appended fixes, so it may be exceeded by about
+/// this many rows (some 30 KB) between checks.
+const SIZE_CHECK_EVERY_FIXES: u64 = 256;
 
 /// A store just opened, and the path the corrupt file was moved to if it had to be replaced.
 pub struct Opened {
@@ -178,6 +183,7 @@ impl Store {
             path: path.to_owned(),
             limits,
             pending: u64::try_from(pending).unwrap_or(0),
+            fixes_since_size_check: SIZE_CHECK_EVERY_FIXES,
         })
     }
 
@@ -203,13 +209,20 @@ impl Store {
         let seqs = insert_all(&tx, fixes, now_ms)?;
         if let Some(newest) = fixes.iter().map(|f| f.time_ms).max() {
             // In the same transaction, so that after a crash it agrees with the queue.
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), excluded.value)",
-                params![META_LAST_FIX_TIME, newest],
-            )?;
+            )?
+            .execute(params![META_LAST_FIX_TIME, newest])?;
         }
-        let evicted = enforce_limits(&tx, &self.limits, self.pending + seqs.len() as u64, now_ms)?;
+        // Measuring the file costs three pragma reads: do it every so many fixes, not per fix.
+        self.fixes_since_size_check += seqs.len() as u64;
+        let check_bytes = self.fixes_since_size_check >= SIZE_CHECK_EVERY_FIXES;
+        if check_bytes {
+            self.fixes_since_size_check = 0;
+        }
+        let pending = self.pending + seqs.len() as u64;
+        let evicted = enforce_limits(&tx, &self.limits, pending, now_ms, check_bytes)?;
         tx.commit()?;
         let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
         self.pending = (self.pending + seqs.len() as u64).saturating_sub(evicted_total);
@@ -222,14 +235,7 @@ impl Store {
 
     /// When the oldest pending fix was stored (by the tracker's clock).
     pub fn oldest_stored_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT stored_ms FROM fixes ORDER BY seq LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?)
+        oldest_stored_ms(&self.conn)
     }
 
     /// The oldest pending fixes, at most `max`, stopping at the first gap in the sequence so
@@ -328,6 +334,7 @@ fn enforce_limits(
     limits: &StoreLimits,
     pending: u64,
     now_ms: i64,
+    check_bytes: bool,
 ) -> Result<Vec<(EvictionReason, u64)>, StoreError> {
     let mut evicted = Vec::new();
     let mut pending = pending;
@@ -336,13 +343,7 @@ fn enforce_limits(
         pending -= n;
         evicted.push((EvictionReason::Count, n));
     }
-    let oldest: Option<i64> = tx
-        .query_row(
-            "SELECT stored_ms FROM fixes ORDER BY seq LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let oldest = oldest_stored_ms(tx)?;
     if oldest.is_some_and(|t| now_ms - t > limits.max_age_ms) {
         let n = tx.execute(
             "DELETE FROM fixes WHERE stored_ms < ?1",
@@ -352,7 +353,7 @@ fn enforce_limits(
         evicted.push((EvictionReason::Age, n));
     }
     let mut bytes_evicted = 0;
-    while pending > 1 && used_bytes(tx)? > limits.max_bytes {
+    while check_bytes && pending > 1 && used_bytes(tx)? > limits.max_bytes {
         // Free a tenth at a time: pages are only reusable once whole pages empty out.
         let n = delete_oldest(tx, (pending / 10).max(1))?;
         if n == 0 {
@@ -367,6 +368,13 @@ fn enforce_limits(
     Ok(evicted)
 }
 
+fn oldest_stored_ms(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT stored_ms FROM fixes ORDER BY seq LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?)
+}
+
 fn delete_oldest(tx: &Transaction<'_>, count: u64) -> Result<u64, StoreError> {
     Ok(tx.execute(
         "DELETE FROM fixes WHERE seq IN (SELECT seq FROM fixes ORDER BY seq LIMIT ?1)",
@@ -376,11 +384,13 @@ fn delete_oldest(tx: &Transaction<'_>, count: u64) -> Result<u64, StoreError> {
 
 /// Bytes of database pages holding data (free pages are reused before the file grows).
 fn used_bytes(conn: &Connection) -> Result<u64, StoreError> {
-    let pragma = |name: &str| -> Result<i64, StoreError> {
-        Ok(conn.pragma_query_value(None, name, |r| r.get(0))?)
-    };
-    let used_pages = pragma("page_count")? - pragma("freelist_count")?;
-    Ok(u64::try_from(used_pages * pragma("page_size")?).unwrap_or(0))
+    let bytes: i64 = conn
+        .prepare_cached(
+            "SELECT (p.page_count - f.freelist_count) * s.page_size
+             FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
+        )?
+        .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(bytes).unwrap_or(0))
 }
 
 /// Moves a corrupt database and its WAL and shared-memory files aside.
