@@ -126,7 +126,47 @@ pub struct Store {
     /// Kept in memory so that the hot path never runs `COUNT(*)`.
     pending: u64,
     fixes_since_size_check: u64,
+    commits_since_hint: u32,
 }
+
+/// Runs WAL checkpoints on its own connection, on the uploader thread: a checkpoint syncs the
+/// database to storage, which can take tens of milliseconds, and must never stall `record`.
+pub struct Checkpointer {
+    conn: Connection,
+    wal_path: PathBuf,
+}
+
+impl Checkpointer {
+    pub fn open(database: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(database)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let mut wal = database.as_os_str().to_owned();
+        wal.push("-wal");
+        Ok(Checkpointer {
+            conn,
+            wal_path: PathBuf::from(wal),
+        })
+    }
+
+    /// Copies the WAL into the database (and syncs it) once the WAL exceeds `threshold_bytes`.
+    /// Passive: never waits for, or blocks, the recording connection.
+    pub fn checkpoint_if_larger_than(&self, threshold_bytes: u64) -> Result<bool, StoreError> {
+        let size = std::fs::metadata(&self.wal_path).map_or(0, |m| m.len());
+        if size < threshold_bytes {
+            return Ok(false);
+        }
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(true)
+    }
+}
+
+/// WAL pages after which a commit checkpoints by itself (about 64 MiB); normally the
+/// [`Checkpointer`] has run long before.
+const BACKSTOP_CHECKPOINT_PAGES: i64 = 16_384;
+/// Commits after which the recording side asks the uploader thread to consider a checkpoint.
+const CHECKPOINT_HINT_EVERY_COMMITS: u32 = 512;
 
 /// The byte bound is checked after this many appended fixes, so it may be exceeded by about
 /// this many rows (some 30 KB) between checks.
@@ -169,6 +209,9 @@ impl Store {
         // Durability trade-off (README, delivery contract): a commit survives a process kill;
         // power loss may drop the commits since the last checkpoint.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoints (which sync to storage) run on the uploader's own connection, off the
+        // recording thread; this automatic one is only a backstop should that thread stall.
+        conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if check != "ok" {
             return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
@@ -184,6 +227,7 @@ impl Store {
             limits,
             pending: u64::try_from(pending).unwrap_or(0),
             fixes_since_size_check: SIZE_CHECK_EVERY_FIXES,
+            commits_since_hint: 0,
         })
     }
 
@@ -224,9 +268,19 @@ impl Store {
         let pending = self.pending + seqs.len() as u64;
         let evicted = enforce_limits(&tx, &self.limits, pending, now_ms, check_bytes)?;
         tx.commit()?;
+        self.commits_since_hint += 1;
         let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
         self.pending = (self.pending + seqs.len() as u64).saturating_sub(evicted_total);
         Ok(AppendOutcome { seqs, evicted })
+    }
+
+    /// True about every few hundred commits: time for the uploader to look at the WAL.
+    pub fn take_checkpoint_hint(&mut self) -> bool {
+        let due = self.commits_since_hint >= CHECKPOINT_HINT_EVERY_COMMITS;
+        if due {
+            self.commits_since_hint = 0;
+        }
+        due
     }
 
     pub fn pending_count(&self) -> u64 {
@@ -552,6 +606,27 @@ mod tests {
         drop(store);
         let store = open(dir.path());
         assert_eq!(store.last_fix_time_ms().unwrap(), Some(fix(5).time_ms));
+    }
+
+    #[test]
+    fn the_checkpointer_folds_the_wal_back_into_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        for i in 0..600 {
+            store.append(&[fix(i)], 1).unwrap();
+        }
+        assert!(store.take_checkpoint_hint());
+        let checkpointer = Checkpointer::open(store.path()).unwrap();
+        assert!(!checkpointer.checkpoint_if_larger_than(u64::MAX).unwrap());
+        assert!(checkpointer.checkpoint_if_larger_than(1).unwrap());
+        let (log, checkpointed): (i64, i64) = store
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(log, checkpointed, "everything was already checkpointed");
+        assert_eq!(store.peek_batch(1_000).unwrap().len(), 600);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::error::TrackerError;
 use crate::fix::{Fix, validate};
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::SamplingRequest;
-use crate::store::{EvictionReason, Store};
+use crate::store::{Checkpointer, EvictionReason, Store};
 use crate::upload::{
     EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify, encode_batch,
 };
@@ -30,6 +30,8 @@ const MAX_IDLE_WAIT: Duration = Duration::from_secs(60);
 /// The uploader needs little stack: no recursion, and the upload future is boxed on the heap.
 const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
 const META_TRACKING: &str = "tracking";
+/// The uploader checkpoints the WAL once it has grown past this.
+const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -328,10 +330,12 @@ impl Tracker {
                 Err(error) => rejected.push((index, TrackerError::InvalidFix(error))),
             }
         }
-        let outcome = if valid.is_empty() {
-            Default::default()
+        let (outcome, checkpoint_hint) = if valid.is_empty() {
+            (Default::default(), false)
         } else {
-            lock(&self.shared.store).append(&valid, now_ms)?
+            let mut store = lock(&self.shared.store);
+            let outcome = store.append(&valid, now_ms)?;
+            (outcome, store.take_checkpoint_hint())
         };
         {
             let mut state = lock(&self.shared.state);
@@ -353,7 +357,11 @@ impl Tracker {
         for &seq in &outcome.seqs {
             self.shared.emit(Event::FixAccepted { seq });
         }
-        self.wake_if_due();
+        if checkpoint_hint {
+            let _ = self.commands.try_send(Command::Wake);
+        } else {
+            self.wake_if_due();
+        }
         Ok(BatchRecord {
             accepted: outcome.seqs,
             rejected,
@@ -678,8 +686,10 @@ fn run_uploader(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
+    // Without a checkpointer the store's automatic backstop still bounds the WAL.
+    let checkpointer = Checkpointer::open(lock(&shared.store).path()).ok();
     match runtime {
-        Ok(runtime) => runtime.block_on(upload_loop(shared, commands, shutdown)),
+        Ok(runtime) => runtime.block_on(upload_loop(shared, commands, shutdown, checkpointer)),
         Err(e) => shared.emit(Event::UploadFailed {
             reason: format!("cannot start the upload runtime: {e}"),
             retry_in_ms: -1,
@@ -691,6 +701,7 @@ async fn upload_loop(
     shared: Arc<Shared>,
     mut commands: mpsc::Receiver<Command>,
     mut shutdown: watch::Receiver<bool>,
+    checkpointer: Option<Checkpointer>,
 ) {
     let mut flush_waiters = Vec::new();
     loop {
@@ -713,6 +724,10 @@ async fn upload_loop(
                 Command::Flush(reply) => flush_waiters.push(reply),
             }
             next = commands.try_recv().ok();
+        }
+        if let Some(checkpointer) = &checkpointer {
+            // A failed checkpoint loses nothing: the WAL still holds every commit.
+            let _ = checkpointer.checkpoint_if_larger_than(CHECKPOINT_WAL_BYTES);
         }
         let forced = upload_now || !flush_waiters.is_empty();
         if !forced && !shared.upload_due(shared.clock.now_ms()) {
