@@ -192,8 +192,9 @@ fn put_delta(out: &mut Vec<u8>, values: impl Iterator<Item = i64>) {
     }
 }
 
-/// First value, first difference, then changes of the difference: a steady 1 Hz clock or a
-/// straight road at constant speed costs one byte per value.
+/// Each value's difference minus the previous difference, both starting from zero (so the first
+/// two entries carry the magnitude); afterwards a steady 1 Hz clock or a straight road at
+/// constant speed costs one byte per value.
 fn put_delta_of_delta(out: &mut Vec<u8>, values: impl Iterator<Item = i64>) {
     let (mut previous, mut previous_delta) = (0i64, 0i64);
     for v in values {

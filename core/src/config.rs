@@ -235,6 +235,29 @@ mod tests {
         assert_eq!(c.validate(), Err(ConfigError::BadToken));
     }
 
+    proptest::proptest! {
+        /// Configuration parsing is total: any strings give Ok or a typed error, and what is
+        /// accepted keeps the rules the rest of the SDK relies on.
+        #[test]
+        fn validation_is_total_and_sound(
+            endpoint in proptest::prop_oneof![
+                ".{0,40}",
+                "(https?|ftp)://[a-z0-9.:\\[\\]-]{0,20}(/[a-z]{0,5})?",
+            ],
+            device in ".{0,140}",
+            token in ".{0,20}",
+            dir in ".{0,10}",
+        ) {
+            let config = TrackerConfig::new(endpoint, device.clone(), token.clone(), dir);
+            if let Ok(url) = config.validate() {
+                proptest::prop_assert!(url.scheme() == "https" || is_loopback(&url));
+                proptest::prop_assert!(!device.is_empty() && device.len() <= 128);
+                proptest::prop_assert!(device.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)));
+                proptest::prop_assert!(!token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()));
+            }
+        }
+    }
+
     #[test]
     fn upload_policy_limits() {
         let mut c = config("https://x.example/");

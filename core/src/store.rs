@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use thiserror::Error;
 
-use crate::fix::{Fix, Provider};
+use crate::fix::{Fix, Provider, validate};
 
 pub const DATABASE_FILE: &str = "tracelet-queue.sqlite3";
 /// Meta key: the newest fix time ever stored, kept across uploads and restarts.
@@ -89,6 +89,13 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("database schema version {found} is newer than this SDK supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
+}
+
+/// The head of the queue: a run of readable fixes, and the row that ended it if unreadable.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Peeked {
+    pub fixes: Vec<StoredFix>,
+    pub unreadable: Vec<u64>,
 }
 
 /// A fix as held in the queue, with its sequence number.
@@ -294,22 +301,35 @@ impl Store {
 
     /// The oldest pending fixes, at most `max`, stopping at the first gap in the sequence so
     /// that a batch is always a run `first_seq ..= first_seq + len - 1`.
-    pub fn peek_batch(&self, max: u32) -> Result<Vec<StoredFix>, StoreError> {
+    ///
+    /// A row that cannot be read back as a valid fix (a damaged page, a tampered file) ends
+    /// the batch and is reported in `unreadable`, so that the caller can set it aside instead
+    /// of the whole queue sticking on it.
+    pub fn peek_batch(&self, max: u32) -> Result<Peeked, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
                     provider, mock, ert_ns
              FROM fixes ORDER BY seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([max], row_to_stored_fix)?;
-        let mut batch: Vec<StoredFix> = Vec::new();
-        for row in rows {
-            let stored = row?;
-            if batch.last().is_some_and(|prev| prev.seq + 1 != stored.seq) {
+        let mut rows = stmt.query([max])?;
+        let mut peeked = Peeked::default();
+        while let Some(row) = rows.next()? {
+            let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
+            if peeked.fixes.last().is_some_and(|prev| prev.seq + 1 != seq) {
                 break;
             }
-            batch.push(stored);
+            match row_to_stored_fix(row) {
+                // Range checks only: a stored fix's age is not a reason to refuse it.
+                Ok(stored) if validate(&stored.fix, i64::MAX / 2).is_ok() => {
+                    peeked.fixes.push(stored);
+                }
+                _ => {
+                    peeked.unreadable.push(seq);
+                    break;
+                }
+            }
         }
-        Ok(batch)
+        Ok(peeked)
     }
 
     /// Removes every pending fix with a sequence number up to and including `last_seq`.
@@ -562,6 +582,7 @@ fn seq_param(seq: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn fix(i: i64) -> Fix {
         Fix {
@@ -589,7 +610,7 @@ mod tests {
             );
         }
         let store = open(dir.path());
-        let batch = store.peek_batch(100).unwrap();
+        let batch = store.peek_batch(100).unwrap().fixes;
         assert_eq!(batch.len(), 10);
         assert_eq!(
             batch.iter().map(|s| s.fix.clone()).collect::<Vec<_>>(),
@@ -626,7 +647,62 @@ mod tests {
             })
             .unwrap();
         assert_eq!(log, checkpointed, "everything was already checkpointed");
-        assert_eq!(store.peek_batch(1_000).unwrap().len(), 600);
+        assert_eq!(store.peek_batch(1_000).unwrap().fixes.len(), 600);
+    }
+
+    #[test]
+    fn an_unreadable_row_ends_the_batch_and_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        store
+            .append(&(0..5).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE fixes SET lat = 'damaged' WHERE seq = 3", [])
+            .unwrap();
+        store
+            .conn
+            .execute("UPDATE fixes SET lon = 720.0 WHERE seq = 4", [])
+            .unwrap();
+        let first = store.peek_batch(10).unwrap();
+        assert_eq!(first.fixes.len(), 2);
+        assert_eq!(first.unreadable, vec![3]);
+        store.delete_through(2).unwrap();
+        store.dead_letter(3, 3, 0, b"unreadable row", 1).unwrap();
+        assert_eq!(store.peek_batch(10).unwrap().unreadable, vec![4]);
+    }
+
+    proptest! {
+        /// Whatever a damaged or tampered file holds in a row, reading it never panics and
+        /// never yields an invalid fix.
+        #[test]
+        fn decoding_arbitrary_stored_values_is_total(
+            lat in proptest::prop_oneof![
+                proptest::num::f64::ANY.prop_map(rusqlite::types::Value::Real),
+                proptest::num::i64::ANY.prop_map(rusqlite::types::Value::Integer),
+                ".{0,8}".prop_map(rusqlite::types::Value::Text),
+                proptest::collection::vec(proptest::num::u8::ANY, 0..8).prop_map(rusqlite::types::Value::Blob),
+            ],
+            provider in proptest::num::i64::ANY,
+            mock in proptest::num::i64::ANY,
+            time in proptest::num::i64::ANY,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = open(dir.path());
+            store.append(&[fix(0)], 1).unwrap();
+            // SQLite stores NaN as NULL, which the NOT NULL constraint refuses: nothing to read.
+            let updated = store.conn.execute(
+                "UPDATE fixes SET lat = ?1, provider = ?2, mock = ?3, time_ms = ?4",
+                rusqlite::params![lat, provider, mock, time],
+            );
+            prop_assume!(updated.is_ok());
+            let peeked = store.peek_batch(10).unwrap();
+            for stored in &peeked.fixes {
+                prop_assert!(validate(&stored.fix, i64::MAX / 2).is_ok());
+            }
+            prop_assert_eq!(peeked.fixes.len() + peeked.unreadable.len(), 1);
+        }
     }
 
     #[test]
@@ -651,7 +727,7 @@ mod tests {
         store.dead_letter(1, 3, 400, b"body", 2).unwrap();
         assert_eq!(store.pending_count(), 2);
         assert_eq!(store.dead_batch_count().unwrap(), 1);
-        assert_eq!(store.peek_batch(10).unwrap()[0].seq, 4);
+        assert_eq!(store.peek_batch(10).unwrap().fixes[0].seq, 4);
     }
 
     #[test]
@@ -707,7 +783,7 @@ mod tests {
             .unwrap();
         assert_eq!(outcome.evicted, vec![(EvictionReason::Count, 2)]);
         assert_eq!(store.pending_count(), 5);
-        assert_eq!(store.peek_batch(10).unwrap()[0].seq, 3);
+        assert_eq!(store.peek_batch(10).unwrap().fixes[0].seq, 3);
     }
 
     #[test]
@@ -741,7 +817,13 @@ mod tests {
         assert!(evicted > 0);
         assert!(used_bytes(&store.conn).unwrap() <= 256 * 1024);
         assert_eq!(store.pending_count() + evicted, 10_000);
-        let newest = store.peek_batch(u32::MAX).unwrap().last().unwrap().seq;
+        let newest = store
+            .peek_batch(u32::MAX)
+            .unwrap()
+            .fixes
+            .last()
+            .unwrap()
+            .seq;
         assert_eq!(
             newest, 10_000,
             "eviction removes the oldest, never the newest"
@@ -765,7 +847,7 @@ mod tests {
         assert_eq!(store.pending_count(), 10);
         drop(store);
         let store = open(dir.path());
-        assert_eq!(store.peek_batch(100).unwrap().len(), 10);
+        assert_eq!(store.peek_batch(100).unwrap().fixes.len(), 10);
     }
 
     #[test]

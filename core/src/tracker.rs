@@ -523,7 +523,12 @@ impl Shared {
         let mut batch_limit = self.config.upload.max_batch_fixes;
         let mut refreshed_token = false;
         loop {
-            let fixes = lock(&self.store).peek_batch(batch_limit)?;
+            let peeked = lock(&self.store).peek_batch(batch_limit)?;
+            if let (true, Some(&seq)) = (peeked.fixes.is_empty(), peeked.unreadable.first()) {
+                self.set_aside_unreadable(seq)?;
+                continue;
+            }
+            let fixes = peeked.fixes;
             let Some(batch) =
                 encode_batch(&self.config.device_id, &fixes, self.config.upload.encoding)
             else {
@@ -576,6 +581,19 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// Moves a row that cannot be read back out of the way, so the queue never sticks on it.
+    fn set_aside_unreadable(&self, seq: u64) -> Result<(), TrackerError> {
+        let now_ms = self.clock.now_ms();
+        lock(&self.store).dead_letter(seq, seq, 0, b"unreadable row", now_ms)?;
+        lock(&self.state).status.dead_lettered_total += 1;
+        self.emit(Event::BatchDeadLettered {
+            first_seq: seq,
+            last_seq: seq,
+            http_status: 0,
+        });
+        Ok(())
     }
 
     /// Asks the app's token provider for a new token; true if one was installed.

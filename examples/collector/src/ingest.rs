@@ -200,3 +200,32 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use proptest::prelude::*;
+
+    fn headers(content_type: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        h.insert(IDEMPOTENCY_HEADER, HeaderValue::from_static("1-1"));
+        h
+    }
+
+    proptest! {
+        /// Whatever arrives, decoding and checking give a batch or a 4xx refusal, never a
+        /// panic, and refusals never echo the body.
+        #[test]
+        fn hostile_bodies_are_refused_cleanly(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            for content_type in [CONTENT_TYPE_JSON, "application/vnd.tracelet.batch+binary; v=1", "text/plain"] {
+                let h = headers(content_type);
+                match decode(&h, &body).and_then(|batch| check_batch(&batch, &h).map(|()| batch)) {
+                    Ok(_) => {}
+                    Err((status, _)) => prop_assert!(status.is_client_error()),
+                }
+            }
+        }
+    }
+}
