@@ -72,7 +72,7 @@ say "generated bindings are up to date"
 scripts/gen-bindings.sh --check || lint_status=1
 
 say "rust: cargo test --workspace"
-cargo test --workspace 2>&1 | tee "$out/rust.log"
+cargo test --workspace --no-fail-fast 2>&1 | tee "$out/rust.log"
 record rust "$out/rust.log" rust_counts "${PIPESTATUS[0]}"
 
 say "demo: tracelet-demo --headless"

@@ -186,6 +186,16 @@ pub enum TraceletEvent {
     },
 }
 
+/// What the OS activity recognition reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Activity {
+    Unknown,
+    Still,
+    OnFoot,
+    Bicycle,
+    Vehicle,
+}
+
 /// The network as the platform sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct NetworkState {
@@ -316,6 +326,18 @@ impl Tracelet {
         self.tracker.set_network(core::NetworkState {
             connected: network.connected,
             unmetered: network.unmetered,
+        });
+    }
+
+    /// An activity transition from the OS; a change between still and moving uploads at once.
+    pub fn on_activity(&self, activity: Activity) {
+        use core::filter::Activity as A;
+        self.tracker.on_activity(match activity {
+            Activity::Unknown => A::Unknown,
+            Activity::Still => A::Still,
+            Activity::OnFoot => A::OnFoot,
+            Activity::Bicycle => A::Bicycle,
+            Activity::Vehicle => A::Vehicle,
         });
     }
 

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::clock::Clock;
 use crate::config::TrackerConfig;
 use crate::error::TrackerError;
+use crate::filter::Activity;
 use crate::fix::{Fix, validate};
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::SamplingRequest;
@@ -172,6 +173,8 @@ struct State {
     status: Status,
     bearer_token: String,
     network: NetworkState,
+    /// Whether the last activity transition said the user moves; `None` until one arrived.
+    moving_by_activity: Option<bool>,
     /// The corrupt queue file moved aside at open, until a listener has been told.
     unreported_quarantine: Option<String>,
     /// No automatic upload before this time (backoff after a failure).
@@ -212,6 +215,7 @@ impl Tracker {
                 connected: true,
                 unmetered: true,
             },
+            moving_by_activity: None,
             unreported_quarantine: opened.quarantined.map(|p| {
                 p.file_name()
                     .unwrap_or_default()
@@ -393,6 +397,25 @@ impl Tracker {
             usable && !was_usable
         };
         if regained {
+            self.upload_now();
+        }
+    }
+
+    /// An activity transition from the OS. A change between still and moving is a motion
+    /// change: what is queued is uploaded now, so the server sees the trip end (or start)
+    /// without waiting for the count or delay trigger.
+    pub fn on_activity(&self, activity: Activity) {
+        let moving = match activity {
+            Activity::Unknown => return,
+            Activity::Still => false,
+            Activity::OnFoot | Activity::Bicycle | Activity::Vehicle => true,
+        };
+        let changed = {
+            let mut state = lock(&self.shared.state);
+            let previous = state.moving_by_activity.replace(moving);
+            previous.is_some_and(|p| p != moving)
+        };
+        if changed {
             self.upload_now();
         }
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tracelet_collector::{ChaosConfig, CollectorConfig, RunningCollector};
+use tracelet_core::filter::Activity;
 use tracelet_core::upload::Encoding;
 use tracelet_core::{
     NetworkState, SystemClock, TokenProvider, Tracker, TrackerConfig, TrackerError,
@@ -153,6 +154,34 @@ async fn without_a_token_provider_401_keeps_the_fixes_and_backs_off() {
     tracker.set_bearer_token(TOKEN.into()).unwrap();
     tracker.flush().await.unwrap();
     assert_eq!(collector.fixes("no-token").unwrap().len(), 10);
+}
+
+/// Waits (bounded) until the collector holds `count` fixes of `device`.
+async fn wait_for(collector: &RunningCollector, device: &str, count: usize) -> usize {
+    for _ in 0..500 {
+        let n = collector.fixes(device).unwrap().len();
+        if n >= count {
+            return n;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    collector.fixes(device).unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_motion_change_uploads_without_waiting_for_the_count_or_delay() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "motion", dir.path(), |_| {});
+    tracker.on_activity(Activity::Vehicle);
+    record_walk(&tracker, 7);
+    assert!(
+        collector.fixes("motion").unwrap().is_empty(),
+        "below every trigger"
+    );
+    tracker.on_activity(Activity::Vehicle);
+    tracker.on_activity(Activity::Still);
+    assert_eq!(wait_for(&collector, "motion", 7).await, 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,3 +22,7 @@ public typealias SamplingRequest = TraceletBindings.SamplingRequest
 public typealias Priority = TraceletBindings.Priority
 /// A circle the core wants monitored while the device is still.
 public typealias StationaryGeofence = TraceletBindings.StationaryGeofence
+
+/// What the OS activity recognition (Core Motion) reports; a change between still and moving
+/// uploads what is queued at once.
+public typealias UserActivity = TraceletBindings.Activity

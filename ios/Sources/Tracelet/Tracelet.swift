@@ -90,6 +90,12 @@ public final class Tracelet: Sendable {
         core.onAppBackground()
     }
 
+    /// An activity transition (for example from `CMMotionActivityManager`). A change between
+    /// still and moving is a motion change: what is queued is uploaded now.
+    public func activityChanged(_ activity: UserActivity) {
+        core.onActivity(activity: activity)
+    }
+
     /// Replaces the bearer token (for example after the user signed in again) and retries
     /// pending uploads with it.
     ///

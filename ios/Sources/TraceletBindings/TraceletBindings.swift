@@ -843,6 +843,11 @@ public protocol TraceletProtocol: AnyObject, Sendable {
     func flush() async throws  -> FlushResult
     
     /**
+     * An activity transition from the OS; a change between still and moving uploads at once.
+     */
+    func onActivity(activity: Activity) 
+    
+    /**
      * The app went to the background: upload what is pending while the OS allows.
      */
     func onAppBackground() 
@@ -968,6 +973,18 @@ open func flush()async throws  -> FlushResult  {
             liftFunc: FfiConverterTypeFlushResult_lift,
             errorHandler: FfiConverterTypeTraceletError_lift
         )
+}
+    
+    /**
+     * An activity transition from the OS; a change between still and moving uploads at once.
+     */
+open func onActivity(activity: Activity)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_on_activity(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeActivity_lower(activity),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2040,6 +2057,96 @@ public func FfiConverterTypeTraceletStatus_lower(_ value: TraceletStatus) -> Rus
 
 
 /**
+ * What the OS activity recognition reports.
+ */
+
+public enum Activity: Equatable, Hashable {
+    
+    case unknown
+    case still
+    case onFoot
+    case bicycle
+    case vehicle
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Activity: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActivity: FfiConverterRustBuffer {
+    typealias SwiftType = Activity
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Activity {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unknown
+        
+        case 2: return .still
+        
+        case 3: return .onFoot
+        
+        case 4: return .bicycle
+        
+        case 5: return .vehicle
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Activity, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .still:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .onFoot:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .bicycle:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .vehicle:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActivity_lift(_ buf: RustBuffer) throws -> Activity {
+    return try FfiConverterTypeActivity.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActivity_lower(_ value: Activity) -> RustBuffer {
+    return FfiConverterTypeActivity.lower(value)
+}
+
+
+
+/**
  * Error a foreign listener may report; the SDK logs nothing of it and carries on.
  */
 public 
@@ -2942,6 +3049,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_flush() != 8231) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() != 5184) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() != 41352) {

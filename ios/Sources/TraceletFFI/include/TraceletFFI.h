@@ -315,6 +315,11 @@ uint64_t uniffi_tracelet_ffi_fn_constructor_tracelet_new(RustBuffer config, Rust
 uint64_t uniffi_tracelet_ffi_fn_method_tracelet_flush(uint64_t ptr
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_ACTIVITY
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_ACTIVITY
+void uniffi_tracelet_ffi_fn_method_tracelet_on_activity(uint64_t ptr, RustBuffer activity, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_APP_BACKGROUND
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_APP_BACKGROUND
 void uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -659,6 +664,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_FLUSH
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_FLUSH
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_flush(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_ACTIVITY
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_ACTIVITY
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_on_activity(void
     
 );
 #endif

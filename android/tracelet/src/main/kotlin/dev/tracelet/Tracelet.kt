@@ -127,6 +127,11 @@ object Tracelet {
         runtime?.client?.onAppBackground()
     }
 
+    /** An activity transition from the OS; see [TraceletClient.onActivity]. Does nothing before [configure]. */
+    fun onActivity(activity: UserActivity) {
+        runtime?.client?.onActivity(activity)
+    }
+
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
     val events: Flow<TraceletEvent> get() = hub.events
 

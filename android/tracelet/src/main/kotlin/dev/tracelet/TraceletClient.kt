@@ -95,6 +95,14 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     }
 
     /**
+     * An activity transition from the OS (for example from `ActivityRecognition`, if the app uses
+     * it). A change between still and moving is a motion change: what is queued is uploaded now.
+     */
+    fun onActivity(activity: UserActivity) {
+        core.onActivity(activity.toFfi())
+    }
+
+    /**
      * Replaces the bearer token (for example after the user signed in again) and retries
      * pending uploads with it.
      * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.

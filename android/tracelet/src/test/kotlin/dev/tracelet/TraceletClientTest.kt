@@ -308,6 +308,17 @@ class TraceletClientTest {
         }
     }
 
+    @Test
+    fun `a change from moving to still uploads what is pending without a flush`() = runBlocking {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            client.onActivity(UserActivity.VEHICLE)
+            walk(3).forEach { client.record(it) }
+            client.onActivity(UserActivity.STILL)
+            assertEquals(3, awaitFixes(deviceId, 3).size)
+        }
+    }
+
     /** Polls the collector until [count] fixes are there or a few seconds have passed. */
     private suspend fun awaitFixes(deviceId: String, count: Int, timeoutMillis: Long = 5_000): List<StoredFix> {
         val deadline = System.nanoTime() + timeoutMillis * 1_000_000

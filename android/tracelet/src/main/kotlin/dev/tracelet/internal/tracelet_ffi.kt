@@ -730,6 +730,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_flush(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_activity(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_record(
@@ -794,6 +796,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_tracelet_ffi_fn_method_tracelet_flush(`ptr`: Long,
     ): Long
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_activity(`ptr`: Long,`activity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -947,6 +951,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_flush() and 0xFFFF) != 8231) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() and 0xFFFF) != 5184) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() and 0xFFFF) != 41352) {
@@ -1852,6 +1859,11 @@ public interface TraceletInterface {
     suspend fun `flush`(): FlushResult
     
     /**
+     * An activity transition from the OS; a change between still and moving uploads at once.
+     */
+    fun `onActivity`(`activity`: Activity)
+    
+    /**
      * The app went to the background: upload what is pending while the OS allows.
      */
     fun `onAppBackground`()
@@ -2033,6 +2045,22 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         TraceletException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * An activity transition from the OS; a change between still and moving uploads at once.
+     */override fun `onActivity`(`activity`: Activity)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_activity(
+        it,
+        
+        FfiConverterTypeActivity.lower(`activity`),_status)
+}
+    }
+    
+    
 
     
     /**
@@ -3111,6 +3139,46 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
     }
 }
+
+
+
+/**
+ * What the OS activity recognition reports.
+ */
+
+enum class Activity {
+    
+    UNKNOWN,
+    STILL,
+    ON_FOOT,
+    BICYCLE,
+    VEHICLE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeActivity: FfiConverterRustBuffer<Activity> {
+    override fun read(buf: ByteBuffer) = try {
+        Activity.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Activity) = 4UL
+
+    override fun write(value: Activity, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
