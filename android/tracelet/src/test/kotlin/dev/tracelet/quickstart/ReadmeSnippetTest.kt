@@ -18,12 +18,15 @@ class ReadmeSnippetTest {
     }
 
     @Test
-    fun `README quick start equals the compiled snippet`() {
+    fun `both READMEs show the compiled quick start`() {
         val source = File(root, "tracelet/src/test/kotlin/dev/tracelet/quickstart/QuickStartSnippet.kt").readText()
-        val readme = File(root, "README.md").readText()
         val code = between(source, "// quickstart:begin\n", "// quickstart:end").trimEnd()
-        val block = between(readme, "<!-- quickstart:begin -->", "<!-- quickstart:end -->").trim()
-        assertTrue(block.startsWith("```kotlin\n") && block.endsWith("\n```"), "quick start must be one kotlin code block")
-        assertEquals(code, block.removePrefix("```kotlin\n").removeSuffix("\n```").trimEnd())
+        // android/README.md and the repository's front page.
+        for (readmeFile in listOf(File(root, "README.md"), File(root, "../README.md"))) {
+            val readme = readmeFile.readText()
+            val block = between(readme, "<!-- quickstart:begin -->", "<!-- quickstart:end -->").trim()
+            assertTrue(block.startsWith("```kotlin\n") && block.endsWith("\n```"), "$readmeFile: one kotlin code block")
+            assertEquals(code, block.removePrefix("```kotlin\n").removeSuffix("\n```").trimEnd(), "$readmeFile")
+        }
     }
 }
