@@ -1,5 +1,21 @@
-//! What the core asks of the OS location API. The motion state machine that chooses between
-//! requests grows here; the platform layers only apply what they are given.
+//! The sampling policy: a motion state machine (moving, stopping, stationary) that decides what
+//! the OS location API is asked for, so that GNSS runs only while the phone moves.
+//!
+//! - **Stop detection.** While moving, the first fix of a candidate stop becomes the anchor.
+//!   Fixes within `stationary_radius_m` of it (widened by their accuracy, capped, so that GNSS
+//!   drift while still is not movement) keep the candidate; after `stop_timeout_ms` inside it
+//!   (or `still_timeout_ms` when the OS says the user is still) the phone is stationary. Time
+//!   counts even without fixes, since a distance filter keeps a still phone silent.
+//! - **Stationary.** GNSS off: a low-power heartbeat request and a stationary geofence around
+//!   the anchor.
+//! - **Fast resume.** Leaving the geofence, an activity transition to a moving activity, or any
+//!   fix clearly outside the radius resumes moving sampling at once.
+//! - **Distance filter** scales with speed: `clamp(speed × distance_filter_s, min, max)`.
+//!
+//! Pure and deterministic: state in, decisions out; time comes in as arguments.
+
+use crate::filter::distance_m;
+use crate::fix::Fix;
 
 /// How hard the OS should work for a fix, from most to least power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,17 +54,9 @@ pub struct SamplingRequest {
 }
 
 impl SamplingRequest {
-    /// The fixed request used until the motion state machine decides otherwise: GNSS at
-    /// 0.2 Hz with a 10 m distance filter and up to a minute of hardware batching.
+    /// What the balanced preset asks for while moving at walking pace.
     pub fn moving_balanced() -> SamplingRequest {
-        SamplingRequest {
-            priority: Priority::HighAccuracy,
-            interval_ms: 5_000,
-            fastest_interval_ms: 1_000,
-            min_distance_m: 10.0,
-            max_batch_delay_ms: 60_000,
-            stationary_geofence: None,
-        }
+        MotionPolicy::new(PolicyConfig::balanced()).sampling_request()
     }
 
     /// True when every field is in the range the platform layers can apply.
@@ -68,13 +76,440 @@ impl SamplingRequest {
     }
 }
 
+/// The motion state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotionState {
+    Moving,
+    /// Inside a candidate stop, waiting out the stop timeout; sampling as when moving.
+    Stopping,
+    Stationary,
+}
+
+/// Activity recognition's verdict, as far as the policy cares.
+pub use crate::filter::Activity;
+
+/// Why the motion state changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MotionReason {
+    StopTimeout,
+    StillActivity,
+    GeofenceExit,
+    MovingActivity,
+    FixOutsideRadius,
+    Started,
+}
+
+impl MotionReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            MotionReason::StopTimeout => "stop_timeout",
+            MotionReason::StillActivity => "still_activity",
+            MotionReason::GeofenceExit => "geofence_exit",
+            MotionReason::MovingActivity => "moving_activity",
+            MotionReason::FixOutsideRadius => "fix_outside_radius",
+            MotionReason::Started => "started",
+        }
+    }
+}
+
+/// Every parameter of a preset, named. Presets are constructors; every field can be changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyConfig {
+    /// Drift radius: fixes within it (plus their accuracy, capped) are "not moving".
+    pub stationary_radius_m: f64,
+    /// Accuracy added to the radius is capped at this, so that a vague fix cannot hide a move.
+    pub max_accuracy_allowance_m: f64,
+    /// Time inside the radius before the phone counts as stationary.
+    pub stop_timeout_ms: i64,
+    /// The same when activity recognition says "still".
+    pub still_timeout_ms: i64,
+    /// Candidate stops shorter than this stay `Moving` (a red light is not `Stopping`).
+    pub stopping_after_ms: i64,
+    /// Moving sampling.
+    pub moving_priority: Priority,
+    pub moving_interval_ms: i64,
+    pub fastest_interval_ms: i64,
+    pub distance_filter_s: f64,
+    pub min_distance_m: f64,
+    pub max_distance_m: f64,
+    pub max_batch_delay_ms: i64,
+    /// Stationary sampling: a cheap heartbeat fix at this interval, and the geofence radius.
+    pub heartbeat_priority: Priority,
+    pub heartbeat_ms: i64,
+    pub geofence_radius_m: f64,
+    /// Uploads while moving: at most one per this interval (stops upload at once).
+    pub moving_upload_interval_ms: i64,
+}
+
+impl PolicyConfig {
+    /// Longest stop timeout, least GNSS: uploads at most every 15 minutes while moving.
+    pub fn efficient() -> PolicyConfig {
+        PolicyConfig {
+            stationary_radius_m: 50.0,
+            max_accuracy_allowance_m: 30.0,
+            stop_timeout_ms: 150_000,
+            still_timeout_ms: 60_000,
+            stopping_after_ms: 45_000,
+            moving_priority: Priority::HighAccuracy,
+            moving_interval_ms: 10_000,
+            fastest_interval_ms: 5_000,
+            distance_filter_s: 4.0,
+            min_distance_m: 15.0,
+            max_distance_m: 100.0,
+            max_batch_delay_ms: 120_000,
+            heartbeat_priority: Priority::Passive,
+            heartbeat_ms: 30 * 60_000,
+            geofence_radius_m: 150.0,
+            moving_upload_interval_ms: 15 * 60_000,
+        }
+    }
+
+    /// The default.
+    pub fn balanced() -> PolicyConfig {
+        PolicyConfig {
+            stationary_radius_m: 40.0,
+            max_accuracy_allowance_m: 25.0,
+            stop_timeout_ms: 180_000,
+            still_timeout_ms: 60_000,
+            stopping_after_ms: 45_000,
+            moving_priority: Priority::HighAccuracy,
+            moving_interval_ms: 5_000,
+            fastest_interval_ms: 1_000,
+            distance_filter_s: 2.0,
+            min_distance_m: 10.0,
+            max_distance_m: 50.0,
+            max_batch_delay_ms: 60_000,
+            heartbeat_priority: Priority::LowPower,
+            heartbeat_ms: 15 * 60_000,
+            geofence_radius_m: 100.0,
+            moving_upload_interval_ms: 5 * 60_000,
+        }
+    }
+
+    /// Every fix, for apps that show the track live; still stops GNSS when stationary.
+    pub fn continuous() -> PolicyConfig {
+        PolicyConfig {
+            stop_timeout_ms: 300_000,
+            still_timeout_ms: 120_000,
+            moving_interval_ms: 1_000,
+            fastest_interval_ms: 1_000,
+            distance_filter_s: 0.0,
+            min_distance_m: 0.0,
+            max_distance_m: 0.0,
+            max_batch_delay_ms: 0,
+            moving_upload_interval_ms: 60_000,
+            ..PolicyConfig::balanced()
+        }
+    }
+
+    pub fn preset(name: &str) -> Option<PolicyConfig> {
+        match name {
+            "efficient" => Some(PolicyConfig::efficient()),
+            "balanced" => Some(PolicyConfig::balanced()),
+            "continuous" => Some(PolicyConfig::continuous()),
+            _ => None,
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        let positive = [self.stationary_radius_m, self.geofence_radius_m];
+        positive.iter().all(|v| v.is_finite() && *v > 0.0)
+            && [
+                self.max_accuracy_allowance_m,
+                self.distance_filter_s,
+                self.min_distance_m,
+            ]
+            .iter()
+            .all(|v| v.is_finite() && *v >= 0.0)
+            && self.max_distance_m.is_finite()
+            && self.max_distance_m >= self.min_distance_m
+            && self.stop_timeout_ms > 0
+            && self.still_timeout_ms > 0
+            && self.stopping_after_ms >= 0
+            && self.moving_interval_ms > 0
+            && self.fastest_interval_ms > 0
+            && self.fastest_interval_ms <= self.moving_interval_ms
+            && self.max_batch_delay_ms >= 0
+            && self.heartbeat_ms > 0
+            && self.moving_upload_interval_ms > 0
+    }
+}
+
+/// What one input changed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PolicyOutput {
+    /// The new motion state and why, when it changed.
+    pub motion_change: Option<(MotionState, MotionReason)>,
+    /// The new request, when it differs from the previous one.
+    pub request: Option<SamplingRequest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Anchor {
+    latitude_deg: f64,
+    longitude_deg: f64,
+    since_ms: i64,
+}
+
+/// The state machine. Feed it accepted fixes and OS signals; apply what it returns.
+#[derive(Debug, Clone)]
+pub struct MotionPolicy {
+    config: PolicyConfig,
+    state: MotionState,
+    anchor: Option<Anchor>,
+    activity: Activity,
+    speed_mps: f64,
+    request: SamplingRequest,
+}
+
+impl MotionPolicy {
+    /// Starts moving: a freshly started tracker samples until it knows the phone is still.
+    pub fn new(config: PolicyConfig) -> MotionPolicy {
+        let mut policy = MotionPolicy {
+            config,
+            state: MotionState::Moving,
+            anchor: None,
+            activity: Activity::Unknown,
+            speed_mps: 0.0,
+            request: SamplingRequest {
+                priority: Priority::HighAccuracy,
+                interval_ms: 1,
+                fastest_interval_ms: 1,
+                min_distance_m: 0.0,
+                max_batch_delay_ms: 0,
+                stationary_geofence: None,
+            },
+        };
+        policy.request = policy.compute_request();
+        policy
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    pub fn state(&self) -> MotionState {
+        self.state
+    }
+
+    pub fn sampling_request(&self) -> SamplingRequest {
+        self.request.clone()
+    }
+
+    /// How long uploads may wait in the current state (stops upload at once).
+    pub fn upload_interval_ms(&self) -> i64 {
+        self.config.moving_upload_interval_ms
+    }
+
+    /// An accepted fix.
+    pub fn on_fix(&mut self, fix: &Fix, now_ms: i64) -> PolicyOutput {
+        if let Some(speed) = fix.speed_mps {
+            self.speed_mps = speed;
+        }
+        let allowance = fix
+            .horizontal_accuracy_m
+            .min(self.config.max_accuracy_allowance_m);
+        let outside = |anchor: &Anchor, radius: f64| {
+            distance_m(
+                anchor.latitude_deg,
+                anchor.longitude_deg,
+                fix.latitude_deg,
+                fix.longitude_deg,
+            ) > radius + allowance
+        };
+        match self.state {
+            MotionState::Stationary => {
+                let radius = self.config.stationary_radius_m;
+                if self.anchor.is_none_or(|a| outside(&a, radius)) {
+                    self.anchor = Some(anchor_at(fix, now_ms));
+                    return self.change(MotionState::Moving, MotionReason::FixOutsideRadius);
+                }
+                PolicyOutput::default()
+            }
+            MotionState::Moving | MotionState::Stopping => {
+                let radius = self.config.stationary_radius_m;
+                match self.anchor {
+                    Some(a) if !outside(&a, radius) => self.evaluate_stop(now_ms),
+                    _ => {
+                        self.anchor = Some(anchor_at(fix, now_ms));
+                        let mut out = if self.state == MotionState::Stopping {
+                            self.change(MotionState::Moving, MotionReason::FixOutsideRadius)
+                        } else {
+                            PolicyOutput::default()
+                        };
+                        // Speed changed the distance filter?
+                        if out.request.is_none() {
+                            out.request = self.refresh_request();
+                        }
+                        out
+                    }
+                }
+            }
+        }
+    }
+
+    /// Time passing without fixes (a still phone behind a distance filter sends none).
+    pub fn on_tick(&mut self, now_ms: i64) -> PolicyOutput {
+        match self.state {
+            MotionState::Stationary => PolicyOutput::default(),
+            _ => self.evaluate_stop(now_ms),
+        }
+    }
+
+    pub fn on_activity(&mut self, activity: Activity, now_ms: i64) -> PolicyOutput {
+        self.activity = activity;
+        match (self.state, activity) {
+            (MotionState::Stationary, Activity::OnFoot | Activity::Bicycle | Activity::Vehicle) => {
+                self.anchor = None;
+                self.change(MotionState::Moving, MotionReason::MovingActivity)
+            }
+            (MotionState::Moving | MotionState::Stopping, Activity::Still) => {
+                self.evaluate_stop(now_ms)
+            }
+            _ => PolicyOutput::default(),
+        }
+    }
+
+    /// The OS says the phone left the stationary geofence.
+    pub fn on_geofence_exit(&mut self, _now_ms: i64) -> PolicyOutput {
+        if self.state == MotionState::Stationary {
+            self.anchor = None;
+            return self.change(MotionState::Moving, MotionReason::GeofenceExit);
+        }
+        PolicyOutput::default()
+    }
+
+    /// Tracking (re)started: sample until the phone is known to be still.
+    pub fn restart(&mut self, now_ms: i64) -> PolicyOutput {
+        self.anchor = None;
+        let _ = now_ms;
+        if self.state == MotionState::Moving {
+            return PolicyOutput {
+                motion_change: None,
+                request: Some(self.request.clone()),
+            };
+        }
+        self.change(MotionState::Moving, MotionReason::Started)
+    }
+
+    fn evaluate_stop(&mut self, now_ms: i64) -> PolicyOutput {
+        let Some(anchor) = self.anchor else {
+            return PolicyOutput::default();
+        };
+        let inside_for = now_ms - anchor.since_ms;
+        let timeout = if self.activity == Activity::Still {
+            self.config.still_timeout_ms
+        } else {
+            self.config.stop_timeout_ms
+        };
+        if inside_for >= timeout {
+            let reason = if self.activity == Activity::Still {
+                MotionReason::StillActivity
+            } else {
+                MotionReason::StopTimeout
+            };
+            self.speed_mps = 0.0;
+            return self.change(MotionState::Stationary, reason);
+        }
+        if self.state == MotionState::Moving && inside_for >= self.config.stopping_after_ms {
+            self.state = MotionState::Stopping;
+        }
+        PolicyOutput::default()
+    }
+
+    fn change(&mut self, state: MotionState, reason: MotionReason) -> PolicyOutput {
+        if state == self.state {
+            return PolicyOutput::default();
+        }
+        self.state = state;
+        PolicyOutput {
+            motion_change: Some((state, reason)),
+            request: self.refresh_request(),
+        }
+    }
+
+    fn refresh_request(&mut self) -> Option<SamplingRequest> {
+        let next = self.compute_request();
+        if next == self.request {
+            None
+        } else {
+            self.request = next.clone();
+            Some(next)
+        }
+    }
+
+    fn compute_request(&self) -> SamplingRequest {
+        let c = &self.config;
+        match self.state {
+            MotionState::Stationary => SamplingRequest {
+                priority: c.heartbeat_priority,
+                interval_ms: c.heartbeat_ms,
+                fastest_interval_ms: c.heartbeat_ms.min(60_000),
+                min_distance_m: 0.0,
+                max_batch_delay_ms: 0,
+                stationary_geofence: self.anchor.map(|a| StationaryGeofence {
+                    latitude_deg: a.latitude_deg,
+                    longitude_deg: a.longitude_deg,
+                    radius_m: c.geofence_radius_m,
+                }),
+            },
+            MotionState::Moving | MotionState::Stopping => {
+                // Quantised to 5 m steps so that speed jitter does not churn requests.
+                let raw = (self.speed_mps * c.distance_filter_s)
+                    .clamp(c.min_distance_m, c.max_distance_m);
+                SamplingRequest {
+                    priority: c.moving_priority,
+                    interval_ms: c.moving_interval_ms,
+                    fastest_interval_ms: c.fastest_interval_ms,
+                    min_distance_m: (raw / 5.0).floor() * 5.0,
+                    max_batch_delay_ms: c.max_batch_delay_ms,
+                    stationary_geofence: None,
+                }
+            }
+        }
+    }
+}
+
+fn anchor_at(fix: &Fix, now_ms: i64) -> Anchor {
+    Anchor {
+        latitude_deg: fix.latitude_deg,
+        longitude_deg: fix.longitude_deg,
+        since_ms: now_ms,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const T0: i64 = 1_700_000_000_000;
+    /// About 1.11 m per 1e-5 degree of latitude.
+    fn at(t_s: i64, north_m: f64, acc: f64) -> Fix {
+        Fix {
+            speed_mps: Some(0.0),
+            ..Fix::new(T0 + t_s * 1000, 48.0 + north_m / 111_195.0, 11.0, acc)
+        }
+    }
+
+    fn drive(policy: &mut MotionPolicy, from_s: i64, to_s: i64, start_m: f64, speed: f64) {
+        for t in from_s..to_s {
+            let mut f = at(t, start_m + (t - from_s) as f64 * speed, 5.0);
+            f.speed_mps = Some(speed);
+            policy.on_fix(&f, f.time_ms);
+        }
+    }
 
     #[test]
     fn the_default_request_is_valid() {
         assert!(SamplingRequest::moving_balanced().is_valid());
+        for c in [
+            PolicyConfig::efficient(),
+            PolicyConfig::balanced(),
+            PolicyConfig::continuous(),
+        ] {
+            assert!(c.is_valid());
+        }
     }
 
     #[test]
@@ -82,5 +517,216 @@ mod tests {
         let mut r = SamplingRequest::moving_balanced();
         r.fastest_interval_ms = r.interval_ms + 1;
         assert!(!r.is_valid());
+    }
+
+    #[test]
+    fn gps_drift_while_stationary_is_not_movement() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 60, 0.0, 12.0);
+        // Parked: drift of up to 30 m with 20 m accuracy for ten minutes.
+        let mut state_changes = vec![];
+        for t in 60..660 {
+            let wobble = ((t * 7919) % 61) as f64 - 30.0;
+            let f = at(t, 60.0 * 12.0 + wobble, 20.0);
+            if let Some(change) = p.on_fix(&f, f.time_ms).motion_change {
+                state_changes.push((t, change));
+            }
+        }
+        assert_eq!(state_changes.len(), 1, "{state_changes:?}");
+        let (t, (state, reason)) = state_changes[0];
+        assert_eq!(
+            (state, reason),
+            (MotionState::Stationary, MotionReason::StopTimeout)
+        );
+        assert!(t - 60 <= 180 + 30, "stop detected after {} s", t - 60);
+        assert_eq!(p.sampling_request().priority, Priority::LowPower);
+        assert!(p.sampling_request().stationary_geofence.is_some());
+    }
+
+    #[test]
+    fn waiting_at_a_red_light_keeps_sampling() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 60, 0.0, 12.0);
+        for t in 60..150 {
+            let f = at(t, 720.0, 5.0);
+            assert_eq!(p.on_fix(&f, f.time_ms).motion_change, None);
+        }
+        drive(&mut p, 150, 200, 720.0, 12.0);
+        assert_eq!(p.state(), MotionState::Moving);
+        assert_eq!(p.sampling_request().priority, Priority::HighAccuracy);
+    }
+
+    #[test]
+    fn a_still_phone_behind_a_distance_filter_stops_by_time_alone() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 30, 0.0, 1.4);
+        // No fixes at all: only ticks.
+        let stop = (30..400).find(|t| p.on_tick(T0 + t * 1000).motion_change.is_some());
+        let t = stop.expect("stationary");
+        // Within the stop timeout plus 30 s of the true stop (t = 29); the anchor was set while
+        // the walker was still inside the radius, so it may come earlier.
+        assert!((150..=29 + 180 + 30).contains(&t), "{t}");
+    }
+
+    #[test]
+    fn still_activity_shortens_the_stop_timeout() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 30, 0.0, 1.4);
+        p.on_activity(Activity::Still, T0 + 31_000);
+        let t = (31..400)
+            .find(|t| p.on_tick(T0 + t * 1000).motion_change.is_some())
+            .unwrap();
+        assert!(t <= 29 + 60 + 1, "{t}");
+    }
+
+    #[test]
+    fn a_tunnel_gap_does_not_count_as_a_stop_once_the_car_reappears_far_away() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 60, 0.0, 20.0);
+        // 90 s without fixes (less than the stop timeout), then 1.8 km further on.
+        for t in 60..150 {
+            assert_eq!(p.on_tick(T0 + t * 1000).motion_change, None);
+        }
+        drive(&mut p, 150, 170, 3000.0, 20.0);
+        assert_eq!(p.state(), MotionState::Moving);
+    }
+
+    #[test]
+    fn walking_out_of_a_building_resumes_on_the_first_fix_outside() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 10, 0.0, 1.4);
+        for t in 10..300 {
+            p.on_tick(T0 + t * 1000);
+        }
+        assert_eq!(p.state(), MotionState::Stationary);
+        // A heartbeat fix 25 m away with 40 m accuracy (indoors): not movement.
+        assert_eq!(
+            p.on_fix(&at(400, 14.0 + 25.0, 40.0), T0 + 400_000)
+                .motion_change,
+            None
+        );
+        // Outside, 90 m away with 8 m accuracy: moving again, at once.
+        let out = p.on_fix(&at(900, 14.0 + 90.0, 8.0), T0 + 900_000);
+        assert_eq!(
+            out.motion_change,
+            Some((MotionState::Moving, MotionReason::FixOutsideRadius))
+        );
+        assert_eq!(out.request.unwrap().priority, Priority::HighAccuracy);
+    }
+
+    #[test]
+    fn a_phone_left_in_a_parked_car_stays_stationary_through_vehicle_noise() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 60, 0.0, 15.0);
+        for t in 60..400 {
+            p.on_tick(T0 + t * 1000);
+        }
+        assert_eq!(p.state(), MotionState::Stationary);
+        // Passive fixes from other apps at the same spot, for an hour.
+        for t in (400..4000).step_by(60) {
+            assert_eq!(
+                p.on_fix(&at(t, 885.0, 15.0), T0 + t * 1000).motion_change,
+                None
+            );
+        }
+        // The car drives off: the OS reports the geofence exit.
+        let out = p.on_geofence_exit(T0 + 4_000_000);
+        assert_eq!(
+            out.motion_change,
+            Some((MotionState::Moving, MotionReason::GeofenceExit))
+        );
+    }
+
+    #[test]
+    fn a_moving_activity_resumes_at_once() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 10, 0.0, 1.4);
+        for t in 10..300 {
+            p.on_tick(T0 + t * 1000);
+        }
+        let out = p.on_activity(Activity::OnFoot, T0 + 301_000);
+        assert_eq!(
+            out.motion_change,
+            Some((MotionState::Moving, MotionReason::MovingActivity))
+        );
+    }
+
+    #[test]
+    fn the_distance_filter_scales_with_speed() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        drive(&mut p, 0, 5, 0.0, 1.4);
+        assert_eq!(p.sampling_request().min_distance_m, 10.0);
+        drive(&mut p, 5, 10, 10.0, 30.0);
+        assert_eq!(p.sampling_request().min_distance_m, 50.0);
+    }
+
+    #[derive(Debug, Clone)]
+    enum Input {
+        Fix {
+            dt_s: u16,
+            north_m: f64,
+            acc: f64,
+            speed: f64,
+        },
+        Tick {
+            dt_s: u16,
+        },
+        Activity(u8),
+        GeofenceExit,
+        Restart,
+    }
+
+    fn input() -> impl Strategy<Value = Input> {
+        prop_oneof![
+            (
+                0u16..600,
+                -5_000.0f64..5_000.0,
+                0.1f64..5_000.0,
+                0.0f64..80.0
+            )
+                .prop_map(|(dt_s, north_m, acc, speed)| Input::Fix {
+                    dt_s,
+                    north_m,
+                    acc,
+                    speed
+                }),
+            (0u16..3_600).prop_map(|dt_s| Input::Tick { dt_s }),
+            (0u8..5).prop_map(Input::Activity),
+            Just(Input::GeofenceExit),
+            Just(Input::Restart),
+        ]
+    }
+
+    proptest! {
+        /// Whatever happens, every request the machine emits can be applied by the OS layers.
+        #[test]
+        fn never_emits_an_invalid_request(
+            preset in 0usize..3,
+            inputs in proptest::collection::vec(input(), 0..200),
+        ) {
+            let config = [PolicyConfig::efficient(), PolicyConfig::balanced(), PolicyConfig::continuous()][preset].clone();
+            let mut p = MotionPolicy::new(config);
+            prop_assert!(p.sampling_request().is_valid());
+            let mut now = T0;
+            for i in inputs {
+                let out = match i {
+                    Input::Fix { dt_s, north_m, acc, speed } => {
+                        now += i64::from(dt_s) * 1000;
+                        let mut f = at((now - T0) / 1000, north_m, acc);
+                        f.speed_mps = Some(speed);
+                        p.on_fix(&f, now)
+                    }
+                    Input::Tick { dt_s } => { now += i64::from(dt_s) * 1000; p.on_tick(now) }
+                    Input::Activity(a) => p.on_activity([Activity::Unknown, Activity::Still, Activity::OnFoot, Activity::Bicycle, Activity::Vehicle][usize::from(a)], now),
+                    Input::GeofenceExit => p.on_geofence_exit(now),
+                    Input::Restart => p.restart(now),
+                };
+                if let Some(r) = &out.request {
+                    prop_assert!(r.is_valid(), "{:?}", r);
+                }
+                prop_assert!(p.sampling_request().is_valid());
+                prop_assert_eq!(p.state() == MotionState::Stationary, p.sampling_request().priority != p.config().moving_priority || p.config().heartbeat_priority == p.config().moving_priority);
+            }
+        }
     }
 }
