@@ -29,6 +29,12 @@ pub struct TraceletConfig {
     /// Upload only on unmetered networks; fixes wait in the queue otherwise.
     #[uniffi(default = false)]
     pub upload_only_unmetered: bool,
+    /// Sampling preset: "efficient", "balanced" or "continuous" (see the README's table).
+    #[uniffi(default = "balanced")]
+    pub preset: String,
+    /// The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
+    #[uniffi(default = true)]
+    pub filter_enabled: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -130,6 +136,8 @@ pub struct TraceletStatus {
     pub evicted_total: u64,
     pub upload_attempts: u64,
     pub storage_recovered: bool,
+    pub motion_state: Option<MotionState>,
+    pub rejected_by_reason: Vec<ReasonCount>,
     pub last_upload: Option<UploadOutcome>,
 }
 
@@ -138,6 +146,38 @@ pub struct FlushResult {
     pub uploaded: u64,
     pub batches: u64,
     pub pending: u64,
+}
+
+/// What happened to one valid fix.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum RecordOutcome {
+    Stored {
+        seq: u64,
+    },
+    /// The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
+    Filtered {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct FilteredFix {
+    /// Position in the list passed to `record_batch`.
+    pub index: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MotionState {
+    Moving,
+    Stopping,
+    Stationary,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -151,6 +191,7 @@ pub struct RejectedFix {
 pub struct RecordBatchResult {
     pub accepted_seqs: Vec<u64>,
     pub rejected: Vec<RejectedFix>,
+    pub filtered: Vec<FilteredFix>,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
@@ -183,6 +224,15 @@ pub enum TraceletEvent {
     },
     StorageRecovered {
         quarantined_file: String,
+    },
+    /// The motion policy changed state; `reason` is a short name such as "stop_timeout".
+    MotionChanged {
+        state: MotionState,
+        reason: String,
+    },
+    /// Apply this request to the OS location API now.
+    SamplingChanged {
+        request: SamplingRequest,
     },
 }
 
@@ -266,7 +316,17 @@ impl Tracelet {
         core_config.upload.batch_trigger_count = config.batch_trigger_count;
         core_config.upload.max_batch_fixes = config.max_batch_fixes;
         core_config.upload.max_delay_ms = config.max_upload_delay_ms;
+        if !core_config.apply_preset(&config.preset) {
+            return Err(TraceletError::InvalidConfig {
+                reason: "preset must be efficient, balanced or continuous".into(),
+            });
+        }
+        // Explicit settings win over the preset's upload interval.
+        core_config.upload.max_delay_ms = config.max_upload_delay_ms;
         core_config.upload.unmetered_only = config.upload_only_unmetered;
+        if !config.filter_enabled {
+            core_config.filter = None;
+        }
         let tracker = core::Tracker::new(core_config, Arc::new(core::SystemClock))?;
         Ok(Arc::new(Tracelet { tracker }))
     }
@@ -279,9 +339,25 @@ impl Tracelet {
         Ok(self.tracker.stop()?)
     }
 
-    /// Validates and durably stores one fix; returns its sequence number.
-    pub fn record(&self, fix: Fix) -> Result<u64, TraceletError> {
-        Ok(self.tracker.record(fix.into())?)
+    /// Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
+    /// the filter does not keep comes back as `Filtered`, and is counted and reported.
+    pub fn record(&self, fix: Fix) -> Result<RecordOutcome, TraceletError> {
+        Ok(match self.tracker.record(fix.into())? {
+            core::RecordOutcome::Stored { seq } => RecordOutcome::Stored { seq },
+            core::RecordOutcome::Filtered { reason } => RecordOutcome::Filtered {
+                reason: reason.name().into(),
+            },
+        })
+    }
+
+    /// Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
+    pub fn tick(&self) {
+        self.tracker.tick();
+    }
+
+    /// The OS reports that the phone left the stationary geofence.
+    pub fn on_geofence_exit(&self) {
+        self.tracker.on_geofence_exit();
     }
 
     /// Stores the valid fixes of a batch in one transaction and reports the invalid ones.
@@ -297,6 +373,14 @@ impl Tracelet {
                 .map(|(index, error)| RejectedFix {
                     index: u32::try_from(index).unwrap_or(u32::MAX),
                     error: error.into(),
+                })
+                .collect(),
+            filtered: result
+                .filtered
+                .into_iter()
+                .map(|(index, reason)| FilteredFix {
+                    index: u32::try_from(index).unwrap_or(u32::MAX),
+                    reason: reason.name().into(),
                 })
                 .collect(),
         })
@@ -458,6 +542,16 @@ impl From<core::policy::SamplingRequest> for SamplingRequest {
     }
 }
 
+impl From<core::policy::MotionState> for MotionState {
+    fn from(s: core::policy::MotionState) -> Self {
+        match s {
+            core::policy::MotionState::Moving => MotionState::Moving,
+            core::policy::MotionState::Stopping => MotionState::Stopping,
+            core::policy::MotionState::Stationary => MotionState::Stationary,
+        }
+    }
+}
+
 impl From<core::UploadOutcome> for UploadOutcome {
     fn from(o: core::UploadOutcome) -> Self {
         match o {
@@ -493,6 +587,12 @@ impl From<core::Status> for TraceletStatus {
             evicted_total: s.evicted_total,
             upload_attempts: s.upload_attempts,
             storage_recovered: s.storage_recovered,
+            motion_state: s.motion_state.map(Into::into),
+            rejected_by_reason: s
+                .rejected_by_reason
+                .into_iter()
+                .map(|(reason, count)| ReasonCount { reason, count })
+                .collect(),
             last_upload: s.last_upload.map(Into::into),
         }
     }
@@ -532,6 +632,13 @@ impl From<core::Event> for TraceletEvent {
             E::StorageRecovered { quarantined_file } => {
                 TraceletEvent::StorageRecovered { quarantined_file }
             }
+            E::MotionChanged { state, reason } => TraceletEvent::MotionChanged {
+                state: state.into(),
+                reason: reason.name().into(),
+            },
+            E::SamplingChanged { request } => TraceletEvent::SamplingChanged {
+                request: request.into(),
+            },
         }
     }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use reqwest::Url;
 use thiserror::Error;
 
+use crate::filter::FilterConfig;
+use crate::policy::PolicyConfig;
 use crate::store::StoreLimits;
 use crate::upload::Encoding;
 
@@ -23,6 +25,10 @@ pub struct TrackerConfig {
     pub upload: UploadPolicy,
     /// Bounds of the offline queue.
     pub store_limits: StoreLimits,
+    /// The motion policy: when GNSS runs.
+    pub policy: PolicyConfig,
+    /// The on-device filter; `None` stores every valid fix.
+    pub filter: Option<FilterConfig>,
     /// Seed for backoff jitter; `None` seeds from the clock. Tests and replays set it.
     pub jitter_seed: Option<u64>,
 }
@@ -83,6 +89,10 @@ pub enum ConfigError {
     NoStorageDir,
     #[error("store limits must allow at least 1 fix, a positive age and 64 KiB")]
     BadStoreLimits,
+    #[error("sampling policy parameters are out of range")]
+    BadPolicy,
+    #[error("filter parameters are out of range")]
+    BadFilter,
     #[error("upload policy: {0}")]
     BadUploadPolicy(&'static str),
 }
@@ -101,8 +111,29 @@ impl TrackerConfig {
             storage_dir: storage_dir.into(),
             upload: UploadPolicy::default(),
             store_limits: StoreLimits::default(),
+            policy: PolicyConfig::balanced(),
+            filter: Some(FilterConfig::balanced()),
             jitter_seed: None,
         }
+    }
+
+    /// Applies a named preset (`efficient`, `balanced`, `continuous`) to the policy, the
+    /// filter and the upload interval while moving. Returns false for an unknown name.
+    pub fn apply_preset(&mut self, name: &str) -> bool {
+        let (Some(policy), filter) = (
+            PolicyConfig::preset(name),
+            match name {
+                "efficient" => FilterConfig::efficient(),
+                "continuous" => FilterConfig::continuous(),
+                _ => FilterConfig::balanced(),
+            },
+        ) else {
+            return false;
+        };
+        self.upload.max_delay_ms = policy.moving_upload_interval_ms;
+        self.policy = policy;
+        self.filter = Some(filter);
+        true
     }
 
     /// Checks every field and returns the parsed endpoint.
@@ -133,6 +164,12 @@ impl TrackerConfig {
             return Err(ConfigError::NoStorageDir);
         }
         self.upload.validate()?;
+        if !self.policy.is_valid() {
+            return Err(ConfigError::BadPolicy);
+        }
+        if self.filter.as_ref().is_some_and(|f| !f.is_valid()) {
+            return Err(ConfigError::BadFilter);
+        }
         let limits = &self.store_limits;
         if limits.max_fixes == 0 || limits.max_age_ms <= 0 || limits.max_bytes < 64 * 1024 {
             return Err(ConfigError::BadStoreLimits);

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod compact;
 pub mod config;
+pub mod decisions;
 pub mod error;
 pub mod filter;
 pub mod fix;
@@ -22,6 +23,6 @@ pub use config::TrackerConfig;
 pub use error::TrackerError;
 pub use fix::{Fix, FixError};
 pub use tracker::{
-    BatchRecord, Event, EventListener, FlushReport, NetworkState, Status, TokenProvider, Tracker,
-    UploadOutcome,
+    BatchRecord, Event, EventListener, FlushReport, NetworkState, RecordOutcome, Status,
+    TokenProvider, Tracker, UploadOutcome,
 };

@@ -5,6 +5,7 @@
 //! SQLite. Uploads run on a dedicated thread with a current-thread tokio runtime; the caller
 //! never waits on the network except through the `flush` future.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -14,11 +15,13 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::clock::Clock;
 use crate::config::TrackerConfig;
+use crate::decisions::{Decider, Refusal};
 use crate::error::TrackerError;
 use crate::filter::Activity;
-use crate::fix::{Fix, validate};
+use crate::filter::RejectReason;
+use crate::fix::Fix;
 use crate::jitter::{Jitter, backoff_ms};
-use crate::policy::SamplingRequest;
+use crate::policy::{MotionReason, MotionState, PolicyOutput, SamplingRequest};
 use crate::store::{Checkpointer, EvictionReason, Store};
 use crate::upload::{
     EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify, encode_batch,
@@ -26,8 +29,8 @@ use crate::upload::{
 
 /// Commands waiting for the uploader; small because wake-ups coalesce.
 const COMMAND_QUEUE_LEN: usize = 64;
-/// The uploader re-checks its timers at least this often, in case the clock jumped.
-const MAX_IDLE_WAIT: Duration = Duration::from_secs(60);
+/// The uploader re-checks its timers (and the policy's stop timeout) at least this often.
+const MAX_IDLE_WAIT: Duration = Duration::from_secs(15);
 /// The uploader needs little stack: no recursion, and the upload future is boxed on the heap.
 const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
 const META_TRACKING: &str = "tracking";
@@ -40,6 +43,7 @@ pub enum Event {
     FixAccepted {
         seq: u64,
     },
+    /// A fix was not stored; `reason` is a stable short name (`implied_speed`, `not_finite`…).
     FixRejected {
         reason: String,
     },
@@ -67,6 +71,15 @@ pub enum Event {
     /// The queue database was corrupt; it was moved aside and a fresh one started.
     StorageRecovered {
         quarantined_file: String,
+    },
+    /// The motion policy changed state (for example moving to stationary), and why.
+    MotionChanged {
+        state: MotionState,
+        reason: MotionReason,
+    },
+    /// The platform layer should apply this request to the OS location API now.
+    SamplingChanged {
+        request: SamplingRequest,
     },
 }
 
@@ -123,6 +136,9 @@ pub struct Status {
     pub upload_attempts: u64,
     /// The queue database was found corrupt at open and replaced.
     pub storage_recovered: bool,
+    pub motion_state: Option<MotionState>,
+    /// Refused fixes by reason name, in name order.
+    pub rejected_by_reason: Vec<(String, u64)>,
     pub last_upload: Option<UploadOutcome>,
 }
 
@@ -139,8 +155,22 @@ pub struct FlushReport {
 pub struct BatchRecord {
     /// Sequence numbers of the fixes stored, in input order.
     pub accepted: Vec<u64>,
-    /// Index in the input and reason, for each fix refused.
+    /// Index in the input and error, for each invalid fix.
     pub rejected: Vec<(usize, TrackerError)>,
+    /// Index in the input and reason, for each valid fix the filter did not keep.
+    pub filtered: Vec<(usize, RejectReason)>,
+}
+
+/// What happened to one recorded fix that was valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    Stored {
+        seq: u64,
+    },
+    /// Valid, but the filter judged it a bad fix (a jump, a duplicate, too vague…).
+    Filtered {
+        reason: RejectReason,
+    },
 }
 
 enum Command {
@@ -165,12 +195,15 @@ struct Shared {
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
+    /// Lock order: `decider`, then `store`, then `state`.
+    decider: Mutex<Decider>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
 }
 
 struct State {
     status: Status,
+    rejected_by_reason: BTreeMap<&'static str, u64>,
     bearer_token: String,
     network: NetworkState,
     /// Whether the last activity transition said the user moves; `None` until one arrived.
@@ -201,6 +234,7 @@ impl Tracker {
         let store = opened.store;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
+        let decider = Decider::new(config.policy.clone(), config.filter.clone());
         let state = State {
             status: Status {
                 tracking,
@@ -208,6 +242,7 @@ impl Tracker {
                 storage_recovered: opened.quarantined.is_some(),
                 ..Status::default()
             },
+            rejected_by_reason: BTreeMap::new(),
             bearer_token: config.bearer_token.clone(),
             // Assume a network until the platform layer says otherwise: a failed attempt
             // costs little, and a platform without connectivity callbacks still uploads.
@@ -233,6 +268,7 @@ impl Tracker {
             transport,
             store: Mutex::new(store),
             state: Mutex::new(state),
+            decider: Mutex::new(decider),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
         });
@@ -285,9 +321,13 @@ impl Tracker {
         Ok(())
     }
 
-    /// Begins accepting fixes. Persisted, so a restarted app knows to resume.
+    /// Begins accepting fixes, sampling as if moving until the phone is known to be still.
+    /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
-        self.set_tracking(true)
+        self.set_tracking(true)?;
+        let output = lock(&self.shared.decider).restart(self.shared.clock.now_ms());
+        self.apply_policy(vec![output]);
+        Ok(())
     }
 
     /// Stops accepting fixes. What is queued is still uploaded.
@@ -309,48 +349,68 @@ impl Tracker {
         Ok(())
     }
 
-    /// Validates and durably stores one fix; returns its sequence number.
-    pub fn record(&self, fix: Fix) -> Result<u64, TrackerError> {
+    /// Validates, filters and durably stores one fix. An invalid fix is a typed error; a valid
+    /// one the filter does not keep is a [`RecordOutcome::Filtered`], counted and reported.
+    pub fn record(&self, fix: Fix) -> Result<RecordOutcome, TrackerError> {
         let mut result = self.record_batch(vec![fix])?;
-        match (result.accepted.pop(), result.rejected.pop()) {
-            (Some(seq), _) => Ok(seq),
-            (None, Some((_, error))) => Err(error),
-            (None, None) => Err(TrackerError::Storage("fix was not stored".into())),
+        if let Some(seq) = result.accepted.pop() {
+            return Ok(RecordOutcome::Stored { seq });
+        }
+        if let Some((_, reason)) = result.filtered.pop() {
+            return Ok(RecordOutcome::Filtered { reason });
+        }
+        match result.rejected.pop() {
+            Some((_, error)) => Err(error),
+            None => Err(TrackerError::Storage("fix was not stored".into())),
         }
     }
 
-    /// Validates each fix and stores the valid ones in one transaction, as the OS hands over
-    /// batched locations. Invalid fixes are reported per index and do not affect the others.
+    /// Judges each fix and stores the kept ones in one transaction, as the OS hands over
+    /// batched locations. Refused fixes are reported per index and do not affect the others.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
         if !lock(&self.shared.state).status.tracking {
             return Err(TrackerError::NotTracking);
         }
         let now_ms = self.shared.clock.now_ms();
-        let mut valid = Vec::with_capacity(fixes.len());
-        let mut rejected = Vec::new();
-        for (index, fix) in fixes.into_iter().enumerate() {
-            match validate(&fix, now_ms) {
-                Ok(()) => valid.push(fix),
-                Err(error) => rejected.push((index, TrackerError::InvalidFix(error))),
-            }
-        }
-        let (outcome, checkpoint_hint) = if valid.is_empty() {
-            (Default::default(), false)
-        } else {
-            let mut store = lock(&self.shared.store);
-            let outcome = store.append(&valid, now_ms)?;
-            (outcome, store.take_checkpoint_hint())
+        // The decider stays locked through the append, so the filter's order is the queue's.
+        let (verdicts, outcome, checkpoint_hint, policy_outputs) = {
+            let mut decider = lock(&self.shared.decider);
+            let verdicts = decider.judge(fixes, now_ms);
+            let (outcome, checkpoint_hint) = if verdicts.keep.is_empty() {
+                (Default::default(), false)
+            } else {
+                let mut store = lock(&self.shared.store);
+                let outcome = store.append(&verdicts.keep, now_ms)?;
+                (outcome, store.take_checkpoint_hint())
+            };
+            let policy_outputs = decider.observe(&verdicts.keep, now_ms);
+            (verdicts, outcome, checkpoint_hint, policy_outputs)
+        };
+        let mut record = BatchRecord {
+            accepted: outcome.seqs.clone(),
+            ..BatchRecord::default()
         };
         {
             let mut state = lock(&self.shared.state);
             state.status.accepted_total += outcome.seqs.len() as u64;
-            state.status.rejected_total += rejected.len() as u64;
+            state.status.rejected_total += verdicts.refused.len() as u64;
             state.status.evicted_total += outcome.evicted.iter().map(|(_, n)| n).sum::<u64>();
+            for (_, refusal) in &verdicts.refused {
+                *state.rejected_by_reason.entry(refusal.name()).or_default() += 1;
+            }
         }
-        for (_, error) in &rejected {
+        for (index, refusal) in verdicts.refused {
             self.shared.emit(Event::FixRejected {
-                reason: error.to_string(),
+                reason: refusal.name().into(),
             });
+            match refusal {
+                Refusal::Invalid(error) => {
+                    record
+                        .rejected
+                        .push((index, TrackerError::InvalidFix(error)));
+                }
+                Refusal::Filtered(reason) => record.filtered.push((index, reason)),
+            }
         }
         for &(reason, count) in &outcome.evicted {
             self.shared.emit(Event::FixesEvicted {
@@ -361,15 +421,47 @@ impl Tracker {
         for &seq in &outcome.seqs {
             self.shared.emit(Event::FixAccepted { seq });
         }
-        if checkpoint_hint {
+        let motion_changed = self.apply_policy(policy_outputs);
+        if motion_changed {
+            self.upload_now();
+        } else if checkpoint_hint {
             let _ = self.commands.try_send(Command::Wake);
         } else {
             self.wake_if_due();
         }
-        Ok(BatchRecord {
-            accepted: outcome.seqs,
-            rejected,
-        })
+        Ok(record)
+    }
+
+    /// Lets time-based decisions happen (a still phone sends no fixes). The uploader thread
+    /// calls it on every wake-up; a replay calls it for every simulated second.
+    pub fn tick(&self) {
+        let output = lock(&self.shared.decider).tick(self.shared.clock.now_ms());
+        if self.apply_policy(vec![output]) {
+            self.upload_now();
+        }
+    }
+
+    /// The OS reports that the phone left the stationary geofence: resume sampling at once.
+    pub fn on_geofence_exit(&self) {
+        let output = lock(&self.shared.decider).geofence_exit(self.shared.clock.now_ms());
+        if self.apply_policy(vec![output]) {
+            self.upload_now();
+        }
+    }
+
+    /// Emits what the policy decided; true if the motion state changed (an upload trigger).
+    fn apply_policy(&self, outputs: Vec<PolicyOutput>) -> bool {
+        let mut motion_changed = false;
+        for output in outputs {
+            if let Some((state, reason)) = output.motion_change {
+                motion_changed = true;
+                self.shared.emit(Event::MotionChanged { state, reason });
+            }
+            if let Some(request) = output.request {
+                self.shared.emit(Event::SamplingChanged { request });
+            }
+        }
+        motion_changed
     }
 
     /// Uploads everything pending now, ignoring any backoff. Resolves when the queue is empty
@@ -406,16 +498,21 @@ impl Tracker {
     /// without waiting for the count or delay trigger.
     pub fn on_activity(&self, activity: Activity) {
         let moving = match activity {
-            Activity::Unknown => return,
+            Activity::Unknown => {
+                lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
+                return;
+            }
             Activity::Still => false,
             Activity::OnFoot | Activity::Bicycle | Activity::Vehicle => true,
         };
+        let output = lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
+        let policy_changed = self.apply_policy(vec![output]);
         let changed = {
             let mut state = lock(&self.shared.state);
             let previous = state.moving_by_activity.replace(moving);
             previous.is_some_and(|p| p != moving)
         };
-        if changed {
+        if changed || policy_changed {
             self.upload_now();
         }
     }
@@ -475,6 +572,19 @@ fn eviction_name(reason: EvictionReason) -> &'static str {
 }
 
 impl Shared {
+    /// The policy's time-based step, from the uploader thread; true if the motion changed.
+    fn tick(&self) -> bool {
+        let output = lock(&self.decider).tick(self.clock.now_ms());
+        let changed = output.motion_change.is_some();
+        if let Some((state, reason)) = output.motion_change {
+            self.emit(Event::MotionChanged { state, reason });
+        }
+        if let Some(request) = output.request {
+            self.emit(Event::SamplingChanged { request });
+        }
+        changed
+    }
+
     fn emit(&self, event: Event) {
         // Clone the listener out so that no lock is held while foreign code runs.
         let listener = lock(&self.listener).clone();
@@ -766,11 +876,13 @@ async fn upload_loop(
             }
             next = commands.try_recv().ok();
         }
+        // Time-based policy decisions (stop timeouts) while no fixes arrive.
+        let motion_changed = shared.tick();
         if let Some(checkpointer) = &checkpointer {
             // A failed checkpoint loses nothing: the WAL still holds every commit.
             let _ = checkpointer.checkpoint_if_larger_than(CHECKPOINT_WAL_BYTES);
         }
-        let forced = upload_now || !flush_waiters.is_empty();
+        let forced = upload_now || motion_changed || !flush_waiters.is_empty();
         if !forced && !shared.upload_due(shared.clock.now_ms()) {
             continue;
         }

@@ -853,9 +853,15 @@ public protocol TraceletProtocol: AnyObject, Sendable {
     func onAppBackground() 
     
     /**
-     * Validates and durably stores one fix; returns its sequence number.
+     * The OS reports that the phone left the stationary geofence.
      */
-    func record(fix: Fix) throws  -> UInt64
+    func onGeofenceExit() 
+    
+    /**
+     * Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
+     * the filter does not keep comes back as `Filtered`, and is counted and reported.
+     */
+    func record(fix: Fix) throws  -> RecordOutcome
     
     /**
      * Stores the valid fixes of a batch in one transaction and reports the invalid ones.
@@ -886,6 +892,11 @@ public protocol TraceletProtocol: AnyObject, Sendable {
     func status()  -> TraceletStatus
     
     func stop() throws 
+    
+    /**
+     * Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
+     */
+    func tick() 
     
 }
 /**
@@ -999,10 +1010,22 @@ open func onAppBackground()  {try! rustCall() {
 }
     
     /**
-     * Validates and durably stores one fix; returns its sequence number.
+     * The OS reports that the phone left the stationary geofence.
      */
-open func record(fix: Fix)throws  -> UInt64  {
-    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+open func onGeofenceExit()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_on_geofence_exit(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
+     * the filter does not keep comes back as `Filtered`, and is counted and reported.
+     */
+open func record(fix: Fix)throws  -> RecordOutcome  {
+    return try  FfiConverterTypeRecordOutcome_lift(try rustCallWithError(FfiConverterTypeTraceletError_lift) {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_record(
             self.uniffiCloneHandle(),
@@ -1098,6 +1121,17 @@ open func status() -> TraceletStatus  {
 open func stop()throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_stop(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
+     */
+open func tick()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_tick(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
@@ -1358,6 +1392,66 @@ public func FfiConverterTypeTraceletListener_lower(_ value: TraceletListener) ->
 
 
 
+public struct FilteredFix: Equatable, Hashable {
+    /**
+     * Position in the list passed to `record_batch`.
+     */
+    public var index: UInt32
+    public var reason: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Position in the list passed to `record_batch`.
+         */index: UInt32, reason: String) {
+        self.index = index
+        self.reason = reason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension FilteredFix: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeFilteredFix: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FilteredFix {
+        return
+            try FilteredFix(
+                index: FfiConverterUInt32.read(from: &buf), 
+                reason: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: FilteredFix, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.index, into: &buf)
+        FfiConverterString.write(value.reason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFilteredFix_lift(_ buf: RustBuffer) throws -> FilteredFix {
+    return try FfiConverterTypeFilteredFix.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeFilteredFix_lower(_ value: FilteredFix) -> RustBuffer {
+    return FfiConverterTypeFilteredFix.lower(value)
+}
+
+
 /**
  * One position from the OS.
  */
@@ -1598,15 +1692,71 @@ public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuf
 }
 
 
-public struct RecordBatchResult: Equatable, Hashable {
-    public var acceptedSeqs: [UInt64]
-    public var rejected: [RejectedFix]
+public struct ReasonCount: Equatable, Hashable {
+    public var reason: String
+    public var count: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(acceptedSeqs: [UInt64], rejected: [RejectedFix]) {
+    public init(reason: String, count: UInt64) {
+        self.reason = reason
+        self.count = count
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReasonCount: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReasonCount: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReasonCount {
+        return
+            try ReasonCount(
+                reason: FfiConverterString.read(from: &buf), 
+                count: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReasonCount, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.reason, into: &buf)
+        FfiConverterUInt64.write(value.count, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReasonCount_lift(_ buf: RustBuffer) throws -> ReasonCount {
+    return try FfiConverterTypeReasonCount.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReasonCount_lower(_ value: ReasonCount) -> RustBuffer {
+    return FfiConverterTypeReasonCount.lower(value)
+}
+
+
+public struct RecordBatchResult: Equatable, Hashable {
+    public var acceptedSeqs: [UInt64]
+    public var rejected: [RejectedFix]
+    public var filtered: [FilteredFix]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(acceptedSeqs: [UInt64], rejected: [RejectedFix], filtered: [FilteredFix]) {
         self.acceptedSeqs = acceptedSeqs
         self.rejected = rejected
+        self.filtered = filtered
     }
 
     
@@ -1626,13 +1776,15 @@ public struct FfiConverterTypeRecordBatchResult: FfiConverterRustBuffer {
         return
             try RecordBatchResult(
                 acceptedSeqs: FfiConverterSequenceUInt64.read(from: &buf), 
-                rejected: FfiConverterSequenceTypeRejectedFix.read(from: &buf)
+                rejected: FfiConverterSequenceTypeRejectedFix.read(from: &buf), 
+                filtered: FfiConverterSequenceTypeFilteredFix.read(from: &buf)
         )
     }
 
     public static func write(_ value: RecordBatchResult, into buf: inout [UInt8]) {
         FfiConverterSequenceUInt64.write(value.acceptedSeqs, into: &buf)
         FfiConverterSequenceTypeRejectedFix.write(value.rejected, into: &buf)
+        FfiConverterSequenceTypeFilteredFix.write(value.filtered, into: &buf)
     }
 }
 
@@ -1879,6 +2031,14 @@ public struct TraceletConfig: Equatable, Hashable {
      * Upload only on unmetered networks; fixes wait in the queue otherwise.
      */
     public var uploadOnlyUnmetered: Bool
+    /**
+     * Sampling preset: "efficient", "balanced" or "continuous" (see the README's table).
+     */
+    public var preset: String
+    /**
+     * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
+     */
+    public var filterEnabled: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1900,7 +2060,13 @@ public struct TraceletConfig: Equatable, Hashable {
          */maxUploadDelayMs: Int64 = Int64(300000), 
         /**
          * Upload only on unmetered networks; fixes wait in the queue otherwise.
-         */uploadOnlyUnmetered: Bool = false) {
+         */uploadOnlyUnmetered: Bool = false, 
+        /**
+         * Sampling preset: "efficient", "balanced" or "continuous" (see the README's table).
+         */preset: String = "balanced", 
+        /**
+         * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
+         */filterEnabled: Bool = true) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -1909,6 +2075,8 @@ public struct TraceletConfig: Equatable, Hashable {
         self.maxBatchFixes = maxBatchFixes
         self.maxUploadDelayMs = maxUploadDelayMs
         self.uploadOnlyUnmetered = uploadOnlyUnmetered
+        self.preset = preset
+        self.filterEnabled = filterEnabled
     }
 
     
@@ -1934,7 +2102,9 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 batchTriggerCount: FfiConverterUInt32.read(from: &buf), 
                 maxBatchFixes: FfiConverterUInt32.read(from: &buf), 
                 maxUploadDelayMs: FfiConverterInt64.read(from: &buf), 
-                uploadOnlyUnmetered: FfiConverterBool.read(from: &buf)
+                uploadOnlyUnmetered: FfiConverterBool.read(from: &buf), 
+                preset: FfiConverterString.read(from: &buf), 
+                filterEnabled: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -1947,6 +2117,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.maxBatchFixes, into: &buf)
         FfiConverterInt64.write(value.maxUploadDelayMs, into: &buf)
         FfiConverterBool.write(value.uploadOnlyUnmetered, into: &buf)
+        FfiConverterString.write(value.preset, into: &buf)
+        FfiConverterBool.write(value.filterEnabled, into: &buf)
     }
 }
 
@@ -1977,11 +2149,13 @@ public struct TraceletStatus: Equatable, Hashable {
     public var evictedTotal: UInt64
     public var uploadAttempts: UInt64
     public var storageRecovered: Bool
+    public var motionState: MotionState?
+    public var rejectedByReason: [ReasonCount]
     public var lastUpload: UploadOutcome?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, storageRecovered: Bool, lastUpload: UploadOutcome?) {
+    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
@@ -1992,6 +2166,8 @@ public struct TraceletStatus: Equatable, Hashable {
         self.evictedTotal = evictedTotal
         self.uploadAttempts = uploadAttempts
         self.storageRecovered = storageRecovered
+        self.motionState = motionState
+        self.rejectedByReason = rejectedByReason
         self.lastUpload = lastUpload
     }
 
@@ -2021,6 +2197,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 evictedTotal: FfiConverterUInt64.read(from: &buf), 
                 uploadAttempts: FfiConverterUInt64.read(from: &buf), 
                 storageRecovered: FfiConverterBool.read(from: &buf), 
+                motionState: FfiConverterOptionTypeMotionState.read(from: &buf), 
+                rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
                 lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf)
         )
     }
@@ -2036,6 +2214,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.evictedTotal, into: &buf)
         FfiConverterUInt64.write(value.uploadAttempts, into: &buf)
         FfiConverterBool.write(value.storageRecovered, into: &buf)
+        FfiConverterOptionTypeMotionState.write(value.motionState, into: &buf)
+        FfiConverterSequenceTypeReasonCount.write(value.rejectedByReason, into: &buf)
         FfiConverterOptionTypeUploadOutcome.write(value.lastUpload, into: &buf)
     }
 }
@@ -2225,6 +2405,79 @@ public func FfiConverterTypeCallbackError_lower(_ value: CallbackError) -> RustB
 
 
 
+public enum MotionState: Equatable, Hashable {
+    
+    case moving
+    case stopping
+    case stationary
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MotionState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMotionState: FfiConverterRustBuffer {
+    typealias SwiftType = MotionState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotionState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .moving
+        
+        case 2: return .stopping
+        
+        case 3: return .stationary
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MotionState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .moving:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .stopping:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .stationary:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotionState_lift(_ buf: RustBuffer) throws -> MotionState {
+    return try FfiConverterTypeMotionState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMotionState_lower(_ value: MotionState) -> RustBuffer {
+    return FfiConverterTypeMotionState.lower(value)
+}
+
+
+
+
 public enum Priority: Equatable, Hashable {
     
     case highAccuracy
@@ -2392,6 +2645,84 @@ public func FfiConverterTypeProvider_lower(_ value: Provider) -> RustBuffer {
 
 
 /**
+ * What happened to one valid fix.
+ */
+
+public enum RecordOutcome: Equatable, Hashable {
+    
+    case stored(seq: UInt64
+    )
+    /**
+     * The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
+     */
+    case filtered(reason: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RecordOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecordOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = RecordOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecordOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .stored(seq: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 2: return .filtered(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RecordOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .stored(seq):
+            writeInt(&buf, Int32(1))
+            FfiConverterUInt64.write(seq, into: &buf)
+            
+        
+        case let .filtered(reason):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordOutcome_lift(_ buf: RustBuffer) throws -> RecordOutcome {
+    return try FfiConverterTypeRecordOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordOutcome_lower(_ value: RecordOutcome) -> RustBuffer {
+    return FfiConverterTypeRecordOutcome.lower(value)
+}
+
+
+
+/**
  * Every failure the SDK reports. Messages never contain coordinates.
  */
 public 
@@ -2536,6 +2867,16 @@ public enum TraceletEvent: Equatable, Hashable {
     )
     case storageRecovered(quarantinedFile: String
     )
+    /**
+     * The motion policy changed state; `reason` is a short name such as "stop_timeout".
+     */
+    case motionChanged(state: MotionState, reason: String
+    )
+    /**
+     * Apply this request to the OS location API now.
+     */
+    case samplingChanged(request: SamplingRequest
+    )
 
 
 
@@ -2579,6 +2920,12 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 8: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 9: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 10: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -2632,6 +2979,17 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case let .storageRecovered(quarantinedFile):
             writeInt(&buf, Int32(8))
             FfiConverterString.write(quarantinedFile, into: &buf)
+            
+        
+        case let .motionChanged(state,reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypeMotionState.write(state, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .samplingChanged(request):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypeSamplingRequest.write(request, into: &buf)
             
         }
     }
@@ -2886,6 +3244,30 @@ fileprivate struct FfiConverterOptionTypeStationaryGeofence: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeMotionState: FfiConverterRustBuffer {
+    typealias SwiftType = MotionState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMotionState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMotionState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeUploadOutcome: FfiConverterRustBuffer {
     typealias SwiftType = UploadOutcome?
 
@@ -2935,6 +3317,31 @@ fileprivate struct FfiConverterSequenceUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer {
+    typealias SwiftType = [FilteredFix]
+
+    public static func write(_ value: [FilteredFix], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFilteredFix.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FilteredFix] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FilteredFix]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFilteredFix.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFix: FfiConverterRustBuffer {
     typealias SwiftType = [Fix]
 
@@ -2952,6 +3359,31 @@ fileprivate struct FfiConverterSequenceTypeFix: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFix.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer {
+    typealias SwiftType = [ReasonCount]
+
+    public static func write(_ value: [ReasonCount], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeReasonCount.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReasonCount] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ReasonCount]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeReasonCount.read(from: &buf))
         }
         return seq
     }
@@ -3057,7 +3489,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() != 41352) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_record() != 63383) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit() != 7796) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_record() != 56569) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() != 9671) {
@@ -3085,6 +3520,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_stop() != 42162) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_tick() != 15786) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {

@@ -325,9 +325,14 @@ void uniffi_tracelet_ffi_fn_method_tracelet_on_activity(uint64_t ptr, RustBuffer
 void uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_GEOFENCE_EXIT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ON_GEOFENCE_EXIT
+void uniffi_tracelet_ffi_fn_method_tracelet_on_geofence_exit(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RECORD
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RECORD
-uint64_t uniffi_tracelet_ffi_fn_method_tracelet_record(uint64_t ptr, RustBuffer fix, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_record(uint64_t ptr, RustBuffer fix, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RECORD_BATCH
@@ -373,6 +378,11 @@ RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_status(uint64_t ptr, RustCallS
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_STOP
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_STOP
 void uniffi_tracelet_ffi_fn_method_tracelet_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_TICK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_TICK
+void uniffi_tracelet_ffi_fn_method_tracelet_tick(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TRACELETLISTENER
@@ -679,6 +689,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_GEOFENCE_EXIT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ON_GEOFENCE_EXIT
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RECORD
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RECORD
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_record(void
@@ -736,6 +752,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_status(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_STOP
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_STOP
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_TICK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_TICK
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_tick(void
     
 );
 #endif

@@ -734,6 +734,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_record(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_record_batch(
@@ -753,6 +755,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_status(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_stop(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_tick(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
@@ -800,8 +804,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_geofence_exit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
+    ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record_batch(`ptr`: Long,`fixes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -819,6 +825,8 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_tick(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -959,7 +967,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() and 0xFFFF) != 41352) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record() and 0xFFFF) != 63383) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit() and 0xFFFF) != 7796) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record() and 0xFFFF) != 56569) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() and 0xFFFF) != 9671) {
@@ -987,6 +998,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_stop() and 0xFFFF) != 42162) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_tick() and 0xFFFF) != 15786) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
@@ -1869,9 +1883,15 @@ public interface TraceletInterface {
     fun `onAppBackground`()
     
     /**
-     * Validates and durably stores one fix; returns its sequence number.
+     * The OS reports that the phone left the stationary geofence.
      */
-    fun `record`(`fix`: Fix): kotlin.ULong
+    fun `onGeofenceExit`()
+    
+    /**
+     * Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
+     * the filter does not keep comes back as `Filtered`, and is counted and reported.
+     */
+    fun `record`(`fix`: Fix): RecordOutcome
     
     /**
      * Stores the valid fixes of a batch in one transaction and reports the invalid ones.
@@ -1902,6 +1922,11 @@ public interface TraceletInterface {
     fun `status`(): TraceletStatus
     
     fun `stop`()
+    
+    /**
+     * Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
+     */
+    fun `tick`()
     
     companion object
 }
@@ -2079,10 +2104,26 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
 
     
     /**
-     * Validates and durably stores one fix; returns its sequence number.
+     * The OS reports that the phone left the stationary geofence.
+     */override fun `onGeofenceExit`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_geofence_exit(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
+     * the filter does not keep comes back as `Filtered`, and is counted and reported.
      */
-    @Throws(TraceletException::class)override fun `record`(`fix`: Fix): kotlin.ULong {
-            return FfiConverterULong.lift(
+    @Throws(TraceletException::class)override fun `record`(`fix`: Fix): RecordOutcome {
+            return FfiConverterTypeRecordOutcome.lift(
     callWithHandle {
     uniffiRustCallWithError(TraceletException) { _status ->
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_record(
@@ -2220,6 +2261,21 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     callWithHandle {
     uniffiRustCallWithError(TraceletException) { _status ->
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_stop(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
+     */override fun `tick`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_tick(
         it,
         _status)
 }
@@ -2592,6 +2648,47 @@ public object FfiConverterTypeTraceletListener: FfiConverter<TraceletListener, L
 
 
 
+data class FilteredFix (
+    /**
+     * Position in the list passed to `record_batch`.
+     */
+    var `index`: kotlin.UInt
+    , 
+    var `reason`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeFilteredFix: FfiConverterRustBuffer<FilteredFix> {
+    override fun read(buf: ByteBuffer): FilteredFix {
+        return FilteredFix(
+            FfiConverterUInt.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: FilteredFix) = (
+            FfiConverterUInt.allocationSize(value.`index`) +
+            FfiConverterString.allocationSize(value.`reason`)
+    )
+
+    override fun write(value: FilteredFix, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`index`, buf)
+            FfiConverterString.write(value.`reason`, buf)
+    }
+}
+
+
+
 /**
  * One position from the OS.
  */
@@ -2784,10 +2881,50 @@ public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState>
 
 
 
+data class ReasonCount (
+    var `reason`: kotlin.String
+    , 
+    var `count`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReasonCount: FfiConverterRustBuffer<ReasonCount> {
+    override fun read(buf: ByteBuffer): ReasonCount {
+        return ReasonCount(
+            FfiConverterString.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ReasonCount) = (
+            FfiConverterString.allocationSize(value.`reason`) +
+            FfiConverterULong.allocationSize(value.`count`)
+    )
+
+    override fun write(value: ReasonCount, buf: ByteBuffer) {
+            FfiConverterString.write(value.`reason`, buf)
+            FfiConverterULong.write(value.`count`, buf)
+    }
+}
+
+
+
 data class RecordBatchResult (
     var `acceptedSeqs`: List<kotlin.ULong>
     , 
     var `rejected`: List<RejectedFix>
+    , 
+    var `filtered`: List<FilteredFix>
     
 ){
     
@@ -2806,17 +2943,20 @@ public object FfiConverterTypeRecordBatchResult: FfiConverterRustBuffer<RecordBa
         return RecordBatchResult(
             FfiConverterSequenceULong.read(buf),
             FfiConverterSequenceTypeRejectedFix.read(buf),
+            FfiConverterSequenceTypeFilteredFix.read(buf),
         )
     }
 
     override fun allocationSize(value: RecordBatchResult) = (
             FfiConverterSequenceULong.allocationSize(value.`acceptedSeqs`) +
-            FfiConverterSequenceTypeRejectedFix.allocationSize(value.`rejected`)
+            FfiConverterSequenceTypeRejectedFix.allocationSize(value.`rejected`) +
+            FfiConverterSequenceTypeFilteredFix.allocationSize(value.`filtered`)
     )
 
     override fun write(value: RecordBatchResult, buf: ByteBuffer) {
             FfiConverterSequenceULong.write(value.`acceptedSeqs`, buf)
             FfiConverterSequenceTypeRejectedFix.write(value.`rejected`, buf)
+            FfiConverterSequenceTypeFilteredFix.write(value.`filtered`, buf)
     }
 }
 
@@ -3007,6 +3147,16 @@ data class TraceletConfig (
      * Upload only on unmetered networks; fixes wait in the queue otherwise.
      */
     var `uploadOnlyUnmetered`: kotlin.Boolean = false 
+    , 
+    /**
+     * Sampling preset: "efficient", "balanced" or "continuous" (see the README's table).
+     */
+    var `preset`: kotlin.String = "balanced" 
+    , 
+    /**
+     * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
+     */
+    var `filterEnabled`: kotlin.Boolean = true 
     
 ){
     
@@ -3031,6 +3181,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3042,7 +3194,9 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterUInt.allocationSize(value.`batchTriggerCount`) +
             FfiConverterUInt.allocationSize(value.`maxBatchFixes`) +
             FfiConverterLong.allocationSize(value.`maxUploadDelayMs`) +
-            FfiConverterBoolean.allocationSize(value.`uploadOnlyUnmetered`)
+            FfiConverterBoolean.allocationSize(value.`uploadOnlyUnmetered`) +
+            FfiConverterString.allocationSize(value.`preset`) +
+            FfiConverterBoolean.allocationSize(value.`filterEnabled`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -3054,6 +3208,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterUInt.write(value.`maxBatchFixes`, buf)
             FfiConverterLong.write(value.`maxUploadDelayMs`, buf)
             FfiConverterBoolean.write(value.`uploadOnlyUnmetered`, buf)
+            FfiConverterString.write(value.`preset`, buf)
+            FfiConverterBoolean.write(value.`filterEnabled`, buf)
     }
 }
 
@@ -3079,6 +3235,10 @@ data class TraceletStatus (
     var `uploadAttempts`: kotlin.ULong
     , 
     var `storageRecovered`: kotlin.Boolean
+    , 
+    var `motionState`: MotionState?
+    , 
+    var `rejectedByReason`: List<ReasonCount>
     , 
     var `lastUpload`: UploadOutcome?
     
@@ -3107,6 +3267,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterOptionalTypeMotionState.read(buf),
+            FfiConverterSequenceTypeReasonCount.read(buf),
             FfiConverterOptionalTypeUploadOutcome.read(buf),
         )
     }
@@ -3122,6 +3284,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.allocationSize(value.`evictedTotal`) +
             FfiConverterULong.allocationSize(value.`uploadAttempts`) +
             FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
+            FfiConverterOptionalTypeMotionState.allocationSize(value.`motionState`) +
+            FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
             FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`)
     )
 
@@ -3136,6 +3300,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.write(value.`evictedTotal`, buf)
             FfiConverterULong.write(value.`uploadAttempts`, buf)
             FfiConverterBoolean.write(value.`storageRecovered`, buf)
+            FfiConverterOptionalTypeMotionState.write(value.`motionState`, buf)
+            FfiConverterSequenceTypeReasonCount.write(value.`rejectedByReason`, buf)
             FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
     }
 }
@@ -3248,6 +3414,41 @@ public object FfiConverterTypeCallbackError : FfiConverterRustBuffer<CallbackExc
 
 
 
+enum class MotionState {
+    
+    MOVING,
+    STOPPING,
+    STATIONARY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMotionState: FfiConverterRustBuffer<MotionState> {
+    override fun read(buf: ByteBuffer) = try {
+        MotionState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MotionState) = 4UL
+
+    override fun write(value: MotionState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
 enum class Priority {
     
     HIGH_ACCURACY,
@@ -3313,6 +3514,95 @@ public object FfiConverterTypeProvider: FfiConverterRustBuffer<Provider> {
 
     override fun write(value: Provider, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What happened to one valid fix.
+ */
+sealed class RecordOutcome {
+    
+    data class Stored(
+        val `seq`: kotlin.ULong) : RecordOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
+     */
+    data class Filtered(
+        val `reason`: kotlin.String) : RecordOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRecordOutcome : FfiConverterRustBuffer<RecordOutcome>{
+    override fun read(buf: ByteBuffer): RecordOutcome {
+        return when(buf.getInt()) {
+            1 -> RecordOutcome.Stored(
+                FfiConverterULong.read(buf),
+                )
+            2 -> RecordOutcome.Filtered(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: RecordOutcome): ULong = when(value) {
+        is RecordOutcome.Stored -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`seq`)
+            )
+        }
+        is RecordOutcome.Filtered -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: RecordOutcome, buf: ByteBuffer) {
+        when(value) {
+            is RecordOutcome.Stored -> {
+                buf.putInt(1)
+                FfiConverterULong.write(value.`seq`, buf)
+                Unit
+            }
+            is RecordOutcome.Filtered -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -3572,6 +3862,31 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * The motion policy changed state; `reason` is a short name such as "stop_timeout".
+     */
+    data class MotionChanged(
+        val `state`: dev.tracelet.internal.MotionState, 
+        val `reason`: kotlin.String) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Apply this request to the OS location API now.
+     */
+    data class SamplingChanged(
+        val `request`: dev.tracelet.internal.SamplingRequest) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -3616,6 +3931,13 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 )
             8 -> TraceletEvent.StorageRecovered(
                 FfiConverterString.read(buf),
+                )
+            9 -> TraceletEvent.MotionChanged(
+                FfiConverterTypeMotionState.read(buf),
+                FfiConverterString.read(buf),
+                )
+            10 -> TraceletEvent.SamplingChanged(
+                FfiConverterTypeSamplingRequest.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -3683,6 +4005,21 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterString.allocationSize(value.`quarantinedFile`)
             )
         }
+        is TraceletEvent.MotionChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMotionState.allocationSize(value.`state`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is TraceletEvent.SamplingChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSamplingRequest.allocationSize(value.`request`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -3730,6 +4067,17 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             is TraceletEvent.StorageRecovered -> {
                 buf.putInt(8)
                 FfiConverterString.write(value.`quarantinedFile`, buf)
+                Unit
+            }
+            is TraceletEvent.MotionChanged -> {
+                buf.putInt(9)
+                FfiConverterTypeMotionState.write(value.`state`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletEvent.SamplingChanged -> {
+                buf.putInt(10)
+                FfiConverterTypeSamplingRequest.write(value.`request`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4059,6 +4407,38 @@ public object FfiConverterOptionalTypeStationaryGeofence: FfiConverterRustBuffer
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeMotionState: FfiConverterRustBuffer<MotionState?> {
+    override fun read(buf: ByteBuffer): MotionState? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMotionState.read(buf)
+    }
+
+    override fun allocationSize(value: MotionState?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMotionState.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MotionState?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMotionState.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeUploadOutcome: FfiConverterRustBuffer<UploadOutcome?> {
     override fun read(buf: ByteBuffer): UploadOutcome? {
         if (buf.get().toInt() == 0) {
@@ -4119,6 +4499,34 @@ public object FfiConverterSequenceULong: FfiConverterRustBuffer<List<kotlin.ULon
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer<List<FilteredFix>> {
+    override fun read(buf: ByteBuffer): List<FilteredFix> {
+        val len = buf.getInt()
+        return List<FilteredFix>(len) {
+            FfiConverterTypeFilteredFix.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FilteredFix>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFilteredFix.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FilteredFix>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFilteredFix.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeFix: FfiConverterRustBuffer<List<Fix>> {
     override fun read(buf: ByteBuffer): List<Fix> {
         val len = buf.getInt()
@@ -4137,6 +4545,34 @@ public object FfiConverterSequenceTypeFix: FfiConverterRustBuffer<List<Fix>> {
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFix.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer<List<ReasonCount>> {
+    override fun read(buf: ByteBuffer): List<ReasonCount> {
+        val len = buf.getInt()
+        return List<ReasonCount>(len) {
+            FfiConverterTypeReasonCount.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ReasonCount>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeReasonCount.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ReasonCount>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeReasonCount.write(it, buf)
         }
     }
 }

@@ -1,0 +1,111 @@
+//! Per-fix decisions, in arrival order: validation, the on-device filter and the motion policy.
+//! The tracker holds one `Decider` behind a lock so that concurrent recorders see one order.
+
+use crate::filter::{
+    Activity, Filter, FilterConfig, FilterContext, FilterDecision, Motion, RejectReason,
+};
+use crate::fix::{Fix, FixError, validate};
+use crate::policy::{MotionPolicy, MotionState, PolicyConfig, PolicyOutput, SamplingRequest};
+
+/// Why a fix was not stored: invalid input (a typed error for the caller) or a filter verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    Invalid(FixError),
+    Filtered(RejectReason),
+}
+
+impl Refusal {
+    /// Stable short name, as events and counters report it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Refusal::Invalid(e) => RejectReason::from_fix_error(e).name(),
+            Refusal::Filtered(reason) => reason.name(),
+        }
+    }
+}
+
+pub struct Decider {
+    policy: MotionPolicy,
+    filter: Option<Filter>,
+    activity: Activity,
+}
+
+/// The fixes of one batch, split by verdict; indices refer to the input order.
+#[derive(Debug, Default)]
+pub struct Verdicts {
+    pub keep: Vec<Fix>,
+    pub refused: Vec<(usize, Refusal)>,
+}
+
+impl Decider {
+    pub fn new(policy: PolicyConfig, filter: Option<FilterConfig>) -> Decider {
+        Decider {
+            policy: MotionPolicy::new(policy),
+            filter: filter.map(Filter::new),
+            activity: Activity::Unknown,
+        }
+    }
+
+    /// Validates and filters each fix; the kept ones are what the queue stores.
+    pub fn judge(&mut self, fixes: Vec<Fix>, now_ms: i64) -> Verdicts {
+        let ctx = FilterContext {
+            activity: self.activity,
+            motion: match self.policy.state() {
+                MotionState::Stationary => Motion::Stationary,
+                MotionState::Moving | MotionState::Stopping => Motion::Moving,
+            },
+        };
+        let mut verdicts = Verdicts::default();
+        for (index, fix) in fixes.into_iter().enumerate() {
+            if let Err(error) = validate(&fix, now_ms) {
+                verdicts.refused.push((index, Refusal::Invalid(error)));
+                continue;
+            }
+            match self.filter.as_mut().map(|f| f.process(&fix, now_ms, &ctx)) {
+                Some(FilterDecision::Reject(reason)) => {
+                    verdicts.refused.push((index, Refusal::Filtered(reason)));
+                }
+                Some(FilterDecision::Accept { .. }) | None => verdicts.keep.push(fix),
+            }
+        }
+        verdicts
+    }
+
+    /// Lets the policy see the fixes that were stored.
+    pub fn observe(&mut self, stored: &[Fix], now_ms: i64) -> Vec<PolicyOutput> {
+        stored
+            .iter()
+            .map(|fix| self.policy.on_fix(fix, now_ms))
+            .filter(|out| *out != PolicyOutput::default())
+            .collect()
+    }
+
+    pub fn tick(&mut self, now_ms: i64) -> PolicyOutput {
+        self.policy.on_tick(now_ms)
+    }
+
+    pub fn activity(&mut self, activity: Activity, now_ms: i64) -> PolicyOutput {
+        self.activity = activity;
+        self.policy.on_activity(activity, now_ms)
+    }
+
+    pub fn geofence_exit(&mut self, now_ms: i64) -> PolicyOutput {
+        self.policy.on_geofence_exit(now_ms)
+    }
+
+    /// Tracking (re)started: sample again, and forget the track the filter was following.
+    pub fn restart(&mut self, now_ms: i64) -> PolicyOutput {
+        if let Some(filter) = self.filter.as_mut() {
+            filter.reset_track();
+        }
+        self.policy.restart(now_ms)
+    }
+
+    pub fn sampling_request(&self) -> SamplingRequest {
+        self.policy.sampling_request()
+    }
+
+    pub fn motion_state(&self) -> MotionState {
+        self.policy.state()
+    }
+}
