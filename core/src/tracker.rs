@@ -234,7 +234,7 @@ impl Tracker {
         let store = opened.store;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
-        let decider = Decider::new(config.policy.clone(), config.filter.clone());
+        let decider = Decider::new(config.policy.clone(), config.filter);
         let state = State {
             status: Status {
                 tracking,
