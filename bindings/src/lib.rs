@@ -23,8 +23,9 @@ pub struct TraceletConfig {
     /// Most fixes in one request.
     #[uniffi(default = 500)]
     pub max_batch_fixes: u32,
-    /// Upload pending fixes once the oldest has waited this long.
-    #[uniffi(default = 300000)]
+    /// Upload pending fixes once the oldest has waited this long; 0 takes the preset's
+    /// interval (5 min balanced, 15 min efficient, 1 min continuous).
+    #[uniffi(default = 0)]
     pub max_upload_delay_ms: i64,
     /// Upload only on unmetered networks; fixes wait in the queue otherwise.
     #[uniffi(default = false)]
@@ -262,6 +263,51 @@ pub trait TokenProvider: Send + Sync {
     fn fresh_token(&self) -> Result<Option<String>, CallbackError>;
 }
 
+/// One HTTP request, as the SDK wants a platform transport to send it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    pub url: String,
+    pub headers: Vec<HttpHeader>,
+    /// The gzip-compressed body.
+    pub body: Vec<u8>,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// `Retry-After` in whole seconds, when the server sent one.
+    pub retry_after_s: Option<u64>,
+}
+
+/// Why a platform transport could not get an answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum TransportFailure {
+    #[error("request timed out")]
+    Timeout,
+    #[error("network error: {reason}")]
+    Network { reason: String },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        TransportFailure::Network { reason: e.reason }
+    }
+}
+
+/// A platform's own HTTP stack (OkHttp, URLSession). Called on the SDK's upload thread, one
+/// request at a time, so a blocking implementation is right. Must not follow redirects.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure>;
+}
+
 /// Implemented by the platform layer to receive events. Called on the thread that caused the
 /// event (the recording thread or the SDK's upload thread); must return quickly.
 #[uniffi::export(with_foreign)]
@@ -304,30 +350,35 @@ pub struct Tracelet {
 
 #[uniffi::export]
 impl Tracelet {
-    /// Validates the configuration, opens the queue and starts the upload thread.
+    /// Validates the configuration, opens the queue and starts the upload thread, with the
+    /// built-in HTTPS transport.
     #[uniffi::constructor]
     pub fn new(config: TraceletConfig) -> Result<Arc<Self>, TraceletError> {
-        let mut core_config = core::TrackerConfig::new(
-            config.endpoint,
-            config.device_id,
-            config.bearer_token,
-            config.storage_dir,
-        );
-        core_config.upload.batch_trigger_count = config.batch_trigger_count;
-        core_config.upload.max_batch_fixes = config.max_batch_fixes;
-        core_config.upload.max_delay_ms = config.max_upload_delay_ms;
-        if !core_config.apply_preset(&config.preset) {
-            return Err(TraceletError::InvalidConfig {
-                reason: "preset must be efficient, balanced or continuous".into(),
-            });
+        #[cfg(feature = "reqwest-transport")]
+        {
+            let tracker = core::Tracker::new(core_config(config)?, Arc::new(core::SystemClock))?;
+            Ok(Arc::new(Tracelet { tracker }))
         }
-        // Explicit settings win over the preset's upload interval.
-        core_config.upload.max_delay_ms = config.max_upload_delay_ms;
-        core_config.upload.unmetered_only = config.upload_only_unmetered;
-        if !config.filter_enabled {
-            core_config.filter = None;
+        #[cfg(not(feature = "reqwest-transport"))]
+        {
+            let _ = config;
+            Err(TraceletError::InvalidConfig {
+                reason: "this build has no built-in transport: use with_transport".into(),
+            })
         }
-        let tracker = core::Tracker::new(core_config, Arc::new(core::SystemClock))?;
+    }
+
+    /// As `new`, with the platform's HTTP stack instead of the built-in one.
+    #[uniffi::constructor]
+    pub fn with_transport(
+        config: TraceletConfig,
+        transport: Arc<dyn HttpTransport>,
+    ) -> Result<Arc<Self>, TraceletError> {
+        let tracker = core::Tracker::with_transport(
+            core_config(config)?,
+            Arc::new(core::SystemClock),
+            Arc::new(ForeignTransport(transport)),
+        )?;
         Ok(Arc::new(Tracelet { tracker }))
     }
 
@@ -448,12 +499,73 @@ impl Tracelet {
     }
 }
 
+/// The core's configuration for a public one, in one place.
+fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletError> {
+    let mut core_config = core::TrackerConfig::new(
+        config.endpoint,
+        config.device_id,
+        config.bearer_token,
+        config.storage_dir,
+    );
+    if !core_config.apply_preset(&config.preset) {
+        return Err(TraceletError::InvalidConfig {
+            reason: "preset must be efficient, balanced or continuous".into(),
+        });
+    }
+    core_config.upload.batch_trigger_count = config.batch_trigger_count;
+    core_config.upload.max_batch_fixes = config.max_batch_fixes;
+    // 0 keeps the preset's upload interval; anything else overrides it.
+    if config.max_upload_delay_ms != 0 {
+        core_config.upload.max_delay_ms = config.max_upload_delay_ms;
+    }
+    core_config.upload.unmetered_only = config.upload_only_unmetered;
+    if !config.filter_enabled {
+        core_config.filter = None;
+    }
+    Ok(core_config)
+}
+
 /// Adapts a foreign listener to the core's trait; a failing listener must not disturb tracking.
 struct ListenerBridge(Arc<dyn TraceletListener>);
 
 impl core::EventListener for ListenerBridge {
     fn on_event(&self, event: core::Event) {
         let _ = self.0.on_event(event.into());
+    }
+}
+
+/// Runs a platform transport on the upload thread. The call blocks that thread, which is the
+/// SDK's own and does nothing else meanwhile.
+struct ForeignTransport(Arc<dyn HttpTransport>);
+
+impl core::upload::Transport for ForeignTransport {
+    fn send(&self, request: core::upload::UploadRequest) -> core::upload::TransportFuture<'_> {
+        let foreign = HttpRequest {
+            url: request.url.to_string(),
+            headers: request
+                .headers()
+                .into_iter()
+                .map(|(name, value)| HttpHeader {
+                    name: name.to_owned(),
+                    value,
+                })
+                .collect(),
+            timeout_ms: u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
+            body: request.body,
+        };
+        let result = self.0.send(foreign);
+        Box::pin(async move {
+            match result {
+                Ok(r) => Ok(core::upload::UploadResponse {
+                    status: r.status,
+                    retry_after_s: r.retry_after_s,
+                }),
+                Err(TransportFailure::Timeout) => Err(core::upload::TransportError::Timeout),
+                Err(TransportFailure::Network { reason }) => {
+                    Err(core::upload::TransportError::Network(reason))
+                }
+            }
+        })
     }
 }
 

@@ -3,8 +3,8 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use reqwest::Url;
 use thiserror::Error;
+use url::Url;
 
 use crate::filter::FilterConfig;
 use crate::policy::PolicyConfig;

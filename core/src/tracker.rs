@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use reqwest::Url;
 use tokio::sync::{mpsc, oneshot, watch};
+use url::Url;
 
 use crate::clock::Clock;
 use crate::config::TrackerConfig;
@@ -23,8 +23,10 @@ use crate::fix::Fix;
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::{MotionReason, MotionState, PolicyOutput, SamplingRequest};
 use crate::store::{Checkpointer, EvictionReason, Store};
+#[cfg(feature = "reqwest-transport")]
+use crate::upload::ReqwestTransport;
 use crate::upload::{
-    EncodedBatch, ReqwestTransport, ResponseClass, Transport, UploadRequest, classify, encode_batch,
+    EncodedBatch, ResponseClass, Transport, UploadRequest, classify, encode_batch,
 };
 
 /// Commands waiting for the uploader; small because wake-ups coalesce.
@@ -218,6 +220,7 @@ struct State {
 
 impl Tracker {
     /// Opens the queue and starts the uploader, with the default HTTPS transport.
+    #[cfg(feature = "reqwest-transport")]
     pub fn new(config: TrackerConfig, clock: Arc<dyn Clock>) -> Result<Tracker, TrackerError> {
         let transport = ReqwestTransport::new().map_err(|e| TrackerError::Upload(e.to_string()))?;
         Tracker::with_transport(config, clock, Arc::new(transport))

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use reqwest::Url;
 use thiserror::Error;
+use url::Url;
 
 use crate::compact;
 use crate::protocol::{BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireFix};
@@ -104,6 +104,18 @@ pub struct UploadRequest {
     pub timeout: Duration,
 }
 
+impl UploadRequest {
+    /// Every header the request carries, in one place for every transport.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("Authorization", format!("Bearer {}", self.bearer_token)),
+            ("Content-Type", self.content_type.to_owned()),
+            ("Content-Encoding", "gzip".to_owned()),
+            (IDEMPOTENCY_HEADER, self.idempotency_key.clone()),
+        ]
+    }
+}
+
 /// What came back, reduced to what the uploader decides on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadResponse {
@@ -129,10 +141,12 @@ pub trait Transport: Send + Sync {
 }
 
 /// The default transport: reqwest over rustls with the webpki root store.
+#[cfg(feature = "reqwest-transport")]
 pub struct ReqwestTransport {
     client: reqwest::Client,
 }
 
+#[cfg(feature = "reqwest-transport")]
 impl ReqwestTransport {
     pub fn new() -> Result<ReqwestTransport, TransportError> {
         let client = reqwest::Client::builder()
@@ -147,28 +161,25 @@ impl ReqwestTransport {
     }
 }
 
+#[cfg(feature = "reqwest-transport")]
 impl Transport for ReqwestTransport {
     fn send(&self, request: UploadRequest) -> TransportFuture<'_> {
         Box::pin(async move {
-            let response = self
+            let mut builder = self
                 .client
-                .post(request.url)
-                .bearer_auth(&request.bearer_token)
-                .header(reqwest::header::CONTENT_TYPE, request.content_type)
-                .header(reqwest::header::CONTENT_ENCODING, "gzip")
-                .header(IDEMPOTENCY_HEADER, &request.idempotency_key)
-                .timeout(request.timeout)
-                .body(request.body)
-                .send()
-                .await
-                .map_err(|e| {
-                    if e.is_timeout() {
-                        TransportError::Timeout
-                    } else {
-                        // reqwest's message names the URL, never the body.
-                        TransportError::Network(e.without_url().to_string())
-                    }
-                })?;
+                .post(request.url.clone())
+                .timeout(request.timeout);
+            for (name, value) in request.headers() {
+                builder = builder.header(name, value);
+            }
+            let response = builder.body(request.body).send().await.map_err(|e| {
+                if e.is_timeout() {
+                    TransportError::Timeout
+                } else {
+                    // reqwest's message names the URL, never the body.
+                    TransportError::Network(e.without_url().to_string())
+                }
+            })?;
             let retry_after_s = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)

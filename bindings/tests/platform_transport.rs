@@ -1,0 +1,127 @@
+//! A platform-supplied HTTP stack through the FFI surface: here a minimal HTTP/1.1 client on
+//! std's TcpStream stands in for OkHttp or URLSession, against the real collector.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use tracelet_collector::CollectorConfig;
+use tracelet_ffi::{
+    Fix, HttpRequest, HttpResponse, HttpTransport, Provider, RecordOutcome, Tracelet,
+    TraceletConfig, TransportFailure,
+};
+
+struct PlainHttp {
+    requests: AtomicU32,
+}
+
+impl HttpTransport for PlainHttp {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let network = |e: std::io::Error| TransportFailure::Network {
+            reason: e.to_string(),
+        };
+        let rest = request
+            .url
+            .strip_prefix("http://")
+            .ok_or(TransportFailure::Network {
+                reason: "only plain http in this test".into(),
+            })?;
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut stream = TcpStream::connect(host).map_err(network)?;
+        stream
+            .set_read_timeout(Some(Duration::from_millis(request.timeout_ms)))
+            .map_err(network)?;
+        let mut head = format!(
+            "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            request.body.len()
+        );
+        for h in &request.headers {
+            head.push_str(&format!("{}: {}\r\n", h.name, h.value));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).map_err(network)?;
+        stream.write_all(&request.body).map_err(network)?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).map_err(network)?;
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or(TransportFailure::Network {
+                reason: "no status line".into(),
+            })?;
+        Ok(HttpResponse {
+            status,
+            retry_after_s: None,
+        })
+    }
+}
+
+fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
+    TraceletConfig {
+        endpoint,
+        device_id: "platform-transport".into(),
+        bearer_token: "t".into(),
+        storage_dir: dir.display().to_string(),
+        batch_trigger_count: 100,
+        max_batch_fixes: 500,
+        max_upload_delay_ms: 0,
+        upload_only_unmetered: false,
+        preset: "balanced".into(),
+        filter_enabled: true,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixes_travel_through_a_platform_http_stack() {
+    let collector = tracelet_collector::start(CollectorConfig::loopback(vec!["t".into()]))
+        .await
+        .expect("collector");
+    let dir = tempfile::tempdir().expect("dir");
+    let transport = Arc::new(PlainHttp {
+        requests: AtomicU32::new(0),
+    });
+    let tracelet = Tracelet::with_transport(
+        config(collector.ingest_url(), dir.path()),
+        transport.clone(),
+    )
+    .expect("configured");
+    tracelet.start().expect("started");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    for i in 0..30 {
+        let outcome = tracelet
+            .record(Fix {
+                time_ms: now - 60_000 + i * 1000,
+                latitude: 52.52 + i as f64 * 1e-5,
+                longitude: 13.405,
+                horizontal_accuracy_m: 5.0,
+                altitude_m: None,
+                vertical_accuracy_m: None,
+                speed_mps: Some(1.1),
+                speed_accuracy_mps: None,
+                bearing_deg: None,
+                bearing_accuracy_deg: None,
+                provider: Provider::Gps,
+                is_mock: false,
+                elapsed_realtime_ns: None,
+            })
+            .expect("recorded");
+        assert!(
+            matches!(outcome, RecordOutcome::Stored { .. }),
+            "{outcome:?}"
+        );
+    }
+    let flushed = tracelet.flush().await.expect("flushed");
+    assert_eq!(flushed.pending, 0);
+    assert_eq!(
+        collector.fixes("platform-transport").expect("read").len(),
+        30
+    );
+    assert!(transport.requests.load(Ordering::SeqCst) >= 1);
+}
