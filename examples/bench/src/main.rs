@@ -3,6 +3,7 @@
 
 mod cpu;
 mod enqueue;
+mod memory;
 mod size;
 mod wire;
 
@@ -19,24 +20,32 @@ struct Args {
     /// Fixes per enqueue measurement.
     #[arg(long, default_value_t = 20_000)]
     fixes: u32,
-    /// Skip building the release cdylib (report its size only if it exists).
+    /// Skip building the release cdylibs (report the existing one's size only).
     #[arg(long)]
     no_build: bool,
+    /// Internal: the child process of the memory measurement.
+    #[arg(long, hide = true)]
+    memory_child: bool,
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
     machine: String,
     size: size::SizeReport,
+    memory: memory::MemoryReport,
     enqueue: enqueue::EnqueueReport,
     wire: wire::WireReport,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if args.memory_child {
+        return memory::run_child();
+    }
     let report = Report {
         machine: machine_description(),
         size: size::measure(!args.no_build)?,
+        memory: memory::measure()?,
         enqueue: enqueue::measure(args.fixes)?,
         wire: wire::measure()?,
     };
@@ -62,6 +71,21 @@ fn print_table(r: &Report) {
         ),
         None => row("cdylib_bytes", "not built".into(), "<= 3 MB"),
     }
+    if let Some(bytes) = r.size.cdylib_platform_transport_bytes {
+        row(
+            "cdylib_bytes with the platform transport (no reqwest)",
+            format!("{bytes}"),
+            "",
+        );
+    }
+    for (name, bytes) in &r.size.top_crates {
+        row(&format!("  symbols of {name}"), format!("{bytes}"), "");
+    }
+    row(
+        "rss_extra_bytes (tracker at 1 Hz, 10 min virtual)",
+        format!("{}", r.memory.rss_extra_bytes),
+        "<= 8 MB",
+    );
     let e = &r.enqueue;
     row(
         "durable enqueue, one fix per call (fixes/s)",

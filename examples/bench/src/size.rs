@@ -1,34 +1,123 @@
-//! Size of the stripped release cdylib that ships inside apps.
+//! Size of the release cdylib that ships inside apps: with the built-in reqwest transport and
+//! without it (the platform supplies HTTP), and which crates weigh most.
+//!
+//! Each variant is built once without stripping (so symbols can be attributed to crates), and
+//! its shipped size is that of a stripped copy, which is what the release profile produces.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub struct SizeReport {
+    /// Stripped release cdylib with reqwest, rustls and SQLite (x86_64).
     pub cdylib_bytes: Option<u64>,
-    pub staticlib_bytes: Option<u64>,
+    /// The same without the reqwest transport (`--no-default-features`).
+    pub cdylib_platform_transport_bytes: Option<u64>,
+    /// Largest crates by symbol bytes in the default build (approximate: LTO inlines across
+    /// crates, and SQLite's C code counts as `sqlite3`).
+    pub top_crates: Vec<(String, u64)>,
 }
 
 pub fn measure(build: bool) -> Result<SizeReport, Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    if build {
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "-q", "-p", "tracelet-ffi"])
-            .current_dir(&root)
-            .status()?;
-        if !status.success() {
-            return Err("building the release cdylib failed".into());
-        }
+    if !build {
+        let shipped = root.join("target/release/libtracelet_ffi.so");
+        return Ok(SizeReport {
+            cdylib_bytes: std::fs::metadata(shipped).ok().map(|m| m.len()),
+            cdylib_platform_transport_bytes: None,
+            top_crates: Vec::new(),
+        });
     }
-    let size = |name: &str| {
-        std::fs::metadata(root.join("target/release").join(name))
-            .ok()
-            .map(|m| m.len())
-    };
+    let default = build_variant(&root, "default", &[])?;
+    let top_crates = crate_sizes(&default)?;
+    let platform = build_variant(&root, "platform-transport", &["--no-default-features"])?;
     Ok(SizeReport {
-        cdylib_bytes: size("libtracelet_ffi.so"),
-        staticlib_bytes: size("libtracelet_ffi.a"),
+        cdylib_bytes: Some(stripped_size(&default)?),
+        cdylib_platform_transport_bytes: Some(stripped_size(&platform)?),
+        top_crates,
     })
+}
+
+/// Builds the cdylib unstripped into its own target directory and returns its path.
+fn build_variant(
+    root: &Path,
+    name: &str,
+    args: &[&str],
+) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let target = root.join("target/bench-size").join(name);
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "-q", "-p", "tracelet-ffi"])
+        .args(args)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_PROFILE_RELEASE_STRIP", "false")
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        return Err(format!("building the {name} cdylib failed").into());
+    }
+    Ok(target.join("release/libtracelet_ffi.so"))
+}
+
+fn stripped_size(library: &Path) -> Result<u64, Box<dyn std::error::Error>> {
+    let copy = library.with_extension("stripped.so");
+    std::fs::copy(library, &copy)?;
+    let status = Command::new("strip").arg(&copy).status()?;
+    if !status.success() {
+        return Err("strip failed".into());
+    }
+    Ok(std::fs::metadata(&copy)?.len())
+}
+
+/// Sums symbol sizes by the crate their demangled name starts with.
+fn crate_sizes(library: &Path) -> Result<Vec<(String, u64)>, Box<dyn std::error::Error>> {
+    let output = Command::new("nm")
+        .args(["--size-sort", "--print-size", "--demangle"])
+        .arg(library)
+        .output()?;
+    let mut by_crate: BTreeMap<String, u64> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut parts = line.splitn(4, ' ');
+        let (_, size, _, name) = (parts.next(), parts.next(), parts.next(), parts.next());
+        let (Some(size), Some(name)) = (size, name) else {
+            continue;
+        };
+        let Ok(size) = u64::from_str_radix(size, 16) else {
+            continue;
+        };
+        *by_crate.entry(crate_of(name)).or_default() += size;
+    }
+    let mut sizes: Vec<(String, u64)> = by_crate.into_iter().collect();
+    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    sizes.truncate(12);
+    Ok(sizes)
+}
+
+/// `<tokio::runtime::…>` or `tokio::runtime::…` → `tokio`; C symbols: `sqlite3_…` → `sqlite3`.
+fn crate_of(symbol: &str) -> String {
+    let trimmed = symbol.trim_start_matches('<').trim_start_matches('&');
+    if let Some((first, _)) = trimmed.split_once("::") {
+        return first.split(' ').next_back().unwrap_or(first).to_owned();
+    }
+    if trimmed.starts_with("sqlite3") {
+        return "sqlite3 (C)".into();
+    }
+    "other (C, runtime)".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crate_of;
+
+    #[test]
+    fn symbols_are_attributed_to_their_crate() {
+        assert_eq!(crate_of("tokio::runtime::park::inner"), "tokio");
+        assert_eq!(
+            crate_of("<rustls::client::Foo as core::fmt::Debug>::fmt"),
+            "rustls"
+        );
+        assert_eq!(crate_of("sqlite3VdbeExec"), "sqlite3 (C)");
+    }
 }
