@@ -90,7 +90,7 @@ fn crate_sizes(library: &Path) -> Result<Vec<(String, u64)>, Box<dyn std::error:
         *by_crate.entry(crate_of(name)).or_default() += size;
     }
     let mut sizes: Vec<(String, u64)> = by_crate.into_iter().collect();
-    sizes.sort_by(|a, b| b.1.cmp(&a.1));
+    sizes.sort_by_key(|s| std::cmp::Reverse(s.1));
     sizes.truncate(12);
     Ok(sizes)
 }
