@@ -148,7 +148,8 @@ impl PolicyConfig {
             stationary_radius_m: 50.0,
             max_accuracy_allowance_m: 30.0,
             stop_timeout_ms: 150_000,
-            still_timeout_ms: 60_000,
+            // Longer than the hardware batching delay, or a still bus between batches stops.
+            still_timeout_ms: 120_000,
             stopping_after_ms: 45_000,
             moving_priority: Priority::HighAccuracy,
             moving_interval_ms: 10_000,
@@ -156,7 +157,7 @@ impl PolicyConfig {
             distance_filter_s: 4.0,
             min_distance_m: 15.0,
             max_distance_m: 100.0,
-            max_batch_delay_ms: 120_000,
+            max_batch_delay_ms: 60_000,
             heartbeat_priority: Priority::Passive,
             heartbeat_ms: 30 * 60_000,
             geofence_radius_m: 150.0,
@@ -170,7 +171,7 @@ impl PolicyConfig {
             stationary_radius_m: 40.0,
             max_accuracy_allowance_m: 25.0,
             stop_timeout_ms: 180_000,
-            still_timeout_ms: 60_000,
+            still_timeout_ms: 120_000,
             stopping_after_ms: 45_000,
             moving_priority: Priority::HighAccuracy,
             moving_interval_ms: 5_000,
@@ -321,7 +322,7 @@ impl MotionPolicy {
             MotionState::Stationary => {
                 let radius = self.config.stationary_radius_m;
                 if self.anchor.is_none_or(|a| outside(&a, radius)) {
-                    self.anchor = Some(anchor_at(fix, now_ms));
+                    self.anchor = Some(anchor_at(fix, now_ms, self.config.max_batch_delay_ms));
                     return self.change(MotionState::Moving, MotionReason::FixOutsideRadius);
                 }
                 PolicyOutput::default()
@@ -331,17 +332,15 @@ impl MotionPolicy {
                 match self.anchor {
                     Some(a) if !outside(&a, radius) => self.evaluate_stop(now_ms),
                     _ => {
-                        self.anchor = Some(anchor_at(fix, now_ms));
-                        let mut out = if self.state == MotionState::Stopping {
-                            self.change(MotionState::Moving, MotionReason::FixOutsideRadius)
-                        } else {
-                            PolicyOutput::default()
-                        };
-                        // Speed changed the distance filter?
-                        if out.request.is_none() {
-                            out.request = self.refresh_request();
+                        // A candidate stop that ends is no motion change: sampling never
+                        // changed, and reporting it would trigger an upload at every red light.
+                        self.anchor = Some(anchor_at(fix, now_ms, self.config.max_batch_delay_ms));
+                        self.state = MotionState::Moving;
+                        PolicyOutput {
+                            motion_change: None,
+                            // Speed may have changed the distance filter.
+                            request: self.refresh_request(),
                         }
-                        out
                     }
                 }
             }
@@ -470,13 +469,20 @@ impl MotionPolicy {
     }
 }
 
-fn anchor_at(fix: &Fix, now_ms: i64) -> Anchor {
+/// The stop clock starts at the fix's own time: with hardware batching a fix may arrive a
+/// minute after it was taken, and counting from its arrival would delay every stop. It is
+/// credited no further back than batching explains, so a stale fix cannot fake a long stop.
+fn anchor_at(fix: &Fix, now_ms: i64, max_batch_delay_ms: i64) -> Anchor {
+    let earliest = now_ms - max_batch_delay_ms - BATCH_DELIVERY_SLACK_MS;
     Anchor {
         latitude_deg: fix.latitude_deg,
         longitude_deg: fix.longitude_deg,
-        since_ms: now_ms,
+        since_ms: fix.time_ms.clamp(earliest, now_ms),
     }
 }
+
+/// How late after its batching delay the OS may still hand over a fix.
+const BATCH_DELIVERY_SLACK_MS: i64 = 5_000;
 
 #[cfg(test)]
 mod tests {
@@ -576,7 +582,7 @@ mod tests {
         let t = (31..400)
             .find(|t| p.on_tick(T0 + t * 1000).motion_change.is_some())
             .unwrap();
-        assert!(t <= 29 + 60 + 1, "{t}");
+        assert!(t <= 29 + 120 + 1, "{t}");
     }
 
     #[test]

@@ -457,7 +457,9 @@ impl Tracker {
         let mut motion_changed = false;
         for output in outputs {
             if let Some((state, reason)) = output.motion_change {
-                motion_changed = true;
+                // A stop is worth an upload at once (the server sees the trip end); a departure
+                // has little queued and rides with the next interval upload.
+                motion_changed |= state == MotionState::Stationary;
                 self.shared.emit(Event::MotionChanged { state, reason });
             }
             if let Some(request) = output.request {
@@ -527,7 +529,7 @@ impl Tracker {
 
     /// The sampling the platform layer should apply to the OS location API now.
     pub fn sampling_request(&self) -> SamplingRequest {
-        SamplingRequest::moving_balanced()
+        lock(&self.shared.decider).sampling_request()
     }
 
     /// The newest fix time ever stored by this tracker's queue, across restarts. A recorder
@@ -537,9 +539,17 @@ impl Tracker {
     }
 
     pub fn status(&self) -> Status {
+        let motion_state = lock(&self.shared.decider).motion_state();
         let pending = lock(&self.shared.store).pending_count();
-        let mut status = lock(&self.shared.state).status.clone();
+        let state = lock(&self.shared.state);
+        let mut status = state.status.clone();
         status.pending_count = pending;
+        status.motion_state = Some(motion_state);
+        status.rejected_by_reason = state
+            .rejected_by_reason
+            .iter()
+            .map(|(name, n)| ((*name).to_owned(), *n))
+            .collect();
         status
     }
 
@@ -578,7 +588,9 @@ impl Shared {
     /// The policy's time-based step, from the uploader thread; true if the motion changed.
     fn tick(&self) -> bool {
         let output = lock(&self.decider).tick(self.clock.now_ms());
-        let changed = output.motion_change.is_some();
+        let changed = output
+            .motion_change
+            .is_some_and(|(state, _)| state == MotionState::Stationary);
         if let Some((state, reason)) = output.motion_change {
             self.emit(Event::MotionChanged { state, reason });
         }

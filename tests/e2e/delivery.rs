@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tracelet_collector::{ChaosConfig, CollectorConfig, RunningCollector};
+use tracelet_core::RecordOutcome;
 use tracelet_core::filter::Activity;
 use tracelet_core::upload::Encoding;
 use tracelet_core::{
@@ -207,4 +208,29 @@ async fn unmetered_only_waits_for_wifi() {
     });
     tracker.flush().await.unwrap();
     assert_eq!(collector.fixes("wifi").unwrap().len(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jump_is_filtered_counted_by_reason_and_never_uploaded() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "jump", dir.path(), |_| {});
+    let start = (now_ms() / 3_600_000 - 1) * 3_600_000;
+    let mut fixes = walk(start, 20);
+    // Fix 10 lands 50 km away, one second after fix 9: a teleport, not a trip.
+    fixes[10].latitude_deg += 0.45;
+    let mut filtered = Vec::new();
+    for (i, fix) in fixes.into_iter().enumerate() {
+        if let RecordOutcome::Filtered { reason } = tracker.record(fix).unwrap() {
+            filtered.push((i, reason.name()));
+        }
+    }
+    assert_eq!(filtered, vec![(10, "implied_speed")]);
+    let status = tracker.status();
+    assert_eq!(
+        status.rejected_by_reason,
+        vec![("implied_speed".to_owned(), 1)]
+    );
+    tracker.flush().await.unwrap();
+    assert_eq!(collector.fixes("jump").unwrap().len(), 19);
 }

@@ -469,6 +469,109 @@ fn gsdc_ground_truth_excerpt_is_accepted_whole() {
     assert!(r.iter().all(Option::is_none), "{:?}", f.counters());
 }
 
+/// The bundled Pixel 4 chipset NMEA (RMC: time, position, speed, course), with the 5 m
+/// placeholder accuracy the replay tool gives traces without one.
+fn gsdc_chipset_fixes() -> Vec<Fix> {
+    let field = |v: &str, hemi: &str| -> Option<f64> {
+        let v: f64 = v.parse().ok()?;
+        let deg = (v / 100.0).trunc();
+        let x = deg + (v - deg * 100.0) / 60.0;
+        Some(if hemi == "S" || hemi == "W" { -x } else { x })
+    };
+    data("gsdc2020_mtv1/Pixel4_chipset.nmea")
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split('*').next()?.split(',').collect();
+            if !f.first()?.ends_with("RMC") || f.len() < 10 || f[2] != "A" {
+                return None;
+            }
+            let (t, d) = (f[1], f[9]);
+            let num = |s: &str| s.parse::<i64>().ok();
+            let (day, month, year) = (num(&d[0..2])?, num(&d[2..4])?, 2000 + num(&d[4..6])?);
+            // Days from 1970-01-01 to the date (civil calendar).
+            let (y, m) = if month <= 2 {
+                (year - 1, month + 9)
+            } else {
+                (year, month - 3)
+            };
+            let era = y.div_euclid(400);
+            let yoe = y - era * 400;
+            let doy = (153 * m + 2) / 5 + day - 1;
+            let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+            let secs: f64 = t[4..].parse().ok()?;
+            let time_ms = (days * 86_400 + num(&t[0..2])? * 3600 + num(&t[2..4])? * 60) * 1000
+                + (secs * 1000.0).round() as i64;
+            Some(Fix {
+                speed_mps: f[7].parse::<f64>().ok().map(|k| k * 1852.0 / 3600.0),
+                bearing_deg: f[8]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|b| (0.0..360.0).contains(b)),
+                ..Fix::new(time_ms, field(f[3], f[4])?, field(f[5], f[6])?, 5.0)
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn smoothing_a_chipset_filtered_drive_is_no_worse_than_raw() {
+    // The chipset already filters and the 5 m accuracy is a placeholder for an error of about
+    // a metre: the filter must learn that from its innovations instead of lagging the fixes.
+    let truth: Vec<(i64, f64, f64)> = data("gsdc2020_mtv1/span_groundtruth_1hz.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let c: Vec<&str> = line.split(',').collect();
+            Some((
+                c.first()?.parse().ok()?,
+                c.get(1)?.parse().ok()?,
+                c.get(2)?.parse().ok()?,
+            ))
+        })
+        .collect();
+    let truth_at = |t: i64| -> Option<(f64, f64)> {
+        let i = truth.partition_point(|s| s.0 < t);
+        let after = truth.get(i)?;
+        if after.0 == t {
+            return Some((after.1, after.2));
+        }
+        let before = truth.get(i.checked_sub(1)?)?;
+        let w = (t - before.0) as f64 / (after.0 - before.0) as f64;
+        Some((
+            before.1 + w * (after.1 - before.1),
+            before.2 + w * (after.2 - before.2),
+        ))
+    };
+    let fixes = gsdc_chipset_fixes();
+    assert!(fixes.len() > 1700, "{}", fixes.len());
+    let mut f = Filter::new(FilterConfig::balanced());
+    let d = run(&mut f, &fixes);
+    let (mut raw, mut filtered) = (Vec::new(), Vec::new());
+    for (fix, d) in fixes.iter().zip(&d) {
+        let FilterDecision::Accept {
+            smoothed: Some(s), ..
+        } = d
+        else {
+            panic!("a clean drive fix was refused or not smoothed: {d:?}");
+        };
+        let Some(t) = truth_at(fix.time_ms) else {
+            continue;
+        };
+        raw.push(distance_m(t.0, t.1, fix.latitude_deg, fix.longitude_deg));
+        filtered.push(distance_m(t.0, t.1, s.latitude_deg, s.longitude_deg));
+    }
+    let pct = |v: &mut Vec<f64>, p: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((p / 100.0 * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+    };
+    let (raw50, raw95) = (pct(&mut raw, 50.0), pct(&mut raw, 95.0));
+    let (f50, f95) = (pct(&mut filtered, 50.0), pct(&mut filtered, 95.0));
+    assert!(
+        f50 <= raw50 && f95 <= raw95,
+        "filtered {f50}/{f95} vs raw {raw50}/{raw95}"
+    );
+}
+
 // ---- Properties ------------------------------------------------------------------------------
 
 fn arb_fix() -> impl Strategy<Value = Fix> {
