@@ -185,9 +185,10 @@ pub fn parse_csv(text: &str, source: Option<&str>) -> Result<Vec<Fix>, TraceErro
         fixes.push(Fix {
             altitude_m: float(alt_col),
             vertical_accuracy_m: float(vacc_col),
-            speed_mps: float(speed_col),
+            // iOS writes -1 for "unknown" speed and heading.
+            speed_mps: float(speed_col).filter(|s| *s >= 0.0),
             speed_accuracy_mps: float(sacc_col),
-            bearing_deg: float(bearing_col),
+            bearing_deg: float(bearing_col).filter(|b| (0.0..360.0).contains(b)),
             bearing_accuracy_deg: float(bacc_col),
             provider: cell(provider_col).map_or(Provider::Unknown, provider_from_name),
             is_mock: cell(mock_col).is_some_and(|m| m == "1" || m.eq_ignore_ascii_case("true")),

@@ -1,14 +1,18 @@
-//! `tracelet-replay TRACE MODE [options]`: runs a recorded trace through the Tracelet core.
+//! `tracelet-replay TRACE [MODE] [options]`: runs a recorded trace through the Tracelet core.
 //!
 //! Each mode lives in its own module of the `tracelet_replay` library; this file only parses
-//! arguments and dispatches. Modes: `--filter-eval` (issue 4). Add new ones to [`Mode`].
+//! arguments and dispatches. Modes: the policy replay (the default, issue 3) and
+//! `--filter-eval` (issue 4). Add new ones to [`Mode`].
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 use tracelet_core::filter::FilterConfig;
-use tracelet_replay::{filter_eval, trace};
+use tracelet_core::policy::PolicyConfig;
+use tracelet_replay::replay::{PolicyKind, ReplayOptions};
+use tracelet_replay::{filter_eval, replay, trace};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,16 +20,38 @@ use tracelet_replay::{filter_eval, trace};
     about = "Replays a recorded GPS trace through the Tracelet core"
 )]
 struct Args {
-    /// Trace file: NMEA (.nmea) or a CSV naming time, lat_deg and lon_deg columns.
+    /// Trace file: NMEA, GPX, e-mission JSON, or a CSV naming time, lat_deg and lon_deg.
     trace: PathBuf,
 
     /// Mode: run the on-device filter over the trace and report its accuracy and decisions.
     #[arg(long)]
     filter_eval: bool,
 
-    /// Ground-truth CSV (utc_ms, lat_deg, lon_deg), interpolated at each fix time.
+    /// Ground truth: a CSV (utc_ms, lat_deg, lon_deg), or an e-mission ground_truth.json with
+    /// trips (found automatically beside an e-mission trace).
     #[arg(long, value_name = "CSV")]
     truth: Option<PathBuf>,
+
+    /// Policy replay: the subject, core (the default, with --preset), naive, peer-default or
+    /// oracle.
+    #[arg(long, default_value = "core")]
+    policy: String,
+
+    /// Policy replay: count uploads in a sink answering 200 instead of an in-process collector.
+    #[arg(long)]
+    no_upload: bool,
+
+    /// Policy replay: seed of the simulated OS's noise and of the tracker's jitter.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+
+    /// Policy replay: seconds of rest after the trace's last fix (lets the last stop show).
+    #[arg(long, default_value_t = 600)]
+    tail_s: i64,
+
+    /// Policy replay: override preset parameters, e.g. `stop_timeout_ms=120000` (repeatable).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    overrides: Vec<String>,
 
     /// Add seeded Gaussian noise of this many metres per axis (accuracy set to match).
     #[arg(long, value_name = "SIGMA_M")]
@@ -40,7 +66,8 @@ struct Args {
     #[arg(long, value_name = "SEED")]
     inject_faults: Option<u64>,
 
-    /// Filter preset: efficient, balanced or continuous.
+    /// Preset of the policy (policy replay) or of the filter (--filter-eval): efficient,
+    /// balanced or continuous.
     #[arg(long, default_value = "balanced")]
     preset: String,
 
@@ -55,6 +82,7 @@ struct Args {
 
 /// What the run does. One variant per mode; each mode's logic lives in its own module.
 enum Mode {
+    PolicyReplay,
     FilterEval,
 }
 
@@ -81,14 +109,78 @@ fn mode(args: &Args) -> Result<Mode, String> {
     if args.filter_eval {
         Ok(Mode::FilterEval)
     } else {
-        Err("choose a mode: --filter-eval".into())
+        Ok(Mode::PolicyReplay)
     }
 }
 
 fn run(args: &Args) -> Result<serde_json::Value, String> {
     match mode(args)? {
         Mode::FilterEval => filter_eval_mode(args),
+        Mode::PolicyReplay => policy_replay_mode(args),
     }
+}
+
+fn policy_replay_mode(args: &Args) -> Result<serde_json::Value, String> {
+    let kind = PolicyKind::parse(&args.policy)
+        .ok_or("unknown --policy (expected core, naive, peer-default or oracle)")?;
+    let policy = if args.overrides.is_empty() {
+        None
+    } else {
+        let mut p = PolicyConfig::preset(&args.preset)
+            .ok_or("unknown preset (expected efficient, balanced or continuous)")?;
+        for o in &args.overrides {
+            apply_override(&mut p, o)?;
+        }
+        if !p.is_valid() {
+            return Err("the overridden policy parameters are out of range".into());
+        }
+        Some(p)
+    };
+    let options = ReplayOptions {
+        trace: args.trace.clone(),
+        kind,
+        preset: args.preset.clone(),
+        policy,
+        truth: args.truth.clone(),
+        collector: !args.no_upload,
+        seed: args.seed,
+        tail_s: args.tail_s.max(0),
+    };
+    let started = Instant::now();
+    let report = replay::run(&options)?;
+    eprintln!(
+        "tracelet-replay: {} simulated s in {:.2} s wall time",
+        report.figures.duration_s,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(report.to_json())
+}
+
+/// `NAME=VALUE` for the numeric fields of [`PolicyConfig`].
+fn apply_override(p: &mut PolicyConfig, text: &str) -> Result<(), String> {
+    let (name, value) = text.split_once('=').ok_or("--set expects NAME=VALUE")?;
+    let v: f64 = value
+        .parse()
+        .map_err(|_| format!("--set {name}: not a number"))?;
+    let ms = v as i64;
+    match name {
+        "stationary_radius_m" => p.stationary_radius_m = v,
+        "max_accuracy_allowance_m" => p.max_accuracy_allowance_m = v,
+        "stop_timeout_ms" => p.stop_timeout_ms = ms,
+        "still_timeout_ms" => p.still_timeout_ms = ms,
+        "stopping_after_ms" => p.stopping_after_ms = ms,
+        "moving_interval_ms" => p.moving_interval_ms = ms,
+        "fastest_interval_ms" => p.fastest_interval_ms = ms,
+        "distance_filter_s" => p.distance_filter_s = v,
+        "min_distance_m" => p.min_distance_m = v,
+        "max_distance_m" => p.max_distance_m = v,
+        "max_batch_delay_ms" => p.max_batch_delay_ms = ms,
+        "heartbeat_ms" => p.heartbeat_ms = ms,
+        "geofence_radius_m" => p.geofence_radius_m = v,
+        "moving_upload_interval_ms" => p.moving_upload_interval_ms = ms,
+        _ => return Err(format!("--set: unknown policy parameter {name}")),
+    }
+    Ok(())
 }
 
 fn preset(name: &str) -> Result<FilterConfig, String> {

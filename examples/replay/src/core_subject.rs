@@ -1,0 +1,319 @@
+//! The real core under test: a `tracelet_core::Tracker` on a `ManualClock`, uploading to a
+//! counting sink or to an in-process collector.
+//!
+//! Determinism. The tracker uploads on its own thread, which would make upload times depend
+//! on thread scheduling. So the replay owns the upload timing: the tracker's own timer
+//! triggers are switched off (count and delay set out of reach), and after every input the
+//! replay applies the same rule the tracker's `upload_due` applies, with the preset's values
+//! (pending >= `batch_trigger_count`, oldest pending waited `max_delay_ms`), plus the
+//! tracker's immediate triggers (a motion change, an activity change between still and
+//! moving), by calling `flush()` and waiting for it. The clock does not move while an upload
+//! runs, so each upload happens at a known simulated time and the same run gives the same
+//! report.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tracelet_collector::{CollectorConfig, RunningCollector};
+use tracelet_core::config::UploadPolicy;
+use tracelet_core::filter::Activity;
+use tracelet_core::policy::{MotionState, PolicyConfig, SamplingRequest};
+use tracelet_core::upload::ReqwestTransport;
+use tracelet_core::{Event, EventListener, Fix, ManualClock, Tracker, TrackerConfig};
+
+use crate::subject::{Outcome, Subject};
+use crate::transport::CountingTransport;
+
+const DEVICE: &str = "replay-device";
+const TOKEN: &str = "replay-token";
+/// Out of reach of any replay: the tracker never uploads on its own timers.
+const NEVER_MS: i64 = 365 * 24 * 3_600_000;
+
+pub struct CoreOptions {
+    pub preset: String,
+    /// Replaces the preset's policy parameters (experiments).
+    pub policy: Option<PolicyConfig>,
+    /// Upload to an in-process collector instead of the counting sink.
+    pub collector: bool,
+    pub seed: u64,
+}
+
+#[derive(Default)]
+struct EventLog(Mutex<Vec<Event>>);
+
+impl EventListener for EventLog {
+    fn on_event(&self, event: Event) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event);
+    }
+}
+
+pub struct CoreSubject {
+    preset: String,
+    runtime: tokio::runtime::Runtime,
+    collector: Option<RunningCollector>,
+    clock: Arc<ManualClock>,
+    transport: Arc<CountingTransport>,
+    tracker: Option<Tracker>,
+    events: Arc<EventLog>,
+    /// The tracker's upload triggers, applied by the replay (see the module doc).
+    triggers: UploadPolicy,
+    policy: PolicyConfig,
+    request: SamplingRequest,
+    state: MotionState,
+    first_pending_ms: Option<i64>,
+    moving_by_activity: Option<bool>,
+    motion_reasons: BTreeMap<String, u64>,
+    sampling_changes: u64,
+    _storage: tempfile::TempDir,
+}
+
+impl CoreSubject {
+    pub fn new(options: &CoreOptions, start_ms: i64) -> Result<CoreSubject, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        let collector = if options.collector {
+            let config = CollectorConfig::loopback(vec![TOKEN.into()]);
+            Some(
+                runtime
+                    .block_on(tracelet_collector::start(config))
+                    .map_err(|e| format!("cannot start the collector: {e}"))?,
+            )
+        } else {
+            None
+        };
+        let endpoint = collector.as_ref().map_or_else(
+            || format!("http://127.0.0.1:9{}", tracelet_core::protocol::INGEST_PATH),
+            RunningCollector::ingest_url,
+        );
+        let storage = tempfile::tempdir().map_err(|e| format!("no temporary directory: {e}"))?;
+        let mut config = TrackerConfig::new(endpoint, DEVICE, TOKEN, storage.path());
+        if !config.apply_preset(&options.preset) {
+            return Err("unknown preset (expected efficient, balanced or continuous)".into());
+        }
+        if let Some(policy) = &options.policy {
+            config.upload.max_delay_ms = policy.moving_upload_interval_ms;
+            config.policy = policy.clone();
+        }
+        config.jitter_seed = Some(options.seed);
+        let triggers = config.upload.clone();
+        config.upload.batch_trigger_count = u32::MAX;
+        config.upload.max_delay_ms = NEVER_MS;
+        let policy = config.policy.clone();
+        let clock = Arc::new(ManualClock::new(start_ms));
+        let inner = match &collector {
+            Some(_) => Some(ReqwestTransport::new().map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let transport = Arc::new(CountingTransport::new(Arc::clone(&clock), inner));
+        let tracker = Tracker::with_transport(config, clock.clone(), transport.clone())
+            .map_err(|e| format!("cannot start the tracker: {e}"))?;
+        let events = Arc::new(EventLog::default());
+        tracker.set_listener(Some(events.clone()));
+        tracker.start().map_err(|e| e.to_string())?;
+        let mut subject = CoreSubject {
+            preset: options.preset.clone(),
+            runtime,
+            collector,
+            clock,
+            transport,
+            tracker: Some(tracker),
+            events,
+            triggers,
+            policy,
+            request: SamplingRequest::moving_balanced(),
+            state: MotionState::Moving,
+            first_pending_ms: None,
+            moving_by_activity: None,
+            motion_reasons: BTreeMap::new(),
+            sampling_changes: 0,
+            _storage: storage,
+        };
+        subject.settle(start_ms, false)?;
+        Ok(subject)
+    }
+
+    fn tracker(&self) -> Result<&Tracker, String> {
+        self.tracker
+            .as_ref()
+            .ok_or_else(|| "tracker already closed".into())
+    }
+
+    /// Reads the events of the last input and uploads if the tracker's rule says so.
+    fn settle(&mut self, now_ms: i64, immediate: bool) -> Result<(), String> {
+        let events = std::mem::take(
+            &mut *self
+                .events
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut upload_now = immediate;
+        for event in events {
+            match event {
+                Event::MotionChanged { state, reason } => {
+                    self.state = state;
+                    *self
+                        .motion_reasons
+                        .entry(reason.name().to_owned())
+                        .or_default() += 1;
+                    upload_now = true;
+                }
+                Event::SamplingChanged { request } => {
+                    self.request = request;
+                    self.sampling_changes += 1;
+                }
+                _ => {}
+            }
+        }
+        let pending = self.tracker()?.status().pending_count;
+        if pending > 0 && self.first_pending_ms.is_none() {
+            self.first_pending_ms = Some(now_ms);
+        }
+        let due = pending >= u64::from(self.triggers.batch_trigger_count)
+            || self
+                .first_pending_ms
+                .is_some_and(|t| now_ms - t >= self.triggers.max_delay_ms);
+        if upload_now || due {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        let tracker = self.tracker.as_ref().ok_or("tracker already closed")?;
+        let report = self
+            .runtime
+            .block_on(tracker.flush())
+            .map_err(|e| format!("flush failed: {e}"))?;
+        if report.pending == 0 {
+            self.first_pending_ms = None;
+        }
+        Ok(())
+    }
+}
+
+impl Subject for CoreSubject {
+    fn name(&self) -> String {
+        format!("core:{}", self.preset)
+    }
+
+    fn request(&self) -> SamplingRequest {
+        self.request.clone()
+    }
+
+    fn stationary(&self) -> bool {
+        self.state == MotionState::Stationary
+    }
+
+    fn on_fixes(&mut self, fixes: Vec<Fix>, now_ms: i64) -> Result<(), String> {
+        self.clock.set_ms(now_ms);
+        self.tracker()?
+            .record_batch(fixes)
+            .map_err(|e| format!("record_batch failed: {e}"))?;
+        self.settle(now_ms, false)
+    }
+
+    fn on_activity(&mut self, activity: Activity, now_ms: i64) -> Result<(), String> {
+        self.clock.set_ms(now_ms);
+        self.tracker()?.on_activity(activity);
+        // The tracker uploads at once on a change between still and moving.
+        let moving = match activity {
+            Activity::Unknown => None,
+            Activity::Still => Some(false),
+            Activity::OnFoot | Activity::Bicycle | Activity::Vehicle => Some(true),
+        };
+        let changed = match moving {
+            Some(m) => self.moving_by_activity.replace(m).is_some_and(|p| p != m),
+            None => false,
+        };
+        self.settle(now_ms, changed)
+    }
+
+    fn on_geofence_exit(&mut self, now_ms: i64) -> Result<(), String> {
+        self.clock.set_ms(now_ms);
+        self.tracker()?.on_geofence_exit();
+        self.settle(now_ms, false)
+    }
+
+    fn tick(&mut self, now_ms: i64) -> Result<(), String> {
+        self.clock.set_ms(now_ms);
+        self.tracker()?.tick();
+        self.settle(now_ms, false)
+    }
+
+    fn finish(mut self: Box<Self>, now_ms: i64) -> Result<Outcome, String> {
+        self.clock.set_ms(now_ms);
+        // What is still queued goes up at the end, so every stored fix counts.
+        self.flush()?;
+        let status = self.tracker()?.status();
+        let mut extra = serde_json::Map::new();
+        extra.insert("preset".into(), json!(self.preset));
+        extra.insert("policy".into(), policy_json(&self.policy));
+        extra.insert(
+            "upload_triggers".into(),
+            json!({
+                "batch_trigger_count": self.triggers.batch_trigger_count,
+                "max_delay_ms": self.triggers.max_delay_ms,
+                "on_motion_change": true,
+            }),
+        );
+        extra.insert("motion_changes".into(), json!(self.motion_reasons));
+        extra.insert("sampling_changes".into(), json!(self.sampling_changes));
+        extra.insert(
+            "rejected_by_reason".into(),
+            json!(
+                status
+                    .rejected_by_reason
+                    .iter()
+                    .cloned()
+                    .collect::<BTreeMap<_, _>>()
+            ),
+        );
+        extra.insert("fixes_evicted".into(), json!(status.evicted_total));
+        let mut track = self.transport.delivered_track();
+        if let Some(collector) = self.collector.take() {
+            let rows = collector.fixes(DEVICE).map_err(|e| e.to_string())?;
+            extra.insert("collector_rows".into(), json!(rows.len()));
+            drop(self.tracker.take());
+            self.runtime.block_on(collector.stop());
+        }
+        track.sort_by_key(|p| p.time_ms);
+        Ok(Outcome {
+            fixes_accepted: status.accepted_total,
+            fixes_rejected: status.rejected_total,
+            fixes_stored: status.accepted_total - status.evicted_total.min(status.accepted_total),
+            track,
+            uploads: self.transport.uploads(),
+            extra,
+        })
+    }
+}
+
+/// The policy parameters, printed so that a figure can be traced to its parameters.
+pub fn policy_json(p: &PolicyConfig) -> serde_json::Value {
+    json!({
+        "stationary_radius_m": p.stationary_radius_m,
+        "max_accuracy_allowance_m": p.max_accuracy_allowance_m,
+        "stop_timeout_ms": p.stop_timeout_ms,
+        "still_timeout_ms": p.still_timeout_ms,
+        "stopping_after_ms": p.stopping_after_ms,
+        "moving_priority": format!("{:?}", p.moving_priority),
+        "moving_interval_ms": p.moving_interval_ms,
+        "fastest_interval_ms": p.fastest_interval_ms,
+        "distance_filter_s": p.distance_filter_s,
+        "min_distance_m": p.min_distance_m,
+        "max_distance_m": p.max_distance_m,
+        "max_batch_delay_ms": p.max_batch_delay_ms,
+        "heartbeat_priority": format!("{:?}", p.heartbeat_priority),
+        "heartbeat_ms": p.heartbeat_ms,
+        "geofence_radius_m": p.geofence_radius_m,
+        "moving_upload_interval_ms": p.moving_upload_interval_ms,
+    })
+}
