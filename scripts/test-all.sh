@@ -44,6 +44,11 @@ swift_counts() {
         awk '{ printf "%d %d", $1 - $2, $2 }'
 }
 
+# node --test's final "# pass N" and "# fail N" lines.
+browser_counts() {
+    awk '/^# pass [0-9]+$/ { p = $3 } /^# fail [0-9]+$/ { f = $3 } END { printf "%d %d", p, f }' "$1"
+}
+
 declare -A passed failed
 record() { # language, log, counter function, exit status
     local counts p f
@@ -89,6 +94,19 @@ TRACELET_LIB_DIR="$root/target/release" TRACELET_COLLECTOR_BIN="$root/target/rel
     scripts/swift-toolchain.sh run swift test 2>&1 | tee "$out/swift.log"
 record swift "$out/swift.log" swift_counts "${PIPESTATUS[0]}"
 
+say "browser: the live map in headless Chromium (playwright-core) while tracelet-demo replays"
+(
+    set -e
+    if [ ! -x /usr/bin/chromium ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+    fi
+    cd tests/browser
+    npm install --no-audit --no-fund
+    TRACELET_DEMO_BIN="$root/target/release/tracelet-demo" node --test live-map.test.mjs
+) 2>&1 | tee "$out/browser.log"
+record browser "$out/browser.log" browser_counts "${PIPESTATUS[0]}"
+
 elapsed=$(($(date +%s) - started))
 echo
 echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in test-output/) =="
@@ -96,7 +114,7 @@ echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in test-output
 [ "$demo_status" -eq 0 ] && echo "demo: ok" || echo "demo: FAILED"
 total_p=0
 total_f=0
-for lang in rust kotlin swift; do
+for lang in rust kotlin swift browser; do
     echo "$lang: ${passed[$lang]} passed, ${failed[$lang]} failed"
     total_p=$((total_p + passed[$lang]))
     total_f=$((total_f + failed[$lang]))

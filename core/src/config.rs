@@ -55,6 +55,9 @@ pub struct UploadPolicy {
     pub unmetered_only: bool,
     /// Body encoding; the server must accept the compact one before it is chosen.
     pub encoding: Encoding,
+    /// Upload on the tracker's own triggers. Off, only `flush` uploads; `upload_wanted` says
+    /// when the triggers would have fired (replays use this for deterministic timing).
+    pub automatic: bool,
 }
 
 impl Default for UploadPolicy {
@@ -70,6 +73,7 @@ impl Default for UploadPolicy {
             max_retry_after_ms: 60 * 60 * 1000,
             unmetered_only: false,
             encoding: Encoding::Json,
+            automatic: true,
         }
     }
 }

@@ -105,6 +105,11 @@ impl Decider {
         self.policy.sampling_request()
     }
 
+    /// How long stored fixes may wait for an upload now.
+    pub fn upload_interval_ms(&self) -> i64 {
+        self.policy.upload_interval_ms()
+    }
+
     pub fn motion_state(&self) -> MotionState {
         self.policy.state()
     }

@@ -139,10 +139,12 @@ pub struct PolicyConfig {
     pub geofence_radius_m: f64,
     /// Uploads while moving: at most one per this interval (stops upload at once).
     pub moving_upload_interval_ms: i64,
+    /// While stationary only heartbeat fixes arrive; they can wait this long for company.
+    pub stationary_upload_interval_ms: i64,
 }
 
 impl PolicyConfig {
-    /// Longest stop timeout, least GNSS: uploads at most every 15 minutes while moving.
+    /// Least GNSS and radio: uploads at most every 30 minutes while moving.
     pub fn efficient() -> PolicyConfig {
         PolicyConfig {
             stationary_radius_m: 50.0,
@@ -161,7 +163,8 @@ impl PolicyConfig {
             heartbeat_priority: Priority::Passive,
             heartbeat_ms: 30 * 60_000,
             geofence_radius_m: 150.0,
-            moving_upload_interval_ms: 15 * 60_000,
+            moving_upload_interval_ms: 30 * 60_000,
+            stationary_upload_interval_ms: 4 * 3_600_000,
         }
     }
 
@@ -183,7 +186,10 @@ impl PolicyConfig {
             heartbeat_priority: Priority::LowPower,
             heartbeat_ms: 15 * 60_000,
             geofence_radius_m: 100.0,
-            moving_upload_interval_ms: 5 * 60_000,
+            // Each upload from an idle radio costs about 11 J (promotion and tail), as much as
+            // 75 s of GNSS: 8 per hour keeps the server within minutes without dominating.
+            moving_upload_interval_ms: 450_000,
+            stationary_upload_interval_ms: 2 * 3_600_000,
         }
     }
 
@@ -199,6 +205,7 @@ impl PolicyConfig {
             max_distance_m: 0.0,
             max_batch_delay_ms: 0,
             moving_upload_interval_ms: 60_000,
+            stationary_upload_interval_ms: 15 * 60_000,
             ..PolicyConfig::balanced()
         }
     }
@@ -233,6 +240,7 @@ impl PolicyConfig {
             && self.max_batch_delay_ms >= 0
             && self.heartbeat_ms > 0
             && self.moving_upload_interval_ms > 0
+            && self.stationary_upload_interval_ms > 0
     }
 }
 
@@ -297,9 +305,13 @@ impl MotionPolicy {
         self.request.clone()
     }
 
-    /// How long uploads may wait in the current state (stops upload at once).
+    /// How long stored fixes may wait for an upload in the current state (a stop itself
+    /// uploads at once).
     pub fn upload_interval_ms(&self) -> i64 {
-        self.config.moving_upload_interval_ms
+        match self.state {
+            MotionState::Stationary => self.config.stationary_upload_interval_ms,
+            MotionState::Moving | MotionState::Stopping => self.config.moving_upload_interval_ms,
+        }
     }
 
     /// An accepted fix.
@@ -320,7 +332,11 @@ impl MotionPolicy {
         };
         match self.state {
             MotionState::Stationary => {
-                let radius = self.config.stationary_radius_m;
+                // Leaving must be certain: the whole accuracy circle outside the radius. A
+                // heartbeat network fix 100 m off is noise, not a departure (the geofence and
+                // activity recognition catch real ones).
+                let radius =
+                    self.config.stationary_radius_m + fix.horizontal_accuracy_m - allowance;
                 if self.anchor.is_none_or(|a| outside(&a, radius)) {
                     self.anchor = Some(anchor_at(fix, now_ms, self.config.max_batch_delay_ms));
                     return self.change(MotionState::Moving, MotionReason::FixOutsideRadius);

@@ -6,6 +6,7 @@
 //! never waits on the network except through the `flush` future.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -201,6 +202,8 @@ struct Shared {
     decider: Mutex<Decider>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
+    /// An immediate trigger fired and no upload round has started since.
+    upload_requested: AtomicBool,
 }
 
 struct State {
@@ -208,8 +211,6 @@ struct State {
     rejected_by_reason: BTreeMap<&'static str, u64>,
     bearer_token: String,
     network: NetworkState,
-    /// Whether the last activity transition said the user moves; `None` until one arrived.
-    moving_by_activity: Option<bool>,
     /// The corrupt queue file moved aside at open, until a listener has been told.
     unreported_quarantine: Option<String>,
     /// No automatic upload before this time (backoff after a failure).
@@ -253,7 +254,6 @@ impl Tracker {
                 connected: true,
                 unmetered: true,
             },
-            moving_by_activity: None,
             unreported_quarantine: opened.quarantined.map(|p| {
                 p.file_name()
                     .unwrap_or_default()
@@ -274,6 +274,7 @@ impl Tracker {
             decider: Mutex::new(decider),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
+            upload_requested: AtomicBool::new(false),
         });
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -498,28 +499,23 @@ impl Tracker {
         }
     }
 
-    /// An activity transition from the OS. A change between still and moving is a motion
-    /// change: what is queued is uploaded now, so the server sees the trip end (or start)
-    /// without waiting for the count or delay trigger.
+    /// An activity transition from the OS. It feeds the motion policy: "still" shortens the
+    /// stop timeout, a moving activity resumes sampling at once when stationary. When that
+    /// makes the phone stationary, the queue is uploaded at once (a motion-change trigger).
     pub fn on_activity(&self, activity: Activity) {
-        let moving = match activity {
-            Activity::Unknown => {
-                lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
-                return;
-            }
-            Activity::Still => false,
-            Activity::OnFoot | Activity::Bicycle | Activity::Vehicle => true,
-        };
         let output = lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
-        let policy_changed = self.apply_policy(vec![output]);
-        let changed = {
-            let mut state = lock(&self.shared.state);
-            let previous = state.moving_by_activity.replace(moving);
-            previous.is_some_and(|p| p != moving)
-        };
-        if changed || policy_changed {
+        if self.apply_policy(vec![output]) {
             self.upload_now();
         }
+    }
+
+    /// True when an upload is due now by the tracker's own rules (count, delay, a stop, a
+    /// returning network, the app going to the background). With `UploadPolicy::automatic`
+    /// off, the caller uploads by calling `flush` when this says so: a replay does this to keep
+    /// upload times deterministic.
+    pub fn upload_wanted(&self) -> bool {
+        self.shared.upload_requested.load(Ordering::SeqCst)
+            || self.shared.upload_due(self.shared.clock.now_ms())
     }
 
     /// The app went to the background: upload what is pending while the OS still lets us.
@@ -561,6 +557,7 @@ impl Tracker {
     }
 
     fn upload_now(&self) {
+        self.shared.upload_requested.store(true, Ordering::SeqCst);
         let _ = self.commands.try_send(Command::UploadNow);
     }
 }
@@ -613,6 +610,7 @@ impl Shared {
     }
 
     fn upload_due(&self, now_ms: i64) -> bool {
+        let max_delay_ms = self.max_delay_ms();
         {
             let state = lock(&self.state);
             if !self.network_usable(&state) || state.retry_at_ms.is_some_and(|t| now_ms < t) {
@@ -631,11 +629,25 @@ impl Shared {
             .oldest_stored_ms()
             .ok()
             .flatten()
-            .is_some_and(|oldest| now_ms - oldest >= self.config.upload.max_delay_ms)
+            .is_some_and(|oldest| now_ms - oldest >= max_delay_ms)
+    }
+
+    /// The upload delay in force: the configured one while moving, the policy's longer one
+    /// while stationary (only heartbeat fixes arrive then).
+    fn max_delay_ms(&self) -> i64 {
+        let decider = lock(&self.decider);
+        if decider.motion_state() == MotionState::Stationary {
+            decider
+                .upload_interval_ms()
+                .max(self.config.upload.max_delay_ms)
+        } else {
+            self.config.upload.max_delay_ms
+        }
     }
 
     /// How long the uploader may sleep before a timer (max delay or backoff) falls due.
     fn idle_wait(&self, now_ms: i64) -> Duration {
+        let max_delay_ms = self.max_delay_ms();
         let retry_at = lock(&self.state).retry_at_ms;
         let store = lock(&self.store);
         let next_trigger =
@@ -646,7 +658,7 @@ impl Shared {
                     .oldest_stored_ms()
                     .ok()
                     .flatten()
-                    .map(|oldest| oldest + self.config.upload.max_delay_ms)
+                    .map(|oldest| oldest + max_delay_ms)
             };
         drop(store);
         // Both conditions must hold: the backoff has passed and something is due.
@@ -662,6 +674,7 @@ impl Shared {
 
     /// Uploads batches until the queue is empty or an attempt fails.
     async fn upload_pending(&self) -> Result<FlushReport, TrackerError> {
+        self.upload_requested.store(false, Ordering::SeqCst);
         if !self.network_usable(&lock(&self.state)) {
             return Err(TrackerError::Upload(
                 "waiting for a network the upload policy allows".into(),
@@ -891,14 +904,20 @@ async fn upload_loop(
             }
             next = commands.try_recv().ok();
         }
-        // Time-based policy decisions (stop timeouts) while no fixes arrive.
-        let motion_changed = shared.tick();
+        // Time-based policy decisions (stop timeouts) while no fixes arrive. Without automatic
+        // uploads the caller drives time and calls `tick` itself.
+        let automatic = shared.config.upload.automatic;
+        let motion_changed = automatic && shared.tick();
         if let Some(checkpointer) = &checkpointer {
             // A failed checkpoint loses nothing: the WAL still holds every commit.
             let _ = checkpointer.checkpoint_if_larger_than(CHECKPOINT_WAL_BYTES);
         }
-        let forced = upload_now || motion_changed || !flush_waiters.is_empty();
-        if !forced && !shared.upload_due(shared.clock.now_ms()) {
+        let forced = (automatic && (upload_now || motion_changed)) || !flush_waiters.is_empty();
+        if motion_changed {
+            shared.upload_requested.store(true, Ordering::SeqCst);
+        }
+        let due = forced || (automatic && shared.upload_due(shared.clock.now_ms()));
+        if !due {
             continue;
         }
         let result = tokio::select! {

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tracelet_collector::{ChaosConfig, CollectorConfig, RunningCollector};
-use tracelet_core::RecordOutcome;
 use tracelet_core::filter::Activity;
 use tracelet_core::upload::Encoding;
+use tracelet_core::{ManualClock, RecordOutcome};
 use tracelet_core::{
     NetworkState, SystemClock, TokenProvider, Tracker, TrackerConfig, TrackerError,
 };
@@ -170,18 +170,33 @@ async fn wait_for(collector: &RunningCollector, device: &str, count: usize) -> u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_motion_change_uploads_without_waiting_for_the_count_or_delay() {
+async fn a_stop_uploads_without_waiting_for_the_count_or_delay() {
     let collector = collector_with(|_| {}).await;
     let dir = tempfile::tempdir().unwrap();
-    let tracker = tracker(&collector, "motion", dir.path(), |_| {});
+    // Virtual time, so the stop timeout passes without waiting for it.
+    let start = (now_ms() / 1000) * 1000;
+    let clock = Arc::new(ManualClock::new(start));
+    let mut config = TrackerConfig::new(collector.ingest_url(), "motion", TOKEN, dir.path());
+    config.jitter_seed = Some(5);
+    let tracker = Tracker::new(config, clock.clone()).unwrap();
+    tracker.start().unwrap();
     tracker.on_activity(Activity::Vehicle);
-    record_walk(&tracker, 7);
+    for (i, fix) in walk(start, 7).into_iter().enumerate() {
+        clock.set_ms(start + i as i64 * 1000);
+        tracker.record(fix).unwrap();
+    }
     assert!(
         collector.fixes("motion").unwrap().is_empty(),
         "below every trigger"
     );
-    tracker.on_activity(Activity::Vehicle);
+    // The user stops: still for longer than the "still" timeout, with no fixes.
     tracker.on_activity(Activity::Still);
+    clock.set_ms(start + 7_000 + 125_000);
+    tracker.tick();
+    assert_eq!(
+        tracker.status().motion_state,
+        Some(tracelet_core::policy::MotionState::Stationary)
+    );
     assert_eq!(wait_for(&collector, "motion", 7).await, 7);
 }
 

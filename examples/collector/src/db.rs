@@ -55,7 +55,33 @@ CREATE TABLE IF NOT EXISTS fixes (
     received_ms INTEGER NOT NULL,
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fixes_by_time ON fixes (device, t);
 ";
+
+/// The columns [`read_row`] expects, in its order.
+const ROW_COLUMNS: &str = "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms";
+
+fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+    let seq: i64 = r.get(0)?;
+    Ok(StoredRow {
+        seq: u64::try_from(seq).unwrap_or(0),
+        fix: WireFix {
+            t: r.get(1)?,
+            la: r.get(2)?,
+            lo: r.get(3)?,
+            ac: r.get(4)?,
+            al: r.get(5)?,
+            va: r.get(6)?,
+            sp: r.get(7)?,
+            sa: r.get(8)?,
+            be: r.get(9)?,
+            ba: r.get(10)?,
+            pr: r.get(11)?,
+            mk: r.get(12)?,
+        },
+        received_ms: r.get(13)?,
+    })
+}
 
 impl CollectorDb {
     pub fn open(path: &Path) -> Result<CollectorDb, DbError> {
@@ -79,8 +105,19 @@ impl CollectorDb {
 
     /// Stores a validated batch in one transaction; returns (new, duplicates).
     pub fn store_batch(&mut self, batch: &BatchV1, now_ms: i64) -> Result<(u64, u64), DbError> {
+        let (stored, duplicates) = self.store_batch_rows(batch, now_ms)?;
+        Ok((stored.len() as u64, duplicates))
+    }
+
+    /// As [`CollectorDb::store_batch`], returning the rows that were new (the live stream
+    /// publishes them) and the number of duplicates.
+    pub fn store_batch_rows(
+        &mut self,
+        batch: &BatchV1,
+        now_ms: i64,
+    ) -> Result<(Vec<StoredRow>, u64), DbError> {
         let tx = self.conn.transaction()?;
-        let mut accepted = 0;
+        let mut stored = Vec::new();
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO fixes
@@ -89,7 +126,7 @@ impl CollectorDb {
             )?;
             for (offset, f) in batch.fixes.iter().enumerate() {
                 let seq = i64::try_from(batch.first_seq + offset as u64).unwrap_or(i64::MAX);
-                accepted += stmt.execute(params![
+                let inserted = stmt.execute(params![
                     batch.device,
                     seq,
                     f.t,
@@ -105,15 +142,22 @@ impl CollectorDb {
                     f.pr,
                     f.mk,
                     now_ms
-                ])? as u64;
+                ])?;
+                if inserted > 0 {
+                    stored.push(StoredRow {
+                        seq: u64::try_from(seq).unwrap_or(0),
+                        fix: f.clone(),
+                        received_ms: now_ms,
+                    });
+                }
             }
         }
         tx.commit()?;
-        let duplicates = batch.fixes.len() as u64 - accepted;
+        let duplicates = (batch.fixes.len() - stored.len()) as u64;
         self.stats.batches += 1;
-        self.stats.fixes_accepted += accepted;
+        self.stats.fixes_accepted += stored.len() as u64;
         self.stats.duplicates += duplicates;
-        Ok((accepted, duplicates))
+        Ok((stored, duplicates))
     }
 
     pub fn count_rejected_request(&mut self) {
@@ -131,34 +175,40 @@ impl CollectorDb {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<StoredRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms
-             FROM fixes WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(
             params![device, i64::try_from(after_seq).unwrap_or(i64::MAX), limit],
-            |r| {
-                let seq: i64 = r.get(0)?;
-                Ok(StoredRow {
-                    seq: u64::try_from(seq).unwrap_or(0),
-                    fix: WireFix {
-                        t: r.get(1)?,
-                        la: r.get(2)?,
-                        lo: r.get(3)?,
-                        ac: r.get(4)?,
-                        al: r.get(5)?,
-                        va: r.get(6)?,
-                        sp: r.get(7)?,
-                        sa: r.get(8)?,
-                        be: r.get(9)?,
-                        ba: r.get(10)?,
-                        pr: r.get(11)?,
-                        mk: r.get(12)?,
-                    },
-                    received_ms: r.get(13)?,
-                })
-            },
+            read_row,
         )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The fix of a device with the largest time `t` (the largest `seq` among equal times),
+    /// or `None` for an unknown device.
+    pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 ORDER BY t DESC, seq DESC LIMIT 1"
+        ))?;
+        let mut rows = stmt.query_map(params![device], read_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Fixes of one device with `from_ms <= t <= to_ms`, ordered by time then sequence, at
+    /// most `limit` of them.
+    pub fn track(
+        &self,
+        device: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND t >= ?2 AND t <= ?3
+             ORDER BY t, seq LIMIT ?4"
+        ))?;
+        let rows = stmt.query_map(params![device, from_ms, to_ms, limit], read_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -68,9 +68,11 @@ fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<IngestRe
     let json = inflate(headers, body, state.max_inflated_bytes)?;
     let batch = decode(headers, &json)?;
     check_batch(&batch, headers)?;
-    let (accepted, duplicates) = lock(&state.db)
-        .store_batch(&batch, now_ms())
+    let (stored, duplicates) = lock(&state.db)
+        .store_batch_rows(&batch, now_ms())
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let accepted = stored.len() as u64;
+    state.live.publish(&batch.device, stored);
     Ok(IngestResponse {
         accepted,
         duplicates,

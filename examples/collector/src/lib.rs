@@ -1,12 +1,17 @@
 //! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
 //!
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
-//! (device, sequence) once in SQLite, and serves a small read API for tests and the demo.
+//! (device, sequence) once in SQLite, and serves a small read API, a live stream of stored
+//! fixes (server-sent events) and a live map page for tests, the demo and front ends.
 
 pub mod chaos;
 mod db;
 mod ingest;
+mod live;
+#[cfg(test)]
+mod live_tests;
 mod read;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,13 +21,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use chaos::{ChaosConfig, ChaosCounts};
 pub use db::{CollectorDb, DbError, StoredRow};
 
 use chaos::Chaos;
+use live::LiveFeed;
 
 /// How the collector runs.
 #[derive(Debug, Clone)]
@@ -57,6 +63,7 @@ struct AppState {
     /// Inflated bodies larger than this are refused too (a gzip bomb is small on the wire).
     max_inflated_bytes: usize,
     chaos: Option<Arc<Chaos>>,
+    live: LiveFeed,
 }
 
 /// A collector serving in the background of the current tokio runtime.
@@ -65,6 +72,8 @@ pub struct RunningCollector {
     db: Arc<Mutex<CollectorDb>>,
     chaos: Option<Arc<Chaos>>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// Ends the live streams, which would otherwise hold a graceful shutdown open.
+    stopping: watch::Sender<bool>,
     task: JoinHandle<()>,
     proxy: Option<JoinHandle<()>>,
 }
@@ -79,9 +88,19 @@ impl RunningCollector {
         )
     }
 
+    /// The live map page.
+    pub fn map_url(&self) -> String {
+        format!("http://{}/map", self.addr)
+    }
+
     /// Every stored fix of a device, ordered by sequence number.
     pub fn fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
         lock(&self.db).fixes(device, 0, u32::MAX)
+    }
+
+    /// The device's fix with the latest time, as `GET /v1/devices/{device}/latest` answers.
+    pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
+        lock(&self.db).latest(device)
     }
 
     pub fn stats(&self) -> db::Stats {
@@ -97,6 +116,7 @@ impl RunningCollector {
         if let Some(proxy) = self.proxy.take() {
             proxy.abort();
         }
+        let _ = self.stopping.send(true);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -113,11 +133,13 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
     .map_err(std::io::Error::other)?;
     let db = Arc::new(Mutex::new(db));
     let chaos = config.chaos.map(|c| Arc::new(Chaos::new(c)));
+    let (stopping, stopping_rx) = watch::channel(false);
     let state = AppState {
         db: Arc::clone(&db),
         tokens: Arc::new(config.tokens.clone()),
         max_inflated_bytes: config.max_body_bytes.saturating_mul(20),
         chaos: chaos.clone(),
+        live: LiveFeed::new(stopping_rx),
     };
     let public = TcpListener::bind(config.listen).await?;
     let addr = public.local_addr()?;
@@ -157,6 +179,7 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
         db,
         chaos,
         shutdown: Some(shutdown),
+        stopping,
         task,
         proxy,
     })
@@ -167,7 +190,13 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route(tracelet_core::protocol::INGEST_PATH, post(ingest::ingest))
         .route("/v1/devices", get(read::devices))
         .route("/v1/devices/{device}/fixes", get(read::fixes))
+        .route("/v1/devices/{device}/latest", get(read::latest))
+        .route("/v1/devices/{device}/track", get(read::track))
         .route("/v1/stats", get(read::stats))
+        .route("/v1/stream", get(live::stream))
+        .route("/", get(web::map_page))
+        .route("/map", get(web::map_page))
+        .route("/map.js", get(web::map_script))
         .route("/healthz", get(|| async { "ok" }))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)

@@ -12,6 +12,48 @@ use crate::{AppState, lock};
 
 const DEFAULT_PAGE: u32 = 1_000;
 const MAX_PAGE: u32 = 10_000;
+const DEFAULT_TRACK_POINTS: u32 = 10_000;
+const MAX_TRACK_POINTS: u32 = 100_000;
+
+/// A stored fix as a map draws it: the fix, its sequence number, and whether the SDK kept it.
+///
+/// `kept` is true for every fix today: the core uploads only the fixes it keeps, so the
+/// collector never sees a discarded one. The flag is in the API so that front ends can offer
+/// a raw/kept switch now and need no change once an SDK uploads discarded fixes, flagged.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrackPoint {
+    #[serde(flatten)]
+    pub row: StoredRow,
+    pub kept: bool,
+}
+
+impl From<StoredRow> for TrackPoint {
+    fn from(row: StoredRow) -> TrackPoint {
+        TrackPoint { row, kept: true }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrackQuery {
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct TrackPage {
+    device: String,
+    points: Vec<TrackPoint>,
+    /// More fixes lie in the range: ask again from the last point's `t`.
+    truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Latest {
+    device: String,
+    #[serde(flatten)]
+    point: TrackPoint,
+}
 
 #[derive(Debug, Deserialize)]
 pub struct FixesQuery {
@@ -43,6 +85,48 @@ pub async fn fixes(
     }
 }
 
+pub async fn track(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    Query(query): Query<TrackQuery>,
+) -> Response {
+    let from_ms = query.from_ms.unwrap_or(i64::MIN);
+    let to_ms = query.to_ms.unwrap_or(i64::MAX);
+    if from_ms > to_ms {
+        return error(StatusCode::BAD_REQUEST, "from_ms is after to_ms");
+    }
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_TRACK_POINTS)
+        .clamp(1, MAX_TRACK_POINTS);
+    // One more than asked tells whether the range holds more.
+    match lock(&state.db).track(&device, from_ms, to_ms, limit + 1) {
+        Ok(mut rows) => {
+            let truncated = rows.len() > limit as usize;
+            rows.truncate(limit as usize);
+            Json(TrackPage {
+                device,
+                points: rows.into_iter().map(TrackPoint::from).collect(),
+                truncated,
+            })
+            .into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn latest(State(state): State<AppState>, Path(device): Path<String>) -> Response {
+    match lock(&state.db).latest(&device) {
+        Ok(Some(row)) => Json(Latest {
+            device,
+            point: row.into(),
+        })
+        .into_response(),
+        Ok(None) => error(StatusCode::NOT_FOUND, "no fixes stored for this device"),
+        Err(e) => internal(e),
+    }
+}
+
 pub async fn devices(State(state): State<AppState>) -> Response {
     match lock(&state.db).devices() {
         Ok(devices) => Json(DevicesPage { devices }).into_response(),
@@ -55,8 +139,12 @@ pub async fn stats(State(state): State<AppState>) -> Response {
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, e)
+}
+
+fn error(status: StatusCode, e: impl std::fmt::Display) -> Response {
     (
-        StatusCode::INTERNAL_SERVER_ERROR,
+        status,
         Json(ErrorResponse {
             error: e.to_string(),
         }),

@@ -2,14 +2,11 @@
 //! counting sink or to an in-process collector.
 //!
 //! Determinism. The tracker uploads on its own thread, which would make upload times depend
-//! on thread scheduling. So the replay owns the upload timing: the tracker's own timer
-//! triggers are switched off (count and delay set out of reach), and after every input the
-//! replay applies the same rule the tracker's `upload_due` applies, with the preset's values
-//! (pending >= `batch_trigger_count`, oldest pending waited `max_delay_ms`), plus the
-//! tracker's immediate triggers (a motion change, an activity change between still and
-//! moving), by calling `flush()` and waiting for it. The clock does not move while an upload
-//! runs, so each upload happens at a known simulated time and the same run gives the same
-//! report.
+//! on thread scheduling. So the replay runs it with `UploadPolicy::automatic` off and, after
+//! every input, asks `Tracker::upload_wanted()` (the tracker's own triggers: count, delay, a
+//! stop, ...) and calls `flush()` and waits for it when it says so. The clock does not move
+//! while an upload runs, so each upload happens at a known simulated time and the same run
+//! gives the same report.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,8 +24,6 @@ use crate::transport::CountingTransport;
 
 const DEVICE: &str = "replay-device";
 const TOKEN: &str = "replay-token";
-/// Out of reach of any replay: the tracker never uploads on its own timers.
-const NEVER_MS: i64 = 365 * 24 * 3_600_000;
 
 pub struct CoreOptions {
     pub preset: String,
@@ -59,13 +54,11 @@ pub struct CoreSubject {
     transport: Arc<CountingTransport>,
     tracker: Option<Tracker>,
     events: Arc<EventLog>,
-    /// The tracker's upload triggers, applied by the replay (see the module doc).
+    /// The upload triggers in force, for the report.
     triggers: UploadPolicy,
     policy: PolicyConfig,
     request: SamplingRequest,
     state: MotionState,
-    first_pending_ms: Option<i64>,
-    moving_by_activity: Option<bool>,
     motion_reasons: BTreeMap<String, u64>,
     sampling_changes: u64,
     _storage: tempfile::TempDir,
@@ -103,8 +96,7 @@ impl CoreSubject {
         }
         config.jitter_seed = Some(options.seed);
         let triggers = config.upload.clone();
-        config.upload.batch_trigger_count = u32::MAX;
-        config.upload.max_delay_ms = NEVER_MS;
+        config.upload.automatic = false;
         let policy = config.policy.clone();
         let clock = Arc::new(ManualClock::new(start_ms));
         let inner = match &collector {
@@ -129,13 +121,11 @@ impl CoreSubject {
             policy,
             request: SamplingRequest::moving_balanced(),
             state: MotionState::Moving,
-            first_pending_ms: None,
-            moving_by_activity: None,
             motion_reasons: BTreeMap::new(),
             sampling_changes: 0,
             _storage: storage,
         };
-        subject.settle(start_ms, false)?;
+        subject.settle()?;
         Ok(subject)
     }
 
@@ -145,8 +135,8 @@ impl CoreSubject {
             .ok_or_else(|| "tracker already closed".into())
     }
 
-    /// Reads the events of the last input and uploads if the tracker's rule says so.
-    fn settle(&mut self, now_ms: i64, immediate: bool) -> Result<(), String> {
+    /// Reads the events of the last input and uploads if the tracker's triggers say so.
+    fn settle(&mut self) -> Result<(), String> {
         let events = std::mem::take(
             &mut *self
                 .events
@@ -154,7 +144,6 @@ impl CoreSubject {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        let mut upload_now = immediate;
         for event in events {
             match event {
                 Event::MotionChanged { state, reason } => {
@@ -163,7 +152,6 @@ impl CoreSubject {
                         .motion_reasons
                         .entry(reason.name().to_owned())
                         .or_default() += 1;
-                    upload_now = true;
                 }
                 Event::SamplingChanged { request } => {
                     self.request = request;
@@ -172,15 +160,7 @@ impl CoreSubject {
                 _ => {}
             }
         }
-        let pending = self.tracker()?.status().pending_count;
-        if pending > 0 && self.first_pending_ms.is_none() {
-            self.first_pending_ms = Some(now_ms);
-        }
-        let due = pending >= u64::from(self.triggers.batch_trigger_count)
-            || self
-                .first_pending_ms
-                .is_some_and(|t| now_ms - t >= self.triggers.max_delay_ms);
-        if upload_now || due {
+        if self.tracker()?.upload_wanted() {
             self.flush()?;
         }
         Ok(())
@@ -188,13 +168,9 @@ impl CoreSubject {
 
     fn flush(&mut self) -> Result<(), String> {
         let tracker = self.tracker.as_ref().ok_or("tracker already closed")?;
-        let report = self
-            .runtime
+        self.runtime
             .block_on(tracker.flush())
             .map_err(|e| format!("flush failed: {e}"))?;
-        if report.pending == 0 {
-            self.first_pending_ms = None;
-        }
         Ok(())
     }
 }
@@ -217,35 +193,25 @@ impl Subject for CoreSubject {
         self.tracker()?
             .record_batch(fixes)
             .map_err(|e| format!("record_batch failed: {e}"))?;
-        self.settle(now_ms, false)
+        self.settle()
     }
 
     fn on_activity(&mut self, activity: Activity, now_ms: i64) -> Result<(), String> {
         self.clock.set_ms(now_ms);
         self.tracker()?.on_activity(activity);
-        // The tracker uploads at once on a change between still and moving.
-        let moving = match activity {
-            Activity::Unknown => None,
-            Activity::Still => Some(false),
-            Activity::OnFoot | Activity::Bicycle | Activity::Vehicle => Some(true),
-        };
-        let changed = match moving {
-            Some(m) => self.moving_by_activity.replace(m).is_some_and(|p| p != m),
-            None => false,
-        };
-        self.settle(now_ms, changed)
+        self.settle()
     }
 
     fn on_geofence_exit(&mut self, now_ms: i64) -> Result<(), String> {
         self.clock.set_ms(now_ms);
         self.tracker()?.on_geofence_exit();
-        self.settle(now_ms, false)
+        self.settle()
     }
 
     fn tick(&mut self, now_ms: i64) -> Result<(), String> {
         self.clock.set_ms(now_ms);
         self.tracker()?.tick();
-        self.settle(now_ms, false)
+        self.settle()
     }
 
     fn finish(mut self: Box<Self>, now_ms: i64) -> Result<Outcome, String> {

@@ -33,19 +33,23 @@ public final class Tracelet: Sendable {
         try bridged { try core.stop() }
     }
 
-    /// Validates and durably stores one fix: when this returns, the fix survives the app being
-    /// killed.
+    /// Validates, filters and durably stores one fix: when this returns `.stored`, the fix
+    /// survives the app being killed.
     ///
-    /// - Returns: the fix's per-device sequence number.
+    /// - Returns: `.stored(seq:)` with the fix's per-device sequence number, or
+    ///   `.filtered(reason:)` when the on-device filter judged the valid fix bad (a jump, a
+    ///   duplicate, out of order, too vague...). That is not an error: it is counted in
+    ///   ``TraceletStatus`` `rejectedByReason`; turn the filter off with
+    ///   ``TraceletConfiguration/filterEnabled``.
     /// - Throws: ``TraceletError/invalidFix(reason:)``, ``TraceletError/notTracking``, or
     ///   ``TraceletError/storage(reason:)``.
     @discardableResult
-    public func record(_ fix: Fix) throws -> UInt64 {
+    public func record(_ fix: Fix) throws -> RecordOutcome {
         try bridged { try core.record(fix: fix) }
     }
 
-    /// Stores the valid fixes of a batch (as the OS delivers them) in one transaction; invalid
-    /// ones are reported per index and do not affect the others.
+    /// Stores the kept fixes of a batch (as the OS delivers them) in one transaction; invalid
+    /// and filtered ones are reported per index and do not affect the others.
     ///
     /// - Throws: ``TraceletError/notTracking`` or ``TraceletError/storage(reason:)``.
     @discardableResult
@@ -55,6 +59,9 @@ public final class Tracelet: Sendable {
             acceptedSequenceNumbers: result.acceptedSeqs,
             rejected: result.rejected.map {
                 RecordBatchResult.Rejection(index: Int($0.index), error: TraceletError($0.error))
+            },
+            filtered: result.filtered.map {
+                RecordBatchResult.Filtering(index: Int($0.index), reason: $0.reason)
             }
         )
     }
@@ -94,6 +101,20 @@ public final class Tracelet: Sendable {
     /// still and moving is a motion change: what is queued is uploaded now.
     public func activityChanged(_ activity: UserActivity) {
         core.onActivity(activity: activity)
+    }
+
+    /// The device left the stationary geofence (``SamplingRequest`` `stationaryGeofence`):
+    /// sampling resumes at once. ``LocationTracker`` calls it from region monitoring; call it
+    /// yourself if your app watches the geofence another way.
+    public func onGeofenceExit() {
+        core.onGeofenceExit()
+    }
+
+    /// Lets time-based decisions happen now (a still device sends no fixes, so a stop is
+    /// noticed by time). The SDK's upload thread already does this at least every 15 seconds;
+    /// replays and tests call it to be exact.
+    public func tick() {
+        core.tick()
     }
 
     /// Replaces the bearer token (for example after the user signed in again) and retries

@@ -20,6 +20,31 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     /// Upload only on unmetered networks (Wi-Fi, Ethernet: not expensive, not Low Data Mode);
     /// elsewhere fixes wait in the queue.
     public var uploadOnlyUnmetered: Bool
+    /// The battery / track density trade-off: how often GNSS samples while moving, how soon a
+    /// stop turns it off, how strict the filter is. See ``Preset``.
+    public var preset: Preset
+    /// The on-device filter (jumps, duplicates, out-of-order and vague fixes): ``Tracelet/record(_:)-(Fix)``
+    /// returns `.filtered(reason:)` for the fixes it drops. Off, every valid fix is stored.
+    public var filterEnabled: Bool
+
+    /// A named sampling preset. The known ones are the static members; the core refuses any
+    /// other name with ``TraceletError/invalidConfiguration(reason:)`` when the ``Tracelet`` is
+    /// created (so a name from remote config needs no check of its own).
+    public struct Preset: RawRepresentable, Equatable, Hashable, Sendable {
+        public var rawValue: String
+
+        public init(rawValue: String) {
+            self.rawValue = rawValue
+        }
+
+        /// Sparse sampling (every 10 s, 15 m or more apart), the cheapest stationary heartbeat.
+        public static let efficient = Preset(rawValue: "efficient")
+        /// The default: GNSS every 5 s (10 m or more apart) while moving, off while stationary.
+        public static let balanced = Preset(rawValue: "balanced")
+        /// Every fix, once a second, for a live track; a tighter accuracy gate; GNSS still
+        /// stops when stationary.
+        public static let continuous = Preset(rawValue: "continuous")
+    }
 
     public init(
         endpoint: URL,
@@ -29,7 +54,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         batchTriggerCount: UInt32 = 100,
         maxBatchFixes: UInt32 = 500,
         maxUploadDelay: TimeInterval = 300,
-        uploadOnlyUnmetered: Bool = false
+        uploadOnlyUnmetered: Bool = false,
+        preset: Preset = .balanced,
+        filterEnabled: Bool = true
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -39,6 +66,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.maxBatchFixes = maxBatchFixes
         self.maxUploadDelay = maxUploadDelay
         self.uploadOnlyUnmetered = uploadOnlyUnmetered
+        self.preset = preset
+        self.filterEnabled = filterEnabled
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -60,7 +89,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             batchTriggerCount: batchTriggerCount,
             maxBatchFixes: maxBatchFixes,
             maxUploadDelayMs: Int64(delayMs.rounded()),
-            uploadOnlyUnmetered: uploadOnlyUnmetered
+            uploadOnlyUnmetered: uploadOnlyUnmetered,
+            preset: preset.rawValue,
+            filterEnabled: filterEnabled
         )
     }
 }

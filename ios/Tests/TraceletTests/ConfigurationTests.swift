@@ -58,6 +58,21 @@ final class ConfigurationTests: XCTestCase {
         assertInvalidConfiguration(config)
     }
 
+    func testAnUnknownPresetNameIsRefusedByTheCore() {
+        var config = valid
+        config.preset = TraceletConfiguration.Preset(rawValue: "sporty")
+        assertInvalidConfiguration(config)
+    }
+
+    func testEveryKnownPresetIsAccepted() throws {
+        for preset in [TraceletConfiguration.Preset.efficient, .balanced, .continuous] {
+            var config = valid
+            config.preset = preset
+            config.storageDirectory.appendPathComponent(preset.rawValue)
+            XCTAssertNoThrow(try Tracelet(configuration: config), preset.rawValue)
+        }
+    }
+
     private func assertInvalidConfiguration(
         _ config: TraceletConfiguration, file: StaticString = #filePath, line: UInt = #line
     ) {

@@ -12,7 +12,7 @@ final class DeliveryTests: CollectorTestCase {
 
         var seqs: [UInt64] = []
         for fix in fixes {
-            seqs.append(try tracelet.record(fix))
+            seqs.append(try tracelet.record(fix).storedSeq())
         }
         let result = try await tracelet.flush()
 
@@ -69,6 +69,7 @@ final class DeliveryTests: CollectorTestCase {
 
         XCTAssertEqual(result.acceptedSequenceNumbers, [1, 2])
         XCTAssertEqual(result.rejected.map(\.index), [1, 2])
+        XCTAssertEqual(result.filtered, [])
         for rejection in result.rejected {
             guard case .invalidFix = rejection.error else {
                 return XCTFail("expected invalidFix, got \(rejection.error)")

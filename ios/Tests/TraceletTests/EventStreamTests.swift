@@ -13,6 +13,7 @@ final class EventStreamTests: CollectorTestCase {
         bad.longitude = 200
 
         try tracelet!.start()
+        let startSampling = tracelet!.samplingRequest
         try tracelet!.record(fixes[0])
         try tracelet!.record(fixes[1])
         XCTAssertThrowsError(try tracelet!.record(bad))
@@ -22,19 +23,33 @@ final class EventStreamTests: CollectorTestCase {
         tracelet = nil
 
         let received = try await withDeadline { await events.collected() }
-        guard received.count == 7, case .fixRejected(let reason) = received[3] else {
-            return XCTFail("unexpected events: \(received)")
-        }
-        XCTAssertTrue(reason.contains("longitude"), reason)
+        // start() announces the sampling it asks for; the walk's speed keeps it unchanged.
         XCTAssertEqual(received, [
             .trackingChanged(tracking: true),
+            .samplingChanged(request: startSampling),
             .fixAccepted(seq: 1),
             .fixAccepted(seq: 2),
-            .fixRejected(reason: reason),
+            .fixRejected(reason: "invalid_value"),
             .fixAccepted(seq: 3),
             .uploadSucceeded(firstSeq: 1, lastSeq: 3),
             .trackingChanged(tracking: false),
         ])
+    }
+
+    func testStartDeliversASamplingChangedForTheOSLocationLayer() async throws {
+        var tracelet: Tracelet? = try Tracelet(configuration: configuration(deviceId: makeDeviceId()))
+        let events = tracelet!.events()
+        try tracelet!.start()
+        tracelet = nil
+
+        let sampling = try await withDeadline { await events.collected() }.compactMap { event in
+            if case .samplingChanged(let request) = event { return request } else { return nil }
+        }
+        // The balanced preset, moving: best accuracy every 5 s, no stationary geofence.
+        XCTAssertEqual(sampling.count, 1, "\(sampling)")
+        XCTAssertEqual(sampling.first?.priority, .highAccuracy)
+        XCTAssertEqual(sampling.first?.intervalMs, 5_000)
+        XCTAssertNil(sampling.first?.stationaryGeofence)
     }
 
     func testEverySubscriberGetsEveryEventAndACancelledOneIsDropped() async throws {

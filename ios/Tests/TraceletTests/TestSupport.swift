@@ -47,10 +47,26 @@ class CollectorTestCase: XCTestCase {
     }
 
     /// A started tracker that uploads to this class's collector.
-    func makeTracelet(deviceId: String) throws -> Tracelet {
-        let tracelet = try Tracelet(configuration: configuration(deviceId: deviceId))
+    func makeTracelet(deviceId: String, filterEnabled: Bool = true) throws -> Tracelet {
+        var config = configuration(deviceId: deviceId)
+        config.filterEnabled = filterEnabled
+        let tracelet = try Tracelet(configuration: config)
         try tracelet.start()
         return tracelet
+    }
+}
+
+struct FixWasFiltered: Error {
+    var reason: String
+}
+
+extension RecordOutcome {
+    /// The sequence number of a stored fix; throws (failing the test) if the filter dropped it.
+    func storedSeq() throws -> UInt64 {
+        switch self {
+        case .stored(let seq): return seq
+        case .filtered(let reason): throw FixWasFiltered(reason: reason)
+        }
     }
 }
 

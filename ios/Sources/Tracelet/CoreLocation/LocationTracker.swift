@@ -13,6 +13,11 @@ import Foundation
 ///
 /// While it exists it also tells the ``Tracelet`` about the network (`NWPathMonitor`) and about
 /// the app moving to the background, which uploads what is pending at once.
+///
+/// The core announces each new ``SamplingRequest`` with a `samplingChanged` event (also when
+/// no fix arrives, say a stop noticed by time); the tracker applies it on the main thread, and
+/// reads the request back after each delivery of fixes in case an event was missed. Leaving the
+/// stationary geofence's region is reported with ``Tracelet/onGeofenceExit()``.
 public final class LocationTracker: NSObject {
     private static let stationaryRegionId = "dev.tracelet.stationary"
 
@@ -22,6 +27,7 @@ public final class LocationTracker: NSObject {
     private var applied: LocationSettings?
     private let conditions: SystemConditions
     private let authorizationContinuation: AsyncStream<LocationAuthorization>.Continuation
+    private var samplingUpdates: Task<Void, Never>?
 
     /// The user's location permission as it changes (the newest value is kept for a late reader).
     public let authorizationUpdates: AsyncStream<LocationAuthorization>
@@ -37,10 +43,25 @@ public final class LocationTracker: NSObject {
             of: LocationAuthorization.self, bufferingPolicy: .bufferingNewest(1))
         super.init()
         manager.delegate = self
+        followSamplingChanges()
     }
 
     deinit {
+        samplingUpdates?.cancel()
         authorizationContinuation.finish()
+    }
+
+    /// Re-applies the core's request on the main thread whenever it announces a new one. The
+    /// current request is read when the block runs, so events that arrive out of order (the
+    /// core emits from several threads) still leave the newest one applied.
+    private func followSamplingChanges() {
+        let target = WeakTracker(self)
+        samplingUpdates = Task { [events = tracelet.events()] in
+            for await event in events {
+                guard case .samplingChanged = event else { continue }
+                DispatchQueue.main.async { target.tracker?.applySamplingRequest() }
+            }
+        }
     }
 
     public var authorization: LocationAuthorization {
@@ -145,7 +166,8 @@ public final class LocationTracker: NSObject {
             // .notTracking here is a delivery that raced with stop(); nothing was stored.
             lastError = error as? TraceletError
         }
-        // The core may ask for different sampling after these fixes.
+        // The samplingChanged event does this too; reading the request back here covers a
+        // missed event.
         applySamplingRequest()
     }
 }
@@ -156,12 +178,10 @@ extension LocationTracker: CLLocationManagerDelegate {
     }
 
     public func locationManager(_ manager: CLLocationManager, didExitRegion region: CLRegion) {
-        guard region.identifier == Self.stationaryRegionId else { return }
-        // Moving again. The core has no geofence-exit input yet, so restart updates here and
-        // let the next fixes drive it.
-        stopMonitoringStationaryRegion()
-        applied = nil
-        manager.startUpdatingLocation()
+        guard region.identifier == Self.stationaryRegionId, tracelet.status.tracking else { return }
+        // Moving again: the core resumes sampling (and announces it); apply it right away.
+        tracelet.onGeofenceExit()
+        applySamplingRequest()
     }
 
     public func locationManager(_ manager: CLLocationManager, didVisit visit: CLVisit) {
@@ -178,6 +198,14 @@ extension LocationTracker: CLLocationManagerDelegate {
     public func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
         // kCLErrorLocationUnknown is transient and CoreLocation keeps trying; a denial arrives
         // through locationManagerDidChangeAuthorization. Nothing to do.
+    }
+}
+/// Lets the event task reach the tracker without keeping it alive. Read only on the main thread.
+private final class WeakTracker: @unchecked Sendable {
+    weak var tracker: LocationTracker?
+
+    init(_ tracker: LocationTracker) {
+        self.tracker = tracker
     }
 }
 #endif

@@ -2,9 +2,14 @@ package dev.tracelet
 
 import dev.tracelet.internal.Fix as FfiFix
 import dev.tracelet.internal.FlushResult as FfiFlushResult
+import dev.tracelet.internal.MotionState as FfiMotionState
 import dev.tracelet.internal.NetworkState as FfiNetworkState
 import dev.tracelet.internal.Provider as FfiProvider
+import dev.tracelet.internal.Priority as FfiPriority
 import dev.tracelet.internal.RecordBatchResult as FfiRecordBatchResult
+import dev.tracelet.internal.RecordOutcome as FfiRecordOutcome
+import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
+import dev.tracelet.internal.StationaryGeofence as FfiStationaryGeofence
 import dev.tracelet.internal.TraceletConfig as FfiConfig
 import dev.tracelet.internal.TraceletEvent as FfiEvent
 import dev.tracelet.internal.TraceletException as FfiException
@@ -29,6 +34,8 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         maxBatchFixes = maxBatchFixes.toUInt(),
         maxUploadDelayMs = maxUploadDelayMillis,
         uploadOnlyUnmetered = uploadOnlyUnmetered,
+        preset = preset.presetName,
+        filterEnabled = filterEnabled,
     )
 }
 
@@ -86,7 +93,37 @@ internal fun FfiStatus.toPublic(): TraceletStatus = TraceletStatus(
     uploadAttempts = uploadAttempts.toLong(),
     storageRecovered = storageRecovered,
     lastUpload = lastUpload?.toPublic(),
+    motionState = motionState?.toPublic(),
+    rejectedByReason = rejectedByReason.associate { it.reason to it.count.toLong() },
 )
+
+internal fun FfiMotionState.toPublic(): MotionState = when (this) {
+    FfiMotionState.MOVING -> MotionState.MOVING
+    FfiMotionState.STOPPING -> MotionState.STOPPING
+    FfiMotionState.STATIONARY -> MotionState.STATIONARY
+}
+
+internal fun FfiSamplingRequest.toPublic(): SamplingRequest = SamplingRequest(
+    priority = when (priority) {
+        FfiPriority.HIGH_ACCURACY -> SamplingPriority.HIGH_ACCURACY
+        FfiPriority.BALANCED -> SamplingPriority.BALANCED
+        FfiPriority.LOW_POWER -> SamplingPriority.LOW_POWER
+        FfiPriority.PASSIVE -> SamplingPriority.PASSIVE
+    },
+    intervalMillis = intervalMs,
+    fastestIntervalMillis = fastestIntervalMs,
+    minDistanceMeters = minDistanceM,
+    maxBatchDelayMillis = maxBatchDelayMs,
+    stationaryGeofence = stationaryGeofence?.toPublic(),
+)
+
+internal fun FfiStationaryGeofence.toPublic(): StationaryGeofence =
+    StationaryGeofence(latitude = latitude, longitude = longitude, radiusMeters = radiusM)
+
+internal fun FfiRecordOutcome.toPublic(): RecordOutcome = when (this) {
+    is FfiRecordOutcome.Stored -> RecordOutcome.Stored(seq.toLong())
+    is FfiRecordOutcome.Filtered -> RecordOutcome.Filtered(reason)
+}
 
 internal fun FfiUploadOutcome.toPublic(): UploadResult = when (this) {
     is FfiUploadOutcome.Delivered -> UploadResult.Delivered(fixes.toLong(), atMs)
@@ -100,6 +137,7 @@ internal fun FfiFlushResult.toPublic(): FlushResult =
 internal fun FfiRecordBatchResult.toPublic(): RecordResult = RecordResult(
     acceptedSeqs = acceptedSeqs.map { it.toLong() },
     rejected = rejected.map { RecordResult.RejectedFix(it.index.toInt(), it.error.toPublic()) },
+    filtered = filtered.map { RecordResult.FilteredFix(it.index.toInt(), it.reason) },
 )
 
 internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
@@ -112,6 +150,8 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
         TraceletEvent.BatchDeadLettered(firstSeq.toLong(), lastSeq.toLong(), httpStatus.toInt())
     is FfiEvent.FixesEvicted -> TraceletEvent.FixesEvicted(count.toLong(), reason)
     is FfiEvent.StorageRecovered -> TraceletEvent.StorageRecovered(quarantinedFile)
+    is FfiEvent.MotionChanged -> TraceletEvent.MotionChanged(state.toPublic(), reason)
+    is FfiEvent.SamplingChanged -> TraceletEvent.SamplingChanged(request.toPublic())
 }
 
 internal fun networkState(connected: Boolean, unmetered: Boolean): FfiNetworkState =

@@ -132,6 +132,15 @@ object Tracelet {
         runtime?.client?.onActivity(activity)
     }
 
+    /**
+     * The device left the stationary geofence: sampling resumes at once. The SDK's proximity
+     * alert calls it; call it yourself if your app monitors the geofence
+     * ([SamplingRequest.stationaryGeofence]) another way. Does nothing before [configure].
+     */
+    fun onGeofenceExit() {
+        runtime?.client?.onGeofenceExit()
+    }
+
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
     val events: Flow<TraceletEvent> get() = hub.events
 

@@ -1,12 +1,12 @@
 package dev.tracelet
 
-import dev.tracelet.internal.SamplingRequest
 import dev.tracelet.internal.TraceletListener
 import java.io.File
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
+import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
 import dev.tracelet.internal.Tracelet as FfiTracelet
 import dev.tracelet.internal.TraceletEvent as FfiEvent
 
@@ -41,9 +41,14 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     /** How many collectors are listening; lets tests wait for a subscription instead of sleeping. */
     internal val subscriberCount: Int get() = eventFlow.subscriptionCount.value
 
+    // The Android layer's hook for SamplingChanged: called on the core's thread, before the
+    // event reaches the flow, so the OS request follows even when no app collects events.
+    @Volatile private var samplingListener: ((FfiSamplingRequest) -> Unit)? = null
+
     init {
         core.setListener(object : TraceletListener {
             override fun onEvent(event: FfiEvent) {
+                if (event is FfiEvent.SamplingChanged) samplingListener?.invoke(event.request)
                 eventFlow.tryEmit(event.toPublic())
             }
         })
@@ -56,14 +61,18 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     fun stop(): Unit = translatingErrors { core.stop() }
 
     /**
-     * Validates and durably stores one fix.
-     * @return its per-device sequence number.
-     * @throws TraceletException.InvalidFix if the fix is refused.
+     * Validates, filters and durably stores one fix.
+     * @return [RecordOutcome.Stored] with its per-device sequence number, or
+     *   [RecordOutcome.Filtered] if the on-device filter dropped it (a jump, a duplicate...).
+     * @throws TraceletException.InvalidFix if the fix is invalid; nothing was stored.
      * @throws TraceletException.NotTracking if tracking is stopped.
      */
-    fun record(fix: Fix): Long = translatingErrors { core.record(fix.toFfi()).toLong() }
+    fun record(fix: Fix): RecordOutcome = translatingErrors { core.record(fix.toFfi()).toPublic() }
 
-    /** Stores the valid fixes of a list in one transaction and reports the invalid ones. */
+    /**
+     * Stores the kept fixes of a list in one transaction and reports the invalid and the
+     * filtered ones by index.
+     */
     fun recordAll(fixes: List<Fix>): RecordResult =
         translatingErrors { core.recordBatch(fixes.map { it.toFfi() }).toPublic() }
 
@@ -103,6 +112,23 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     }
 
     /**
+     * The OS reports that the device left the stationary geofence ([SamplingRequest.stationaryGeofence]):
+     * sampling resumes at once. The Android layer calls it from its proximity alert.
+     */
+    fun onGeofenceExit() {
+        core.onGeofenceExit()
+    }
+
+    /**
+     * Lets time-based decisions happen now (a still device sends no fixes, so a stop is noticed
+     * by time). The core's own thread already does this at least every 15 s; replays and tests
+     * call it to be exact.
+     */
+    fun tick() {
+        core.tick()
+    }
+
+    /**
      * Replaces the bearer token (for example after the user signed in again) and retries
      * pending uploads with it.
      * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.
@@ -115,10 +141,20 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     }
 
     /** What the core asks of the OS location API now; the Android layer applies it. */
-    internal fun samplingRequest(): SamplingRequest = core.samplingRequest()
+    internal fun samplingRequest(): FfiSamplingRequest = core.samplingRequest()
+
+    /**
+     * Called with every new sampling request, on the thread that caused it (the recording
+     * thread, the core's upload thread, or the caller of [start]); must return at once.
+     * One listener: the tracking service's location source.
+     */
+    internal fun setSamplingListener(listener: ((FfiSamplingRequest) -> Unit)?) {
+        samplingListener = listener
+    }
 
     /** Releases the tracker; later calls throw [TraceletException.ShutDown] or fail. */
     override fun close() {
+        samplingListener = null
         core.setListener(null)
         core.setTokenProvider(null)
         core.close()

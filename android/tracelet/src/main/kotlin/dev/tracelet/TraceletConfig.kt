@@ -12,6 +12,11 @@ package dev.tracelet
  * @property maxUploadDelayMillis upload pending fixes once the oldest has waited this long.
  * @property uploadOnlyUnmetered upload only on unmetered networks (Wi-Fi, Ethernet); on a metered
  *   one fixes wait in the queue.
+ * @property preset the battery / track density trade-off: how often GNSS samples while moving,
+ *   how soon a stop turns it off, how strict the filter is.
+ * @property filterEnabled the on-device filter (jumps, duplicates, out-of-order and vague fixes):
+ *   [TraceletClient.record] returns [RecordOutcome.Filtered] for the fixes it drops. Off, every
+ *   valid fix is stored.
  * @property notification what the foreground service shows while tracking (Android only).
  */
 data class TraceletConfig(
@@ -22,6 +27,8 @@ data class TraceletConfig(
     val maxBatchFixes: Int = 500,
     val maxUploadDelayMillis: Long = 300_000L,
     val uploadOnlyUnmetered: Boolean = false,
+    val preset: Preset = Preset.BALANCED,
+    val filterEnabled: Boolean = true,
     val notification: NotificationSettings = NotificationSettings(),
 ) {
     // The token is a credential: keep it out of logs and crash reports.
@@ -29,5 +36,5 @@ data class TraceletConfig(
         "TraceletConfig(endpoint=$endpoint, deviceId=$deviceId, bearerToken=***, " +
             "batchTriggerCount=$batchTriggerCount, maxBatchFixes=$maxBatchFixes, " +
             "maxUploadDelayMillis=$maxUploadDelayMillis, uploadOnlyUnmetered=$uploadOnlyUnmetered, " +
-            "notification=$notification)"
+            "preset=$preset, filterEnabled=$filterEnabled, notification=$notification)"
 }

@@ -4,6 +4,11 @@ package dev.tracelet
 sealed class TraceletEvent {
     data class FixAccepted(val seq: Long) : TraceletEvent()
 
+    /**
+     * A fix was not stored: invalid (`invalid_value`, `bad_accuracy`, `time_too_old`...) or
+     * dropped by the filter (`implied_speed`, `duplicate`, `out_of_order`...). [reason] is a
+     * stable short name, the key of [TraceletStatus.rejectedByReason].
+     */
     data class FixRejected(val reason: String) : TraceletEvent()
 
     data class TrackingChanged(val isTracking: Boolean) : TraceletEvent()
@@ -26,6 +31,18 @@ sealed class TraceletEvent {
      * fresh queue started. Fixes in the old file were not uploaded.
      */
     data class StorageRecovered(val quarantinedFile: String) : TraceletEvent()
+
+    /**
+     * The motion policy changed state; [reason] is a short name such as `stop_timeout`,
+     * `geofence_exit` or `started`. A change uploads what is queued.
+     */
+    data class MotionChanged(val state: MotionState, val reason: String) : TraceletEvent()
+
+    /**
+     * The core asks the OS location API for different sampling (emitted by `start()` too). The
+     * SDK's tracking service applies it by itself; apps with their own location source follow it.
+     */
+    data class SamplingChanged(val request: SamplingRequest) : TraceletEvent()
 
     /**
      * Raised by the Android layer, not the core: tracking is on but the OS is not delivering

@@ -7,6 +7,10 @@ package dev.tracelet
  * @property evictedTotal fixes dropped, oldest first, because the queue hit a bound.
  * @property storageRecovered the queue was found corrupt at start and replaced by a fresh one
  *   (see [TraceletEvent.StorageRecovered]).
+ * @property motionState what the motion policy believes the device is doing; `null` if unknown.
+ * @property rejectedByReason fixes not stored, by stable reason name (`implied_speed`,
+ *   `duplicate`, `invalid_value`...), in name order: the filter's verdicts and invalid fixes,
+ *   which together make up [rejectedTotal].
  */
 data class TraceletStatus(
     val isTracking: Boolean,
@@ -20,6 +24,8 @@ data class TraceletStatus(
     val uploadAttempts: Long,
     val storageRecovered: Boolean,
     val lastUpload: UploadResult?,
+    val motionState: MotionState? = null,
+    val rejectedByReason: Map<String, Long> = emptyMap(),
 )
 
 /** How the most recent upload ended. */
@@ -41,8 +47,20 @@ sealed class UploadResult {
 /** What one [TraceletClient.flush] did. */
 data class FlushResult(val uploaded: Long, val batches: Long, val pending: Long)
 
-/** Outcome of [TraceletClient.recordAll]: valid fixes are stored even when others are not. */
-data class RecordResult(val acceptedSeqs: List<Long>, val rejected: List<RejectedFix>) {
-    /** A fix that was not stored, by its index in the list passed in. */
+/**
+ * Outcome of [TraceletClient.recordAll]: valid fixes are stored even when others are not.
+ *
+ * @property rejected invalid fixes, each with the error [TraceletClient.record] would throw.
+ * @property filtered valid fixes the on-device filter dropped (see [RecordOutcome.Filtered]).
+ */
+data class RecordResult(
+    val acceptedSeqs: List<Long>,
+    val rejected: List<RejectedFix>,
+    val filtered: List<FilteredFix> = emptyList(),
+) {
+    /** An invalid fix that was not stored, by its index in the list passed in. */
     data class RejectedFix(val index: Int, val error: TraceletException)
+
+    /** A valid fix the filter did not store, by its index in the list passed in. */
+    data class FilteredFix(val index: Int, val reason: String)
 }

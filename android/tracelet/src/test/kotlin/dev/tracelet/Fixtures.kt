@@ -15,6 +15,12 @@ fun walk(count: Int, startMillis: Long = 1_767_225_600_000L): List<Fix> = List(c
     )
 }
 
+/** The sequence number of a stored fix; fails the test if the filter dropped it. */
+fun RecordOutcome.seq(): Long = when (this) {
+    is RecordOutcome.Stored -> seq
+    is RecordOutcome.Filtered -> throw AssertionError("expected a stored fix, the filter dropped it: $reason")
+}
+
 fun tempStorageDir(prefix: String): File = Files.createTempDirectory(prefix).toFile()
 
 fun File.deleteTree() {

@@ -15,11 +15,17 @@ import java.util.concurrent.Executor
  * Feeds the OS's positions into the core and applies the core's sampling to the OS: the core
  * decides, the OS obeys. Fixes arrive on a private thread, so the SQLite write in
  * [TraceletClient.recordAll] never runs on the main thread.
+ *
+ * A new request is announced by the core's `SamplingChanged` event (also when no fix comes in,
+ * say a stop noticed by time) and applied on this source's thread; after each batch of fixes the
+ * current request is also read back, in case an event was missed. While stationary, [geofence]
+ * watches the core's stationary circle.
  */
 internal class LocationSource(
     private val locationManager: LocationManager,
     private val client: TraceletClient,
     private val sdkInt: Int,
+    private val geofence: StationaryGeofenceAlert?,
     private val onProblem: (String) -> Unit,
 ) : LocationListener {
 
@@ -27,14 +33,22 @@ internal class LocationSource(
     private val handler = Handler(thread.looper)
     private val executor = Executor { handler.post(it) }
     @Volatile private var applied: SamplingRequest? = null
+    private var stopped = false
 
-    /** Applies the core's current sampling request. Needs a location permission. */
+    /** Applies the core's current sampling request and follows its changes. Needs a location permission. */
     fun start() {
+        // Events from different core threads may be posted out of order; applying the core's
+        // current request when the message runs means the last one applied is the newest.
+        client.setSamplingListener { handler.post(::applyCurrent) }
         apply(client.samplingRequest())
     }
 
+    @Synchronized
     fun stop() {
+        stopped = true
+        client.setSamplingListener(null)
         locationManager.removeUpdates(this)
+        geofence?.clear()
         applied = null
         thread.quitSafely()
     }
@@ -53,8 +67,8 @@ internal class LocationSource(
             onProblem(e.message ?: e.javaClass.simpleName)
             return
         }
-        val next = client.samplingRequest()
-        if (next != applied) apply(next)
+        // Normally a no-op: the SamplingChanged event has applied any change already.
+        applyIfChanged(client.samplingRequest())
     }
 
     override fun onProviderDisabled(provider: String) {
@@ -66,9 +80,26 @@ internal class LocationSource(
         applied?.let { apply(it) }
     }
 
+    private fun applyCurrent() {
+        val current = try {
+            client.samplingRequest()
+        } catch (e: RuntimeException) {
+            return // The client was closed (reconfigured) after the event: the service stops us.
+        }
+        applyIfChanged(current)
+    }
+
+    private fun applyIfChanged(request: SamplingRequest) {
+        if (request != applied) apply(request)
+    }
+
+    @Synchronized
     @SuppressLint("MissingPermission") // The service checks the permission before starting us.
     private fun apply(request: SamplingRequest) {
+        // A request posted before stop() must not restart updates after it.
+        if (stopped) return
         applied = request
+        geofence?.set(request.stationaryGeofence)
         locationManager.removeUpdates(this)
         val sampling = request.toOsSampling()
         val enabled = locationManager.getProviders(true).toSet()

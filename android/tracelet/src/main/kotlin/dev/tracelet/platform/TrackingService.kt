@@ -31,7 +31,9 @@ internal class TrackingService : Service() {
         if (!enterForeground(runtime.config.notification)) return START_NOT_STICKY
         if (source == null) {
             val manager = requireSystemService<LocationManager>()
-            source = LocationSource(manager, runtime.client, Build.VERSION.SDK_INT, Tracelet::reportInterruption)
+            val sdkInt = Build.VERSION.SDK_INT
+            val geofence = StationaryGeofenceAlert(applicationContext, manager, sdkInt, Tracelet::reportInterruption)
+            source = LocationSource(manager, runtime.client, sdkInt, geofence, Tracelet::reportInterruption)
                 .also { it.start() }
             conditions = DeviceConditions(this, runtime.client).also { it.register() }
         }

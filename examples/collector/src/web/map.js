@@ -1,0 +1,263 @@
+// Tracelet live map: plain JS drawing SVG, fed by the collector's read API and /v1/stream.
+// No tile server and no external resources: positions are projected to scale
+// (equirectangular around the centre of everything shown).
+"use strict";
+
+const STOP_RADIUS_M = 50;
+const STOP_MIN_MS = 3 * 60 * 1000;
+const PALETTE = ["#2f6fd6", "#e07b12", "#2a9d5b", "#a23fbf", "#c23b5a", "#1597a8"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+const devices = new Map(); // name -> { name, color, bySeq: Map(seq -> point), sorted: [] | null }
+let mode = "kept";
+let drawQueued = false;
+
+function device(name) {
+  let d = devices.get(name);
+  if (!d) {
+    d = { name, color: PALETTE[devices.size % PALETTE.length], bySeq: new Map(), sorted: null };
+    devices.set(name, d);
+  }
+  return d;
+}
+
+function addPoints(name, points) {
+  const d = device(name);
+  for (const p of points) d.bySeq.set(p.seq, p);
+  d.sorted = null;
+  queueDraw();
+}
+
+function sortedPoints(d) {
+  if (!d.sorted) d.sorted = [...d.bySeq.values()].sort((a, b) => a.t - b.t || a.seq - b.seq);
+  return d.sorted;
+}
+
+function shownPoints(d) {
+  const all = sortedPoints(d);
+  return mode === "kept" ? all.filter((p) => p.kept) : all;
+}
+
+function distanceM(a, b) {
+  const rad = Math.PI / 180;
+  const x = (b.lo - a.lo) * rad * Math.cos(((a.la + b.la) / 2) * rad);
+  const y = (b.la - a.la) * rad;
+  return Math.hypot(x, y) * 6371000;
+}
+
+// A stop: consecutive fixes that stay within STOP_RADIUS_M of the first one for at least
+// STOP_MIN_MS. Sparse traces count too: one fix before a gap and one after at the same place.
+function detectStops(points) {
+  const stops = [];
+  let i = 0;
+  while (i < points.length) {
+    let j = i + 1;
+    while (j < points.length && distanceM(points[i], points[j]) <= STOP_RADIUS_M) j++;
+    const last = points[j - 1];
+    if (last.t - points[i].t >= STOP_MIN_MS) {
+      const run = points.slice(i, j);
+      stops.push({
+        la: run.reduce((s, p) => s + p.la, 0) / run.length,
+        lo: run.reduce((s, p) => s + p.lo, 0) / run.length,
+        from: points[i].t,
+        to: last.t,
+      });
+      i = j;
+    } else {
+      i++;
+    }
+  }
+  return stops;
+}
+
+function latestPoint(d) {
+  const all = sortedPoints(d);
+  return all.length ? all[all.length - 1] : null;
+}
+
+function queueDraw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    draw();
+  });
+}
+
+function el(tag, attrs, parent) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function projection(width, height) {
+  let minLa = Infinity, maxLa = -Infinity, minLo = Infinity, maxLo = -Infinity;
+  for (const d of devices.values()) {
+    for (const p of sortedPoints(d)) {
+      minLa = Math.min(minLa, p.la); maxLa = Math.max(maxLa, p.la);
+      minLo = Math.min(minLo, p.lo); maxLo = Math.max(maxLo, p.lo);
+    }
+  }
+  if (minLa === Infinity) return null;
+  const rad = Math.PI / 180;
+  const k = Math.cos(((minLa + maxLa) / 2) * rad);
+  const spanX = Math.max((maxLo - minLo) * k, 1e-5);
+  const spanY = Math.max(maxLa - minLa, 1e-5);
+  const pad = 40;
+  const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
+  const offX = (width - spanX * scale) / 2;
+  const offY = (height - spanY * scale) / 2;
+  const metresPerPx = (rad * 6371000) / scale;
+  return {
+    x: (lo) => offX + (lo - minLo) * k * scale,
+    y: (la) => height - offY - (la - minLa) * scale,
+    metresPerPx,
+  };
+}
+
+function drawScale(svg, proj, height) {
+  const target = proj.metresPerPx * 120;
+  const steps = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
+  const metres = steps.filter((s) => s <= target).pop() || steps[0];
+  const px = metres / proj.metresPerPx;
+  const g = el("g", { class: "scale" }, svg);
+  el("line", { x1: 16, y1: height - 16, x2: 16 + px, y2: height - 16 }, g);
+  const label = el("text", { x: 16, y: height - 22 }, g);
+  label.textContent = metres >= 1000 ? `${metres / 1000} km` : `${metres} m`;
+}
+
+function fmtTime(ms) {
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+function fmtDuration(ms) {
+  const min = Math.round(ms / 60000);
+  return min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`;
+}
+
+function draw() {
+  const svg = document.getElementById("map");
+  const width = svg.clientWidth || 800;
+  const height = svg.clientHeight || 600;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.replaceChildren();
+  const proj = projection(width, height);
+  let total = 0;
+  const panel = document.getElementById("devices");
+  panel.replaceChildren();
+  for (const d of [...devices.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    const shown = shownPoints(d);
+    const stops = detectStops(shown);
+    const latest = latestPoint(d);
+    total += shown.length;
+    if (proj) {
+      const g = el("g", { class: "device-layer", "data-device": d.name }, svg);
+      el("polyline", {
+        class: "track",
+        stroke: d.color,
+        "data-device": d.name,
+        "data-points": shown.length,
+        points: shown.map((p) => `${proj.x(p.lo).toFixed(1)},${proj.y(p.la).toFixed(1)}`).join(" "),
+      }, g);
+      if (mode === "raw") {
+        for (const p of shown) {
+          el("circle", {
+            class: p.kept ? "fix" : "fix discarded",
+            fill: d.color, r: 2, cx: proj.x(p.lo).toFixed(1), cy: proj.y(p.la).toFixed(1),
+            "data-seq": p.seq,
+          }, g);
+        }
+      }
+      for (const s of stops) {
+        const c = el("circle", {
+          class: "stop", r: 6, cx: proj.x(s.lo), cy: proj.y(s.la),
+          "data-device": d.name, "data-from-ms": s.from, "data-to-ms": s.to,
+        }, g);
+        el("title", {}, c).textContent = `${d.name}: stop of ${fmtDuration(s.to - s.from)} from ${fmtTime(s.from)}`;
+        const label = el("text", { class: "stop-label", x: proj.x(s.lo) + 9, y: proj.y(s.la) + 4 }, g);
+        label.textContent = fmtDuration(s.to - s.from);
+      }
+      if (latest) {
+        const cx = proj.x(latest.lo), cy = proj.y(latest.la);
+        el("circle", { class: "latest-halo", stroke: d.color, r: 13, cx, cy }, g);
+        const m = el("circle", {
+          class: "latest", id: `latest-${d.name}`, fill: d.color, r: 7, cx, cy,
+          "data-device": d.name, "data-seq": latest.seq, "data-t": latest.t,
+          "data-lat": latest.la, "data-lon": latest.lo,
+        }, g);
+        el("title", {}, m).textContent = `${d.name}: latest fix, ${fmtTime(latest.t)}`;
+      }
+    }
+    const row = document.createElement("div");
+    row.className = "device";
+    row.dataset.device = d.name;
+    const all = sortedPoints(d);
+    const discarded = all.filter((p) => !p.kept).length;
+    row.innerHTML = `<div class="name"><span class="swatch"></span></div><div class="facts"></div>`;
+    row.querySelector(".swatch").style.background = d.color;
+    row.querySelector(".name").append(d.name);
+    row.querySelector(".facts").textContent =
+      `${all.length} fixes (${all.length - discarded} kept, ${discarded} discarded), ${stops.length} stops` +
+      (latest ? `; latest ${fmtTime(latest.t)}` : "");
+    panel.appendChild(row);
+  }
+  if (proj) drawScale(svg, proj, height);
+  svg.setAttribute("data-total-points", total);
+  document.getElementById("empty").style.display = total ? "none" : "";
+}
+
+async function getJson(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+// Loads every stored fix of every device, page by page; the stream fills in what follows.
+async function loadAll() {
+  const { devices: list } = await getJson("/v1/devices");
+  for (const { device: name } of list) {
+    let from = null;
+    for (;;) {
+      const q = from === null ? "" : `?from_ms=${from}`;
+      const page = await getJson(`/v1/devices/${encodeURIComponent(name)}/track${q}`);
+      addPoints(name, page.points);
+      if (!page.truncated || page.points.length === 0) break;
+      const next = page.points[page.points.length - 1].t;
+      if (next === from) break;
+      from = next;
+    }
+  }
+}
+
+function connect() {
+  const status = document.getElementById("connection");
+  const stream = new EventSource("/v1/stream");
+  stream.addEventListener("ready", () => {
+    status.textContent = "live";
+    status.className = "live";
+    loadAll().catch((e) => { status.textContent = `load failed: ${e.message}`; });
+  });
+  stream.addEventListener("fixes", (e) => {
+    const batch = JSON.parse(e.data);
+    addPoints(batch.device, batch.points);
+  });
+  stream.addEventListener("resync", () => {
+    loadAll().catch((e) => { status.textContent = `load failed: ${e.message}`; });
+  });
+  stream.onerror = () => {
+    status.textContent = "reconnecting…";
+    status.className = "";
+  };
+}
+
+for (const input of document.querySelectorAll('input[name="mode"]')) {
+  input.addEventListener("change", () => {
+    mode = input.value;
+    document.getElementById("map").dataset.mode = mode;
+    queueDraw();
+  });
+}
+document.getElementById("map").dataset.mode = mode;
+window.addEventListener("resize", queueDraw);
+connect();
