@@ -41,13 +41,15 @@ pub fn measure(build: bool) -> Result<SizeReport, Box<dyn std::error::Error>> {
     })
 }
 
-/// Builds the cdylib unstripped into its own target directory and returns its path.
+/// Builds the cdylib unstripped and returns a copy of it. Both variants share one target
+/// directory (they differ only in the top crates), apart from the main one, whose stripped
+/// profile this build must not disturb.
 fn build_variant(
     root: &Path,
     name: &str,
     args: &[&str],
 ) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let target = root.join("target/bench-size").join(name);
+    let target = root.join("target/bench-size");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "-q", "-p", "tracelet-ffi"])
         .args(args)
@@ -58,7 +60,9 @@ fn build_variant(
     if !status.success() {
         return Err(format!("building the {name} cdylib failed").into());
     }
-    Ok(target.join("release/libtracelet_ffi.so"))
+    let copy = target.join(format!("libtracelet_ffi-{name}.so"));
+    std::fs::copy(target.join("release/libtracelet_ffi.so"), &copy)?;
+    Ok(copy)
 }
 
 fn stripped_size(library: &Path) -> Result<u64, Box<dyn std::error::Error>> {

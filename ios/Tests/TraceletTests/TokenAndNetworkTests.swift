@@ -131,16 +131,6 @@ final class TokenAndNetworkTests: CollectorTestCase {
         XCTAssertEqual(stored.count, 2)
     }
 
-    func testAChangeFromMovingToStillUploadsWithoutAFlush() async throws {
-        let device = makeDeviceId()
-        let tracelet = try makeTracelet(deviceId: device)
-        tracelet.activityChanged(.vehicle)
-        try tracelet.record(walk(startMs: nowMs() - 3_000, count: 3))
-        tracelet.activityChanged(.still)
-        let stored = try await awaitFixes(device: device, count: 3)
-        XCTAssertEqual(stored.count, 3)
-    }
-
     /// Polls the collector until `count` fixes are there or a few seconds have passed.
     private func awaitFixes(device: String, count: Int, timeout: TimeInterval = 5) async throws
         -> [StoredFix]

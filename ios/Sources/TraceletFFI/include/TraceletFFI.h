@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
@@ -255,6 +262,15 @@ typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, RustBuffer
 typedef void (*UniffiCallbackInterfaceTraceletListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpTransport;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
@@ -274,6 +290,26 @@ typedef struct UniffiVTableCallbackInterfaceTraceletListener {
     UniffiCallbackInterfaceTraceletListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceTraceletListener;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_tracelet_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_tracelet_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_tracelet_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
@@ -308,6 +344,11 @@ void uniffi_tracelet_ffi_fn_free_tracelet(uint64_t handle, RustCallStatus *_Nonn
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CONSTRUCTOR_TRACELET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CONSTRUCTOR_TRACELET_NEW
 uint64_t uniffi_tracelet_ffi_fn_constructor_tracelet_new(RustBuffer config, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CONSTRUCTOR_TRACELET_WITH_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CONSTRUCTOR_TRACELET_WITH_TRANSPORT
+uint64_t uniffi_tracelet_ffi_fn_constructor_tracelet_with_transport(RustBuffer config, uint64_t transport, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_FLUSH
@@ -665,6 +706,12 @@ void ffi_tracelet_ffi_rust_future_free_void(uint64_t handle
 void ffi_tracelet_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_tracelet_ffi_checksum_method_httptransport_send(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
 uint16_t uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(void
@@ -770,6 +817,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_CONSTRUCTOR_TRACELET_NEW
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_CONSTRUCTOR_TRACELET_NEW
 uint16_t uniffi_tracelet_ffi_checksum_constructor_tracelet_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_CONSTRUCTOR_TRACELET_WITH_TRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_CONSTRUCTOR_TRACELET_WITH_TRANSPORT
+uint16_t uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport(void
     
 );
 #endif
