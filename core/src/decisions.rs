@@ -35,6 +35,8 @@ pub struct Decider {
 pub struct Verdicts {
     pub keep: Vec<Fix>,
     pub refused: Vec<(usize, Refusal)>,
+    /// What the policy decided on fixes it saw while judging (stationary heartbeats).
+    pub policy_outputs: Vec<PolicyOutput>,
 }
 
 impl Decider {
@@ -65,10 +67,36 @@ impl Decider {
                 Some(FilterDecision::Reject(reason)) => {
                     verdicts.refused.push((index, Refusal::Filtered(reason)));
                 }
-                Some(FilterDecision::Accept { .. }) | None => verdicts.keep.push(fix),
+                None => verdicts.keep.push(fix),
+                Some(FilterDecision::Accept { .. }) => {
+                    if self.is_still_stationary_after(&fix, now_ms, &mut verdicts) {
+                        let reason = RejectReason::Stationary;
+                        verdicts.refused.push((index, Refusal::Filtered(reason)));
+                    } else {
+                        verdicts.keep.push(fix);
+                    }
+                }
             }
         }
         verdicts
+    }
+
+    /// While stationary the policy judges a heartbeat fix first: one that shows movement
+    /// resumes sampling and is stored; one that does not is not stored (the stop is).
+    fn is_still_stationary_after(
+        &mut self,
+        fix: &Fix,
+        now_ms: i64,
+        verdicts: &mut Verdicts,
+    ) -> bool {
+        if self.policy.state() != MotionState::Stationary {
+            return false;
+        }
+        let output = self.policy.on_fix(fix, now_ms);
+        if output != PolicyOutput::default() {
+            verdicts.policy_outputs.push(output);
+        }
+        self.policy.state() == MotionState::Stationary
     }
 
     /// Lets the policy see the fixes that were stored.

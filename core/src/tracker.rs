@@ -379,7 +379,7 @@ impl Tracker {
         // The decider stays locked through the append, so the filter's order is the queue's.
         let (verdicts, outcome, checkpoint_hint, policy_outputs) = {
             let mut decider = lock(&self.shared.decider);
-            let verdicts = decider.judge(fixes, now_ms);
+            let mut verdicts = decider.judge(fixes, now_ms);
             let (outcome, checkpoint_hint) = if verdicts.keep.is_empty() {
                 (Default::default(), false)
             } else {
@@ -387,7 +387,8 @@ impl Tracker {
                 let outcome = store.append(&verdicts.keep, now_ms)?;
                 (outcome, store.take_checkpoint_hint())
             };
-            let policy_outputs = decider.observe(&verdicts.keep, now_ms);
+            let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
+            policy_outputs.extend(decider.observe(&verdicts.keep, now_ms));
             (verdicts, outcome, checkpoint_hint, policy_outputs)
         };
         let mut record = BatchRecord {

@@ -249,3 +249,44 @@ async fn a_jump_is_filtered_counted_by_reason_and_never_uploaded() {
     tracker.flush().await.unwrap();
     assert_eq!(collector.fixes("jump").unwrap().len(), 19);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stationary_heartbeats_are_judged_but_only_a_departure_is_stored() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let start = (now_ms() / 1000) * 1000;
+    let clock = Arc::new(ManualClock::new(start));
+    let config = TrackerConfig::new(collector.ingest_url(), "heartbeat", TOKEN, dir.path());
+    let tracker = Tracker::new(config, clock.clone()).unwrap();
+    tracker.start().unwrap();
+    let at = |t_s: i64, north_m: f64, acc: f64| {
+        tracelet_core::Fix::new(start + t_s * 1000, 48.0 + north_m / 111_195.0, 11.0, acc)
+    };
+    tracker.record(at(0, 0.0, 5.0)).unwrap();
+    clock.set_ms(start + 200_000);
+    tracker.tick();
+    assert_eq!(
+        tracker.status().motion_state,
+        Some(tracelet_core::policy::MotionState::Stationary)
+    );
+    // A network heartbeat 60 m off with 100 m accuracy: no movement, not stored.
+    clock.set_ms(start + 1_100_000);
+    let heartbeat = tracker.record(at(1_100, 60.0, 100.0)).unwrap();
+    assert!(
+        matches!(heartbeat, RecordOutcome::Filtered { reason } if reason.name() == "stationary"),
+        "{heartbeat:?}"
+    );
+    // A GNSS fix 300 m away: a departure, stored, and sampling resumes.
+    clock.set_ms(start + 1_200_000);
+    let departure = tracker.record(at(1_200, 300.0, 8.0)).unwrap();
+    assert!(
+        matches!(departure, RecordOutcome::Stored { .. }),
+        "{departure:?}"
+    );
+    assert_eq!(
+        tracker.status().motion_state,
+        Some(tracelet_core::policy::MotionState::Moving)
+    );
+    tracker.flush().await.unwrap();
+    assert_eq!(collector.fixes("heartbeat").unwrap().len(), 2);
+}

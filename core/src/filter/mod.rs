@@ -286,10 +286,13 @@ pub enum RejectReason {
     Superseded,
     /// Farther from the anchor than any plausible speed explains.
     ImpliedSpeed,
+    /// A heartbeat fix while stationary that shows no movement: the stop's position is already
+    /// stored, and a vague heartbeat would only draw jitter around it.
+    Stationary,
 }
 
 impl RejectReason {
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
     /// Every reason, in the order of the pipeline.
     pub const ALL: [RejectReason; RejectReason::COUNT] = [
         RejectReason::InvalidValue,
@@ -302,6 +305,7 @@ impl RejectReason {
         RejectReason::AccuracyTooLow,
         RejectReason::Superseded,
         RejectReason::ImpliedSpeed,
+        RejectReason::Stationary,
     ];
 
     /// Stable short name for events, counters and logs.
@@ -317,6 +321,7 @@ impl RejectReason {
             RejectReason::AccuracyTooLow => "accuracy_too_low",
             RejectReason::Superseded => "superseded",
             RejectReason::ImpliedSpeed => "implied_speed",
+            RejectReason::Stationary => "stationary",
         }
     }
 

@@ -50,7 +50,8 @@ fn reason_names_are_stable_and_unique() {
             "mock",
             "accuracy_too_low",
             "superseded",
-            "implied_speed"
+            "implied_speed",
+            "stationary"
         ]
     );
     for r in RejectReason::ALL {
