@@ -317,6 +317,127 @@ class TraceletClientTest {
         }
     }
 
+    @Test
+    fun `a 50 km jump one second later is Filtered as implied_speed and its neighbours arrive`() = runBlocking {
+        val fixes = walk(5).toMutableList()
+        fixes[2] = fixes[2].copy(latitude = fixes[2].latitude + 0.45) // about 50 km north
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            val outcomes = fixes.map { client.record(it) }
+            assertEquals(RecordOutcome.Filtered("implied_speed"), outcomes[2])
+            assertEquals(listOf(1L, 2L, 3L, 4L), outcomes.filterIndexed { i, _ -> i != 2 }.map { it.seq() })
+            assertEquals(4L, client.flush().uploaded)
+        }
+        assertEquals(
+            fixes.filterIndexed { i, _ -> i != 2 }.map { it.timeMillis },
+            collector.fixes(deviceId).map { it.timeMillis },
+        )
+    }
+
+    @Test
+    fun `recordAll reports the filtered fix by index, apart from the invalid ones`() = runBlocking {
+        val fixes = walk(5).toMutableList()
+        fixes[1] = fixes[1].copy(accuracyMeters = 0.0)
+        fixes[3] = fixes[3].copy(latitude = fixes[3].latitude + 0.45)
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            val result = client.recordAll(fixes)
+            assertEquals(listOf(1L, 2L, 3L), result.acceptedSeqs)
+            assertEquals(listOf(1), result.rejected.map { it.index })
+            assertEquals(listOf(RecordResult.FilteredFix(3, "implied_speed")), result.filtered)
+            client.flush()
+        }
+        assertEquals(listOf(0, 2, 4).map { fixes[it].timeMillis }, collector.fixes(deviceId).map { it.timeMillis })
+    }
+
+    @Test
+    fun `status counts the filtered fix under its reason`() {
+        val fixes = walk(4).toMutableList()
+        fixes[2] = fixes[2].copy(longitude = fixes[2].longitude + 0.7) // about 50 km east
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            fixes.forEach { client.record(it) }
+            assertThrows<TraceletException.InvalidFix> { client.record(fixes[3].copy(latitude = 91.0)) }
+            val status = client.status
+            assertEquals(2L, status.rejectedTotal)
+            assertEquals(3L, status.acceptedTotal)
+            assertEquals(mapOf("implied_speed" to 1L, "invalid_value" to 1L), status.rejectedByReason)
+            // Recently recorded fixes within the stop radius: moving, or a candidate stop.
+            assertTrue(status.motionState in setOf(MotionState.MOVING, MotionState.STOPPING), "${status.motionState}")
+        }
+    }
+
+    @Test
+    fun `with the filter off the jump is stored like any valid fix`() = runBlocking {
+        val fixes = walk(3).toMutableList()
+        fixes[1] = fixes[1].copy(latitude = fixes[1].latitude + 0.45)
+        TraceletClient(config(collector, deviceId).copy(filterEnabled = false), storage).use { client ->
+            client.start()
+            assertEquals(listOf(1L, 2L, 3L), fixes.map { client.record(it).seq() })
+            assertEquals(3L, client.flush().uploaded)
+            assertTrue(client.status.rejectedByReason.isEmpty())
+        }
+        assertEquals(3, collector.fixes(deviceId).size)
+    }
+
+    @Test
+    fun `every preset is accepted by the core`() {
+        for (preset in Preset.entries) {
+            val dir = tempStorageDir("tracelet-preset")
+            try {
+                TraceletClient(config(collector, deviceId).copy(preset = preset), dir).use { client ->
+                    client.start()
+                    assertEquals(1L, client.record(walk(1).single()).seq(), preset.toString())
+                }
+            } finally {
+                dir.deleteTree()
+            }
+        }
+        assertEquals(Preset.CONTINUOUS, Preset.fromName("continuous"))
+    }
+
+    @Test
+    fun `an unknown preset name is an InvalidConfig, from the facade and from the core`() {
+        assertThrows<TraceletException.InvalidConfig> { Preset.fromName("sporty") }
+        // The enum cannot name an unknown preset; the core still refuses one with the same type.
+        val unknown = config(collector, deviceId).toFfi(storage.absolutePath).copy(preset = "sporty")
+        val error = assertThrows<TraceletException.InvalidConfig> { translatingErrors { FfiTracelet(unknown) } }
+        assertTrue(error.reason.contains("preset"), error.reason)
+    }
+
+    @Test
+    fun `the events flow delivers a SamplingChanged after start`() = runBlocking {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            val sampling = async(start = CoroutineStart.UNDISPATCHED) {
+                withTimeout(10_000) { client.events.filterIsInstance<TraceletEvent.SamplingChanged>().first() }
+            }
+            client.start()
+            // The balanced preset, moving: GNSS every 5 s, no geofence.
+            val request = sampling.await().request
+            assertEquals(SamplingPriority.HIGH_ACCURACY, request.priority)
+            assertEquals(5_000L, request.intervalMillis)
+            assertEquals(null, request.stationaryGeofence)
+        }
+    }
+
+    @Test
+    fun `a geofence exit or a tick while moving changes no motion state`() = runBlocking {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            client.start()
+            // Both emit synchronously, so everything they emit comes before the fix's event.
+            val untilStored = async(start = CoroutineStart.UNDISPATCHED) {
+                withTimeout(10_000) {
+                    client.events.takeWhile { it !is TraceletEvent.FixAccepted }.toList()
+                }
+            }
+            client.onGeofenceExit()
+            client.tick()
+            assertEquals(1L, client.record(walk(1).single()).seq())
+            val before = untilStored.await()
+            assertTrue(before.none { it is TraceletEvent.MotionChanged }, before.toString())
+        }
+    }
+
     /** Polls the collector until [count] fixes are there or a few seconds have passed. */
     private suspend fun awaitFixes(deviceId: String, count: Int, timeoutMillis: Long = 5_000): List<StoredFix> {
         val deadline = System.nanoTime() + timeoutMillis * 1_000_000
