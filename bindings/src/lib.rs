@@ -247,6 +247,16 @@ pub enum Activity {
     Vehicle,
 }
 
+/// Battery and power saving, as the platform sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct PowerState {
+    /// 0-100, when known.
+    pub battery_percent: Option<u8>,
+    pub charging: bool,
+    /// Android battery saver, iOS Low Power Mode.
+    pub power_save: bool,
+}
+
 /// The network as the platform sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct NetworkState {
@@ -474,6 +484,22 @@ impl Tracelet {
             Activity::Bicycle => A::Bicycle,
             Activity::Vehicle => A::Vehicle,
         });
+    }
+
+    /// Battery level, charging and the OS's power saver; a low battery or the saver makes the
+    /// policy sample and upload less.
+    pub fn set_power_state(&self, power: PowerState) {
+        self.tracker.set_power(core::policy::PowerState {
+            battery_percent: power.battery_percent,
+            charging: power.charging,
+            power_save: power.power_save,
+        });
+    }
+
+    /// Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
+    /// README lists them). An unknown name or an invalid result is `InvalidConfig`.
+    pub fn set_policy_parameter(&self, name: String, value: f64) -> Result<(), TraceletError> {
+        Ok(self.tracker.set_policy_parameter(&name, value)?)
     }
 
     /// The app went to the background: upload what is pending while the OS allows.

@@ -5,7 +5,9 @@ use crate::filter::{
     Activity, Filter, FilterConfig, FilterContext, FilterDecision, Motion, RejectReason,
 };
 use crate::fix::{Fix, FixError, validate};
-use crate::policy::{MotionPolicy, MotionState, PolicyConfig, PolicyOutput, SamplingRequest};
+use crate::policy::{
+    MotionPolicy, MotionState, PolicyConfig, PolicyOutput, PowerState, SamplingRequest,
+};
 
 /// Why a fix was not stored: invalid input (a typed error for the caller) or a filter verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +117,22 @@ impl Decider {
     pub fn activity(&mut self, activity: Activity, now_ms: i64) -> PolicyOutput {
         self.activity = activity;
         self.policy.on_activity(activity, now_ms)
+    }
+
+    pub fn power(&mut self, power: PowerState) -> PolicyOutput {
+        self.policy.on_power(power)
+    }
+
+    /// Overrides one policy parameter by name; `None` if the name is unknown or the value
+    /// makes the parameters invalid (then nothing changes).
+    pub fn set_policy_parameter(&mut self, name: &str, value: f64) -> Option<PolicyOutput> {
+        let mut config = self.policy.base_config().clone();
+        config.set(name, value).ok()?;
+        self.policy.reconfigure(config)
+    }
+
+    pub fn saving_power(&self) -> bool {
+        self.policy.saving_power()
     }
 
     pub fn geofence_exit(&mut self, now_ms: i64) -> PolicyOutput {

@@ -212,6 +212,54 @@ impl PolicyConfig {
         }
     }
 
+    /// Overrides one numeric parameter by its field name (milliseconds, metres, seconds as the
+    /// name says). Unknown names are an error; the caller checks `is_valid` afterwards.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), UnknownParameter> {
+        let ms = value as i64;
+        match name {
+            "stationary_radius_m" => self.stationary_radius_m = value,
+            "max_accuracy_allowance_m" => self.max_accuracy_allowance_m = value,
+            "stop_timeout_ms" => self.stop_timeout_ms = ms,
+            "still_timeout_ms" => self.still_timeout_ms = ms,
+            "stopping_after_ms" => self.stopping_after_ms = ms,
+            "moving_interval_ms" => self.moving_interval_ms = ms,
+            "fastest_interval_ms" => self.fastest_interval_ms = ms,
+            "distance_filter_s" => self.distance_filter_s = value,
+            "min_distance_m" => self.min_distance_m = value,
+            "max_distance_m" => self.max_distance_m = value,
+            "max_batch_delay_ms" => self.max_batch_delay_ms = ms,
+            "heartbeat_ms" => self.heartbeat_ms = ms,
+            "geofence_radius_m" => self.geofence_radius_m = value,
+            "moving_upload_interval_ms" => self.moving_upload_interval_ms = ms,
+            "stationary_upload_interval_ms" => self.stationary_upload_interval_ms = ms,
+            _ => return Err(UnknownParameter),
+        }
+        Ok(())
+    }
+
+    /// What the policy falls back to while the battery is low or the OS saves power: the
+    /// efficient preset's sampling and upload intervals, keeping this preset's stop logic.
+    pub fn power_saving(&self) -> PolicyConfig {
+        let e = PolicyConfig::efficient();
+        PolicyConfig {
+            moving_interval_ms: self.moving_interval_ms.max(e.moving_interval_ms),
+            fastest_interval_ms: self.fastest_interval_ms.max(e.fastest_interval_ms),
+            distance_filter_s: self.distance_filter_s.max(e.distance_filter_s),
+            min_distance_m: self.min_distance_m.max(e.min_distance_m),
+            max_distance_m: self.max_distance_m.max(e.max_distance_m),
+            max_batch_delay_ms: self.max_batch_delay_ms.max(e.max_batch_delay_ms),
+            heartbeat_priority: Priority::Passive,
+            heartbeat_ms: self.heartbeat_ms.max(e.heartbeat_ms),
+            moving_upload_interval_ms: self
+                .moving_upload_interval_ms
+                .max(e.moving_upload_interval_ms),
+            stationary_upload_interval_ms: self
+                .stationary_upload_interval_ms
+                .max(e.stationary_upload_interval_ms),
+            ..self.clone()
+        }
+    }
+
     pub fn preset(name: &str) -> Option<PolicyConfig> {
         match name {
             "efficient" => Some(PolicyConfig::efficient()),
@@ -246,6 +294,33 @@ impl PolicyConfig {
     }
 }
 
+/// A parameter name [`PolicyConfig::set`] does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownParameter;
+
+/// Battery and power-saving state, as the platform reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PowerState {
+    /// 0-100, when known.
+    pub battery_percent: Option<u8>,
+    pub charging: bool,
+    /// Android battery saver, iOS Low Power Mode.
+    pub power_save: bool,
+}
+
+impl PowerState {
+    /// Below this, and not charging, the policy saves power.
+    pub const LOW_BATTERY_PERCENT: u8 = 15;
+
+    pub fn saving(&self) -> bool {
+        self.power_save
+            || (!self.charging
+                && self
+                    .battery_percent
+                    .is_some_and(|p| p <= PowerState::LOW_BATTERY_PERCENT))
+    }
+}
+
 /// What one input changed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PolicyOutput {
@@ -265,7 +340,10 @@ struct Anchor {
 /// The state machine. Feed it accepted fixes and OS signals; apply what it returns.
 #[derive(Debug, Clone)]
 pub struct MotionPolicy {
+    /// The configured parameters; `config` is them or their power-saving variant.
+    base: PolicyConfig,
     config: PolicyConfig,
+    saving_power: bool,
     state: MotionState,
     anchor: Option<Anchor>,
     activity: Activity,
@@ -277,7 +355,9 @@ impl MotionPolicy {
     /// Starts moving: a freshly started tracker samples until it knows the phone is still.
     pub fn new(config: PolicyConfig) -> MotionPolicy {
         let mut policy = MotionPolicy {
+            base: config.clone(),
             config,
+            saving_power: false,
             state: MotionState::Moving,
             anchor: None,
             activity: Activity::Unknown,
@@ -384,6 +464,52 @@ impl MotionPolicy {
                 self.evaluate_stop(now_ms)
             }
             _ => PolicyOutput::default(),
+        }
+    }
+
+    /// Replaces the configured parameters (keeping the motion state), for example after the app
+    /// overrides one of them; false if the result is invalid, in which case nothing changes.
+    pub fn reconfigure(&mut self, config: PolicyConfig) -> Option<PolicyOutput> {
+        if !config.is_valid() || !config.power_saving().is_valid() {
+            return None;
+        }
+        self.config = if self.saving_power {
+            config.power_saving()
+        } else {
+            config.clone()
+        };
+        self.base = config;
+        Some(PolicyOutput {
+            motion_change: None,
+            request: self.refresh_request(),
+        })
+    }
+
+    /// The configured parameters (not their power-saving variant).
+    pub fn base_config(&self) -> &PolicyConfig {
+        &self.base
+    }
+
+    pub fn saving_power(&self) -> bool {
+        self.saving_power
+    }
+
+    /// Battery and power-saving changes: a low battery or the OS's saver switches to the
+    /// power-saving variant of the parameters (see [`PolicyConfig::power_saving`]).
+    pub fn on_power(&mut self, power: PowerState) -> PolicyOutput {
+        let saving = power.saving();
+        if saving == self.saving_power {
+            return PolicyOutput::default();
+        }
+        self.saving_power = saving;
+        self.config = if saving {
+            self.base.power_saving()
+        } else {
+            self.base.clone()
+        };
+        PolicyOutput {
+            motion_change: None,
+            request: self.refresh_request(),
         }
     }
 
@@ -676,6 +802,47 @@ mod tests {
     }
 
     #[test]
+    fn a_low_battery_saves_power_until_charging() {
+        let mut p = MotionPolicy::new(PolicyConfig::balanced());
+        let normal = p.sampling_request();
+        let low = PowerState {
+            battery_percent: Some(12),
+            charging: false,
+            power_save: false,
+        };
+        let saving = p.on_power(low).request.expect("a new request");
+        assert!(saving.interval_ms > normal.interval_ms);
+        assert!(saving.is_valid());
+        assert_eq!(
+            p.on_power(low),
+            PolicyOutput::default(),
+            "no change, no request"
+        );
+        let charging = PowerState {
+            charging: true,
+            ..low
+        };
+        assert_eq!(p.on_power(charging).request, Some(normal));
+        let saver = PowerState {
+            power_save: true,
+            ..charging
+        };
+        assert!(p.on_power(saver).request.is_some());
+    }
+
+    #[test]
+    fn parameters_can_be_set_by_name() {
+        let mut c = PolicyConfig::balanced();
+        c.set("stop_timeout_ms", 240_000.0).unwrap();
+        c.set("geofence_radius_m", 120.0).unwrap();
+        assert_eq!(c.stop_timeout_ms, 240_000);
+        assert_eq!(c.geofence_radius_m, 120.0);
+        assert_eq!(c.set("warp_factor", 9.0), Err(UnknownParameter));
+        c.set("fastest_interval_ms", 1e9).unwrap();
+        assert!(!c.is_valid(), "the caller checks the result");
+    }
+
+    #[test]
     fn the_distance_filter_scales_with_speed() {
         let mut p = MotionPolicy::new(PolicyConfig::balanced());
         drive(&mut p, 0, 5, 0.0, 1.4);
@@ -698,6 +865,7 @@ mod tests {
         Activity(u8),
         GeofenceExit,
         Restart,
+        Power(Option<u8>, bool, bool),
     }
 
     fn input() -> impl Strategy<Value = Input> {
@@ -718,6 +886,12 @@ mod tests {
             (0u8..5).prop_map(Input::Activity),
             Just(Input::GeofenceExit),
             Just(Input::Restart),
+            (
+                proptest::option::of(0u8..=100),
+                any::<bool>(),
+                any::<bool>()
+            )
+                .prop_map(|(b, c, s)| Input::Power(b, c, s)),
         ]
     }
 
@@ -744,6 +918,7 @@ mod tests {
                     Input::Activity(a) => p.on_activity([Activity::Unknown, Activity::Still, Activity::OnFoot, Activity::Bicycle, Activity::Vehicle][usize::from(a)], now),
                     Input::GeofenceExit => p.on_geofence_exit(now),
                     Input::Restart => p.restart(now),
+                    Input::Power(battery_percent, charging, power_save) => p.on_power(PowerState { battery_percent, charging, power_save }),
                 };
                 if let Some(r) = &out.request {
                     prop_assert!(r.is_valid(), "{:?}", r);

@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use url::Url;
 
 use crate::clock::Clock;
+use crate::config::ConfigError;
 use crate::config::TrackerConfig;
 use crate::decisions::{Decider, Refusal};
 use crate::error::TrackerError;
@@ -22,7 +23,7 @@ use crate::filter::Activity;
 use crate::filter::RejectReason;
 use crate::fix::Fix;
 use crate::jitter::{Jitter, backoff_ms};
-use crate::policy::{MotionReason, MotionState, PolicyOutput, SamplingRequest};
+use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
 use crate::store::{Checkpointer, EvictionReason, Store};
 #[cfg(feature = "reqwest-transport")]
 use crate::upload::ReqwestTransport;
@@ -519,6 +520,22 @@ impl Tracker {
             || self.shared.upload_due(self.shared.clock.now_ms())
     }
 
+    /// Battery level, charging and the OS's power saver. A low battery (15 % or less, not
+    /// charging) or the saver switches the policy to its power-saving parameters.
+    pub fn set_power(&self, power: PowerState) {
+        let output = lock(&self.shared.decider).power(power);
+        self.apply_policy(vec![output]);
+    }
+
+    /// Overrides one policy parameter by its name (see `PolicyConfig::set`) while running.
+    pub fn set_policy_parameter(&self, name: &str, value: f64) -> Result<(), TrackerError> {
+        let output = lock(&self.shared.decider)
+            .set_policy_parameter(name, value)
+            .ok_or(TrackerError::InvalidConfig(ConfigError::BadPolicy))?;
+        self.apply_policy(vec![output]);
+        Ok(())
+    }
+
     /// The app went to the background: upload what is pending while the OS still lets us.
     pub fn on_app_background(&self) {
         self.upload_now();
@@ -634,7 +651,7 @@ impl Shared {
     }
 
     /// The upload delay in force: the configured one while moving, the policy's longer one
-    /// while stationary (only heartbeat fixes arrive then).
+    /// while stationary (only heartbeat fixes arrive then) or saving power.
     fn max_delay_ms(&self) -> i64 {
         let decider = lock(&self.decider);
         if decider.motion_state() == MotionState::Stationary {

@@ -290,3 +290,39 @@ async fn stationary_heartbeats_are_judged_but_only_a_departure_is_stored() {
     tracker.flush().await.unwrap();
     assert_eq!(collector.fixes("heartbeat").unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_battery_and_overrides_change_the_sampling_request() {
+    let collector = collector_with(|_| {}).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tracker = tracker(&collector, "power", dir.path(), |_| {});
+    let normal = tracker.sampling_request();
+    tracker.set_power(tracelet_core::policy::PowerState {
+        battery_percent: Some(10),
+        charging: false,
+        power_save: false,
+    });
+    let saving = tracker.sampling_request();
+    assert!(saving.interval_ms > normal.interval_ms, "{saving:?}");
+    tracker.set_power(tracelet_core::policy::PowerState {
+        battery_percent: Some(10),
+        charging: true,
+        power_save: false,
+    });
+    assert_eq!(tracker.sampling_request(), normal);
+    tracker
+        .set_policy_parameter("moving_interval_ms", 20_000.0)
+        .unwrap();
+    assert_eq!(tracker.sampling_request().interval_ms, 20_000);
+    assert!(tracker.set_policy_parameter("warp_factor", 9.0).is_err());
+    assert!(
+        tracker
+            .set_policy_parameter("fastest_interval_ms", 1e9)
+            .is_err()
+    );
+    assert_eq!(
+        tracker.sampling_request().interval_ms,
+        20_000,
+        "nothing changed"
+    );
+}

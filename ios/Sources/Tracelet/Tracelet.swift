@@ -91,6 +91,22 @@ public final class Tracelet: Sendable {
         core.setNetwork(network: NetworkState(connected: connected, unmetered: unmetered))
     }
 
+    /// Battery level (0-100, nil if unknown), charging, and Low Power Mode. A low battery (15 %
+    /// or less, not charging) or Low Power Mode makes the core sample and upload less.
+    public func setPowerState(batteryPercent: Int?, charging: Bool, lowPowerMode: Bool) {
+        core.setPowerState(power: PowerState(
+            batteryPercent: batteryPercent.map { UInt8(clamping: $0) },
+            charging: charging,
+            powerSave: lowPowerMode))
+    }
+
+    /// Overrides one sampling-policy parameter by name, such as "stop_timeout_ms" (the README's
+    /// preset table lists them). Throws `TraceletError.invalidConfiguration` for an unknown
+    /// name or a value out of range.
+    public func setPolicyParameter(_ name: String, to value: Double) throws {
+        try bridged { try core.setPolicyParameter(name: name, value: value) }
+    }
+
     /// The app moved to the background: uploads what is pending now, while iOS still lets the
     /// app run. ``LocationTracker`` calls it on `UIApplication.didEnterBackgroundNotification`.
     public func appDidEnterBackground() {

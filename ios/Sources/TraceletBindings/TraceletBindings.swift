@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
+    typealias FfiType = UInt8
+    typealias SwiftType = UInt8
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
@@ -1111,6 +1127,18 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func setNetwork(network: NetworkState) 
     
+    /**
+     * Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
+     * README lists them). An unknown name or an invalid result is `InvalidConfig`.
+     */
+    func setPolicyParameter(name: String, value: Double) throws 
+    
+    /**
+     * Battery level, charging and the OS's power saver; a low battery or the saver makes the
+     * policy sample and upload less.
+     */
+    func setPowerState(power: PowerState) 
+    
     func setTokenProvider(provider: TokenProvider?) 
     
     func start() throws 
@@ -1328,6 +1356,33 @@ open func setNetwork(network: NetworkState)  {try! rustCall() {
     uniffi_tracelet_ffi_fn_method_tracelet_set_network(
             self.uniffiCloneHandle(),
         FfiConverterTypeNetworkState_lower(network),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
+     * README lists them). An unknown name or an invalid result is `InvalidConfig`.
+     */
+open func setPolicyParameter(name: String, value: Double)throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_policy_parameter(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(name),
+        FfiConverterDouble.lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Battery level, charging and the OS's power saver; a low battery or the saver makes the
+     * policy sample and upload less.
+     */
+open func setPowerState(power: PowerState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePowerState_lower(power),uniffiCallStatus
     )
 }
 }
@@ -2114,6 +2169,79 @@ public func FfiConverterTypeNetworkState_lift(_ buf: RustBuffer) throws -> Netwo
 #endif
 public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuffer {
     return FfiConverterTypeNetworkState.lower(value)
+}
+
+
+/**
+ * Battery and power saving, as the platform sees them.
+ */
+public struct PowerState: Equatable, Hashable {
+    /**
+     * 0-100, when known.
+     */
+    public var batteryPercent: UInt8?
+    public var charging: Bool
+    /**
+     * Android battery saver, iOS Low Power Mode.
+     */
+    public var powerSave: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 0-100, when known.
+         */batteryPercent: UInt8?, charging: Bool, 
+        /**
+         * Android battery saver, iOS Low Power Mode.
+         */powerSave: Bool) {
+        self.batteryPercent = batteryPercent
+        self.charging = charging
+        self.powerSave = powerSave
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PowerState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePowerState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerState {
+        return
+            try PowerState(
+                batteryPercent: FfiConverterOptionUInt8.read(from: &buf), 
+                charging: FfiConverterBool.read(from: &buf), 
+                powerSave: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PowerState, into buf: inout [UInt8]) {
+        FfiConverterOptionUInt8.write(value.batteryPercent, into: &buf)
+        FfiConverterBool.write(value.charging, into: &buf)
+        FfiConverterBool.write(value.powerSave, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerState_lift(_ buf: RustBuffer) throws -> PowerState {
+    return try FfiConverterTypePowerState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePowerState_lower(_ value: PowerState) -> RustBuffer {
+    return FfiConverterTypePowerState.lower(value)
 }
 
 
@@ -3611,6 +3739,30 @@ public func FfiConverterTypeUploadOutcome_lower(_ value: UploadOutcome) -> RustB
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionUInt8: FfiConverterRustBuffer {
+    typealias SwiftType = UInt8?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterUInt8.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterUInt8.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
     typealias SwiftType = UInt64?
 
@@ -4071,6 +4223,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_network() != 44289) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter() != 18366) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() != 46384) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() != 21358) {

@@ -73,6 +73,24 @@ final class ConfigurationTests: XCTestCase {
         }
     }
 
+    func testALowBatteryAndAnOverrideChangeTheSamplingRequest() throws {
+        var config = valid
+        config.storageDirectory.appendPathComponent("power")
+        let tracelet = try Tracelet(configuration: config)
+        let normal = tracelet.samplingRequest
+        tracelet.setPowerState(batteryPercent: 9, charging: false, lowPowerMode: false)
+        XCTAssertGreaterThan(tracelet.samplingRequest.intervalMs, normal.intervalMs)
+        tracelet.setPowerState(batteryPercent: 9, charging: true, lowPowerMode: false)
+        XCTAssertEqual(tracelet.samplingRequest, normal)
+        try tracelet.setPolicyParameter("moving_interval_ms", to: 20_000)
+        XCTAssertEqual(tracelet.samplingRequest.intervalMs, 20_000)
+        XCTAssertThrowsError(try tracelet.setPolicyParameter("warp_factor", to: 9)) { error in
+            guard case TraceletError.invalidConfiguration = error else {
+                return XCTFail("expected invalidConfiguration, got \(error)")
+            }
+        }
+    }
+
     private func assertInvalidConfiguration(
         _ config: TraceletConfiguration, file: StaticString = #filePath, line: UInt = #line
     ) {

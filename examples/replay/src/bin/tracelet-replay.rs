@@ -162,25 +162,8 @@ fn apply_override(p: &mut PolicyConfig, text: &str) -> Result<(), String> {
     let v: f64 = value
         .parse()
         .map_err(|_| format!("--set {name}: not a number"))?;
-    let ms = v as i64;
-    match name {
-        "stationary_radius_m" => p.stationary_radius_m = v,
-        "max_accuracy_allowance_m" => p.max_accuracy_allowance_m = v,
-        "stop_timeout_ms" => p.stop_timeout_ms = ms,
-        "still_timeout_ms" => p.still_timeout_ms = ms,
-        "stopping_after_ms" => p.stopping_after_ms = ms,
-        "moving_interval_ms" => p.moving_interval_ms = ms,
-        "fastest_interval_ms" => p.fastest_interval_ms = ms,
-        "distance_filter_s" => p.distance_filter_s = v,
-        "min_distance_m" => p.min_distance_m = v,
-        "max_distance_m" => p.max_distance_m = v,
-        "max_batch_delay_ms" => p.max_batch_delay_ms = ms,
-        "heartbeat_ms" => p.heartbeat_ms = ms,
-        "geofence_radius_m" => p.geofence_radius_m = v,
-        "moving_upload_interval_ms" => p.moving_upload_interval_ms = ms,
-        _ => return Err(format!("--set: unknown policy parameter {name}")),
-    }
-    Ok(())
+    p.set(name, v)
+        .map_err(|_| format!("--set: unknown policy parameter {name}"))
 }
 
 fn preset(name: &str) -> Result<FilterConfig, String> {

@@ -3,12 +3,12 @@ import Foundation
 import Network
 import UIKit
 
-/// Feeds the network (`NWPathMonitor`) and the app moving to the background
-/// (`UIApplication.didEnterBackgroundNotification`) into a ``Tracelet``. Owned by
-/// ``LocationTracker``; it stops when released.
+/// Feeds the network (`NWPathMonitor`), the app moving to the background
+/// (`UIApplication.didEnterBackgroundNotification`), and the battery and Low Power Mode into a
+/// ``Tracelet``. Owned by ``LocationTracker``; it stops when released.
 final class SystemConditions {
     private let monitor = NWPathMonitor()
-    private let observer: NSObjectProtocol
+    private var observers: [NSObjectProtocol] = []
 
     init(tracelet: Tracelet) {
         monitor.pathUpdateHandler = { [weak tracelet] path in
@@ -18,16 +18,39 @@ final class SystemConditions {
                 unmetered: !path.isExpensive && !path.isConstrained)
         }
         monitor.start(queue: DispatchQueue(label: "dev.tracelet.network"))
-        observer = NotificationCenter.default.addObserver(
+        let center = NotificationCenter.default
+        observers.append(center.addObserver(
             forName: UIApplication.didEnterBackgroundNotification, object: nil, queue: nil
         ) { [weak tracelet] _ in
             tracelet?.appDidEnterBackground()
+        })
+        // The core decides what a low battery or Low Power Mode changes; it only needs facts.
+        UIDevice.current.isBatteryMonitoringEnabled = true
+        let reportPower: (Notification) -> Void = { [weak tracelet] _ in
+            SystemConditions.reportPower(to: tracelet)
         }
+        for name in [
+            UIDevice.batteryLevelDidChangeNotification,
+            UIDevice.batteryStateDidChangeNotification,
+            Notification.Name.NSProcessInfoPowerStateDidChange,
+        ] {
+            observers.append(center.addObserver(forName: name, object: nil, queue: .main, using: reportPower))
+        }
+        SystemConditions.reportPower(to: tracelet)
+    }
+
+    private static func reportPower(to tracelet: Tracelet?) {
+        let device = UIDevice.current
+        let level = device.batteryLevel  // -1 when unknown
+        tracelet?.setPowerState(
+            batteryPercent: level < 0 ? nil : Int((level * 100).rounded()),
+            charging: device.batteryState == .charging || device.batteryState == .full,
+            lowPowerMode: ProcessInfo.processInfo.isLowPowerModeEnabled)
     }
 
     deinit {
         monitor.cancel()
-        NotificationCenter.default.removeObserver(observer)
+        observers.forEach(NotificationCenter.default.removeObserver)
     }
 }
 #endif

@@ -401,6 +401,16 @@ void uniffi_tracelet_ffi_fn_method_tracelet_set_listener(uint64_t ptr, RustBuffe
 void uniffi_tracelet_ffi_fn_method_tracelet_set_network(uint64_t ptr, RustBuffer network, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_POLICY_PARAMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_POLICY_PARAMETER
+void uniffi_tracelet_ffi_fn_method_tracelet_set_policy_parameter(uint64_t ptr, RustBuffer name, double value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_POWER_STATE
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_POWER_STATE
+void uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(uint64_t ptr, RustBuffer power, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_TOKEN_PROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_TOKEN_PROVIDER
 void uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(uint64_t ptr, RustBuffer provider, RustCallStatus *_Nonnull out_status
@@ -775,6 +785,18 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_listener(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_NETWORK
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_NETWORK
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_network(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_POLICY_PARAMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_POLICY_PARAMETER
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_POWER_STATE
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_POWER_STATE
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state(void
     
 );
 #endif

@@ -98,6 +98,29 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
         core.setNetwork(networkState(connected, unmetered))
     }
 
+    /**
+     * Battery level (0-100, null if unknown), charging, and the OS's battery saver. A low battery
+     * (15 % or less, not charging) or the saver makes the core sample and upload less.
+     */
+    fun setPowerState(batteryPercent: Int?, charging: Boolean, powerSave: Boolean) {
+        core.setPowerState(
+            dev.tracelet.internal.PowerState(
+                batteryPercent = batteryPercent?.coerceIn(0, 100)?.toUByte(),
+                charging = charging,
+                powerSave = powerSave,
+            ),
+        )
+    }
+
+    /**
+     * Overrides one sampling-policy parameter by name, such as `"stop_timeout_ms"` (the
+     * README's preset table lists them).
+     *
+     * @throws TraceletException.InvalidConfig for an unknown name or a value out of range.
+     */
+    fun setPolicyParameter(name: String, value: Double): Unit =
+        translatingErrors { core.setPolicyParameter(name, value) }
+
     /** The app went to the background: uploads what is pending now, while the OS still allows it. */
     fun onAppBackground() {
         core.onAppBackground()

@@ -381,6 +381,20 @@ class TraceletClientTest {
     }
 
     @Test
+    fun `a low battery and an override change what the core asks of the OS`() {
+        TraceletClient(config(collector, deviceId), storage).use { client ->
+            val normal = client.samplingRequest()
+            client.setPowerState(batteryPercent = 9, charging = false, powerSave = false)
+            assertTrue(client.samplingRequest().intervalMs > normal.intervalMs)
+            client.setPowerState(batteryPercent = 9, charging = true, powerSave = false)
+            assertEquals(normal, client.samplingRequest())
+            client.setPolicyParameter("moving_interval_ms", 20_000.0)
+            assertEquals(20_000L, client.samplingRequest().intervalMs)
+            assertThrows<TraceletException.InvalidConfig> { client.setPolicyParameter("warp_factor", 9.0) }
+        }
+    }
+
+    @Test
     fun `every preset is accepted by the core`() {
         for (preset in Preset.entries) {
             val dir = tempStorageDir("tracelet-preset")

@@ -772,6 +772,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_network(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_start(
@@ -854,6 +858,10 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_network(`ptr`: Long,`network`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_policy_parameter(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(`ptr`: Long,`power`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(`ptr`: Long,`provider`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
@@ -1026,6 +1034,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_network() and 0xFFFF) != 44289) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter() and 0xFFFF) != 18366) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() and 0xFFFF) != 46384) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() and 0xFFFF) != 21358) {
@@ -1278,6 +1292,33 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUByte: FfiConverter<UByte, Byte> {
+    override fun lift(value: Byte): UByte {
+        return value.toUByte()
+    }
+
+    fun lift(value: Int): UByte {
+        return value.toUByte()
+    }
+
+    override fun read(buf: ByteBuffer): UByte {
+        return lift(buf.get())
+    }
+
+    override fun lower(value: UByte): Byte {
+        return value.toByte()
+    }
+
+    override fun allocationSize(value: UByte) = 1UL
+
+    override fun write(value: UByte, buf: ByteBuffer) {
+        buf.put(value.toByte())
+    }
 }
 
 /**
@@ -2303,6 +2344,18 @@ public interface TraceletInterface {
      */
     fun `setNetwork`(`network`: NetworkState)
     
+    /**
+     * Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
+     * README lists them). An unknown name or an invalid result is `InvalidConfig`.
+     */
+    fun `setPolicyParameter`(`name`: kotlin.String, `value`: kotlin.Double)
+    
+    /**
+     * Battery level, charging and the OS's power saver; a low battery or the saver makes the
+     * policy sample and upload less.
+     */
+    fun `setPowerState`(`power`: PowerState)
+    
     fun `setTokenProvider`(`provider`: TokenProvider?)
     
     fun `start`()
@@ -2600,6 +2653,42 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         it,
         
         FfiConverterTypeNetworkState.lower(`network`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
+     * README lists them). An unknown name or an invalid result is `InvalidConfig`.
+     */
+    @Throws(TraceletException::class)override fun `setPolicyParameter`(`name`: kotlin.String, `value`: kotlin.Double)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_policy_parameter(
+        it,
+        
+        FfiConverterString.lower(`name`),
+        FfiConverterDouble.lower(`value`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Battery level, charging and the OS's power saver; a low battery or the saver makes the
+     * policy sample and upload less.
+     */override fun `setPowerState`(`power`: PowerState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(
+        it,
+        
+        FfiConverterTypePowerState.lower(`power`),_status)
 }
     }
     
@@ -3413,6 +3502,58 @@ public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState>
     override fun write(value: NetworkState, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`connected`, buf)
             FfiConverterBoolean.write(value.`unmetered`, buf)
+    }
+}
+
+
+
+/**
+ * Battery and power saving, as the platform sees them.
+ */
+data class PowerState (
+    /**
+     * 0-100, when known.
+     */
+    var `batteryPercent`: kotlin.UByte?
+    , 
+    var `charging`: kotlin.Boolean
+    , 
+    /**
+     * Android battery saver, iOS Low Power Mode.
+     */
+    var `powerSave`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePowerState: FfiConverterRustBuffer<PowerState> {
+    override fun read(buf: ByteBuffer): PowerState {
+        return PowerState(
+            FfiConverterOptionalUByte.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PowerState) = (
+            FfiConverterOptionalUByte.allocationSize(value.`batteryPercent`) +
+            FfiConverterBoolean.allocationSize(value.`charging`) +
+            FfiConverterBoolean.allocationSize(value.`powerSave`)
+    )
+
+    override fun write(value: PowerState, buf: ByteBuffer) {
+            FfiConverterOptionalUByte.write(value.`batteryPercent`, buf)
+            FfiConverterBoolean.write(value.`charging`, buf)
+            FfiConverterBoolean.write(value.`powerSave`, buf)
     }
 }
 
@@ -4826,6 +4967,38 @@ public object FfiConverterTypeUploadOutcome : FfiConverterRustBuffer<UploadOutco
 }
 
 
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalUByte: FfiConverterRustBuffer<kotlin.UByte?> {
+    override fun read(buf: ByteBuffer): kotlin.UByte? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterUByte.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.UByte?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterUByte.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.UByte?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterUByte.write(value, buf)
+        }
+    }
+}
 
 
 

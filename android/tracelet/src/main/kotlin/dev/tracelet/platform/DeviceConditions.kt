@@ -7,6 +7,7 @@ import android.content.IntentFilter
 import android.net.ConnectivityManager
 import android.net.Network
 import android.net.NetworkCapabilities
+import android.os.BatteryManager
 import android.os.Build
 import android.os.PowerManager
 import dev.tracelet.TraceletClient
@@ -49,7 +50,15 @@ internal class DeviceConditions(private val context: Context, private val client
                 PowerManager.ACTION_POWER_SAVE_MODE_CHANGED -> snapshot.copy(powerSave = power.isPowerSaveMode)
                 else -> snapshot
             }
+            reportPower()
         }
+    }
+
+    /** The core decides what a low battery or the saver changes; it only needs the facts. */
+    private fun reportPower() {
+        val battery = context.getSystemService(BatteryManager::class.java)
+        val percent = battery?.getIntProperty(BatteryManager.BATTERY_PROPERTY_CAPACITY)?.takeIf { it in 0..100 }
+        client.setPowerState(percent, battery?.isCharging == true, snapshot.powerSave)
     }
 
     private fun apply(capabilities: NetworkCapabilities?) {
@@ -59,6 +68,7 @@ internal class DeviceConditions(private val context: Context, private val client
 
     fun register() {
         snapshot = snapshot.copy(powerSave = power.isPowerSaveMode)
+        reportPower()
         // No callback arrives when there is no network at all: start from the current state.
         apply(connectivity.currentNetworkCapabilities())
         connectivity.registerDefaultNetworkCallback(networkCallback)
