@@ -165,11 +165,11 @@ fn markdown(r: &Report) -> String {
         "",
     );
     line(String::new());
-    line("| trace | policy | energy (J) | GNSS on (s) | uploads/h moving | path error p95 (m) | stops found / true | departure median (m) |".into());
+    line("| trace | policy | energy (J) | GNSS on (s) | uploads/h moving | path error p95 (m) | stops found / detectable / true | departure median (m) |".into());
     line("|---|---|---|---|---|---|---|---|".into());
     for p in &r.replay.policies {
         line(format!(
-            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} | {} |",
+            "| {} | {} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} / {:.0} / {:.0} | {} |",
             p.trace,
             p.policy,
             p.energy_j,
@@ -177,6 +177,7 @@ fn markdown(r: &Report) -> String {
             p.uploads_per_hour_moving,
             p.path_error_p95_m,
             p.stops_detected,
+            p.stops_detectable,
             p.stops_true,
             p.departure_detection_median_m
                 .map_or("-".into(), |d| format!("{d:.0}")),

@@ -18,6 +18,8 @@ pub struct PolicyRow {
     pub uploads_per_hour_moving: f64,
     pub path_error_p95_m: f64,
     pub stops_detected: f64,
+    /// True stops at least as long as the stop timeout (shorter ones are red lights).
+    pub stops_detectable: f64,
     pub stops_true: f64,
     pub departure_detection_median_m: Option<f64>,
 }
@@ -83,6 +85,7 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
                 uploads_per_hour_moving: num(&report, "uploads_per_hour_moving"),
                 path_error_p95_m: num(&report, "path_error_p95_m"),
                 stops_detected: num(&report, "stops_detected"),
+                stops_detectable: num(&report, "stops_detectable"),
                 stops_true: num(&report, "stops_true"),
                 departure_detection_median_m: report["departure_detection_median_m"].as_f64(),
             });
