@@ -86,10 +86,12 @@ struct Device {
     first_ms: i64,
     clock: Arc<ManualClock>,
     tracker: Tracker,
+    /// The same fixes with the filter off, for the map's raw layer.
+    raw_tracker: Tracker,
     counters: Arc<Counters>,
     rejected: BTreeMap<String, u64>,
     recorded: u64,
-    _queue_dir: tempfile::TempDir,
+    _queue_dirs: [tempfile::TempDir; 2],
 }
 
 impl Device {
@@ -114,6 +116,15 @@ impl Device {
             queue_dir.path(),
         );
         config.jitter_seed = Some(1);
+        // The raw twin: the same fixes with the filter off, uploaded as `<id>:raw`, so the live
+        // map can show what the filter removed (the SDK itself never uploads rejected fixes).
+        let raw_dir = tempfile::tempdir()?;
+        let mut raw_config = config.clone();
+        raw_config.device_id = format!("{id}:raw");
+        raw_config.storage_dir = raw_dir.path().to_owned();
+        raw_config.filter = None;
+        let raw_tracker = Tracker::new(raw_config, clock.clone())?;
+        raw_tracker.start()?;
         let tracker = Tracker::new(config, clock.clone())?;
         let counters = Arc::new(Counters::default());
         tracker.set_listener(Some(counters.clone()));
@@ -126,10 +137,11 @@ impl Device {
             first_ms,
             clock,
             tracker,
+            raw_tracker,
             counters,
             rejected: BTreeMap::new(),
             recorded: 0,
-            _queue_dir: queue_dir,
+            _queue_dirs: [queue_dir, raw_dir],
         })
     }
 
@@ -147,6 +159,7 @@ impl Device {
             now = (now + TICK_EVERY_MS).min(target);
             self.clock.set_ms(now);
             self.tracker.tick();
+            self.raw_tracker.tick();
         }
     }
 
@@ -155,6 +168,8 @@ impl Device {
         // The fix arrives at its own time on the virtual clock.
         self.advance_to(fix.time_ms - self.first_ms);
         self.recorded += 1;
+        // The raw layer is best effort: an invalid fix is refused there too.
+        let _ = self.raw_tracker.record(fix.clone());
         match self.tracker.record(fix) {
             Ok(RecordOutcome::Stored { .. }) => {}
             Ok(RecordOutcome::Filtered { reason }) => {
@@ -251,6 +266,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut pending = 0;
     for device in &devices {
         pending += device.tracker.flush().await?.pending;
+        // The raw layer is for the map only; its upload failing is no reason to stop.
+        let _ = device.raw_tracker.flush().await;
     }
     let elapsed = started.elapsed();
 
@@ -422,7 +439,7 @@ fn print_summary(
     }
     println!();
     println!(
-        "collector          {} batches stored, {} duplicates, {} refused requests",
+        "collector          {} batches stored (the map's raw layer included), {} duplicates, {} refused requests",
         stats.batches, stats.duplicates, stats.rejected_requests
     );
     println!("still queued       {pending}");

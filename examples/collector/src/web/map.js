@@ -8,24 +8,54 @@ const STOP_MIN_MS = 3 * 60 * 1000;
 const PALETTE = ["#2f6fd6", "#e07b12", "#2a9d5b", "#a23fbf", "#c23b5a", "#1597a8"];
 const SVG_NS = "http://www.w3.org/2000/svg";
 
-const devices = new Map(); // name -> { name, color, bySeq: Map(seq -> point), sorted: [] | null }
+// A device named `<id>:raw` carries every fix the phone produced (the demo uploads them from a
+// second tracker with its filter off); it is drawn as the raw layer of `<id>`.
+const RAW_SUFFIX = ":raw";
+const devices = new Map(); // name -> { name, color, bySeq, sorted, rawByT: Map(t -> point) }
 let mode = "kept";
 let drawQueued = false;
 
 function device(name) {
   let d = devices.get(name);
   if (!d) {
-    d = { name, color: PALETTE[devices.size % PALETTE.length], bySeq: new Map(), sorted: null };
+    d = {
+      name, color: PALETTE[devices.size % PALETTE.length],
+      bySeq: new Map(), sorted: null, rawByT: new Map(), rawSorted: null,
+    };
     devices.set(name, d);
   }
   return d;
 }
 
 function addPoints(name, points) {
-  const d = device(name);
-  for (const p of points) d.bySeq.set(p.seq, p);
-  d.sorted = null;
+  if (name.endsWith(RAW_SUFFIX)) {
+    const d = device(name.slice(0, -RAW_SUFFIX.length));
+    for (const p of points) d.rawByT.set(p.t, p);
+    d.rawSorted = null;
+  } else {
+    const d = device(name);
+    for (const p of points) d.bySeq.set(p.seq, p);
+    d.sorted = null;
+    d.rawSorted = null; // kept flags of raw points depend on the kept ones
+  }
   queueDraw();
+}
+
+// Every fix the phone produced, each marked kept if the SDK stored and uploaded it. Without
+// a raw layer, the kept points are all there is.
+function rawPoints(d) {
+  if (d.rawByT.size === 0) return sortedPoints(d);
+  if (!d.rawSorted) {
+    const kept = sortedPoints(d);
+    const keptTimes = new Set(kept.map((p) => p.t));
+    // The two layers upload separately: a raw fix newer than the newest kept one may simply
+    // not have arrived yet, so only older ones can be known to be discarded.
+    const keptUpTo = kept.length ? kept[kept.length - 1].t : -Infinity;
+    d.rawSorted = [...d.rawByT.values()]
+      .map((p) => ({ ...p, kept: keptTimes.has(p.t) || p.t > keptUpTo }))
+      .sort((a, b) => a.t - b.t || a.seq - b.seq);
+  }
+  return d.rawSorted;
 }
 
 function sortedPoints(d) {
@@ -34,8 +64,7 @@ function sortedPoints(d) {
 }
 
 function shownPoints(d) {
-  const all = sortedPoints(d);
-  return mode === "kept" ? all.filter((p) => p.kept) : all;
+  return mode === "kept" ? sortedPoints(d).filter((p) => p.kept) : rawPoints(d);
 }
 
 function distanceM(a, b) {
@@ -192,7 +221,7 @@ function draw() {
     const row = document.createElement("div");
     row.className = "device";
     row.dataset.device = d.name;
-    const all = sortedPoints(d);
+    const all = rawPoints(d);
     const discarded = all.filter((p) => !p.kept).length;
     row.innerHTML = `<div class="name"><span class="swatch"></span></div><div class="facts"></div>`;
     row.querySelector(".swatch").style.background = d.color;
