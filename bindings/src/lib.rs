@@ -36,6 +36,9 @@ pub struct TraceletConfig {
     /// The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
     #[uniffi(default = true)]
     pub filter_enabled: bool,
+    /// Upload the filter's smoothed position beside the raw one (JSON bodies).
+    #[uniffi(default = false)]
+    pub upload_smoothed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -225,6 +228,13 @@ pub enum TraceletEvent {
     },
     StorageRecovered {
         quarantined_file: String,
+    },
+    /// The filter smoothed the fix stored as `seq`; the raw position is what is stored.
+    FixSmoothed {
+        seq: u64,
+        latitude: f64,
+        longitude: f64,
+        accuracy_m: f64,
     },
     /// The motion policy changed state; `reason` is a short name such as "stop_timeout".
     MotionChanged {
@@ -545,6 +555,7 @@ fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletEr
         core_config.upload.max_delay_ms = config.max_upload_delay_ms;
     }
     core_config.upload.unmetered_only = config.upload_only_unmetered;
+    core_config.upload.include_smoothed = config.upload_smoothed;
     if !config.filter_enabled {
         core_config.filter = None;
     }
@@ -770,6 +781,12 @@ impl From<core::Event> for TraceletEvent {
             E::StorageRecovered { quarantined_file } => {
                 TraceletEvent::StorageRecovered { quarantined_file }
             }
+            E::FixSmoothed { seq, smoothed } => TraceletEvent::FixSmoothed {
+                seq,
+                latitude: smoothed.latitude_deg,
+                longitude: smoothed.longitude_deg,
+                accuracy_m: smoothed.accuracy_m,
+            },
             E::MotionChanged { state, reason } => TraceletEvent::MotionChanged {
                 state: state.into(),
                 reason: reason.name().into(),

@@ -72,6 +72,7 @@ fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
         upload_only_unmetered: false,
         preset: "balanced".into(),
         filter_enabled: true,
+        upload_smoothed: true,
     }
 }
 

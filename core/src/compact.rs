@@ -106,6 +106,10 @@ pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
             ba: None,
             pr: None,
             mk: false,
+            // The compact encoding carries raw positions only.
+            sla: None,
+            slo: None,
+            sac: None,
         })
         .collect();
     for (column, (_, scale)) in OPTIONAL.iter().enumerate() {

@@ -55,6 +55,9 @@ pub struct UploadPolicy {
     pub unmetered_only: bool,
     /// Body encoding; the server must accept the compact one before it is chosen.
     pub encoding: Encoding,
+    /// Upload the filter's smoothed position beside the raw one (JSON bodies; fields `sla`,
+    /// `slo`, `sac`). The raw position is always uploaded.
+    pub include_smoothed: bool,
     /// Upload on the tracker's own triggers. Off, only `flush` uploads; `upload_wanted` says
     /// when the triggers would have fired (replays use this for deterministic timing).
     pub automatic: bool,
@@ -73,6 +76,7 @@ impl Default for UploadPolicy {
             max_retry_after_ms: 60 * 60 * 1000,
             unmetered_only: false,
             encoding: Encoding::Json,
+            include_smoothed: false,
             automatic: true,
         }
     }

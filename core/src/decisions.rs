@@ -2,7 +2,7 @@
 //! The tracker holds one `Decider` behind a lock so that concurrent recorders see one order.
 
 use crate::filter::{
-    Activity, Filter, FilterConfig, FilterContext, FilterDecision, Motion, RejectReason,
+    Activity, Filter, FilterConfig, FilterContext, FilterDecision, Motion, RejectReason, Smoothed,
 };
 use crate::fix::{Fix, FixError, validate};
 use crate::policy::{
@@ -36,6 +36,8 @@ pub struct Decider {
 #[derive(Debug, Default)]
 pub struct Verdicts {
     pub keep: Vec<Fix>,
+    /// The filter's smoothed position of each kept fix, by the same index.
+    pub smoothed: Vec<Option<Smoothed>>,
     pub refused: Vec<(usize, Refusal)>,
     /// What the policy decided on fixes it saw while judging (stationary heartbeats).
     pub policy_outputs: Vec<PolicyOutput>,
@@ -69,13 +71,17 @@ impl Decider {
                 Some(FilterDecision::Reject(reason)) => {
                     verdicts.refused.push((index, Refusal::Filtered(reason)));
                 }
-                None => verdicts.keep.push(fix),
-                Some(FilterDecision::Accept { .. }) => {
+                None => {
+                    verdicts.keep.push(fix);
+                    verdicts.smoothed.push(None);
+                }
+                Some(FilterDecision::Accept { smoothed, .. }) => {
                     if self.is_still_stationary_after(&fix, now_ms, &mut verdicts) {
                         let reason = RejectReason::Stationary;
                         verdicts.refused.push((index, Refusal::Filtered(reason)));
                     } else {
                         verdicts.keep.push(fix);
+                        verdicts.smoothed.push(smoothed);
                     }
                 }
             }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fix::{Fix, Provider};
+use crate::store::StoredFix;
 
 /// Version carried in every body; the collector refuses other values with 400.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -53,6 +54,14 @@ pub struct WireFix {
     /// Present and true only for mock-location fixes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub mk: bool,
+    /// The filter's smoothed latitude and longitude (1e-7 degrees) and its accuracy (0.1 m),
+    /// present only when the app asked for smoothed positions in the upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sac: Option<f64>,
 }
 
 /// The collector's answer to an accepted batch.
@@ -99,7 +108,21 @@ impl WireFix {
                 p => Some(p.wire_name().to_owned()),
             },
             mk: fix.is_mock,
+            sla: None,
+            slo: None,
+            sac: None,
         }
+    }
+
+    /// A queued fix, with its smoothed position when one was kept.
+    pub fn from_stored(stored: &StoredFix) -> WireFix {
+        let mut wire = WireFix::from_fix(&stored.fix);
+        if let Some(s) = stored.smoothed {
+            wire.sla = Some(round_to(s.latitude_deg, 1e7));
+            wire.slo = Some(round_to(s.longitude_deg, 1e7));
+            wire.sac = Some(round_to(s.accuracy_m, 10.0).max(0.1));
+        }
+        wire
     }
 
     /// Back to a `Fix` (the collector and tests use this). The monotonic clock is not sent.

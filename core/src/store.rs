@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use thiserror::Error;
 
+use crate::filter::Smoothed;
 use crate::fix::{Fix, Provider, validate};
 
 pub const DATABASE_FILE: &str = "tracelet-queue.sqlite3";
@@ -40,6 +41,10 @@ const MIGRATIONS: &[&str] = &[
         moved_ms INTEGER NOT NULL
      );
      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // v2: the filter's smoothed position, kept beside the raw one when the app uploads it.
+    "ALTER TABLE fixes ADD COLUMN smooth_lat REAL;
+     ALTER TABLE fixes ADD COLUMN smooth_lon REAL;
+     ALTER TABLE fixes ADD COLUMN smooth_acc REAL;",
 ];
 
 /// How much the queue may hold. Past any bound the oldest fixes are evicted (and counted).
@@ -103,6 +108,8 @@ pub struct Peeked {
 pub struct StoredFix {
     pub seq: u64,
     pub fix: Fix,
+    /// The filter's smoothed position, when it was kept for upload.
+    pub smoothed: Option<Smoothed>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -256,8 +263,19 @@ impl Store {
     /// Appends fixes in one transaction, evicting the oldest fixes first where a limit would
     /// be exceeded. On failure nothing is stored and nothing already stored is lost.
     pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<AppendOutcome, StoreError> {
+        self.append_smoothed(fixes, &[], now_ms)
+    }
+
+    /// As [`Store::append`], with the smoothed position of each fix where `smoothed` has one
+    /// (matched by index; a shorter slice means none for the rest).
+    pub fn append_smoothed(
+        &mut self,
+        fixes: &[Fix],
+        smoothed: &[Option<Smoothed>],
+        now_ms: i64,
+    ) -> Result<AppendOutcome, StoreError> {
         let tx = self.conn.transaction()?;
-        let seqs = insert_all(&tx, fixes, now_ms)?;
+        let seqs = insert_all(&tx, fixes, smoothed, now_ms)?;
         if let Some(newest) = fixes.iter().map(|f| f.time_ms).max() {
             // In the same transaction, so that after a crash it agrees with the queue.
             tx.prepare_cached(
@@ -308,7 +326,7 @@ impl Store {
     pub fn peek_batch(&self, max: u32) -> Result<Peeked, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
-                    provider, mock, ert_ns
+                    provider, mock, ert_ns, smooth_lat, smooth_lon, smooth_acc
              FROM fixes ORDER BY seq LIMIT ?1",
         )?;
         let mut rows = stmt.query([max])?;
@@ -502,14 +520,20 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn insert_all(tx: &Transaction<'_>, fixes: &[Fix], now_ms: i64) -> Result<Vec<u64>, StoreError> {
+fn insert_all(
+    tx: &Transaction<'_>,
+    fixes: &[Fix],
+    smoothed: &[Option<Smoothed>],
+    now_ms: i64,
+) -> Result<Vec<u64>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO fixes (time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
-                            provider, mock, ert_ns, stored_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                            provider, mock, ert_ns, stored_ms, smooth_lat, smooth_lon, smooth_acc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
     let mut seqs = Vec::with_capacity(fixes.len());
-    for fix in fixes {
+    for (index, fix) in fixes.iter().enumerate() {
+        let smooth = smoothed.get(index).copied().flatten();
         stmt.execute(params![
             fix.time_ms,
             fix.latitude_deg,
@@ -525,6 +549,9 @@ fn insert_all(tx: &Transaction<'_>, fixes: &[Fix], now_ms: i64) -> Result<Vec<u6
             fix.is_mock,
             fix.elapsed_realtime_ns,
             now_ms,
+            smooth.map(|p| p.latitude_deg),
+            smooth.map(|p| p.longitude_deg),
+            smooth.map(|p| p.accuracy_m),
         ])?;
         seqs.push(u64::try_from(tx.last_insert_rowid()).unwrap_or(0));
     }
@@ -549,6 +576,14 @@ fn row_to_stored_fix(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFix> {
             provider: provider_from_code(row.get(11)?),
             is_mock: row.get(12)?,
             elapsed_realtime_ns: row.get(13)?,
+        },
+        smoothed: match (row.get(14)?, row.get(15)?, row.get(16)?) {
+            (Some(latitude_deg), Some(longitude_deg), Some(accuracy_m)) => Some(Smoothed {
+                latitude_deg,
+                longitude_deg,
+                accuracy_m,
+            }),
+            _ => None,
         },
     })
 }

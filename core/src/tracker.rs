@@ -20,7 +20,7 @@ use crate::config::TrackerConfig;
 use crate::decisions::{Decider, Refusal};
 use crate::error::TrackerError;
 use crate::filter::Activity;
-use crate::filter::RejectReason;
+use crate::filter::{RejectReason, Smoothed};
 use crate::fix::Fix;
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
@@ -46,6 +46,11 @@ const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
 pub enum Event {
     FixAccepted {
         seq: u64,
+    },
+    /// The filter smoothed the fix stored as `seq` (the raw position is what is stored).
+    FixSmoothed {
+        seq: u64,
+        smoothed: Smoothed,
     },
     /// A fix was not stored; `reason` is a stable short name (`implied_speed`, `not_finite`…).
     FixRejected {
@@ -385,7 +390,13 @@ impl Tracker {
                 (Default::default(), false)
             } else {
                 let mut store = lock(&self.shared.store);
-                let outcome = store.append(&verdicts.keep, now_ms)?;
+                // Smoothed positions are stored only to be uploaded.
+                let smoothed: &[Option<Smoothed>] = if self.shared.config.upload.include_smoothed {
+                    &verdicts.smoothed
+                } else {
+                    &[]
+                };
+                let outcome = store.append_smoothed(&verdicts.keep, smoothed, now_ms)?;
                 (outcome, store.take_checkpoint_hint())
             };
             let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
@@ -424,8 +435,11 @@ impl Tracker {
                 reason: eviction_name(reason).into(),
             });
         }
-        for &seq in &outcome.seqs {
+        for (&seq, smoothed) in outcome.seqs.iter().zip(&verdicts.smoothed) {
             self.shared.emit(Event::FixAccepted { seq });
+            if let Some(smoothed) = *smoothed {
+                self.shared.emit(Event::FixSmoothed { seq, smoothed });
+            }
         }
         let motion_changed = self.apply_policy(policy_outputs);
         if motion_changed {

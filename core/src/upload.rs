@@ -60,7 +60,7 @@ pub fn encode_batch(
     let first_seq = fixes.first()?.seq;
     let last_seq = fixes.last()?.seq;
     let idempotency_key = format!("{first_seq}-{last_seq}");
-    let wire: Vec<WireFix> = fixes.iter().map(|s| WireFix::from_fix(&s.fix)).collect();
+    let wire: Vec<WireFix> = fixes.iter().map(WireFix::from_stored).collect();
     let raw = match encoding {
         Encoding::Json => {
             let batch = BatchV1 {
@@ -243,6 +243,7 @@ mod tests {
         StoredFix {
             seq,
             fix: Fix::new(1_700_000_000_000 + seq as i64, 1.0, 2.0, 3.0),
+            smoothed: None,
         }
     }
 

@@ -326,3 +326,53 @@ async fn low_battery_and_overrides_change_the_sampling_request() {
         "nothing changed"
     );
 }
+
+#[derive(Default)]
+struct Smoothings(std::sync::Mutex<Vec<u64>>);
+
+impl tracelet_core::EventListener for Smoothings {
+    fn on_event(&self, event: tracelet_core::Event) {
+        if let tracelet_core::Event::FixSmoothed { seq, .. } = event {
+            self.0.lock().unwrap().push(seq);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoothed_positions_are_reported_and_uploaded_only_when_asked_for() {
+    let collector = collector_with(|_| {}).await;
+    let (plain_dir, smooth_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plain = tracker(&collector, "plain", plain_dir.path(), |_| {});
+    let smooth = tracker(&collector, "smooth", smooth_dir.path(), |c| {
+        c.upload.include_smoothed = true;
+    });
+    let events = Arc::new(Smoothings::default());
+    smooth.set_listener(Some(events.clone()));
+    record_walk(&plain, 20);
+    record_walk(&smooth, 20);
+    plain.flush().await.unwrap();
+    smooth.flush().await.unwrap();
+    assert_eq!(*events.0.lock().unwrap(), (1..=20).collect::<Vec<u64>>());
+    let smoothed = collector.fixes("smooth").unwrap();
+    assert_eq!(smoothed.len(), 20);
+    for row in &smoothed {
+        let (la, lo, ac) = (
+            row.fix.sla.unwrap(),
+            row.fix.slo.unwrap(),
+            row.fix.sac.unwrap(),
+        );
+        // Smoothing moves a clean walk by metres, never kilometres; the raw stays beside it.
+        assert!(
+            (la - row.fix.la).abs() < 1e-3 && (lo - row.fix.lo).abs() < 1e-3,
+            "{row:?}"
+        );
+        assert!(ac > 0.0);
+    }
+    assert!(
+        collector
+            .fixes("plain")
+            .unwrap()
+            .iter()
+            .all(|r| r.fix.sla.is_none())
+    );
+}

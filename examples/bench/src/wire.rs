@@ -30,6 +30,7 @@ pub fn measure() -> Result<WireReport, Box<dyn std::error::Error>> {
         .map(|(i, fix)| StoredFix {
             seq: i as u64 + 1,
             fix,
+            smoothed: None,
         })
         .collect();
     let mut totals = [0usize; 4];

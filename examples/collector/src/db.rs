@@ -53,13 +53,15 @@ CREATE TABLE IF NOT EXISTS fixes (
     pr TEXT,
     mk INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
+    sla REAL, slo REAL, sac REAL,
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fixes_by_time ON fixes (device, t);
 ";
 
 /// The columns [`read_row`] expects, in its order.
-const ROW_COLUMNS: &str = "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms";
+const ROW_COLUMNS: &str =
+    "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms, sla, slo, sac";
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
     let seq: i64 = r.get(0)?;
@@ -78,6 +80,9 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
             ba: r.get(10)?,
             pr: r.get(11)?,
             mk: r.get(12)?,
+            sla: r.get(14)?,
+            slo: r.get(15)?,
+            sac: r.get(16)?,
         },
         received_ms: r.get(13)?,
     })
@@ -97,6 +102,19 @@ impl CollectorDb {
 
     fn init(conn: Connection) -> Result<CollectorDb, DbError> {
         conn.execute_batch(SCHEMA)?;
+        // Files written before smoothed positions existed lack their columns.
+        let has_smoothed: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('fixes') WHERE name = 'sla'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_smoothed {
+            conn.execute_batch(
+                "ALTER TABLE fixes ADD COLUMN sla REAL;
+                 ALTER TABLE fixes ADD COLUMN slo REAL;
+                 ALTER TABLE fixes ADD COLUMN sac REAL;",
+            )?;
+        }
         Ok(CollectorDb {
             conn,
             stats: Stats::default(),
@@ -121,8 +139,10 @@ impl CollectorDb {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO fixes
-                 (device, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 (device, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms,
+                  sla, slo, sac)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                         ?16, ?17, ?18)",
             )?;
             for (offset, f) in batch.fixes.iter().enumerate() {
                 let seq = i64::try_from(batch.first_seq + offset as u64).unwrap_or(i64::MAX);
@@ -141,7 +161,10 @@ impl CollectorDb {
                     f.ba,
                     f.pr,
                     f.mk,
-                    now_ms
+                    now_ms,
+                    f.sla,
+                    f.slo,
+                    f.sac
                 ])?;
                 if inserted > 0 {
                     stored.push(StoredRow {

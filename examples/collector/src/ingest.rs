@@ -185,8 +185,25 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
         // Device clocks may run ahead of ours: only the SDK checks against its own clock.
         validate(&wire.to_fix(), i64::MAX / 2)
             .map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
+        check_smoothed(wire).map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
     }
     Ok(())
+}
+
+/// The smoothed position is optional, but all three fields or none, each in range.
+fn check_smoothed(wire: &tracelet_core::protocol::WireFix) -> Result<(), &'static str> {
+    match (wire.sla, wire.slo, wire.sac) {
+        (None, None, None) => Ok(()),
+        (Some(la), Some(lo), Some(ac))
+            if (-90.0..=90.0).contains(&la)
+                && (-180.0..=180.0).contains(&lo)
+                && ac.is_finite()
+                && ac > 0.0 =>
+        {
+            Ok(())
+        }
+        _ => Err("sla, slo and sac come together, in range, with sac > 0"),
+    }
 }
 
 fn refuse(status: StatusCode, message: String) -> Response {

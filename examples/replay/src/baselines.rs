@@ -67,7 +67,11 @@ impl Recorder {
         for fix in fixes {
             let seq = self.stored.len() as u64 + 1;
             self.stored.push(fix.clone());
-            self.pending.push(StoredFix { seq, fix });
+            self.pending.push(StoredFix {
+                seq,
+                fix,
+                smoothed: None,
+            });
         }
     }
 

@@ -15,7 +15,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     public var batchTriggerCount: UInt32
     /// Most fixes in one request.
     public var maxBatchFixes: UInt32
-    /// Upload pending fixes once the oldest has waited this long, in seconds.
+    /// Upload pending fixes once the oldest has waited this long, in seconds; 0 (the default)
+    /// takes the preset's interval (7.5 min balanced, 30 min efficient, 1 min continuous).
     public var maxUploadDelay: TimeInterval
     /// Upload only on unmetered networks (Wi-Fi, Ethernet: not expensive, not Low Data Mode);
     /// elsewhere fixes wait in the queue.
@@ -26,6 +27,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     /// The on-device filter (jumps, duplicates, out-of-order and vague fixes): ``Tracelet/record(_:)-(Fix)``
     /// returns `.filtered(reason:)` for the fixes it drops. Off, every valid fix is stored.
     public var filterEnabled: Bool
+    /// Upload the filter's smoothed position beside the raw one.
+    public var uploadSmoothed: Bool
 
     /// A named sampling preset. The known ones are the static members; the core refuses any
     /// other name with ``TraceletError/invalidConfiguration(reason:)`` when the ``Tracelet`` is
@@ -53,10 +56,11 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         storageDirectory: URL,
         batchTriggerCount: UInt32 = 100,
         maxBatchFixes: UInt32 = 500,
-        maxUploadDelay: TimeInterval = 300,
+        maxUploadDelay: TimeInterval = 0,
         uploadOnlyUnmetered: Bool = false,
         preset: Preset = .balanced,
-        filterEnabled: Bool = true
+        filterEnabled: Bool = true,
+        uploadSmoothed: Bool = false
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -68,6 +72,7 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.uploadOnlyUnmetered = uploadOnlyUnmetered
         self.preset = preset
         self.filterEnabled = filterEnabled
+        self.uploadSmoothed = uploadSmoothed
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -91,7 +96,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             maxUploadDelayMs: Int64(delayMs.rounded()),
             uploadOnlyUnmetered: uploadOnlyUnmetered,
             preset: preset.rawValue,
-            filterEnabled: filterEnabled
+            filterEnabled: filterEnabled,
+            uploadSmoothed: uploadSmoothed
         )
     }
 }

@@ -2593,6 +2593,10 @@ public struct TraceletConfig: Equatable, Hashable {
      * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
      */
     public var filterEnabled: Bool
+    /**
+     * Upload the filter's smoothed position beside the raw one (JSON bodies).
+     */
+    public var uploadSmoothed: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2621,7 +2625,10 @@ public struct TraceletConfig: Equatable, Hashable {
          */preset: String = "balanced", 
         /**
          * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
-         */filterEnabled: Bool = true) {
+         */filterEnabled: Bool = true, 
+        /**
+         * Upload the filter's smoothed position beside the raw one (JSON bodies).
+         */uploadSmoothed: Bool = false) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -2632,6 +2639,7 @@ public struct TraceletConfig: Equatable, Hashable {
         self.uploadOnlyUnmetered = uploadOnlyUnmetered
         self.preset = preset
         self.filterEnabled = filterEnabled
+        self.uploadSmoothed = uploadSmoothed
     }
 
     
@@ -2659,7 +2667,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 maxUploadDelayMs: FfiConverterInt64.read(from: &buf), 
                 uploadOnlyUnmetered: FfiConverterBool.read(from: &buf), 
                 preset: FfiConverterString.read(from: &buf), 
-                filterEnabled: FfiConverterBool.read(from: &buf)
+                filterEnabled: FfiConverterBool.read(from: &buf), 
+                uploadSmoothed: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2674,6 +2683,7 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterBool.write(value.uploadOnlyUnmetered, into: &buf)
         FfiConverterString.write(value.preset, into: &buf)
         FfiConverterBool.write(value.filterEnabled, into: &buf)
+        FfiConverterBool.write(value.uploadSmoothed, into: &buf)
     }
 }
 
@@ -3423,6 +3433,11 @@ public enum TraceletEvent: Equatable, Hashable {
     case storageRecovered(quarantinedFile: String
     )
     /**
+     * The filter smoothed the fix stored as `seq`; the raw position is what is stored.
+     */
+    case fixSmoothed(seq: UInt64, latitude: Double, longitude: Double, accuracyM: Double
+    )
+    /**
      * The motion policy changed state; `reason` is a short name such as "stop_timeout".
      */
     case motionChanged(state: MotionState, reason: String
@@ -3477,10 +3492,13 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case 8: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 9: return .fixSmoothed(seq: try FfiConverterUInt64.read(from: &buf), latitude: try FfiConverterDouble.read(from: &buf), longitude: try FfiConverterDouble.read(from: &buf), accuracyM: try FfiConverterDouble.read(from: &buf)
         )
         
-        case 10: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
+        case 10: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 11: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3536,14 +3554,22 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
             FfiConverterString.write(quarantinedFile, into: &buf)
             
         
-        case let .motionChanged(state,reason):
+        case let .fixSmoothed(seq,latitude,longitude,accuracyM):
             writeInt(&buf, Int32(9))
+            FfiConverterUInt64.write(seq, into: &buf)
+            FfiConverterDouble.write(latitude, into: &buf)
+            FfiConverterDouble.write(longitude, into: &buf)
+            FfiConverterDouble.write(accuracyM, into: &buf)
+            
+        
+        case let .motionChanged(state,reason):
+            writeInt(&buf, Int32(10))
             FfiConverterTypeMotionState.write(state, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .samplingChanged(request):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(11))
             FfiConverterTypeSamplingRequest.write(request, into: &buf)
             
         }

@@ -22,7 +22,7 @@ final class EventStreamTests: CollectorTestCase {
         try tracelet!.stop()
         tracelet = nil
 
-        let received = try await withDeadline { await events.collected() }
+        let received = try await withDeadline { await events.collected() }.withoutSmoothing
         // start() announces the sampling it asks for; the walk's speed keeps it unchanged.
         XCTAssertEqual(received, [
             .trackingChanged(tracking: true),
@@ -64,8 +64,8 @@ final class EventStreamTests: CollectorTestCase {
         tracelet = nil
 
         let expected = (1...5).map { TraceletEvent.fixAccepted(seq: UInt64($0)) }
-        let fromFirst = try await withDeadline { await first.collected() }
-        let fromSecond = try await withDeadline { await second.collected() }
+        let fromFirst = try await withDeadline { await first.collected() }.withoutSmoothing
+        let fromSecond = try await withDeadline { await second.collected() }.withoutSmoothing
         XCTAssertEqual(fromFirst, expected)
         XCTAssertEqual(fromSecond, expected)
     }
@@ -77,8 +77,34 @@ final class EventStreamTests: CollectorTestCase {
         try tracelet!.record(walk(startMs: nowMs() - 10_000, count: 5))
         tracelet = nil
 
+        // The newest two: the last fix accepted, then its smoothed position.
         let received = try await withDeadline { await events.collected() }
-        XCTAssertEqual(received, [.fixAccepted(seq: 4), .fixAccepted(seq: 5)])
+        XCTAssertEqual(received.count, 2)
+        XCTAssertEqual(received.first, .fixAccepted(seq: 5))
+        guard case .fixSmoothed(let seq, _, _, _) = received.last else {
+            return XCTFail("expected the smoothed position last, got \(received)")
+        }
+        XCTAssertEqual(seq, 5)
+    }
+
+    func testEachAcceptedFixIsFollowedByItsSmoothedPosition() async throws {
+        var tracelet: Tracelet? = try makeTracelet(deviceId: makeDeviceId())
+        let events = tracelet!.events()
+        try tracelet!.record(walk(startMs: nowMs() - 10_000, count: 3))
+        tracelet = nil
+        let received = try await withDeadline { await events.collected() }
+        let smoothed: [UInt64] = received.compactMap { event in
+            guard case .fixSmoothed(let seq, _, _, let accuracy) = event, accuracy > 0 else { return nil }
+            return seq
+        }
+        XCTAssertEqual(smoothed, [1, 2, 3])
+    }
+}
+
+extension Array where Element == TraceletEvent {
+    /// The events without the smoothed positions that follow each accepted fix (tested above).
+    var withoutSmoothing: [TraceletEvent] {
+        filter { if case .fixSmoothed = $0 { return false } else { return true } }
     }
 }
 

@@ -36,6 +36,7 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         uploadOnlyUnmetered = uploadOnlyUnmetered,
         preset = preset.presetName,
         filterEnabled = filterEnabled,
+        uploadSmoothed = uploadSmoothed,
     )
 }
 
@@ -142,6 +143,7 @@ internal fun FfiRecordBatchResult.toPublic(): RecordResult = RecordResult(
 
 internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.FixAccepted -> TraceletEvent.FixAccepted(seq.toLong())
+    is FfiEvent.FixSmoothed -> TraceletEvent.FixSmoothed(seq.toLong(), latitude, longitude, accuracyM)
     is FfiEvent.FixRejected -> TraceletEvent.FixRejected(reason)
     is FfiEvent.TrackingChanged -> TraceletEvent.TrackingChanged(tracking)
     is FfiEvent.UploadSucceeded -> TraceletEvent.UploadSucceeded(firstSeq.toLong(), lastSeq.toLong())

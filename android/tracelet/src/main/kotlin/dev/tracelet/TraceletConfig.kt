@@ -9,7 +9,9 @@ package dev.tracelet
  * @property bearerToken sent as `Authorization: Bearer`.
  * @property batchTriggerCount upload as soon as this many fixes are pending.
  * @property maxBatchFixes most fixes in one request.
- * @property maxUploadDelayMillis upload pending fixes once the oldest has waited this long.
+ * @property maxUploadDelayMillis upload pending fixes once the oldest has waited this long; 0
+ *   (the default) takes the preset's interval (7.5 min balanced, 30 min efficient, 1 min
+ *   continuous).
  * @property uploadOnlyUnmetered upload only on unmetered networks (Wi-Fi, Ethernet); on a metered
  *   one fixes wait in the queue.
  * @property preset the battery / track density trade-off: how often GNSS samples while moving,
@@ -17,6 +19,7 @@ package dev.tracelet
  * @property filterEnabled the on-device filter (jumps, duplicates, out-of-order and vague fixes):
  *   [TraceletClient.record] returns [RecordOutcome.Filtered] for the fixes it drops. Off, every
  *   valid fix is stored.
+ * @property uploadSmoothed upload the filter's smoothed position beside the raw one.
  * @property notification what the foreground service shows while tracking (Android only).
  */
 data class TraceletConfig(
@@ -25,10 +28,11 @@ data class TraceletConfig(
     val bearerToken: String,
     val batchTriggerCount: Int = 100,
     val maxBatchFixes: Int = 500,
-    val maxUploadDelayMillis: Long = 300_000L,
+    val maxUploadDelayMillis: Long = 0L,
     val uploadOnlyUnmetered: Boolean = false,
     val preset: Preset = Preset.BALANCED,
     val filterEnabled: Boolean = true,
+    val uploadSmoothed: Boolean = false,
     val notification: NotificationSettings = NotificationSettings(),
 ) {
     // The token is a credential: keep it out of logs and crash reports.
@@ -36,5 +40,6 @@ data class TraceletConfig(
         "TraceletConfig(endpoint=$endpoint, deviceId=$deviceId, bearerToken=***, " +
             "batchTriggerCount=$batchTriggerCount, maxBatchFixes=$maxBatchFixes, " +
             "maxUploadDelayMillis=$maxUploadDelayMillis, uploadOnlyUnmetered=$uploadOnlyUnmetered, " +
-            "preset=$preset, filterEnabled=$filterEnabled, notification=$notification)"
+            "preset=$preset, filterEnabled=$filterEnabled, uploadSmoothed=$uploadSmoothed, " +
+            "notification=$notification)"
 }

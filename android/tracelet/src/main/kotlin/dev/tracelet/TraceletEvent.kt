@@ -4,6 +4,17 @@ package dev.tracelet
 sealed class TraceletEvent {
     data class FixAccepted(val seq: Long) : TraceletEvent()
 
+    /** The filter smoothed the fix stored as [seq]; the raw position is what is stored. */
+    data class FixSmoothed(
+        val seq: Long,
+        val latitude: Double,
+        val longitude: Double,
+        val accuracyMeters: Double,
+    ) : TraceletEvent() {
+        // Positions are personal data: keep them out of logs and crash reports.
+        override fun toString(): String = "FixSmoothed(seq=$seq, accuracyMeters=$accuracyMeters)"
+    }
+
     /**
      * A fix was not stored: invalid (`invalid_value`, `bad_accuracy`, `time_too_old`...) or
      * dropped by the filter (`implied_speed`, `duplicate`, `out_of_order`...). [reason] is a

@@ -170,7 +170,10 @@ class TraceletClientTest {
             val firstFour = async(start = CoroutineStart.UNDISPATCHED) {
                 withTimeout(10_000) {
                     client.events
-                        .filter { it !is TraceletEvent.SamplingChanged && it !is TraceletEvent.MotionChanged }
+                        .filter {
+                            it !is TraceletEvent.SamplingChanged && it !is TraceletEvent.MotionChanged &&
+                                it !is TraceletEvent.FixSmoothed
+                        }
                         .take(4)
                         .toList()
                 }

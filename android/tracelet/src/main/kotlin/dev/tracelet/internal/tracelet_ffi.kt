@@ -3836,6 +3836,11 @@ data class TraceletConfig (
      * The on-device filter (jumps, duplicates, vague fixes); off stores every valid fix.
      */
     var `filterEnabled`: kotlin.Boolean = true 
+    , 
+    /**
+     * Upload the filter's smoothed position beside the raw one (JSON bodies).
+     */
+    var `uploadSmoothed`: kotlin.Boolean = false 
     
 ){
     
@@ -3862,6 +3867,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.read(buf),
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3875,7 +3881,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterLong.allocationSize(value.`maxUploadDelayMs`) +
             FfiConverterBoolean.allocationSize(value.`uploadOnlyUnmetered`) +
             FfiConverterString.allocationSize(value.`preset`) +
-            FfiConverterBoolean.allocationSize(value.`filterEnabled`)
+            FfiConverterBoolean.allocationSize(value.`filterEnabled`) +
+            FfiConverterBoolean.allocationSize(value.`uploadSmoothed`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -3889,6 +3896,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.write(value.`uploadOnlyUnmetered`, buf)
             FfiConverterString.write(value.`preset`, buf)
             FfiConverterBoolean.write(value.`filterEnabled`, buf)
+            FfiConverterBoolean.write(value.`uploadSmoothed`, buf)
     }
 }
 
@@ -4542,6 +4550,21 @@ sealed class TraceletEvent {
     }
     
     /**
+     * The filter smoothed the fix stored as `seq`; the raw position is what is stored.
+     */
+    data class FixSmoothed(
+        val `seq`: kotlin.ULong, 
+        val `latitude`: kotlin.Double, 
+        val `longitude`: kotlin.Double, 
+        val `accuracyM`: kotlin.Double) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
      * The motion policy changed state; `reason` is a short name such as "stop_timeout".
      */
     data class MotionChanged(
@@ -4611,11 +4634,17 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             8 -> TraceletEvent.StorageRecovered(
                 FfiConverterString.read(buf),
                 )
-            9 -> TraceletEvent.MotionChanged(
+            9 -> TraceletEvent.FixSmoothed(
+                FfiConverterULong.read(buf),
+                FfiConverterDouble.read(buf),
+                FfiConverterDouble.read(buf),
+                FfiConverterDouble.read(buf),
+                )
+            10 -> TraceletEvent.MotionChanged(
                 FfiConverterTypeMotionState.read(buf),
                 FfiConverterString.read(buf),
                 )
-            10 -> TraceletEvent.SamplingChanged(
+            11 -> TraceletEvent.SamplingChanged(
                 FfiConverterTypeSamplingRequest.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -4684,6 +4713,16 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterString.allocationSize(value.`quarantinedFile`)
             )
         }
+        is TraceletEvent.FixSmoothed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`seq`)
+                + FfiConverterDouble.allocationSize(value.`latitude`)
+                + FfiConverterDouble.allocationSize(value.`longitude`)
+                + FfiConverterDouble.allocationSize(value.`accuracyM`)
+            )
+        }
         is TraceletEvent.MotionChanged -> {
             // Add the size for the Int that specifies the variant plus the size needed for all fields
             (
@@ -4748,14 +4787,22 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 FfiConverterString.write(value.`quarantinedFile`, buf)
                 Unit
             }
-            is TraceletEvent.MotionChanged -> {
+            is TraceletEvent.FixSmoothed -> {
                 buf.putInt(9)
+                FfiConverterULong.write(value.`seq`, buf)
+                FfiConverterDouble.write(value.`latitude`, buf)
+                FfiConverterDouble.write(value.`longitude`, buf)
+                FfiConverterDouble.write(value.`accuracyM`, buf)
+                Unit
+            }
+            is TraceletEvent.MotionChanged -> {
+                buf.putInt(10)
                 FfiConverterTypeMotionState.write(value.`state`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is TraceletEvent.SamplingChanged -> {
-                buf.putInt(10)
+                buf.putInt(11)
                 FfiConverterTypeSamplingRequest.write(value.`request`, buf)
                 Unit
             }
