@@ -39,6 +39,12 @@ pub struct TraceletConfig {
     /// Upload the filter's smoothed position beside the raw one (JSON bodies).
     #[uniffi(default = false)]
     pub upload_smoothed: bool,
+    /// Kalman smoothing in the filter (the gates work either way).
+    #[uniffi(default = true)]
+    pub smoothing_enabled: bool,
+    /// Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
+    #[uniffi(default = false)]
+    pub reject_mock: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -556,6 +562,12 @@ fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletEr
     }
     core_config.upload.unmetered_only = config.upload_only_unmetered;
     core_config.upload.include_smoothed = config.upload_smoothed;
+    if let Some(filter) = core_config.filter.as_mut() {
+        if !config.smoothing_enabled {
+            filter.kalman = None;
+        }
+        filter.reject_mock = config.reject_mock;
+    }
     if !config.filter_enabled {
         core_config.filter = None;
     }

@@ -73,6 +73,8 @@ fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
         preset: "balanced".into(),
         filter_enabled: true,
         upload_smoothed: true,
+        smoothing_enabled: true,
+        reject_mock: false,
     }
 }
 

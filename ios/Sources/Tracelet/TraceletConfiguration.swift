@@ -29,6 +29,10 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     public var filterEnabled: Bool
     /// Upload the filter's smoothed position beside the raw one.
     public var uploadSmoothed: Bool
+    /// Kalman smoothing in the filter (`.fixSmoothed` events).
+    public var smoothingEnabled: Bool
+    /// Refuse fixes iOS flags as simulated (`CLLocationSourceInformation`), reason "mock".
+    public var rejectMock: Bool
 
     /// A named sampling preset. The known ones are the static members; the core refuses any
     /// other name with ``TraceletError/invalidConfiguration(reason:)`` when the ``Tracelet`` is
@@ -60,7 +64,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         uploadOnlyUnmetered: Bool = false,
         preset: Preset = .balanced,
         filterEnabled: Bool = true,
-        uploadSmoothed: Bool = false
+        uploadSmoothed: Bool = false,
+        smoothingEnabled: Bool = true,
+        rejectMock: Bool = false
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -73,6 +79,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.preset = preset
         self.filterEnabled = filterEnabled
         self.uploadSmoothed = uploadSmoothed
+        self.smoothingEnabled = smoothingEnabled
+        self.rejectMock = rejectMock
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -97,7 +105,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             uploadOnlyUnmetered: uploadOnlyUnmetered,
             preset: preset.rawValue,
             filterEnabled: filterEnabled,
-            uploadSmoothed: uploadSmoothed
+            uploadSmoothed: uploadSmoothed,
+            smoothingEnabled: smoothingEnabled,
+            rejectMock: rejectMock
         )
     }
 }

@@ -2597,6 +2597,14 @@ public struct TraceletConfig: Equatable, Hashable {
      * Upload the filter's smoothed position beside the raw one (JSON bodies).
      */
     public var uploadSmoothed: Bool
+    /**
+     * Kalman smoothing in the filter (the gates work either way).
+     */
+    public var smoothingEnabled: Bool
+    /**
+     * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
+     */
+    public var rejectMock: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2628,7 +2636,13 @@ public struct TraceletConfig: Equatable, Hashable {
          */filterEnabled: Bool = true, 
         /**
          * Upload the filter's smoothed position beside the raw one (JSON bodies).
-         */uploadSmoothed: Bool = false) {
+         */uploadSmoothed: Bool = false, 
+        /**
+         * Kalman smoothing in the filter (the gates work either way).
+         */smoothingEnabled: Bool = true, 
+        /**
+         * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
+         */rejectMock: Bool = false) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -2640,6 +2654,8 @@ public struct TraceletConfig: Equatable, Hashable {
         self.preset = preset
         self.filterEnabled = filterEnabled
         self.uploadSmoothed = uploadSmoothed
+        self.smoothingEnabled = smoothingEnabled
+        self.rejectMock = rejectMock
     }
 
     
@@ -2668,7 +2684,9 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 uploadOnlyUnmetered: FfiConverterBool.read(from: &buf), 
                 preset: FfiConverterString.read(from: &buf), 
                 filterEnabled: FfiConverterBool.read(from: &buf), 
-                uploadSmoothed: FfiConverterBool.read(from: &buf)
+                uploadSmoothed: FfiConverterBool.read(from: &buf), 
+                smoothingEnabled: FfiConverterBool.read(from: &buf), 
+                rejectMock: FfiConverterBool.read(from: &buf)
         )
     }
 
@@ -2684,6 +2702,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterString.write(value.preset, into: &buf)
         FfiConverterBool.write(value.filterEnabled, into: &buf)
         FfiConverterBool.write(value.uploadSmoothed, into: &buf)
+        FfiConverterBool.write(value.smoothingEnabled, into: &buf)
+        FfiConverterBool.write(value.rejectMock, into: &buf)
     }
 }
 

@@ -81,4 +81,25 @@ final class FilterTests: CollectorTestCase {
         let stored = try await client.fixes(device: device)
         XCTAssertEqual(stored.map(\.t), fixes.map(\.timeMs))
     }
+
+    func testMockFixesAreRefusedWhenAskedAndSmoothingCanBeSwitchedOff() async throws {
+        var config = configuration(deviceId: makeDeviceId())
+        config.rejectMock = true
+        config.smoothingEnabled = false
+        var tracelet: Tracelet? = try Tracelet(configuration: config)
+        try tracelet!.start()
+        let events = tracelet!.events()
+        var fixes = walk(startMs: nowMs() - 3_000, count: 3)
+        fixes[1].isMock = true
+        let outcomes = try fixes.map { try tracelet!.record($0) }
+        XCTAssertEqual(try outcomes[0].storedSeq(), 1)
+        guard case .filtered(let reason) = outcomes[1] else {
+            return XCTFail("a mock fix must be refused, got \(outcomes[1])")
+        }
+        XCTAssertEqual(reason, "mock")
+        XCTAssertEqual(try outcomes[2].storedSeq(), 2)
+        tracelet = nil  // the stream ends when the SDK object goes
+        let received = try await withDeadline { await events.collected() }
+        XCTAssertFalse(received.contains { if case .fixSmoothed = $0 { return true } else { return false } })
+    }
 }

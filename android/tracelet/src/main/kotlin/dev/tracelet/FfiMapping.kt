@@ -37,6 +37,8 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         preset = preset.presetName,
         filterEnabled = filterEnabled,
         uploadSmoothed = uploadSmoothed,
+        smoothingEnabled = smoothingEnabled,
+        rejectMock = rejectMock,
     )
 }
 

@@ -20,6 +20,8 @@ package dev.tracelet
  *   [TraceletClient.record] returns [RecordOutcome.Filtered] for the fixes it drops. Off, every
  *   valid fix is stored.
  * @property uploadSmoothed upload the filter's smoothed position beside the raw one.
+ * @property smoothingEnabled Kalman smoothing in the filter ([TraceletEvent.FixSmoothed]).
+ * @property rejectMock refuse fixes Android flags as mock locations (reason `mock`).
  * @property notification what the foreground service shows while tracking (Android only).
  */
 data class TraceletConfig(
@@ -33,6 +35,8 @@ data class TraceletConfig(
     val preset: Preset = Preset.BALANCED,
     val filterEnabled: Boolean = true,
     val uploadSmoothed: Boolean = false,
+    val smoothingEnabled: Boolean = true,
+    val rejectMock: Boolean = false,
     val notification: NotificationSettings = NotificationSettings(),
 ) {
     // The token is a credential: keep it out of logs and crash reports.
@@ -41,5 +45,6 @@ data class TraceletConfig(
             "batchTriggerCount=$batchTriggerCount, maxBatchFixes=$maxBatchFixes, " +
             "maxUploadDelayMillis=$maxUploadDelayMillis, uploadOnlyUnmetered=$uploadOnlyUnmetered, " +
             "preset=$preset, filterEnabled=$filterEnabled, uploadSmoothed=$uploadSmoothed, " +
+            "smoothingEnabled=$smoothingEnabled, rejectMock=$rejectMock, " +
             "notification=$notification)"
 }

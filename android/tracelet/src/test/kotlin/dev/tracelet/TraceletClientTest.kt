@@ -384,6 +384,29 @@ class TraceletClientTest {
     }
 
     @Test
+    fun `mock fixes are refused when asked and smoothing can be switched off`() = runBlocking {
+        val config = config(collector, deviceId).copy(rejectMock = true, smoothingEnabled = false)
+        TraceletClient(config, storage).use { client ->
+            // Everything up to the second stored fix: with smoothing on, the first one's
+            // FixSmoothed would be among them.
+            val untilSecond = async(start = CoroutineStart.UNDISPATCHED) {
+                withTimeout(10_000) {
+                    client.events.takeWhile { !(it is TraceletEvent.FixAccepted && it.seq == 2L) }.toList()
+                }
+            }
+            client.start()
+            val fixes = walk(3).toMutableList()
+            fixes[1] = fixes[1].copy(isMock = true)
+            val outcomes = fixes.map { client.record(it) }
+            assertEquals(RecordOutcome.Filtered("mock"), outcomes[1])
+            assertEquals(listOf(1L, 2L), listOf(outcomes[0], outcomes[2]).map { it.seq() })
+            val before = untilSecond.await()
+            assertTrue(before.contains(TraceletEvent.FixAccepted(1L)), "$before")
+            assertTrue(before.none { it is TraceletEvent.FixSmoothed }, "$before")
+        }
+    }
+
+    @Test
     fun `a low battery and an override change what the core asks of the OS`() {
         TraceletClient(config(collector, deviceId), storage).use { client ->
             val normal = client.samplingRequest()

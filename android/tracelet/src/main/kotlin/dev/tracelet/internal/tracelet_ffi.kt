@@ -3841,6 +3841,16 @@ data class TraceletConfig (
      * Upload the filter's smoothed position beside the raw one (JSON bodies).
      */
     var `uploadSmoothed`: kotlin.Boolean = false 
+    , 
+    /**
+     * Kalman smoothing in the filter (the gates work either way).
+     */
+    var `smoothingEnabled`: kotlin.Boolean = true 
+    , 
+    /**
+     * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
+     */
+    var `rejectMock`: kotlin.Boolean = false 
     
 ){
     
@@ -3868,6 +3878,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
         )
     }
 
@@ -3882,7 +3894,9 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.allocationSize(value.`uploadOnlyUnmetered`) +
             FfiConverterString.allocationSize(value.`preset`) +
             FfiConverterBoolean.allocationSize(value.`filterEnabled`) +
-            FfiConverterBoolean.allocationSize(value.`uploadSmoothed`)
+            FfiConverterBoolean.allocationSize(value.`uploadSmoothed`) +
+            FfiConverterBoolean.allocationSize(value.`smoothingEnabled`) +
+            FfiConverterBoolean.allocationSize(value.`rejectMock`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -3897,6 +3911,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.write(value.`preset`, buf)
             FfiConverterBoolean.write(value.`filterEnabled`, buf)
             FfiConverterBoolean.write(value.`uploadSmoothed`, buf)
+            FfiConverterBoolean.write(value.`smoothingEnabled`, buf)
+            FfiConverterBoolean.write(value.`rejectMock`, buf)
     }
 }
 
