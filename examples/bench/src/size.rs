@@ -103,7 +103,12 @@ fn crate_sizes(library: &Path) -> Result<Vec<(String, u64)>, Box<dyn std::error:
 fn crate_of(symbol: &str) -> String {
     let trimmed = symbol.trim_start_matches('<').trim_start_matches('&');
     if let Some((first, _)) = trimmed.split_once("::") {
-        return first.split(' ').next_back().unwrap_or(first).to_owned();
+        let name = first.split(' ').next_back().unwrap_or(first);
+        // Rust's own libraries are one contributor, not to be mistaken for tracelet-core.
+        return match name {
+            "core" | "alloc" | "std" => "Rust std (core, alloc, std)".to_owned(),
+            other => other.to_owned(),
+        };
     }
     if trimmed.starts_with("sqlite3") {
         return "sqlite3 (C)".into();
@@ -123,5 +128,6 @@ mod tests {
             "rustls"
         );
         assert_eq!(crate_of("sqlite3VdbeExec"), "sqlite3 (C)");
+        assert_eq!(crate_of("core::fmt::write"), "Rust std (core, alloc, std)");
     }
 }
