@@ -336,7 +336,7 @@ impl Tracker {
     pub fn start(&self) -> Result<(), TrackerError> {
         self.set_tracking(true)?;
         let output = lock(&self.shared.decider).restart(self.shared.clock.now_ms());
-        self.apply_policy(vec![output]);
+        self.shared.apply_policy(vec![output]);
         Ok(())
     }
 
@@ -441,7 +441,7 @@ impl Tracker {
                 self.shared.emit(Event::FixSmoothed { seq, smoothed });
             }
         }
-        let motion_changed = self.apply_policy(policy_outputs);
+        let motion_changed = self.shared.apply_policy(policy_outputs);
         if motion_changed {
             self.upload_now();
         } else if checkpoint_hint {
@@ -455,8 +455,7 @@ impl Tracker {
     /// Lets time-based decisions happen (a still phone sends no fixes). The uploader thread
     /// calls it on every wake-up; a replay calls it for every simulated second.
     pub fn tick(&self) {
-        let output = lock(&self.shared.decider).tick(self.shared.clock.now_ms());
-        if self.apply_policy(vec![output]) {
+        if self.shared.tick() {
             self.upload_now();
         }
     }
@@ -464,26 +463,9 @@ impl Tracker {
     /// The OS reports that the phone left the stationary geofence: resume sampling at once.
     pub fn on_geofence_exit(&self) {
         let output = lock(&self.shared.decider).geofence_exit(self.shared.clock.now_ms());
-        if self.apply_policy(vec![output]) {
+        if self.shared.apply_policy(vec![output]) {
             self.upload_now();
         }
-    }
-
-    /// Emits what the policy decided; true if the motion state changed (an upload trigger).
-    fn apply_policy(&self, outputs: Vec<PolicyOutput>) -> bool {
-        let mut motion_changed = false;
-        for output in outputs {
-            if let Some((state, reason)) = output.motion_change {
-                // A stop is worth an upload at once (the server sees the trip end); a departure
-                // has little queued and rides with the next interval upload.
-                motion_changed |= state == MotionState::Stationary;
-                self.shared.emit(Event::MotionChanged { state, reason });
-            }
-            if let Some(request) = output.request {
-                self.shared.emit(Event::SamplingChanged { request });
-            }
-        }
-        motion_changed
     }
 
     /// Uploads everything pending now, ignoring any backoff. Resolves when the queue is empty
@@ -520,7 +502,7 @@ impl Tracker {
     /// makes the phone stationary, the queue is uploaded at once (a motion-change trigger).
     pub fn on_activity(&self, activity: Activity) {
         let output = lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
-        if self.apply_policy(vec![output]) {
+        if self.shared.apply_policy(vec![output]) {
             self.upload_now();
         }
     }
@@ -538,7 +520,7 @@ impl Tracker {
     /// charging) or the saver switches the policy to its power-saving parameters.
     pub fn set_power(&self, power: PowerState) {
         let output = lock(&self.shared.decider).power(power);
-        self.apply_policy(vec![output]);
+        self.shared.apply_policy(vec![output]);
     }
 
     /// Overrides one policy parameter by its name (see `PolicyConfig::set`) while running.
@@ -546,7 +528,7 @@ impl Tracker {
         let output = lock(&self.shared.decider)
             .set_policy_parameter(name, value)
             .ok_or(TrackerError::InvalidConfig(ConfigError::BadPolicy))?;
-        self.apply_policy(vec![output]);
+        self.shared.apply_policy(vec![output]);
         Ok(())
     }
 
@@ -614,19 +596,27 @@ fn eviction_name(reason: EvictionReason) -> &'static str {
 }
 
 impl Shared {
-    /// The policy's time-based step, from the uploader thread; true if the motion changed.
+    /// The policy's time-based step, from the uploader thread; true if the phone stopped.
     fn tick(&self) -> bool {
         let output = lock(&self.decider).tick(self.clock.now_ms());
-        let changed = output
-            .motion_change
-            .is_some_and(|(state, _)| state == MotionState::Stationary);
-        if let Some((state, reason)) = output.motion_change {
-            self.emit(Event::MotionChanged { state, reason });
+        self.apply_policy(vec![output])
+    }
+
+    /// Emits what the policy decided; true if the phone stopped (an upload trigger).
+    fn apply_policy(&self, outputs: Vec<PolicyOutput>) -> bool {
+        let mut stopped = false;
+        for output in outputs {
+            if let Some((state, reason)) = output.motion_change {
+                // A stop is worth an upload at once (the server sees the trip end); a departure
+                // has little queued and rides with the next interval upload.
+                stopped |= state == MotionState::Stationary;
+                self.emit(Event::MotionChanged { state, reason });
+            }
+            if let Some(request) = output.request {
+                self.emit(Event::SamplingChanged { request });
+            }
         }
-        if let Some(request) = output.request {
-            self.emit(Event::SamplingChanged { request });
-        }
-        changed
+        stopped
     }
 
     fn emit(&self, event: Event) {
