@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod error;
 pub mod filter;
 pub mod fix;
+pub mod geofence;
 pub mod jitter;
 pub mod policy;
 pub mod protocol;

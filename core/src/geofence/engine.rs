@@ -1,0 +1,213 @@
+//! The enter/exit/dwell state machine over all geofences (rules in the module docs).
+
+use std::collections::HashMap;
+
+use super::geometry::{BoundingCircle, M_PER_DEG_LAT, PreparedShape};
+use super::model::{Geofence, GeofenceError, valid_lat_lon};
+
+/// Tuning of the event rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeofenceConfig {
+    /// Extra margin beyond the accuracy circle, metres, on both sides of the boundary.
+    pub hysteresis_m: f64,
+    /// Accuracy beyond this counts as this, metres (recall for vague indoor fixes).
+    pub accuracy_cap_m: f64,
+}
+
+impl Default for GeofenceConfig {
+    fn default() -> Self {
+        GeofenceConfig {
+            hysteresis_m: 10.0,
+            accuracy_cap_m: 50.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GeofenceEvent {
+    Enter { id: String },
+    Exit { id: String },
+    Dwell { id: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// No decisive fix since the geofence was added.
+    Unknown,
+    Inside,
+    Outside,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FenceState {
+    pub presence: Presence,
+    /// Time of the fix that decided `presence`; `None` while `Unknown`.
+    pub since_ms: Option<i64>,
+    /// Dwell already fired during the current stay.
+    pub dwell_fired: bool,
+}
+
+const UNKNOWN: FenceState = FenceState {
+    presence: Presence::Unknown,
+    since_ms: None,
+    dwell_fired: false,
+};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    fence: Geofence,
+    shape: PreparedShape,
+    state: FenceState,
+}
+
+/// Geofences with their state. Events come out in the order the geofences sit in the engine.
+#[derive(Debug, Clone, Default)]
+pub struct GeofenceEngine {
+    config: GeofenceConfig,
+    entries: Vec<Entry>,
+    /// Parallel to `entries`, packed apart so that the region choice scans contiguous memory.
+    pub(crate) bounds: Vec<BoundingCircle>,
+    index: HashMap<String, usize>,
+    last_fix_ms: Option<i64>,
+}
+
+impl GeofenceEngine {
+    pub fn new(config: GeofenceConfig) -> Self {
+        GeofenceEngine {
+            config,
+            ..GeofenceEngine::default()
+        }
+    }
+
+    /// Adds a geofence after validating it. An existing id is replaced, and its state starts
+    /// over from `Unknown` since the shape may have changed.
+    pub fn add(&mut self, fence: Geofence) -> Result<(), GeofenceError> {
+        fence.validate_fields()?;
+        let shape = PreparedShape::new(&fence.shape)?;
+        let bound = shape.bounding_circle();
+        let entry = Entry {
+            fence,
+            shape,
+            state: UNKNOWN,
+        };
+        if let Some(&i) = self.index.get(&entry.fence.id) {
+            self.entries[i] = entry;
+            self.bounds[i] = bound;
+        } else {
+            self.index
+                .insert(entry.fence.id.clone(), self.entries.len());
+            self.entries.push(entry);
+            self.bounds.push(bound);
+        }
+        Ok(())
+    }
+
+    /// Removes a geofence; no Exit is fired.
+    pub fn remove(&mut self, id: &str) -> Option<Geofence> {
+        let i = self.index.remove(id)?;
+        let removed = self.entries.swap_remove(i);
+        self.bounds.swap_remove(i);
+        if let Some(moved) = self.entries.get(i) {
+            self.index.insert(moved.fence.id.clone(), i);
+        }
+        Some(removed.fence)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Geofence> {
+        self.index.get(id).map(|&i| &self.entries[i].fence)
+    }
+
+    pub fn state(&self, id: &str) -> Option<FenceState> {
+        self.index.get(id).map(|&i| self.entries[i].state)
+    }
+
+    pub fn list(&self) -> impl Iterator<Item = &Geofence> {
+        self.entries.iter().map(|e| &e.fence)
+    }
+
+    pub(crate) fn fence_at(&self, i: usize) -> &Geofence {
+        &self.entries[i].fence
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Runs one accepted fix through every geofence.
+    pub fn process(
+        &mut self,
+        lat: f64,
+        lon: f64,
+        accuracy_m: f64,
+        time_ms: i64,
+    ) -> Vec<GeofenceEvent> {
+        let mut events = Vec::new();
+        if !(valid_lat_lon(lat, lon) && (0.0..f64::INFINITY).contains(&accuracy_m)) {
+            return events;
+        }
+        if self.last_fix_ms.is_some_and(|last| time_ms < last) {
+            return events;
+        }
+        self.last_fix_ms = Some(time_ms);
+        let margin = accuracy_m.min(self.config.accuracy_cap_m) + self.config.hysteresis_m;
+        for (entry, bound) in self.entries.iter_mut().zip(&self.bounds) {
+            // The meridional distance to the bounding circle is a lower bound of the distance to
+            // the shape: far geofences are decided without trigonometry.
+            let lower = (lat - bound.lat).abs() * M_PER_DEG_LAT - bound.radius_m;
+            let d = if lower >= margin {
+                lower
+            } else {
+                entry.shape.signed_distance_m(lat, lon)
+            };
+            let state = &mut entry.state;
+            let id = &entry.fence.id;
+            if d <= -margin && state.presence != Presence::Inside {
+                *state = FenceState {
+                    presence: Presence::Inside,
+                    since_ms: Some(time_ms),
+                    dwell_fired: false,
+                };
+                events.push(GeofenceEvent::Enter { id: id.clone() });
+            } else if d >= margin && state.presence != Presence::Outside {
+                if state.presence == Presence::Inside {
+                    events.push(GeofenceEvent::Exit { id: id.clone() });
+                }
+                *state = FenceState {
+                    presence: Presence::Outside,
+                    since_ms: Some(time_ms),
+                    dwell_fired: false,
+                };
+            }
+            check_dwell(entry, time_ms, &mut events);
+        }
+        events
+    }
+
+    /// Fires the Dwell events due at `time_ms` without a fix (e.g. from a timer).
+    pub fn tick(&mut self, time_ms: i64) -> Vec<GeofenceEvent> {
+        let mut events = Vec::new();
+        for entry in &mut self.entries {
+            check_dwell(entry, time_ms, &mut events);
+        }
+        events
+    }
+}
+
+fn check_dwell(entry: &mut Entry, time_ms: i64, events: &mut Vec<GeofenceEvent>) {
+    let state = &mut entry.state;
+    if state.presence != Presence::Inside || state.dwell_fired {
+        return;
+    }
+    if let (Some(dwell), Some(since)) = (entry.fence.dwell_ms, state.since_ms)
+        && time_ms.saturating_sub(since) >= dwell
+    {
+        state.dwell_fired = true;
+        events.push(GeofenceEvent::Dwell {
+            id: entry.fence.id.clone(),
+        });
+    }
+}
