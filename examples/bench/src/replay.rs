@@ -99,10 +99,7 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
 
 fn filter_rows() -> Result<Vec<FilterRow>, Box<dyn std::error::Error>> {
     let fixes = tracelet_replay::trace::load(&root().join(GSDC))?;
-    let truth: Vec<(i64, f64, f64)> = tracelet_replay::trace::load(&root().join(GSDC_TRUTH))?
-        .into_iter()
-        .map(|f| (f.time_ms, f.latitude_deg, f.longitude_deg))
-        .collect();
+    let truth = tracelet_replay::truth::load_points(&root().join(GSDC_TRUTH))?;
     let cases: [(&str, Option<f64>, Option<u64>); 3] = [
         ("GSDC drive, clean", None, None),
         ("GSDC drive + sigma 8 m noise", Some(8.0), None),

@@ -18,6 +18,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use tracelet_core::Fix;
+
+use crate::geo::{Point, position_at};
 use tracelet_core::filter::{
     ACCURACY_68_PER_SIGMA, Filter, FilterConfig, FilterContext, FilterDecision, LocalPlane,
     RejectReason, distance_m,
@@ -38,8 +40,8 @@ const JUMP_SPEED_MPS: f64 = 50.0;
 pub struct EvalOptions {
     pub config: FilterConfig,
     pub preset: String,
-    /// Ground truth as (utc_ms, lat, lon), sorted by time.
-    pub truth: Option<Vec<(i64, f64, f64)>>,
+    /// Ground truth positions, sorted by time (see `truth::load_points`).
+    pub truth: Option<Vec<Point>>,
     pub add_noise_m: Option<f64>,
     /// Replaces every fix's accuracy (for traces whose accuracy is a placeholder).
     pub accuracy_m: Option<f64>,
@@ -96,19 +98,14 @@ fn offset(lat: f64, lon: f64, east_m: f64, north_m: f64) -> (f64, f64) {
     LocalPlane::new(lat, lon).to_geo(east_m, north_m)
 }
 
-/// Ground truth at `t`, linearly interpolated; `None` outside the truth's time span.
-fn truth_at(truth: &[(i64, f64, f64)], t: i64) -> Option<(f64, f64)> {
-    let i = truth.partition_point(|s| s.0 < t);
-    let after = truth.get(i)?;
-    if after.0 == t {
-        return Some((after.1, after.2));
-    }
-    let before = truth.get(i.checked_sub(1)?)?;
-    let w = (t - before.0) as f64 / (after.0 - before.0) as f64;
-    Some((
-        before.1 + w * (after.1 - before.1),
-        before.2 + w * (after.2 - before.2),
-    ))
+/// Ground truth at `t`, linearly interpolated; `None` outside the truth's time span (there
+/// `position_at` would hold the end position, which is no truth for a fix).
+fn truth_at(truth: &[Point], t: i64) -> Option<(f64, f64)> {
+    let inside = truth.first()?.time_ms <= t && t <= truth.last()?.time_ms;
+    inside
+        .then(|| position_at(truth, t))
+        .flatten()
+        .map(|p| (p.lat, p.lon))
 }
 
 fn build_samples(fixes: Vec<Fix>, options: &EvalOptions) -> Vec<Sample> {
@@ -427,7 +424,8 @@ mod tests {
 
     #[test]
     fn truth_is_interpolated() {
-        let truth = [(0, 0.0, 0.0), (1000, 1.0, 2.0)];
+        let point = |time_ms, lat, lon| Point { time_ms, lat, lon };
+        let truth = [point(0, 0.0, 0.0), point(1000, 1.0, 2.0)];
         assert_eq!(truth_at(&truth, 500), Some((0.5, 1.0)));
         assert_eq!(truth_at(&truth, 1000), Some((1.0, 2.0)));
         assert_eq!(truth_at(&truth, 1001), None);

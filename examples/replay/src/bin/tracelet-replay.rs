@@ -12,7 +12,7 @@ use clap::Parser;
 use tracelet_core::filter::FilterConfig;
 use tracelet_core::policy::PolicyConfig;
 use tracelet_replay::replay::{PolicyKind, ReplayOptions};
-use tracelet_replay::{filter_eval, replay, trace};
+use tracelet_replay::{filter_eval, replay, trace, truth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -191,12 +191,9 @@ fn filter_eval_mode(args: &Args) -> Result<serde_json::Value, String> {
         return Err("--add-noise must be a positive number of metres".into());
     }
     let truth = match &args.truth {
-        Some(path) => Some(
-            load(path)?
-                .into_iter()
-                .map(|f| (f.time_ms, f.latitude_deg, f.longitude_deg))
-                .collect(),
-        ),
+        Some(path) => {
+            Some(truth::load_points(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
         None => None,
     };
     let options = filter_eval::EvalOptions {
