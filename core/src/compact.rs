@@ -94,6 +94,8 @@ pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
     let accs = r.delta(n)?;
     let mut fixes: Vec<WireFix> = (0..n)
         .map(|i| WireFix {
+            tr: None,
+            x: Default::default(),
             t: times[i],
             la: from_units(lats[i], LATLON_SCALE),
             lo: from_units(lons[i], LATLON_SCALE),
@@ -139,6 +141,7 @@ pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
     }
     let last_seq = first_seq.saturating_add(count.saturating_sub(1));
     Ok(BatchV1 {
+        events: Vec::new(),
         v: PROTOCOL_VERSION,
         device,
         batch: format!("{first_seq}-{last_seq}"),

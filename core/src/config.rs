@@ -7,6 +7,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::filter::FilterConfig;
+use crate::geofence::{GeofenceConfig, IOS_MAX_REGIONS, STATIONARY_REGION_SLOTS};
 use crate::policy::PolicyConfig;
 use crate::store::StoreLimits;
 use crate::upload::Encoding;
@@ -31,6 +32,11 @@ pub struct TrackerConfig {
     pub filter: Option<FilterConfig>,
     /// Seed for backoff jitter; `None` seeds from the clock. Tests and replays set it.
     pub jitter_seed: Option<u64>,
+    /// Hysteresis and accuracy cap of the geofence events.
+    pub geofence: GeofenceConfig,
+    /// How many regions the OS watches for this app ([`IOS_MAX_REGIONS`] by default, the
+    /// platform layer sets [`crate::geofence::ANDROID_MAX_REGIONS`] on Android).
+    pub os_max_regions: usize,
 }
 
 /// When and how much to upload. Every limit is named here rather than buried in the uploader.
@@ -101,6 +107,8 @@ pub enum ConfigError {
     BadPolicy,
     #[error("filter parameters are out of range")]
     BadFilter,
+    #[error("geofence parameters are out of range")]
+    BadGeofenceConfig,
     #[error("upload policy: {0}")]
     BadUploadPolicy(&'static str),
 }
@@ -122,6 +130,8 @@ impl TrackerConfig {
             policy: PolicyConfig::balanced(),
             filter: Some(FilterConfig::balanced()),
             jitter_seed: None,
+            geofence: GeofenceConfig::default(),
+            os_max_regions: IOS_MAX_REGIONS,
         }
     }
 
@@ -177,6 +187,14 @@ impl TrackerConfig {
         }
         if self.filter.as_ref().is_some_and(|f| !f.is_valid()) {
             return Err(ConfigError::BadFilter);
+        }
+        let g = &self.geofence;
+        let geofence_ok = (0.0..=1_000.0).contains(&g.hysteresis_m)
+            && g.accuracy_cap_m >= 0.0
+            && !g.accuracy_cap_m.is_nan()
+            && (STATIONARY_REGION_SLOTS + 1..=1_000).contains(&self.os_max_regions);
+        if !geofence_ok {
+            return Err(ConfigError::BadGeofenceConfig);
         }
         let limits = &self.store_limits;
         if limits.max_fixes == 0 || limits.max_age_ms <= 0 || limits.max_bytes < 64 * 1024 {

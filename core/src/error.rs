@@ -3,8 +3,10 @@
 
 use thiserror::Error;
 
+use crate::annotations::MetadataError;
 use crate::config::ConfigError;
 use crate::fix::FixError;
+use crate::geofence::GeofenceError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -23,6 +25,11 @@ pub enum TrackerError {
     Upload(String),
     #[error("the tracker has shut down")]
     ShutDown,
+    #[error("invalid geofence: {0}")]
+    InvalidGeofence(#[from] GeofenceError),
+    /// A trip id, extras or metadata map past its caps (`annotations`).
+    #[error("invalid metadata: {0}")]
+    InvalidMetadata(#[from] MetadataError),
 }
 
 impl From<StoreError> for TrackerError {

@@ -4,6 +4,7 @@
 //! SQLite queue ([`store`]) and uploaded in batches by the uploader thread ([`upload`]).
 //! [`Tracker`] owns all of it together with the injected [`Clock`].
 
+pub mod annotations;
 pub mod clock;
 pub mod compact;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod filter;
 pub mod fix;
 pub mod geofence;
+pub mod geofencing;
 pub mod jitter;
 pub mod policy;
 pub mod protocol;

@@ -1,10 +1,12 @@
 //! Ingest protocol v1: the JSON wire types shared by the SDK and the reference collector.
 //! The normative description is `docs/ingest-protocol.md`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::fix::{Fix, Provider};
-use crate::store::StoredFix;
+use crate::store::{StoredEvent, StoredFix};
 
 /// Version carried in every body; the collector refuses other values with 400.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -21,9 +23,40 @@ pub struct BatchV1 {
     pub device: String,
     /// Batch id, equal to the `Idempotency-Key` header.
     pub batch: String,
-    /// Sequence number of `fixes[0]`; `fixes[i]` has `first_seq + i`.
+    /// Sequence number of `fixes[0]`; `fixes[i]` has `first_seq + i`. 0 when `fixes` is empty.
     pub first_seq: u64,
+    /// May be empty when `events` is not.
     pub fixes: Vec<WireFix>,
+    /// Geofence, trip and device events (the extension of v1 for #10); omitted when none.
+    /// Numbered by their own per-device sequence `s`, which makes them idempotent like fixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<WireEvent>,
+}
+
+/// The kinds of [`WireEvent`], by their wire names.
+pub const EVENT_KINDS: [&str; 6] = ["enter", "exit", "dwell", "trip_start", "trip_end", "device"];
+
+/// One event. `id` names the geofence (enter, exit, dwell) or the trip (trip_start,
+/// trip_end); `device` events carry the device's metadata and no id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WireEvent {
+    /// Per-device event sequence number, from 1, never reused.
+    pub s: u64,
+    /// UTC milliseconds since the Unix epoch: the time of the fix that caused a geofence event,
+    /// or when the app started/ended the trip or set the metadata.
+    pub t: i64,
+    /// One of [`EVENT_KINDS`].
+    pub k: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Where the device was (1e-7 degrees) for geofence events: the fix that decided them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub la: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lo: Option<f64>,
+    /// The geofence's, the trip's or the device's metadata; omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub m: BTreeMap<String, String>,
 }
 
 /// One fix with short field names; optional fields are omitted when absent.
@@ -62,6 +95,12 @@ pub struct WireFix {
     pub slo: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sac: Option<f64>,
+    /// The trip the fix belongs to (`startTrip`), when one was running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tr: Option<String>,
+    /// The app's per-fix extras in force when the fix was recorded; omitted when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub x: BTreeMap<String, String>,
 }
 
 /// The collector's answer to an accepted batch.
@@ -111,6 +150,8 @@ impl WireFix {
             sla: None,
             slo: None,
             sac: None,
+            tr: None,
+            x: BTreeMap::new(),
         }
     }
 
@@ -122,6 +163,8 @@ impl WireFix {
             wire.slo = Some(round_to(s.longitude_deg, 1e7));
             wire.sac = Some(round_to(s.accuracy_m, 10.0).max(0.1));
         }
+        wire.tr.clone_from(&stored.annotation.trip_id);
+        wire.x = stored.annotation.extras.iter().cloned().collect();
         wire
     }
 
@@ -144,6 +187,21 @@ impl WireFix {
                 .map_or(Provider::Unknown, Provider::from_wire_name),
             is_mock: self.mk,
             elapsed_realtime_ns: None,
+        }
+    }
+}
+
+impl WireEvent {
+    pub fn from_stored(stored: &StoredEvent) -> WireEvent {
+        let event = &stored.event;
+        WireEvent {
+            s: stored.seq,
+            t: event.time_ms,
+            k: event.kind.wire_name().to_owned(),
+            id: event.subject.clone(),
+            la: event.position.map(|p| round_to(p.0, 1e7)),
+            lo: event.position.map(|p| round_to(p.1, 1e7)),
+            m: event.metadata.iter().cloned().collect(),
         }
     }
 }

@@ -11,14 +11,21 @@ use thiserror::Error;
 use url::Url;
 
 use crate::compact;
-use crate::protocol::{BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireFix};
-use crate::store::StoredFix;
+use crate::protocol::{
+    BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireEvent, WireFix,
+};
+use crate::store::{StoredEvent, StoredFix};
 
 /// A batch ready to send: the gzip JSON body and what identifies it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedBatch {
+    /// The run of fix sequence numbers; meaningful only when `fix_count() > 0`.
     pub first_seq: u64,
     pub last_seq: u64,
+    fix_count: u64,
+    /// The newest event riding in the batch, and how many ride.
+    pub last_event_seq: Option<u64>,
+    pub event_count: u64,
     /// Stable across retries and restarts, so the server can recognise a repeat.
     pub idempotency_key: String,
     pub body: Vec<u8>,
@@ -28,7 +35,7 @@ pub struct EncodedBatch {
 
 impl EncodedBatch {
     pub fn fix_count(&self) -> u64 {
-        self.last_seq - self.first_seq + 1
+        self.fix_count
     }
 }
 
@@ -51,16 +58,43 @@ impl Encoding {
     }
 }
 
-/// Encodes a non-empty run of queued fixes as a protocol v1 body, gzip-compressed.
+/// The batch id: `{first}-{last}` for the fixes, `e{first}-{last}` for the events, joined by
+/// `.` when there are both. A pure function of the contents, so a retry repeats it.
+pub fn batch_id(fixes: Option<(u64, u64)>, events: Option<(u64, u64)>) -> String {
+    match (fixes, events) {
+        (Some((f1, f2)), Some((e1, e2))) => format!("{f1}-{f2}.e{e1}-{e2}"),
+        (Some((f1, f2)), None) => format!("{f1}-{f2}"),
+        (None, Some((e1, e2))) => format!("e{e1}-{e2}"),
+        (None, None) => String::new(),
+    }
+}
+
+/// Encodes a run of queued fixes and events as a protocol v1 body, gzip-compressed; `None`
+/// when both are empty. The compact encoding carries plain fixes only: a batch with events or
+/// with trip ids or extras on its fixes goes as JSON whatever the configured encoding.
 pub fn encode_batch(
     device_id: &str,
     fixes: &[StoredFix],
+    events: &[StoredEvent],
     encoding: Encoding,
 ) -> Option<EncodedBatch> {
-    let first_seq = fixes.first()?.seq;
-    let last_seq = fixes.last()?.seq;
-    let idempotency_key = format!("{first_seq}-{last_seq}");
+    let fix_range = fixes.first().zip(fixes.last()).map(|(a, b)| (a.seq, b.seq));
+    let event_range = events
+        .first()
+        .zip(events.last())
+        .map(|(a, b)| (a.seq, b.seq));
+    if fix_range.is_none() && event_range.is_none() {
+        return None;
+    }
+    let idempotency_key = batch_id(fix_range, event_range);
+    let first_seq = fix_range.map_or(0, |r| r.0);
     let wire: Vec<WireFix> = fixes.iter().map(WireFix::from_stored).collect();
+    let annotated = fixes.iter().any(|f| !f.annotation.is_empty());
+    let encoding = if events.is_empty() && !annotated {
+        encoding
+    } else {
+        Encoding::Json
+    };
     let raw = match encoding {
         Encoding::Json => {
             let batch = BatchV1 {
@@ -69,6 +103,7 @@ pub fn encode_batch(
                 batch: idempotency_key.clone(),
                 first_seq,
                 fixes: wire,
+                events: events.iter().map(WireEvent::from_stored).collect(),
             };
             // Serialising plain data into a Vec cannot fail.
             serde_json::to_vec(&batch).ok()?
@@ -77,7 +112,10 @@ pub fn encode_batch(
     };
     Some(EncodedBatch {
         first_seq,
-        last_seq,
+        last_seq: fix_range.map_or(0, |r| r.1),
+        fix_count: fixes.len() as u64,
+        last_event_seq: event_range.map(|r| r.1),
+        event_count: events.len() as u64,
         idempotency_key,
         body: gzip(&raw),
         uncompressed_len: raw.len(),
@@ -244,13 +282,14 @@ mod tests {
             seq,
             fix: Fix::new(1_700_000_000_000 + seq as i64, 1.0, 2.0, 3.0),
             smoothed: None,
+            annotation: Default::default(),
         }
     }
 
     #[test]
     fn batch_body_is_gzip_json_with_a_stable_key() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let batch = encode_batch("dev-1", &fixes, Encoding::Json).unwrap();
+        let batch = encode_batch("dev-1", &fixes, &[], Encoding::Json).unwrap();
         assert_eq!(batch.idempotency_key, "7-9");
         assert_eq!(batch.fix_count(), 3);
         let mut json = String::new();
@@ -261,14 +300,17 @@ mod tests {
         assert_eq!(decoded.first_seq, 7);
         assert_eq!(decoded.batch, "7-9");
         assert_eq!(decoded.fixes.len(), 3);
-        assert_eq!(encode_batch("dev-1", &fixes, Encoding::Json), Some(batch));
+        assert_eq!(
+            encode_batch("dev-1", &fixes, &[], Encoding::Json),
+            Some(batch)
+        );
     }
 
     #[test]
     fn compact_bodies_decode_to_the_same_fixes() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let json = encode_batch("dev-1", &fixes, Encoding::Json).unwrap();
-        let compact = encode_batch("dev-1", &fixes, Encoding::Compact).unwrap();
+        let json = encode_batch("dev-1", &fixes, &[], Encoding::Json).unwrap();
+        let compact = encode_batch("dev-1", &fixes, &[], Encoding::Compact).unwrap();
         assert_eq!(compact.idempotency_key, json.idempotency_key);
         let mut raw = Vec::new();
         GzDecoder::new(&compact.body[..])
@@ -281,7 +323,7 @@ mod tests {
 
     #[test]
     fn empty_batches_are_not_encoded() {
-        assert_eq!(encode_batch("dev-1", &[], Encoding::Json), None);
+        assert_eq!(encode_batch("dev-1", &[], &[], Encoding::Json), None);
     }
 
     #[test]

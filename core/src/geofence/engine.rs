@@ -117,6 +117,18 @@ impl GeofenceEngine {
         self.index.get(id).map(|&i| &self.entries[i].fence)
     }
 
+    pub fn config(&self) -> GeofenceConfig {
+        self.config
+    }
+
+    /// Puts back a state persisted before a restart, so that a device already inside does not
+    /// fire Enter again.
+    pub fn restore_state(&mut self, id: &str, state: FenceState) {
+        if let Some(&i) = self.index.get(id) {
+            self.entries[i].state = state;
+        }
+    }
+
     pub fn state(&self, id: &str) -> Option<FenceState> {
         self.index.get(id).map(|&i| self.entries[i].state)
     }

@@ -31,12 +31,13 @@ pub fn measure() -> Result<WireReport, Box<dyn std::error::Error>> {
             seq: i as u64 + 1,
             fix,
             smoothed: None,
+            annotation: Default::default(),
         })
         .collect();
     let mut totals = [0usize; 4];
     for chunk in stored.chunks(BATCH) {
         for (k, encoding) in [Encoding::Json, Encoding::Compact].into_iter().enumerate() {
-            let batch = encode_batch("pixel4-gsdc", chunk, encoding).ok_or("empty batch")?;
+            let batch = encode_batch("pixel4-gsdc", chunk, &[], encoding).ok_or("empty batch")?;
             totals[k] += batch.body.len();
             totals[k + 2] += batch.uncompressed_len;
         }

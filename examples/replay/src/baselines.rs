@@ -71,6 +71,7 @@ impl Recorder {
                 seq,
                 fix,
                 smoothed: None,
+                annotation: Default::default(),
             });
         }
     }
@@ -82,7 +83,7 @@ impl Recorder {
         let bytes = match (self.pending.len(), self.single_fix_bytes) {
             (1, Some(bytes)) => bytes,
             (n, _) => {
-                let bytes = encode_batch("replay-device", &self.pending, Encoding::Json)
+                let bytes = encode_batch("replay-device", &self.pending, &[], Encoding::Json)
                     .map_or(0, |b| b.body.len() as u64);
                 if n == 1 {
                     self.single_fix_bytes = Some(bytes);

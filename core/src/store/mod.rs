@@ -11,6 +11,13 @@ use thiserror::Error;
 
 use crate::filter::Smoothed;
 use crate::fix::{Fix, Provider, validate};
+use crate::geofence::FenceState;
+
+mod events;
+mod geofences;
+
+pub use events::{EventKind, MAX_EVENTS, QueuedEvent, StoredEvent};
+pub use geofences::StoredGeofence;
 
 pub const DATABASE_FILE: &str = "tracelet-queue.sqlite3";
 /// Meta key: the newest fix time ever stored, kept across uploads and restarts.
@@ -45,6 +52,27 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE fixes ADD COLUMN smooth_lat REAL;
      ALTER TABLE fixes ADD COLUMN smooth_lon REAL;
      ALTER TABLE fixes ADD COLUMN smooth_acc REAL;",
+    // v3: trips and extras on fixes, the event queue, and the app's geofences with the state
+    // that keeps a restart from firing Enter again.
+    "ALTER TABLE fixes ADD COLUMN trip_id TEXT;
+     ALTER TABLE fixes ADD COLUMN extras TEXT;
+     CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        subject TEXT,
+        lat REAL,
+        lon REAL,
+        meta TEXT,
+        stored_ms INTEGER NOT NULL
+     );
+     CREATE TABLE geofences (
+        id TEXT PRIMARY KEY,
+        definition TEXT NOT NULL,
+        presence INTEGER NOT NULL DEFAULT 0,
+        since_ms INTEGER,
+        dwell_fired INTEGER NOT NULL DEFAULT 0
+     );",
 ];
 
 /// How much the queue may hold. Past any bound the oldest fixes are evicted (and counted).
@@ -94,6 +122,21 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("database schema version {found} is newer than this SDK supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error("cannot encode a record for storage: {0}")]
+    Encoding(String),
+}
+
+/// Everything one `record` call stores, in one transaction: the kept fixes, what the app
+/// attached to them, and the geofence events they caused with the states those left behind.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Append<'a> {
+    pub fixes: &'a [Fix],
+    /// Matched by index; a shorter slice means none for the rest.
+    pub smoothed: &'a [Option<Smoothed>],
+    /// Applies to every fix of the call.
+    pub annotation: Option<&'a FixAnnotation>,
+    pub events: &'a [QueuedEvent],
+    pub fence_states: &'a [(String, FenceState)],
 }
 
 /// The head of the queue: a run of readable fixes, and the row that ended it if unreadable.
@@ -110,6 +153,21 @@ pub struct StoredFix {
     pub fix: Fix,
     /// The filter's smoothed position, when it was kept for upload.
     pub smoothed: Option<Smoothed>,
+    pub annotation: FixAnnotation,
+}
+
+/// What the app attached to a fix: the running trip and its per-fix extras.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FixAnnotation {
+    pub trip_id: Option<String>,
+    /// Key-value pairs, order kept (validated by the tracker).
+    pub extras: Vec<(String, String)>,
+}
+
+impl FixAnnotation {
+    pub fn is_empty(&self) -> bool {
+        self.trip_id.is_none() && self.extras.is_empty()
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -263,19 +321,26 @@ impl Store {
     /// Appends fixes in one transaction, evicting the oldest fixes first where a limit would
     /// be exceeded. On failure nothing is stored and nothing already stored is lost.
     pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<AppendOutcome, StoreError> {
-        self.append_smoothed(fixes, &[], now_ms)
+        self.append_with(
+            Append {
+                fixes,
+                ..Append::default()
+            },
+            now_ms,
+        )
     }
 
-    /// As [`Store::append`], with the smoothed position of each fix where `smoothed` has one
-    /// (matched by index; a shorter slice means none for the rest).
-    pub fn append_smoothed(
+    /// As [`Store::append`], with everything else a recorded batch carries (see [`Append`]).
+    pub fn append_with(
         &mut self,
-        fixes: &[Fix],
-        smoothed: &[Option<Smoothed>],
+        append: Append<'_>,
         now_ms: i64,
     ) -> Result<AppendOutcome, StoreError> {
+        let fixes = append.fixes;
         let tx = self.conn.transaction()?;
-        let seqs = insert_all(&tx, fixes, smoothed, now_ms)?;
+        let seqs = insert_all(&tx, fixes, append.smoothed, append.annotation, now_ms)?;
+        events::insert_events(&tx, append.events, now_ms)?;
+        geofences::update_states(&tx, append.fence_states)?;
         if let Some(newest) = fixes.iter().map(|f| f.time_ms).max() {
             // In the same transaction, so that after a crash it agrees with the queue.
             tx.prepare_cached(
@@ -326,7 +391,7 @@ impl Store {
     pub fn peek_batch(&self, max: u32) -> Result<Peeked, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
-                    provider, mock, ert_ns, smooth_lat, smooth_lon, smooth_acc
+                    provider, mock, ert_ns, smooth_lat, smooth_lon, smooth_acc, trip_id, extras
              FROM fixes ORDER BY seq LIMIT ?1",
         )?;
         let mut rows = stmt.query([max])?;
@@ -370,7 +435,24 @@ impl Store {
         body: &[u8],
         now_ms: i64,
     ) -> Result<(), StoreError> {
+        self.dead_letter_with_events(first_seq, last_seq, None, http_status, body, now_ms)
+    }
+
+    /// As [`Store::dead_letter`], also removing the events through `last_event_seq` that rode in
+    /// the batch. An events-only batch passes `first_seq > last_seq` (no fixes).
+    pub fn dead_letter_with_events(
+        &mut self,
+        first_seq: u64,
+        last_seq: u64,
+        last_event_seq: Option<u64>,
+        http_status: u16,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        if let Some(last) = last_event_seq {
+            tx.execute("DELETE FROM events WHERE seq <= ?1", [seq_param(last)])?;
+        }
         tx.execute(
             "INSERT INTO dead_batches (first_seq, last_seq, http_status, body, moved_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -524,13 +606,18 @@ fn insert_all(
     tx: &Transaction<'_>,
     fixes: &[Fix],
     smoothed: &[Option<Smoothed>],
+    annotation: Option<&FixAnnotation>,
     now_ms: i64,
 ) -> Result<Vec<u64>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO fixes (time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
-                            provider, mock, ert_ns, stored_ms, smooth_lat, smooth_lon, smooth_acc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                            provider, mock, ert_ns, stored_ms, smooth_lat, smooth_lon, smooth_acc,
+                            trip_id, extras)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19)",
     )?;
+    let trip_id = annotation.and_then(|a| a.trip_id.as_deref());
+    let extras = annotation.and_then(|a| events::encode_pairs(&a.extras));
     let mut seqs = Vec::with_capacity(fixes.len());
     for (index, fix) in fixes.iter().enumerate() {
         let smooth = smoothed.get(index).copied().flatten();
@@ -552,6 +639,8 @@ fn insert_all(
             smooth.map(|p| p.latitude_deg),
             smooth.map(|p| p.longitude_deg),
             smooth.map(|p| p.accuracy_m),
+            trip_id,
+            extras,
         ])?;
         seqs.push(u64::try_from(tx.last_insert_rowid()).unwrap_or(0));
     }
@@ -584,6 +673,14 @@ fn row_to_stored_fix(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFix> {
                 accuracy_m,
             }),
             _ => None,
+        },
+        annotation: FixAnnotation {
+            trip_id: row.get(17)?,
+            extras: row
+                .get::<_, Option<String>>(18)?
+                .as_deref()
+                .map(events::decode_pairs)
+                .unwrap_or_default(),
         },
     })
 }

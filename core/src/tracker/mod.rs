@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use url::Url;
 
+use crate::annotations::Annotations;
 use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::config::TrackerConfig;
@@ -22,9 +23,11 @@ use crate::error::TrackerError;
 use crate::filter::Activity;
 use crate::filter::{RejectReason, Smoothed};
 use crate::fix::Fix;
+use crate::geofence::RegionRequest;
+use crate::geofencing::{Geofencing, Observed, Position, Transition};
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
-use crate::store::{Checkpointer, EvictionReason, Store};
+use crate::store::{Append, Checkpointer, EvictionReason, Store};
 #[cfg(feature = "reqwest-transport")]
 use crate::upload::ReqwestTransport;
 use crate::upload::{
@@ -40,6 +43,10 @@ const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
 const META_TRACKING: &str = "tracking";
 /// The uploader checkpoints the WAL once it has grown past this.
 const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
+/// Most events riding in one batch beside the fixes.
+const MAX_BATCH_EVENTS: u32 = 100;
+
+mod app_data;
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +96,16 @@ pub enum Event {
     /// The platform layer should apply this request to the OS location API now.
     SamplingChanged {
         request: SamplingRequest,
+    },
+    /// The device entered, left or dwelt in an app geofence (decided on the fix at `time_ms`).
+    Geofence {
+        transition: Transition,
+        id: String,
+        time_ms: i64,
+    },
+    /// The platform layer should have the OS watch exactly these regions now.
+    RegionsChanged {
+        request: RegionRequest,
     },
 }
 
@@ -204,8 +221,10 @@ struct Shared {
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
-    /// Lock order: `decider`, then `store`, then `state`.
+    /// Lock order: `decider`, `geofencing`, `annotations`, `store`, `state`.
     decider: Mutex<Decider>,
+    geofencing: Mutex<Geofencing>,
+    annotations: Mutex<Annotations>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     /// An immediate trigger fired and no upload round has started since.
@@ -245,6 +264,9 @@ impl Tracker {
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
         let decider = Decider::new(config.policy.clone(), config.filter);
+        let mut geofencing = Geofencing::new(config.geofence, config.os_max_regions);
+        geofencing.load(store.load_geofences()?.0);
+        let annotations = app_data::load_annotations(&store)?;
         let state = State {
             status: Status {
                 tracking,
@@ -278,6 +300,8 @@ impl Tracker {
             store: Mutex::new(store),
             state: Mutex::new(state),
             decider: Mutex::new(decider),
+            geofencing: Mutex::new(geofencing),
+            annotations: Mutex::new(annotations),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
             upload_requested: AtomicBool::new(false),
@@ -383,12 +407,15 @@ impl Tracker {
         }
         let now_ms = self.shared.clock.now_ms();
         // The decider stays locked through the append, so the filter's order is the queue's.
-        let (verdicts, outcome, checkpoint_hint, policy_outputs) = {
+        let (verdicts, outcome, checkpoint_hint, policy_outputs, observed) = {
             let mut decider = lock(&self.shared.decider);
             let mut verdicts = decider.judge(fixes, now_ms);
-            let (outcome, checkpoint_hint) = if verdicts.keep.is_empty() {
-                (Default::default(), false)
+            let (outcome, checkpoint_hint, observed) = if verdicts.keep.is_empty() {
+                (Default::default(), false, Observed::default())
             } else {
+                let mut geofencing = lock(&self.shared.geofencing);
+                let observed = geofencing.observe(&positions(&verdicts.keep, &verdicts.smoothed));
+                let annotation = lock(&self.shared.annotations).for_fix();
                 let mut store = lock(&self.shared.store);
                 // Smoothed positions are stored only to be uploaded.
                 let smoothed: &[Option<Smoothed>] = if self.shared.config.upload.include_smoothed {
@@ -396,12 +423,27 @@ impl Tracker {
                 } else {
                     &[]
                 };
-                let outcome = store.append_smoothed(&verdicts.keep, smoothed, now_ms)?;
-                (outcome, store.take_checkpoint_hint())
+                let append = Append {
+                    fixes: &verdicts.keep,
+                    smoothed,
+                    annotation: Some(&annotation),
+                    events: &observed.events,
+                    fence_states: &observed.states,
+                };
+                match store.append_with(append, now_ms) {
+                    Ok(outcome) => (outcome, store.take_checkpoint_hint(), observed),
+                    Err(e) => {
+                        // Nothing was stored: put the geofence states back as stored.
+                        if let Ok((stored, _)) = store.load_geofences() {
+                            geofencing.load(stored);
+                        }
+                        return Err(e.into());
+                    }
+                }
             };
             let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
             policy_outputs.extend(decider.observe(&verdicts.keep, now_ms));
-            (verdicts, outcome, checkpoint_hint, policy_outputs)
+            (verdicts, outcome, checkpoint_hint, policy_outputs, observed)
         };
         let mut record = BatchRecord {
             accepted: outcome.seqs.clone(),
@@ -442,7 +484,8 @@ impl Tracker {
             }
         }
         let motion_changed = self.shared.apply_policy(policy_outputs);
-        if motion_changed {
+        let transitions = self.shared.emit_observed(&observed);
+        if motion_changed || transitions {
             self.upload_now();
         } else if checkpoint_hint {
             let _ = self.commands.try_send(Command::Wake);
@@ -596,10 +639,53 @@ fn eviction_name(reason: EvictionReason) -> &'static str {
 }
 
 impl Shared {
-    /// The policy's time-based step, from the uploader thread; true if the phone stopped.
+    /// The time-based steps (the policy's stop timeout, geofence dwell), from the uploader
+    /// thread; true if they call for an upload now (the phone stopped, a geofence fired).
     fn tick(&self) -> bool {
-        let output = lock(&self.decider).tick(self.clock.now_ms());
-        self.apply_policy(vec![output])
+        let now_ms = self.clock.now_ms();
+        let output = lock(&self.decider).tick(now_ms);
+        let stopped = self.apply_policy(vec![output]);
+        let observed = {
+            let mut geofencing = lock(&self.geofencing);
+            let observed = geofencing.tick(now_ms);
+            if !observed.events.is_empty() {
+                let append = Append {
+                    events: &observed.events,
+                    fence_states: &observed.states,
+                    ..Append::default()
+                };
+                if lock(&self.store).append_with(append, now_ms).is_err() {
+                    // Not stored, so not told: the state goes back and the dwell fires later.
+                    if let Ok((stored, _)) = lock(&self.store).load_geofences() {
+                        geofencing.load(stored);
+                    }
+                    return stopped;
+                }
+            }
+            observed
+        };
+        let fired = self.emit_observed(&observed);
+        stopped || fired
+    }
+
+    /// Tells the app about geofence transitions and a new region request; true if a geofence
+    /// fired (worth an upload at once: the server's "arrived" should not wait for a batch).
+    fn emit_observed(&self, observed: &Observed) -> bool {
+        let mut fired = false;
+        for (transition, id, time_ms) in observed.transitions() {
+            fired = true;
+            self.emit(Event::Geofence {
+                transition,
+                id: id.to_owned(),
+                time_ms,
+            });
+        }
+        if let Some(request) = &observed.regions {
+            self.emit(Event::RegionsChanged {
+                request: request.clone(),
+            });
+        }
+        fired
     }
 
     /// Emits what the policy decided; true if the phone stopped (an upload trigger).
@@ -640,18 +726,14 @@ impl Shared {
             }
         }
         let store = lock(&self.store);
-        let pending = store.pending_count();
+        let pending = store.pending_count() + store.pending_event_count().unwrap_or(0);
         if pending == 0 {
             return false;
         }
         if pending >= u64::from(self.config.upload.batch_trigger_count) {
             return true;
         }
-        store
-            .oldest_stored_ms()
-            .ok()
-            .flatten()
-            .is_some_and(|oldest| now_ms - oldest >= max_delay_ms)
+        oldest_pending_ms(&store).is_some_and(|oldest| now_ms - oldest >= max_delay_ms)
     }
 
     /// The upload delay in force: the configured one while moving, the policy's longer one
@@ -676,11 +758,7 @@ impl Shared {
             if store.pending_count() >= u64::from(self.config.upload.batch_trigger_count) {
                 Some(now_ms)
             } else {
-                store
-                    .oldest_stored_ms()
-                    .ok()
-                    .flatten()
-                    .map(|oldest| oldest + max_delay_ms)
+                oldest_pending_ms(&store).map(|oldest| oldest + max_delay_ms)
             };
         drop(store);
         // Both conditions must hold: the backoff has passed and something is due.
@@ -712,9 +790,13 @@ impl Shared {
                 continue;
             }
             let fixes = peeked.fixes;
-            let Some(batch) =
-                encode_batch(&self.config.device_id, &fixes, self.config.upload.encoding)
-            else {
+            let events = lock(&self.store).peek_events(MAX_BATCH_EVENTS)?;
+            let Some(batch) = encode_batch(
+                &self.config.device_id,
+                &fixes,
+                &events,
+                self.config.upload.encoding,
+            ) else {
                 report.pending = lock(&self.store).pending_count();
                 return Ok(report);
             };
@@ -792,7 +874,15 @@ impl Shared {
     }
 
     fn delivered(&self, batch: &EncodedBatch, now_ms: i64) -> Result<(), TrackerError> {
-        lock(&self.store).delete_through(batch.last_seq)?;
+        {
+            let mut store = lock(&self.store);
+            if batch.fix_count() > 0 {
+                store.delete_through(batch.last_seq)?;
+            }
+            if let Some(last) = batch.last_event_seq {
+                store.delete_events_through(last)?;
+            }
+        }
         {
             let mut state = lock(&self.state);
             state.status.uploaded_total += batch.fix_count();
@@ -804,10 +894,12 @@ impl Shared {
             state.retry_at_ms = None;
             state.consecutive_failures = 0;
         }
-        self.emit(Event::UploadSucceeded {
-            first_seq: batch.first_seq,
-            last_seq: batch.last_seq,
-        });
+        if batch.fix_count() > 0 {
+            self.emit(Event::UploadSucceeded {
+                first_seq: batch.first_seq,
+                last_seq: batch.last_seq,
+            });
+        }
         Ok(())
     }
 
@@ -817,9 +909,16 @@ impl Shared {
         http_status: u16,
         now_ms: i64,
     ) -> Result<(), TrackerError> {
-        lock(&self.store).dead_letter(
-            batch.first_seq,
-            batch.last_seq,
+        // An events-only batch has no fixes: an empty range (1..=0).
+        let (first, last) = if batch.fix_count() > 0 {
+            (batch.first_seq, batch.last_seq)
+        } else {
+            (1, 0)
+        };
+        lock(&self.store).dead_letter_with_events(
+            first,
+            last,
+            batch.last_event_seq,
             http_status,
             &batch.body,
             now_ms,
@@ -832,11 +931,13 @@ impl Shared {
                 at_ms: now_ms,
             });
         }
-        self.emit(Event::BatchDeadLettered {
-            first_seq: batch.first_seq,
-            last_seq: batch.last_seq,
-            http_status,
-        });
+        if batch.fix_count() > 0 {
+            self.emit(Event::BatchDeadLettered {
+                first_seq: batch.first_seq,
+                last_seq: batch.last_seq,
+                http_status,
+            });
+        }
         Ok(())
     }
 
@@ -872,6 +973,38 @@ impl Shared {
             retry_in_ms,
         });
         TrackerError::Upload(reason)
+    }
+}
+
+/// The positions the geofences judge: the filter's smoothed one where there is one.
+fn positions(fixes: &[Fix], smoothed: &[Option<Smoothed>]) -> Vec<Position> {
+    fixes
+        .iter()
+        .enumerate()
+        .map(|(i, fix)| match smoothed.get(i).copied().flatten() {
+            Some(s) => Position {
+                time_ms: fix.time_ms,
+                lat: s.latitude_deg,
+                lon: s.longitude_deg,
+                accuracy_m: s.accuracy_m,
+            },
+            None => Position {
+                time_ms: fix.time_ms,
+                lat: fix.latitude_deg,
+                lon: fix.longitude_deg,
+                accuracy_m: fix.horizontal_accuracy_m,
+            },
+        })
+        .collect()
+}
+
+/// When the oldest pending fix or event was stored.
+fn oldest_pending_ms(store: &Store) -> Option<i64> {
+    let fix = store.oldest_stored_ms().ok().flatten();
+    let event = store.oldest_event_stored_ms().ok().flatten();
+    match (fix, event) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -962,3 +1095,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod app_data_tests;

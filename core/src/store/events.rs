@@ -1,0 +1,214 @@
+//! The event queue beside the fix queue: geofence, trip and device events wait here until
+//! uploaded in the same batches as fixes, numbered by their own sequence.
+
+use rusqlite::{Transaction, params};
+
+use super::{Store, StoreError, seq_param};
+
+/// Most events kept; past it the oldest are dropped. Events are rare (a few per stop), so this
+/// is weeks offline.
+pub const MAX_EVENTS: u64 = 10_000;
+
+/// What happened, with its wire name (`protocol::EVENT_KINDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    Enter,
+    Exit,
+    Dwell,
+    TripStart,
+    TripEnd,
+    /// The app set the device's metadata.
+    Device,
+}
+
+impl EventKind {
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            EventKind::Enter => "enter",
+            EventKind::Exit => "exit",
+            EventKind::Dwell => "dwell",
+            EventKind::TripStart => "trip_start",
+            EventKind::TripEnd => "trip_end",
+            EventKind::Device => "device",
+        }
+    }
+
+    pub fn from_wire_name(name: &str) -> Option<EventKind> {
+        Some(match name {
+            "enter" => EventKind::Enter,
+            "exit" => EventKind::Exit,
+            "dwell" => EventKind::Dwell,
+            "trip_start" => EventKind::TripStart,
+            "trip_end" => EventKind::TripEnd,
+            "device" => EventKind::Device,
+            _ => return None,
+        })
+    }
+}
+
+/// An event for the server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedEvent {
+    pub time_ms: i64,
+    pub kind: EventKind,
+    /// The geofence id or the trip id.
+    pub subject: Option<String>,
+    /// `(lat, lon)` of the fix that decided a geofence event.
+    pub position: Option<(f64, f64)>,
+    pub metadata: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub event: QueuedEvent,
+}
+
+impl Store {
+    /// Appends events in one transaction.
+    pub fn append_events(&mut self, events: &[QueuedEvent], now_ms: i64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        insert_events(&tx, events, now_ms)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends events and sets (or, with `None`, deletes) meta keys in one transaction: a
+    /// trip's state and its start event are stored together or not at all.
+    pub fn append_events_and_meta(
+        &mut self,
+        events: &[QueuedEvent],
+        meta: &[(&str, Option<&str>)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        insert_events(&tx, events, now_ms)?;
+        for (key, value) in meta {
+            match value {
+                Some(value) => tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [key, value],
+                )?,
+                None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+            };
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Events not yet uploaded.
+    pub fn pending_event_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM events")?
+            .query_row([], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// When the oldest pending event was stored (by the tracker's clock).
+    pub fn oldest_event_stored_ms(&self) -> Result<Option<i64>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn
+            .prepare_cached("SELECT stored_ms FROM events ORDER BY seq LIMIT 1")?
+            .query_row([], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// The oldest pending events, at most `max`. A row that cannot be decoded is returned with
+    /// its metadata dropped rather than blocking the queue.
+    pub fn peek_events(&self, max: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, time_ms, kind, subject, lat, lon, meta FROM events ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([max], |row| {
+            let seq: i64 = row.get(0)?;
+            let kind: String = row.get(2)?;
+            let meta: Option<String> = row.get(6)?;
+            let position = match (row.get::<_, Option<f64>>(4)?, row.get::<_, Option<f64>>(5)?) {
+                (Some(lat), Some(lon)) => Some((lat, lon)),
+                _ => None,
+            };
+            Ok((
+                u64::try_from(seq).unwrap_or(0),
+                row.get::<_, i64>(1)?,
+                kind,
+                row.get::<_, Option<String>>(3)?,
+                position,
+                meta,
+            ))
+        })?;
+        let mut events = Vec::new();
+        for row in rows {
+            let (seq, time_ms, kind, subject, position, meta) = row?;
+            // An unknown kind can only come from a newer SDK's rows; send it as `device`-less
+            // noise would be wrong, so skip it (it is deleted with the batch it rode in).
+            let Some(kind) = EventKind::from_wire_name(&kind) else {
+                continue;
+            };
+            events.push(StoredEvent {
+                seq,
+                event: QueuedEvent {
+                    time_ms,
+                    kind,
+                    subject,
+                    position,
+                    metadata: meta.as_deref().map(decode_pairs).unwrap_or_default(),
+                },
+            });
+        }
+        Ok(events)
+    }
+
+    /// Removes every pending event up to and including `last_seq`.
+    pub fn delete_events_through(&mut self, last_seq: u64) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM events WHERE seq <= ?1", [seq_param(last_seq)])?
+            as u64)
+    }
+}
+
+pub(super) fn insert_events(
+    tx: &Transaction<'_>,
+    events: &[QueuedEvent],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO events (time_ms, kind, subject, lat, lon, meta, stored_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for event in events {
+        stmt.execute(params![
+            event.time_ms,
+            event.kind.wire_name(),
+            event.subject,
+            event.position.map(|p| p.0),
+            event.position.map(|p| p.1),
+            encode_pairs(&event.metadata),
+            now_ms,
+        ])?;
+    }
+    tx.execute(
+        "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - ?1",
+        [seq_param(MAX_EVENTS)],
+    )?;
+    Ok(())
+}
+
+/// Key-value pairs as a JSON array of pairs (keeps order); `None` when empty.
+pub(super) fn encode_pairs(pairs: &[(String, String)]) -> Option<String> {
+    if pairs.is_empty() {
+        None
+    } else {
+        serde_json::to_string(pairs).ok()
+    }
+}
+
+pub(super) fn decode_pairs(text: &str) -> Vec<(String, String)> {
+    serde_json::from_str(text).unwrap_or_default()
+}
