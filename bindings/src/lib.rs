@@ -8,6 +8,11 @@ use tracelet_core as core;
 
 uniffi::setup_scaffolding!();
 
+mod places;
+
+pub use places::Geofence;
+pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
+
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct TraceletConfig {
@@ -45,6 +50,10 @@ pub struct TraceletConfig {
     /// Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
     #[uniffi(default = false)]
     pub reject_mock: bool,
+    /// Regions the OS watches for the app: 20 on iOS (the default), 100 on Android (the
+    /// Android layer sets it). One is kept for the stationary geofence.
+    #[uniffi(default = 20)]
+    pub os_max_regions: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -102,6 +111,11 @@ pub enum TraceletError {
     Upload { reason: String },
     #[error("the tracker has shut down")]
     ShutDown,
+    #[error("invalid geofence: {reason}")]
+    InvalidGeofence { reason: String },
+    /// A trip id, extras or metadata map past its caps (16 entries, 1,024 bytes).
+    #[error("invalid metadata: {reason}")]
+    InvalidMetadata { reason: String },
 }
 
 /// Error a foreign listener may report; the SDK logs nothing of it and carries on.
@@ -250,6 +264,16 @@ pub enum TraceletEvent {
     /// Apply this request to the OS location API now.
     SamplingChanged {
         request: SamplingRequest,
+    },
+    /// The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
+    Geofence {
+        transition: GeofenceTransition,
+        id: String,
+        time_ms: i64,
+    },
+    /// Register exactly these regions with the OS now (replacing the previous ones).
+    RegionsChanged {
+        request: RegionRequest,
     },
 }
 
@@ -561,6 +585,7 @@ fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletEr
         core_config.upload.max_delay_ms = config.max_upload_delay_ms;
     }
     core_config.upload.unmetered_only = config.upload_only_unmetered;
+    core_config.os_max_regions = config.os_max_regions as usize;
     core_config.upload.include_smoothed = config.upload_smoothed;
     if let Some(filter) = core_config.filter.as_mut() {
         if !config.smoothing_enabled {
@@ -644,6 +669,12 @@ impl From<core::TrackerError> for TraceletError {
             E::NotTracking => TraceletError::NotTracking,
             E::Upload(reason) => TraceletError::Upload { reason },
             E::ShutDown => TraceletError::ShutDown,
+            E::InvalidGeofence(g) => TraceletError::InvalidGeofence {
+                reason: g.to_string(),
+            },
+            E::InvalidMetadata(m) => TraceletError::InvalidMetadata {
+                reason: m.to_string(),
+            },
         }
     }
 }
@@ -804,6 +835,18 @@ impl From<core::Event> for TraceletEvent {
                 reason: reason.name().into(),
             },
             E::SamplingChanged { request } => TraceletEvent::SamplingChanged {
+                request: request.into(),
+            },
+            E::Geofence {
+                transition,
+                id,
+                time_ms,
+            } => TraceletEvent::Geofence {
+                transition: transition.into(),
+                id,
+                time_ms,
+            },
+            E::RegionsChanged { request } => TraceletEvent::RegionsChanged {
                 request: request.into(),
             },
         }

@@ -1152,6 +1152,60 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func tick() 
     
+    /**
+     * Adds geofences, or replaces those with the same ids. All are validated first: if one is
+     * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
+     */
+    func addGeofences(geofences: [Geofence]) throws 
+    
+    func currentTrip()  -> String?
+    
+    /**
+     * Ends the running trip; returns its id, or `None` if none was running.
+     */
+    func endTrip() throws  -> String?
+    
+    /**
+     * Every geofence, in the order first added.
+     */
+    func geofences()  -> [Geofence]
+    
+    /**
+     * The OS reported a region event (entered or left `region_id`). Sampling resumes, and
+     * the next fixes confirm the transition before any `Geofence` event fires.
+     */
+    func onRegionEvent(regionId: String) 
+    
+    /**
+     * The regions to register with the OS now (also sent as `RegionsChanged`).
+     */
+    func regionRequest()  -> RegionRequest
+    
+    func removeAllGeofences() throws 
+    
+    /**
+     * Removes a geofence; false if none had that id. No `Exit` fires.
+     */
+    func removeGeofence(id: String) throws  -> Bool
+    
+    /**
+     * Describes the device to the server; sent when it changes, also across restarts.
+     */
+    func setDeviceMetadata(metadata: [String: String]) throws 
+    
+    /**
+     * Extras stamped on every fix recorded from now on (empty clears them). At most 16
+     * entries and 1,024 bytes of keys and values: past that, `InvalidMetadata` and the
+     * extras in force are kept.
+     */
+    func setFixExtras(extras: [String: String]) throws 
+    
+    /**
+     * Starts a trip: fixes carry its id until `end_trip`, and the server gets `trip_start`
+     * with the metadata. A running trip is ended first.
+     */
+    func startTrip(id: String, metadata: [String: String]) throws 
+    
 }
 /**
  * The tracker, as Kotlin and Swift see it.
@@ -1428,6 +1482,138 @@ open func tick()  {try! rustCall() {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_tick(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Adds geofences, or replaces those with the same ids. All are validated first: if one is
+     * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
+     */
+open func addGeofences(geofences: [Geofence])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeGeofence.lower(geofences),uniffiCallStatus
+    )
+}
+}
+    
+open func currentTrip() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_current_trip(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Ends the running trip; returns its id, or `None` if none was running.
+     */
+open func endTrip()throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_end_trip(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Every geofence, in the order first added.
+     */
+open func geofences() -> [Geofence]  {
+    return try!  FfiConverterSequenceTypeGeofence.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_geofences(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The OS reported a region event (entered or left `region_id`). Sampling resumes, and
+     * the next fixes confirm the transition before any `Geofence` event fires.
+     */
+open func onRegionEvent(regionId: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_on_region_event(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(regionId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The regions to register with the OS now (also sent as `RegionsChanged`).
+     */
+open func regionRequest() -> RegionRequest  {
+    return try!  FfiConverterTypeRegionRequest_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_region_request(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func removeAllGeofences()throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_remove_all_geofences(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a geofence; false if none had that id. No `Exit` fires.
+     */
+open func removeGeofence(id: String)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_remove_geofence(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Describes the device to the server; sent when it changes, also across restarts.
+     */
+open func setDeviceMetadata(metadata: [String: String])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_device_metadata(
+            self.uniffiCloneHandle(),
+        FfiConverterDictionaryStringString.lower(metadata),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Extras stamped on every fix recorded from now on (empty clears them). At most 16
+     * entries and 1,024 bytes of keys and values: past that, `InvalidMetadata` and the
+     * extras in force are kept.
+     */
+open func setFixExtras(extras: [String: String])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_fix_extras(
+            self.uniffiCloneHandle(),
+        FfiConverterDictionaryStringString.lower(extras),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Starts a trip: fixes carry its id until `end_trip`, and the server gets `trip_start`
+     * with the metadata. A running trip is ended first.
+     */
+open func startTrip(id: String, metadata: [String: String])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_start_trip(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(id),
+        FfiConverterDictionaryStringString.lower(metadata),uniffiCallStatus
     )
 }
 }
@@ -1924,6 +2110,89 @@ public func FfiConverterTypeFlushResult_lower(_ value: FlushResult) -> RustBuffe
 }
 
 
+/**
+ * An app-defined geofence.
+ */
+public struct Geofence: Equatable, Hashable {
+    /**
+     * 1 to 128 characters; adding an existing id replaces that geofence.
+     */
+    public var id: String
+    public var shape: GeofenceShape
+    /**
+     * Sent to the server with every event of this geofence.
+     */
+    public var metadata: [String: String]
+    /**
+     * Time inside after which `Dwell` fires; `None`: never.
+     */
+    public var dwellMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * 1 to 128 characters; adding an existing id replaces that geofence.
+         */id: String, shape: GeofenceShape, 
+        /**
+         * Sent to the server with every event of this geofence.
+         */metadata: [String: String] = [:], 
+        /**
+         * Time inside after which `Dwell` fires; `None`: never.
+         */dwellMs: Int64? = nil) {
+        self.id = id
+        self.shape = shape
+        self.metadata = metadata
+        self.dwellMs = dwellMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Geofence: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGeofence: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Geofence {
+        return
+            try Geofence(
+                id: FfiConverterString.read(from: &buf), 
+                shape: FfiConverterTypeGeofenceShape.read(from: &buf), 
+                metadata: FfiConverterDictionaryStringString.read(from: &buf), 
+                dwellMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Geofence, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterTypeGeofenceShape.write(value.shape, into: &buf)
+        FfiConverterDictionaryStringString.write(value.metadata, into: &buf)
+        FfiConverterOptionInt64.write(value.dwellMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofence_lift(_ buf: RustBuffer) throws -> Geofence {
+    return try FfiConverterTypeGeofence.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofence_lower(_ value: Geofence) -> RustBuffer {
+    return FfiConverterTypeGeofence.lower(value)
+}
+
+
 public struct HttpHeader: Equatable, Hashable {
     public var name: String
     public var value: String
@@ -2110,6 +2379,63 @@ public func FfiConverterTypeHttpResponse_lower(_ value: HttpResponse) -> RustBuf
 
 
 /**
+ * A point of a polygon, WGS84 degrees.
+ */
+public struct LatLon: Equatable, Hashable {
+    public var latitude: Double
+    public var longitude: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(latitude: Double, longitude: Double) {
+        self.latitude = latitude
+        self.longitude = longitude
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LatLon: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLatLon: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LatLon {
+        return
+            try LatLon(
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LatLon, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLatLon_lift(_ buf: RustBuffer) throws -> LatLon {
+    return try FfiConverterTypeLatLon.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLatLon_lower(_ value: LatLon) -> RustBuffer {
+    return FfiConverterTypeLatLon.lower(value)
+}
+
+
+/**
  * The network as the platform sees it.
  */
 public struct NetworkState: Equatable, Hashable {
@@ -2169,6 +2495,71 @@ public func FfiConverterTypeNetworkState_lift(_ buf: RustBuffer) throws -> Netwo
 #endif
 public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuffer {
     return FfiConverterTypeNetworkState.lower(value)
+}
+
+
+/**
+ * A circular region for the OS to watch (a polygon is sent as its bounding circle).
+ */
+public struct OsRegion: Equatable, Hashable {
+    public var id: String
+    public var latitude: Double
+    public var longitude: Double
+    public var radiusM: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, latitude: Double, longitude: Double, radiusM: Double) {
+        self.id = id
+        self.latitude = latitude
+        self.longitude = longitude
+        self.radiusM = radiusM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OsRegion: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOsRegion: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OsRegion {
+        return
+            try OsRegion(
+                id: FfiConverterString.read(from: &buf), 
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf), 
+                radiusM: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OsRegion, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+        FfiConverterDouble.write(value.radiusM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOsRegion_lift(_ buf: RustBuffer) throws -> OsRegion {
+    return try FfiConverterTypeOsRegion.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOsRegion_lower(_ value: OsRegion) -> RustBuffer {
+    return FfiConverterTypeOsRegion.lower(value)
 }
 
 
@@ -2354,6 +2745,61 @@ public func FfiConverterTypeRecordBatchResult_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeRecordBatchResult_lower(_ value: RecordBatchResult) -> RustBuffer {
     return FfiConverterTypeRecordBatchResult.lower(value)
+}
+
+
+/**
+ * The app geofences the platform layer should register with the OS now, nearest first,
+ * within the OS limit (`os_max_regions` in the configuration) less the slot kept for the
+ * stationary geofence of the `SamplingRequest`.
+ */
+public struct RegionRequest: Equatable, Hashable {
+    public var regions: [OsRegion]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(regions: [OsRegion]) {
+        self.regions = regions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RegionRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRegionRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RegionRequest {
+        return
+            try RegionRequest(
+                regions: FfiConverterSequenceTypeOsRegion.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RegionRequest, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeOsRegion.write(value.regions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRegionRequest_lift(_ buf: RustBuffer) throws -> RegionRequest {
+    return try FfiConverterTypeRegionRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRegionRequest_lower(_ value: RegionRequest) -> RustBuffer {
+    return FfiConverterTypeRegionRequest.lower(value)
 }
 
 
@@ -2605,6 +3051,11 @@ public struct TraceletConfig: Equatable, Hashable {
      * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
      */
     public var rejectMock: Bool
+    /**
+     * Regions the OS watches for the app: 20 on iOS (the default), 100 on Android (the
+     * Android layer sets it). One is kept for the stationary geofence.
+     */
+    public var osMaxRegions: UInt32
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2642,7 +3093,11 @@ public struct TraceletConfig: Equatable, Hashable {
          */smoothingEnabled: Bool = true, 
         /**
          * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
-         */rejectMock: Bool = false) {
+         */rejectMock: Bool = false, 
+        /**
+         * Regions the OS watches for the app: 20 on iOS (the default), 100 on Android (the
+         * Android layer sets it). One is kept for the stationary geofence.
+         */osMaxRegions: UInt32 = UInt32(20)) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -2656,6 +3111,7 @@ public struct TraceletConfig: Equatable, Hashable {
         self.uploadSmoothed = uploadSmoothed
         self.smoothingEnabled = smoothingEnabled
         self.rejectMock = rejectMock
+        self.osMaxRegions = osMaxRegions
     }
 
     
@@ -2686,7 +3142,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 filterEnabled: FfiConverterBool.read(from: &buf), 
                 uploadSmoothed: FfiConverterBool.read(from: &buf), 
                 smoothingEnabled: FfiConverterBool.read(from: &buf), 
-                rejectMock: FfiConverterBool.read(from: &buf)
+                rejectMock: FfiConverterBool.read(from: &buf), 
+                osMaxRegions: FfiConverterUInt32.read(from: &buf)
         )
     }
 
@@ -2704,6 +3161,7 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterBool.write(value.uploadSmoothed, into: &buf)
         FfiConverterBool.write(value.smoothingEnabled, into: &buf)
         FfiConverterBool.write(value.rejectMock, into: &buf)
+        FfiConverterUInt32.write(value.osMaxRegions, into: &buf)
     }
 }
 
@@ -2987,6 +3445,160 @@ public func FfiConverterTypeCallbackError_lift(_ buf: RustBuffer) throws -> Call
 public func FfiConverterTypeCallbackError_lower(_ value: CallbackError) -> RustBuffer {
     return FfiConverterTypeCallbackError.lower(value)
 }
+
+
+
+public enum GeofenceShape: Equatable, Hashable {
+    
+    /**
+     * Radius 1 m to 100 km.
+     */
+    case circle(latitude: Double, longitude: Double, radiusM: Double
+    )
+    /**
+     * 3 to 1,000 vertices in order (either winding), fitting in 100 km; may be concave and
+     * may cross the antimeridian.
+     */
+    case polygon(vertices: [LatLon]
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GeofenceShape: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGeofenceShape: FfiConverterRustBuffer {
+    typealias SwiftType = GeofenceShape
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GeofenceShape {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .circle(latitude: try FfiConverterDouble.read(from: &buf), longitude: try FfiConverterDouble.read(from: &buf), radiusM: try FfiConverterDouble.read(from: &buf)
+        )
+        
+        case 2: return .polygon(vertices: try FfiConverterSequenceTypeLatLon.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GeofenceShape, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .circle(latitude,longitude,radiusM):
+            writeInt(&buf, Int32(1))
+            FfiConverterDouble.write(latitude, into: &buf)
+            FfiConverterDouble.write(longitude, into: &buf)
+            FfiConverterDouble.write(radiusM, into: &buf)
+            
+        
+        case let .polygon(vertices):
+            writeInt(&buf, Int32(2))
+            FfiConverterSequenceTypeLatLon.write(vertices, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofenceShape_lift(_ buf: RustBuffer) throws -> GeofenceShape {
+    return try FfiConverterTypeGeofenceShape.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofenceShape_lower(_ value: GeofenceShape) -> RustBuffer {
+    return FfiConverterTypeGeofenceShape.lower(value)
+}
+
+
+
+
+public enum GeofenceTransition: Equatable, Hashable {
+    
+    case enter
+    case exit
+    case dwell
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension GeofenceTransition: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeGeofenceTransition: FfiConverterRustBuffer {
+    typealias SwiftType = GeofenceTransition
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GeofenceTransition {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .enter
+        
+        case 2: return .exit
+        
+        case 3: return .dwell
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: GeofenceTransition, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .enter:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .exit:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .dwell:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofenceTransition_lift(_ buf: RustBuffer) throws -> GeofenceTransition {
+    return try FfiConverterTypeGeofenceTransition.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeGeofenceTransition_lower(_ value: GeofenceTransition) -> RustBuffer {
+    return FfiConverterTypeGeofenceTransition.lower(value)
+}
+
 
 
 
@@ -3326,6 +3938,13 @@ enum TraceletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
     case Upload(reason: String
     )
     case ShutDown
+    case InvalidGeofence(reason: String
+    )
+    /**
+     * A trip id, extras or metadata map past its caps (16 entries, 1,024 bytes).
+     */
+    case InvalidMetadata(reason: String
+    )
 
     
 
@@ -3370,6 +3989,12 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 7: return .ShutDown
+        case 8: return .InvalidGeofence(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 9: return .InvalidMetadata(
+            reason: try FfiConverterString.read(from: &buf)
+            )
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -3413,6 +4038,16 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
         case .ShutDown:
             writeInt(&buf, Int32(7))
         
+        
+        case let .InvalidGeofence(reason):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .InvalidMetadata(reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
         }
     }
 }
@@ -3467,6 +4102,16 @@ public enum TraceletEvent: Equatable, Hashable {
      */
     case samplingChanged(request: SamplingRequest
     )
+    /**
+     * The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
+     */
+    case geofence(transition: GeofenceTransition, id: String, timeMs: Int64
+    )
+    /**
+     * Register exactly these regions with the OS now (replacing the previous ones).
+     */
+    case regionsChanged(request: RegionRequest
+    )
 
 
 
@@ -3519,6 +4164,12 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 11: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
+        )
+        
+        case 12: return .geofence(transition: try FfiConverterTypeGeofenceTransition.read(from: &buf), id: try FfiConverterString.read(from: &buf), timeMs: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 13: return .regionsChanged(request: try FfiConverterTypeRegionRequest.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3591,6 +4242,18 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case let .samplingChanged(request):
             writeInt(&buf, Int32(11))
             FfiConverterTypeSamplingRequest.write(request, into: &buf)
+            
+        
+        case let .geofence(transition,id,timeMs):
+            writeInt(&buf, Int32(12))
+            FfiConverterTypeGeofenceTransition.write(transition, into: &buf)
+            FfiConverterString.write(id, into: &buf)
+            FfiConverterInt64.write(timeMs, into: &buf)
+            
+        
+        case let .regionsChanged(request):
+            writeInt(&buf, Int32(13))
+            FfiConverterTypeRegionRequest.write(request, into: &buf)
             
         }
     }
@@ -4100,6 +4763,31 @@ fileprivate struct FfiConverterSequenceTypeFix: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeGeofence: FfiConverterRustBuffer {
+    typealias SwiftType = [Geofence]
+
+    public static func write(_ value: [Geofence], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeGeofence.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Geofence] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Geofence]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeGeofence.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
     typealias SwiftType = [HttpHeader]
 
@@ -4117,6 +4805,56 @@ fileprivate struct FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeHttpHeader.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer {
+    typealias SwiftType = [LatLon]
+
+    public static func write(_ value: [LatLon], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLatLon.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LatLon] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LatLon]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLatLon.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer {
+    typealias SwiftType = [OsRegion]
+
+    public static func write(_ value: [OsRegion], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOsRegion.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OsRegion] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [OsRegion]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOsRegion.read(from: &buf))
         }
         return seq
     }
@@ -4169,6 +4907,32 @@ fileprivate struct FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer {
             seq.append(try FfiConverterTypeRejectedFix.read(from: &buf))
         }
         return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
+    public static func write(_ value: [String: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
     }
 }
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
@@ -4290,6 +5054,39 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_tick() != 15786) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() != 858) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_current_trip() != 54074) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_end_trip() != 55582) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_geofences() != 50573) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_region_event() != 49817) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_region_request() != 6173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_remove_all_geofences() != 61832) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_remove_geofence() != 44420) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_device_metadata() != 45881) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_fix_extras() != 61863) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() != 53479) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {

@@ -786,6 +786,28 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_tick(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_current_trip(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_end_trip(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_geofences(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_region_event(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_region_request(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_remove_all_geofences(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_remove_geofence(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_device_metadata(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_fix_extras(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_start_trip(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_new(
@@ -872,6 +894,28 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_tick(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(`ptr`: Long,`geofences`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_current_trip(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_end_trip(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_geofences(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_region_event(`ptr`: Long,`regionId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_region_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_remove_all_geofences(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_remove_geofence(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_device_metadata(`ptr`: Long,`metadata`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_fix_extras(`ptr`: Long,`extras`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_start_trip(`ptr`: Long,`id`: RustBuffer.ByValue,`metadata`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1055,6 +1099,39 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_tick() and 0xFFFF) != 15786) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() and 0xFFFF) != 858) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_trip() and 0xFFFF) != 54074) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_end_trip() and 0xFFFF) != 55582) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_geofences() and 0xFFFF) != 50573) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_region_event() and 0xFFFF) != 49817) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_region_request() and 0xFFFF) != 6173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_remove_all_geofences() and 0xFFFF) != 61832) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_remove_geofence() and 0xFFFF) != 44420) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_device_metadata() and 0xFFFF) != 45881) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_fix_extras() and 0xFFFF) != 61863) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() and 0xFFFF) != 53479) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
@@ -2369,6 +2446,60 @@ public interface TraceletInterface {
      */
     fun `tick`()
     
+    /**
+     * Adds geofences, or replaces those with the same ids. All are validated first: if one is
+     * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
+     */
+    fun `addGeofences`(`geofences`: List<Geofence>)
+    
+    fun `currentTrip`(): kotlin.String?
+    
+    /**
+     * Ends the running trip; returns its id, or `None` if none was running.
+     */
+    fun `endTrip`(): kotlin.String?
+    
+    /**
+     * Every geofence, in the order first added.
+     */
+    fun `geofences`(): List<Geofence>
+    
+    /**
+     * The OS reported a region event (entered or left `region_id`). Sampling resumes, and
+     * the next fixes confirm the transition before any `Geofence` event fires.
+     */
+    fun `onRegionEvent`(`regionId`: kotlin.String)
+    
+    /**
+     * The regions to register with the OS now (also sent as `RegionsChanged`).
+     */
+    fun `regionRequest`(): RegionRequest
+    
+    fun `removeAllGeofences`()
+    
+    /**
+     * Removes a geofence; false if none had that id. No `Exit` fires.
+     */
+    fun `removeGeofence`(`id`: kotlin.String): kotlin.Boolean
+    
+    /**
+     * Describes the device to the server; sent when it changes, also across restarts.
+     */
+    fun `setDeviceMetadata`(`metadata`: Map<kotlin.String, kotlin.String>)
+    
+    /**
+     * Extras stamped on every fix recorded from now on (empty clears them). At most 16
+     * entries and 1,024 bytes of keys and values: past that, `InvalidMetadata` and the
+     * extras in force are kept.
+     */
+    fun `setFixExtras`(`extras`: Map<kotlin.String, kotlin.String>)
+    
+    /**
+     * Starts a trip: fixes carry its id until `end_trip`, and the server gets `trip_start`
+     * with the metadata. A running trip is ended first.
+     */
+    fun `startTrip`(`id`: kotlin.String, `metadata`: Map<kotlin.String, kotlin.String>)
+    
     companion object
 }
 
@@ -2756,6 +2887,189 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_tick(
         it,
         _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Adds geofences, or replaces those with the same ids. All are validated first: if one is
+     * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
+     */
+    @Throws(TraceletException::class)override fun `addGeofences`(`geofences`: List<Geofence>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(
+        it,
+        
+        FfiConverterSequenceTypeGeofence.lower(`geofences`),_status)
+}
+    }
+    
+    
+
+    override fun `currentTrip`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_current_trip(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Ends the running trip; returns its id, or `None` if none was running.
+     */
+    @Throws(TraceletException::class)override fun `endTrip`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_end_trip(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Every geofence, in the order first added.
+     */override fun `geofences`(): List<Geofence> {
+            return FfiConverterSequenceTypeGeofence.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_geofences(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The OS reported a region event (entered or left `region_id`). Sampling resumes, and
+     * the next fixes confirm the transition before any `Geofence` event fires.
+     */override fun `onRegionEvent`(`regionId`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_region_event(
+        it,
+        
+        FfiConverterString.lower(`regionId`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The regions to register with the OS now (also sent as `RegionsChanged`).
+     */override fun `regionRequest`(): RegionRequest {
+            return FfiConverterTypeRegionRequest.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_region_request(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    @Throws(TraceletException::class)override fun `removeAllGeofences`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_remove_all_geofences(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Removes a geofence; false if none had that id. No `Exit` fires.
+     */
+    @Throws(TraceletException::class)override fun `removeGeofence`(`id`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_remove_geofence(
+        it,
+        
+        FfiConverterString.lower(`id`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Describes the device to the server; sent when it changes, also across restarts.
+     */
+    @Throws(TraceletException::class)override fun `setDeviceMetadata`(`metadata`: Map<kotlin.String, kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_device_metadata(
+        it,
+        
+        FfiConverterMapStringString.lower(`metadata`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Extras stamped on every fix recorded from now on (empty clears them). At most 16
+     * entries and 1,024 bytes of keys and values: past that, `InvalidMetadata` and the
+     * extras in force are kept.
+     */
+    @Throws(TraceletException::class)override fun `setFixExtras`(`extras`: Map<kotlin.String, kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_fix_extras(
+        it,
+        
+        FfiConverterMapStringString.lower(`extras`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Starts a trip: fixes carry its id until `end_trip`, and the server gets `trip_start`
+     * with the metadata. A running trip is ended first.
+     */
+    @Throws(TraceletException::class)override fun `startTrip`(`id`: kotlin.String, `metadata`: Map<kotlin.String, kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_start_trip(
+        it,
+        
+        FfiConverterString.lower(`id`),
+        FfiConverterMapStringString.lower(`metadata`),_status)
 }
     }
     
@@ -3330,6 +3644,66 @@ public object FfiConverterTypeFlushResult: FfiConverterRustBuffer<FlushResult> {
 
 
 
+/**
+ * An app-defined geofence.
+ */
+data class Geofence (
+    /**
+     * 1 to 128 characters; adding an existing id replaces that geofence.
+     */
+    var `id`: kotlin.String
+    , 
+    var `shape`: GeofenceShape
+    , 
+    /**
+     * Sent to the server with every event of this geofence.
+     */
+    var `metadata`: Map<kotlin.String, kotlin.String> = mapOf() 
+    , 
+    /**
+     * Time inside after which `Dwell` fires; `None`: never.
+     */
+    var `dwellMs`: kotlin.Long? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGeofence: FfiConverterRustBuffer<Geofence> {
+    override fun read(buf: ByteBuffer): Geofence {
+        return Geofence(
+            FfiConverterString.read(buf),
+            FfiConverterTypeGeofenceShape.read(buf),
+            FfiConverterMapStringString.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Geofence) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterTypeGeofenceShape.allocationSize(value.`shape`) +
+            FfiConverterMapStringString.allocationSize(value.`metadata`) +
+            FfiConverterOptionalLong.allocationSize(value.`dwellMs`)
+    )
+
+    override fun write(value: Geofence, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterTypeGeofenceShape.write(value.`shape`, buf)
+            FfiConverterMapStringString.write(value.`metadata`, buf)
+            FfiConverterOptionalLong.write(value.`dwellMs`, buf)
+    }
+}
+
+
+
 data class HttpHeader (
     var `name`: kotlin.String
     , 
@@ -3464,6 +3838,47 @@ public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse>
 
 
 /**
+ * A point of a polygon, WGS84 degrees.
+ */
+data class LatLon (
+    var `latitude`: kotlin.Double
+    , 
+    var `longitude`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLatLon: FfiConverterRustBuffer<LatLon> {
+    override fun read(buf: ByteBuffer): LatLon {
+        return LatLon(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LatLon) = (
+            FfiConverterDouble.allocationSize(value.`latitude`) +
+            FfiConverterDouble.allocationSize(value.`longitude`)
+    )
+
+    override fun write(value: LatLon, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`latitude`, buf)
+            FfiConverterDouble.write(value.`longitude`, buf)
+    }
+}
+
+
+
+/**
  * The network as the platform sees it.
  */
 data class NetworkState (
@@ -3502,6 +3917,57 @@ public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState>
     override fun write(value: NetworkState, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`connected`, buf)
             FfiConverterBoolean.write(value.`unmetered`, buf)
+    }
+}
+
+
+
+/**
+ * A circular region for the OS to watch (a polygon is sent as its bounding circle).
+ */
+data class OsRegion (
+    var `id`: kotlin.String
+    , 
+    var `latitude`: kotlin.Double
+    , 
+    var `longitude`: kotlin.Double
+    , 
+    var `radiusM`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOsRegion: FfiConverterRustBuffer<OsRegion> {
+    override fun read(buf: ByteBuffer): OsRegion {
+        return OsRegion(
+            FfiConverterString.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OsRegion) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterDouble.allocationSize(value.`latitude`) +
+            FfiConverterDouble.allocationSize(value.`longitude`) +
+            FfiConverterDouble.allocationSize(value.`radiusM`)
+    )
+
+    override fun write(value: OsRegion, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterDouble.write(value.`latitude`, buf)
+            FfiConverterDouble.write(value.`longitude`, buf)
+            FfiConverterDouble.write(value.`radiusM`, buf)
     }
 }
 
@@ -3635,6 +4101,44 @@ public object FfiConverterTypeRecordBatchResult: FfiConverterRustBuffer<RecordBa
             FfiConverterSequenceULong.write(value.`acceptedSeqs`, buf)
             FfiConverterSequenceTypeRejectedFix.write(value.`rejected`, buf)
             FfiConverterSequenceTypeFilteredFix.write(value.`filtered`, buf)
+    }
+}
+
+
+
+/**
+ * The app geofences the platform layer should register with the OS now, nearest first,
+ * within the OS limit (`os_max_regions` in the configuration) less the slot kept for the
+ * stationary geofence of the `SamplingRequest`.
+ */
+data class RegionRequest (
+    var `regions`: List<OsRegion>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRegionRequest: FfiConverterRustBuffer<RegionRequest> {
+    override fun read(buf: ByteBuffer): RegionRequest {
+        return RegionRequest(
+            FfiConverterSequenceTypeOsRegion.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RegionRequest) = (
+            FfiConverterSequenceTypeOsRegion.allocationSize(value.`regions`)
+    )
+
+    override fun write(value: RegionRequest, buf: ByteBuffer) {
+            FfiConverterSequenceTypeOsRegion.write(value.`regions`, buf)
     }
 }
 
@@ -3851,6 +4355,12 @@ data class TraceletConfig (
      * Refuse fixes the OS flags as coming from a mock-location app (reason "mock").
      */
     var `rejectMock`: kotlin.Boolean = false 
+    , 
+    /**
+     * Regions the OS watches for the app: 20 on iOS (the default), 100 on Android (the
+     * Android layer sets it). One is kept for the stationary geofence.
+     */
+    var `osMaxRegions`: kotlin.UInt = 20u 
     
 ){
     
@@ -3880,6 +4390,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
+            FfiConverterUInt.read(buf),
         )
     }
 
@@ -3896,7 +4407,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.allocationSize(value.`filterEnabled`) +
             FfiConverterBoolean.allocationSize(value.`uploadSmoothed`) +
             FfiConverterBoolean.allocationSize(value.`smoothingEnabled`) +
-            FfiConverterBoolean.allocationSize(value.`rejectMock`)
+            FfiConverterBoolean.allocationSize(value.`rejectMock`) +
+            FfiConverterUInt.allocationSize(value.`osMaxRegions`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -3913,6 +4425,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.write(value.`uploadSmoothed`, buf)
             FfiConverterBoolean.write(value.`smoothingEnabled`, buf)
             FfiConverterBoolean.write(value.`rejectMock`, buf)
+            FfiConverterUInt.write(value.`osMaxRegions`, buf)
     }
 }
 
@@ -4113,6 +4626,139 @@ public object FfiConverterTypeCallbackError : FfiConverterRustBuffer<CallbackExc
     }
 
 }
+
+
+
+sealed class GeofenceShape {
+    
+    /**
+     * Radius 1 m to 100 km.
+     */
+    data class Circle(
+        val `latitude`: kotlin.Double, 
+        val `longitude`: kotlin.Double, 
+        val `radiusM`: kotlin.Double) : GeofenceShape()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * 3 to 1,000 vertices in order (either winding), fitting in 100 km; may be concave and
+     * may cross the antimeridian.
+     */
+    data class Polygon(
+        val `vertices`: List<dev.tracelet.internal.LatLon>) : GeofenceShape()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGeofenceShape : FfiConverterRustBuffer<GeofenceShape>{
+    override fun read(buf: ByteBuffer): GeofenceShape {
+        return when(buf.getInt()) {
+            1 -> GeofenceShape.Circle(
+                FfiConverterDouble.read(buf),
+                FfiConverterDouble.read(buf),
+                FfiConverterDouble.read(buf),
+                )
+            2 -> GeofenceShape.Polygon(
+                FfiConverterSequenceTypeLatLon.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: GeofenceShape): ULong = when(value) {
+        is GeofenceShape.Circle -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterDouble.allocationSize(value.`latitude`)
+                + FfiConverterDouble.allocationSize(value.`longitude`)
+                + FfiConverterDouble.allocationSize(value.`radiusM`)
+            )
+        }
+        is GeofenceShape.Polygon -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeLatLon.allocationSize(value.`vertices`)
+            )
+        }
+    }
+
+    override fun write(value: GeofenceShape, buf: ByteBuffer) {
+        when(value) {
+            is GeofenceShape.Circle -> {
+                buf.putInt(1)
+                FfiConverterDouble.write(value.`latitude`, buf)
+                FfiConverterDouble.write(value.`longitude`, buf)
+                FfiConverterDouble.write(value.`radiusM`, buf)
+                Unit
+            }
+            is GeofenceShape.Polygon -> {
+                buf.putInt(2)
+                FfiConverterSequenceTypeLatLon.write(value.`vertices`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+
+enum class GeofenceTransition {
+    
+    ENTER,
+    EXIT,
+    DWELL;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeGeofenceTransition: FfiConverterRustBuffer<GeofenceTransition> {
+    override fun read(buf: ByteBuffer) = try {
+        GeofenceTransition.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: GeofenceTransition) = 4UL
+
+    override fun write(value: GeofenceTransition, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -4370,6 +5016,25 @@ sealed class TraceletException: kotlin.Exception() {
             get() = ""
     }
     
+    class InvalidGeofence(
+        
+        val `reason`: kotlin.String
+        ) : TraceletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * A trip id, extras or metadata map past its caps (16 entries, 1,024 bytes).
+     */
+    class InvalidMetadata(
+        
+        val `reason`: kotlin.String
+        ) : TraceletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -4404,6 +5069,12 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 FfiConverterString.read(buf),
                 )
             7 -> TraceletException.ShutDown()
+            8 -> TraceletException.InvalidGeofence(
+                FfiConverterString.read(buf),
+                )
+            9 -> TraceletException.InvalidMetadata(
+                FfiConverterString.read(buf),
+                )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -4442,6 +5113,16 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
             )
+            is TraceletException.InvalidGeofence -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is TraceletException.InvalidMetadata -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -4477,6 +5158,16 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
             }
             is TraceletException.ShutDown -> {
                 buf.putInt(7)
+                Unit
+            }
+            is TraceletException.InvalidGeofence -> {
+                buf.putInt(8)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletException.InvalidMetadata -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4605,6 +5296,32 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
+     */
+    data class Geofence(
+        val `transition`: dev.tracelet.internal.GeofenceTransition, 
+        val `id`: kotlin.String, 
+        val `timeMs`: kotlin.Long) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Register exactly these regions with the OS now (replacing the previous ones).
+     */
+    data class RegionsChanged(
+        val `request`: dev.tracelet.internal.RegionRequest) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -4662,6 +5379,14 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 )
             11 -> TraceletEvent.SamplingChanged(
                 FfiConverterTypeSamplingRequest.read(buf),
+                )
+            12 -> TraceletEvent.Geofence(
+                FfiConverterTypeGeofenceTransition.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterLong.read(buf),
+                )
+            13 -> TraceletEvent.RegionsChanged(
+                FfiConverterTypeRegionRequest.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -4754,6 +5479,22 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterTypeSamplingRequest.allocationSize(value.`request`)
             )
         }
+        is TraceletEvent.Geofence -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeGeofenceTransition.allocationSize(value.`transition`)
+                + FfiConverterString.allocationSize(value.`id`)
+                + FfiConverterLong.allocationSize(value.`timeMs`)
+            )
+        }
+        is TraceletEvent.RegionsChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeRegionRequest.allocationSize(value.`request`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -4820,6 +5561,18 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             is TraceletEvent.SamplingChanged -> {
                 buf.putInt(11)
                 FfiConverterTypeSamplingRequest.write(value.`request`, buf)
+                Unit
+            }
+            is TraceletEvent.Geofence -> {
+                buf.putInt(12)
+                FfiConverterTypeGeofenceTransition.write(value.`transition`, buf)
+                FfiConverterString.write(value.`id`, buf)
+                FfiConverterLong.write(value.`timeMs`, buf)
+                Unit
+            }
+            is TraceletEvent.RegionsChanged -> {
+                buf.putInt(13)
+                FfiConverterTypeRegionRequest.write(value.`request`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -5441,6 +6194,34 @@ public object FfiConverterSequenceTypeFix: FfiConverterRustBuffer<List<Fix>> {
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeGeofence: FfiConverterRustBuffer<List<Geofence>> {
+    override fun read(buf: ByteBuffer): List<Geofence> {
+        val len = buf.getInt()
+        return List<Geofence>(len) {
+            FfiConverterTypeGeofence.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Geofence>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeGeofence.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Geofence>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeGeofence.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<HttpHeader>> {
     override fun read(buf: ByteBuffer): List<HttpHeader> {
         val len = buf.getInt()
@@ -5459,6 +6240,62 @@ public object FfiConverterSequenceTypeHttpHeader: FfiConverterRustBuffer<List<Ht
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeHttpHeader.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer<List<LatLon>> {
+    override fun read(buf: ByteBuffer): List<LatLon> {
+        val len = buf.getInt()
+        return List<LatLon>(len) {
+            FfiConverterTypeLatLon.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LatLon>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLatLon.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LatLon>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLatLon.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer<List<OsRegion>> {
+    override fun read(buf: ByteBuffer): List<OsRegion> {
+        val len = buf.getInt()
+        return List<OsRegion>(len) {
+            FfiConverterTypeOsRegion.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<OsRegion>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeOsRegion.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<OsRegion>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeOsRegion.write(it, buf)
         }
     }
 }
@@ -5515,6 +6352,45 @@ public object FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer<List<R
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeRejectedFix.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.String, kotlin.String>> {
+    override fun read(buf: ByteBuffer): Map<kotlin.String, kotlin.String> {
+        val len = buf.getInt()
+        return buildMap<kotlin.String, kotlin.String>(len) {
+            repeat(len) {
+                val k = FfiConverterString.read(buf)
+                val v = FfiConverterString.read(buf)
+                this[k] = v
+            }
+        }
+    }
+
+    override fun allocationSize(value: Map<kotlin.String, kotlin.String>): ULong {
+        val spaceForMapSize = 4UL
+        val spaceForChildren = value.map { (k, v) ->
+            FfiConverterString.allocationSize(k) +
+            FfiConverterString.allocationSize(v)
+        }.sum()
+        return spaceForMapSize + spaceForChildren
+    }
+
+    override fun write(value: Map<kotlin.String, kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        // The parens on `(k, v)` here ensure we're calling the right method,
+        // which is important for compatibility with older android devices.
+        // Ref https://blog.danlew.net/2017/03/16/kotlin-puzzler-whose-line-is-it-anyways/
+        value.forEach { (k, v) ->
+            FfiConverterString.write(k, buf)
+            FfiConverterString.write(v, buf)
         }
     }
 }
