@@ -192,6 +192,7 @@ impl TrackerConfig {
         let geofence_ok = (0.0..=1_000.0).contains(&g.hysteresis_m)
             && g.accuracy_cap_m >= 0.0
             && !g.accuracy_cap_m.is_nan()
+            && (1..=100).contains(&g.exit_confirmations)
             && (STATIONARY_REGION_SLOTS + 1..=1_000).contains(&self.os_max_regions);
         if !geofence_ok {
             return Err(ConfigError::BadGeofenceConfig);

@@ -10,15 +10,24 @@ use super::model::{Geofence, GeofenceError, valid_lat_lon};
 pub struct GeofenceConfig {
     /// Extra margin beyond the accuracy circle, metres, on both sides of the boundary.
     pub hysteresis_m: f64,
-    /// Accuracy beyond this counts as this, metres (recall for vague indoor fixes).
+    /// Accuracy beyond this counts as this, metres. Infinite by default: a fix whose
+    /// accuracy circle straddles the boundary never decides. A finite cap trades that rule for
+    /// recall with vague indoor fixes, and costs false exits (the e-mission day flaps once at
+    /// 50 m).
     pub accuracy_cap_m: f64,
+    /// Consecutive decisive outside fixes that make an Exit (at least 1). Two by default: a
+    /// phone parked indoors gets network fixes whose error now and then exceeds their reported
+    /// accuracy by far, and one such fix must not end a stay. An inside fix resets the count;
+    /// a straddling one leaves it.
+    pub exit_confirmations: u32,
 }
 
 impl Default for GeofenceConfig {
     fn default() -> Self {
         GeofenceConfig {
             hysteresis_m: 10.0,
-            accuracy_cap_m: 50.0,
+            accuracy_cap_m: f64::INFINITY,
+            exit_confirmations: 2,
         }
     }
 }
@@ -58,6 +67,8 @@ struct Entry {
     fence: Geofence,
     shape: PreparedShape,
     state: FenceState,
+    /// Decisive outside fixes in a row while inside (not persisted: a restart asks again).
+    outside_streak: u32,
 }
 
 /// Geofences with their state. Events come out in the order the geofences sit in the engine.
@@ -89,6 +100,7 @@ impl GeofenceEngine {
             fence,
             shape,
             state: UNKNOWN,
+            outside_streak: 0,
         };
         if let Some(&i) = self.index.get(&entry.fence.id) {
             self.entries[i] = entry;
@@ -177,22 +189,30 @@ impl GeofenceEngine {
             };
             let state = &mut entry.state;
             let id = &entry.fence.id;
-            if d <= -margin && state.presence != Presence::Inside {
-                *state = FenceState {
-                    presence: Presence::Inside,
-                    since_ms: Some(time_ms),
-                    dwell_fired: false,
-                };
-                events.push(GeofenceEvent::Enter { id: id.clone() });
+            if d <= -margin {
+                entry.outside_streak = 0;
+                if state.presence != Presence::Inside {
+                    *state = FenceState {
+                        presence: Presence::Inside,
+                        since_ms: Some(time_ms),
+                        dwell_fired: false,
+                    };
+                    events.push(GeofenceEvent::Enter { id: id.clone() });
+                }
             } else if d >= margin && state.presence != Presence::Outside {
-                if state.presence == Presence::Inside {
+                entry.outside_streak += 1;
+                let confirmed = entry.outside_streak >= self.config.exit_confirmations;
+                if state.presence == Presence::Inside && confirmed {
                     events.push(GeofenceEvent::Exit { id: id.clone() });
                 }
-                *state = FenceState {
-                    presence: Presence::Outside,
-                    since_ms: Some(time_ms),
-                    dwell_fired: false,
-                };
+                if state.presence == Presence::Unknown || confirmed {
+                    *state = FenceState {
+                        presence: Presence::Outside,
+                        since_ms: Some(time_ms),
+                        dwell_fired: false,
+                    };
+                    entry.outside_streak = 0;
+                }
             }
             check_dwell(entry, time_ms, &mut events);
         }

@@ -26,7 +26,7 @@
 //! # Events ([`engine`])
 //!
 //! [`GeofenceEngine::process`] classifies each fix against each geofence with a margin
-//! `m = min(accuracy, accuracy_cap_m) + hysteresis_m` ([`GeofenceConfig`], 50 m and 10 m by
+//! `m = min(accuracy, accuracy_cap_m) + hysteresis_m` ([`GeofenceConfig`]; no cap and 10 m by
 //! default):
 //!
 //! - **inside** when `signed_distance <= -m`: the accuracy circle lies inside, with a margin;
@@ -34,9 +34,10 @@
 //! - otherwise the accuracy circle straddles the boundary and the fix **changes nothing**.
 //!
 //! The hysteresis band of `2 * hysteresis_m` around the boundary is what stops flapping: a fix
-//! jittering across the boundary within its accuracy never decides anything. The accuracy cap
-//! trades strictness for recall: a fix reported at 150 m in the middle of a 300 m geofence is
-//! counted inside. Set `accuracy_cap_m` to infinity for the strict rule. Consequence: a geofence
+//! jittering across the boundary within its accuracy never decides anything. An optional
+//! accuracy cap trades that strictness for recall: with a 50 m cap, a fix reported at 150 m in
+//! the middle of a 300 m geofence is counted inside (and a vague fix far off counts outside,
+//! which is how the cap causes false exits). Consequence of the strict default: a geofence
 //! narrower than `m` can only be entered by fixes accurate enough.
 //!
 //! Transitions, per geofence, from the state `Unknown` (just added):
@@ -44,7 +45,10 @@
 //! - `Unknown`/`Outside` → inside: **Enter**. A geofence added around the device fires Enter on
 //!   the first decisive fix; `Unknown` → outside fires nothing. So a geofence's events always
 //!   start with Enter and alternate Enter, Exit, Enter...
-//! - `Inside` → outside: **Exit**.
+//! - `Inside` → outside: **Exit**, once [`GeofenceConfig::exit_confirmations`] (2 by default)
+//!   decisive outside fixes came in a row. One network fix far off, whose error dwarfs its
+//!   reported accuracy, does not end a stay; an inside fix resets the count, a straddling one
+//!   keeps it. Enter needs one fix: arrivals are what apps wait for.
 //! - **Dwell** fires once per stay, when the geofence has `dwell_ms` and the time since the fix
 //!   that caused Enter reaches it. It is checked on every fix and on [`GeofenceEngine::tick`], so
 //!   a device that stops producing fixes while parked still dwells.

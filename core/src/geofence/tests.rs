@@ -256,22 +256,27 @@ fn a_straddling_accuracy_circle_changes_nothing() {
     assert_eq!(fix(&mut e, 80.0, 5.0, 1000), vec![enter("c")]);
     // 30 m outside with 30 m accuracy: straddles, still inside.
     assert!(fix(&mut e, 130.0, 30.0, 2000).is_empty());
-    // 45 m outside with 30 m: outside by more than 30 + 10.
-    assert_eq!(fix(&mut e, 145.0, 30.0, 3000), vec![exit("c")]);
-    // Accuracy beyond the cap counts as the cap (50 m): 70 m inside with 500 m fires.
-    assert_eq!(fix(&mut e, 30.0, 500.0, 4000), vec![enter("c")]);
+    // 45 m outside with 30 m: outside by more than 30 + 10; the second such fix confirms.
+    assert!(fix(&mut e, 145.0, 30.0, 3000).is_empty());
+    assert_eq!(fix(&mut e, 145.0, 30.0, 3500), vec![exit("c")]);
+    // By default no accuracy is capped: 70 m inside with 500 m straddles and fires nothing.
+    assert!(fix(&mut e, 30.0, 500.0, 4000).is_empty());
 }
 
 #[test]
-fn strict_rule_with_an_infinite_cap() {
-    let mut e = GeofenceEngine::new(GeofenceConfig {
-        accuracy_cap_m: f64::INFINITY,
+fn strict_rule_by_default_and_an_opt_in_cap_for_recall() {
+    let mut strict = engine_with(vec![Geofence::circle("c", LAT0, LON0, 100.0)]);
+    assert!(strict.process(LAT0, LON0, 95.0, T0).is_empty());
+    assert_eq!(strict.process(LAT0, LON0, 85.0, T0 + 1), vec![enter("c")]);
+    // With a cap of 50 m, accuracy beyond it counts as 50 m: 95 m at the centre fires.
+    let mut capped = GeofenceEngine::new(GeofenceConfig {
+        accuracy_cap_m: 50.0,
         ..GeofenceConfig::default()
     });
-    e.add(Geofence::circle("c", LAT0, LON0, 100.0))
+    capped
+        .add(Geofence::circle("c", LAT0, LON0, 100.0))
         .expect("valid");
-    assert!(e.process(LAT0, LON0, 95.0, T0).is_empty());
-    assert_eq!(e.process(LAT0, LON0, 85.0, T0 + 1), vec![enter("c")]);
+    assert_eq!(capped.process(LAT0, LON0, 95.0, T0), vec![enter("c")]);
 }
 
 #[test]
@@ -287,6 +292,39 @@ fn invalid_and_stale_fixes_are_ignored() {
 }
 
 #[test]
+fn one_wild_outside_fix_does_not_end_a_stay() {
+    let mut e = engine_with(vec![Geofence::circle("c", LAT0, LON0, 100.0)]);
+    assert_eq!(e.process(LAT0, LON0, 10.0, T0), vec![enter("c")]);
+    // A network fix 300 m off claiming 100 m: decisively outside, but alone.
+    let (far_lat, far_lon) = at(0.0, 300.0);
+    assert!(e.process(far_lat, far_lon, 100.0, T0 + 1_000).is_empty());
+    // An inside fix resets the count, so the next outlier is alone again.
+    assert!(e.process(LAT0, LON0, 10.0, T0 + 2_000).is_empty());
+    assert!(e.process(far_lat, far_lon, 100.0, T0 + 3_000).is_empty());
+    // A straddling fix leaves the count as it is; the next outside fix confirms.
+    let (edge_lat, edge_lon) = at(0.0, 100.0);
+    assert!(e.process(edge_lat, edge_lon, 20.0, T0 + 4_000).is_empty());
+    assert_eq!(
+        e.process(far_lat, far_lon, 100.0, T0 + 5_000),
+        vec![exit("c")]
+    );
+    assert_eq!(e.state("c").map(|s| s.presence), Some(Presence::Outside));
+}
+
+#[test]
+fn a_single_confirmation_exits_at_once_when_configured() {
+    let mut e = GeofenceEngine::new(GeofenceConfig {
+        exit_confirmations: 1,
+        ..GeofenceConfig::default()
+    });
+    e.add(Geofence::circle("c", LAT0, LON0, 100.0))
+        .expect("valid");
+    assert_eq!(e.process(LAT0, LON0, 10.0, T0), vec![enter("c")]);
+    let (lat, lon) = at(0.0, 300.0);
+    assert_eq!(e.process(lat, lon, 10.0, T0 + 1_000), vec![exit("c")]);
+}
+
+#[test]
 fn dwell_fires_once_per_stay() {
     let mut fence = Geofence::circle("c", LAT0, LON0, 100.0);
     fence.dwell_ms = Some(60_000);
@@ -298,6 +336,7 @@ fn dwell_fires_once_per_stay() {
     assert!(e.tick(T0 + 120_000).is_empty());
     assert!(e.process(LAT0, LON0, 5.0, T0 + 130_000).is_empty());
     let (lat, lon) = at(0.0, 500.0);
+    assert!(e.process(lat, lon, 5.0, T0 + 139_000).is_empty());
     assert_eq!(e.process(lat, lon, 5.0, T0 + 140_000), vec![exit("c")]);
     assert!(e.tick(T0 + 300_000).is_empty(), "no dwell outside");
     assert_eq!(e.process(LAT0, LON0, 5.0, T0 + 310_000), vec![enter("c")]);

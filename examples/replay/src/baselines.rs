@@ -117,6 +117,7 @@ impl Recorder {
                 .collect(),
             uploads: self.uploads,
             extra: extra.as_object().cloned().unwrap_or_default(),
+            geofence_events: Vec::new(),
         }
     }
 }

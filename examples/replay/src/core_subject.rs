@@ -15,10 +15,12 @@ use serde_json::json;
 use tracelet_collector::{CollectorConfig, RunningCollector};
 use tracelet_core::config::UploadPolicy;
 use tracelet_core::filter::Activity;
+use tracelet_core::geofence::Geofence;
 use tracelet_core::policy::{MotionState, PolicyConfig, SamplingRequest};
 use tracelet_core::upload::ReqwestTransport;
 use tracelet_core::{Event, EventListener, Fix, ManualClock, Tracker, TrackerConfig};
 
+use crate::geofence_eval::FiredEvent;
 use crate::subject::{Outcome, Subject};
 use crate::transport::CountingTransport;
 
@@ -32,6 +34,8 @@ pub struct CoreOptions {
     /// Upload to an in-process collector instead of the counting sink.
     pub collector: bool,
     pub seed: u64,
+    /// App geofences to add before the first fix.
+    pub geofences: Vec<Geofence>,
 }
 
 #[derive(Default)]
@@ -61,6 +65,7 @@ pub struct CoreSubject {
     state: MotionState,
     motion_reasons: BTreeMap<String, u64>,
     sampling_changes: u64,
+    geofence_events: Vec<FiredEvent>,
     _storage: tempfile::TempDir,
 }
 
@@ -109,6 +114,11 @@ impl CoreSubject {
         let events = Arc::new(EventLog::default());
         tracker.set_listener(Some(events.clone()));
         tracker.start().map_err(|e| e.to_string())?;
+        if !options.geofences.is_empty() {
+            tracker
+                .add_geofences(options.geofences.clone())
+                .map_err(|e| format!("cannot add the geofences: {e}"))?;
+        }
         let mut subject = CoreSubject {
             preset: options.preset.clone(),
             runtime,
@@ -123,6 +133,7 @@ impl CoreSubject {
             state: MotionState::Moving,
             motion_reasons: BTreeMap::new(),
             sampling_changes: 0,
+            geofence_events: Vec::new(),
             _storage: storage,
         };
         subject.settle()?;
@@ -157,6 +168,15 @@ impl CoreSubject {
                     self.request = request;
                     self.sampling_changes += 1;
                 }
+                Event::Geofence {
+                    transition,
+                    id,
+                    time_ms,
+                } => self.geofence_events.push(FiredEvent {
+                    transition,
+                    id,
+                    time_ms,
+                }),
                 _ => {}
             }
         }
@@ -258,6 +278,7 @@ impl Subject for CoreSubject {
             track,
             uploads: self.transport.uploads(),
             extra,
+            geofence_events: std::mem::take(&mut self.geofence_events),
         })
     }
 }

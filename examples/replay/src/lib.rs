@@ -11,6 +11,7 @@ pub mod emission;
 pub mod energy;
 pub mod filter_eval;
 pub mod geo;
+pub mod geofence_eval;
 pub mod gpx;
 pub mod input;
 pub mod metrics;

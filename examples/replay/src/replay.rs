@@ -14,7 +14,7 @@ use crate::report::{Report, RunFigures};
 use crate::sim_os::SimOs;
 use crate::subject::Subject;
 use crate::timeline::{self, Timeline};
-use crate::{input, truth};
+use crate::{geofence_eval, input, truth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyKind {
@@ -49,6 +49,8 @@ pub struct ReplayOptions {
     pub seed: u64,
     /// Rest after the trace's last fix, so that the final stop can be detected.
     pub tail_s: i64,
+    /// App geofences (the core only), scored against the ground truth's visits.
+    pub geofences: Vec<tracelet_core::geofence::Geofence>,
 }
 
 /// Ground truth as the replay uses it.
@@ -87,9 +89,13 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
                 policy: options.policy.clone(),
                 collector: options.collector,
                 seed: options.seed,
+                geofences: options.geofences.clone(),
             },
             start_ms,
         )?),
+        _ if !options.geofences.is_empty() => {
+            return Err("--geofences needs the core (--policy core)".into());
+        }
         PolicyKind::Naive => Box::new(Naive::default()),
         PolicyKind::PeerDefault => Box::new(PeerDefault::default()),
         PolicyKind::Oracle => Box::new(Oracle::new(truth.moving.clone())),
@@ -150,10 +156,26 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
         .sum();
     let errors = metrics::path_errors(&truth.reference, &outcome.track);
     let stops = metrics::score_stops(&truth.stops, &transitions, stop_timeout_ms, &truth.path);
+    let geofences = if options.geofences.is_empty() {
+        None
+    } else {
+        let visits = match &trips_path {
+            Some(p) => truth::load_visits(p).map_err(|e| at(&e, p))?.0,
+            None => Vec::new(),
+        };
+        Some(geofence_eval::evaluate(
+            &options.geofences,
+            &outcome.geofence_events,
+            &visits,
+            &truth.path,
+            now_ms - start_ms,
+        ))
+    };
 
     Ok(Report {
         policy: name,
         trace: options.trace.display().to_string(),
+        geofences,
         figures: RunFigures {
             duration_s: timeline.samples.len() as u64,
             trace_s: timeline.trace_samples as u64,

@@ -34,6 +34,8 @@ pub struct RunFigures {
 pub struct Report {
     pub policy: String,
     pub trace: String,
+    /// The `--geofences` evaluation (`geofence_eval::evaluate`), when asked for.
+    pub geofences: Option<Value>,
     pub figures: RunFigures,
 }
 
@@ -118,7 +120,8 @@ impl Report {
             "subject": o.extra,
         });
         let mut out = serde_json::Map::new();
-        for part in [counts, energy, quality, context] {
+        let geofences = self.geofences.clone().unwrap_or(Value::Null);
+        for part in [counts, energy, quality, geofences, context] {
             if let Value::Object(fields) = part {
                 out.extend(fields);
             }

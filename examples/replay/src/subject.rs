@@ -27,6 +27,8 @@ pub struct Outcome {
     pub uploads: Vec<Upload>,
     /// Subject-specific figures for the report.
     pub extra: serde_json::Map<String, serde_json::Value>,
+    /// App geofence events, in order (the core only).
+    pub geofence_events: Vec<crate::geofence_eval::FiredEvent>,
 }
 
 /// A policy under test. `now_ms` is the simulated time of the current second.

@@ -178,3 +178,68 @@ mod tests {
         );
     }
 }
+
+/// A stay at a place from e-mission's ground truth: where, when the phone arrived (the trip's
+/// end) and when it left (`None` for the last place of the day).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Visit {
+    pub lat: f64,
+    pub lon: f64,
+    pub arrive_ms: i64,
+    pub leave_ms: Option<i64>,
+}
+
+/// The places the trips of an e-mission `ground_truth.json` end at, in time order, plus the
+/// place the first trip starts from (arrival unknown: before the recording, so `arrive_ms` is
+/// the first trip's start and it is not counted as an arrival by the geofence evaluation).
+pub fn load_visits(path: &Path) -> Result<(Vec<Visit>, Option<Visit>), TraceError> {
+    let text = std::fs::read_to_string(path)?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| TraceError::Parse {
+        line: e.line(),
+        reason: "not an e-mission ground truth document".into(),
+    })?;
+    let trips = doc["data"].as_array().ok_or(TraceError::UnknownFormat)?;
+    let ms = |v: &Value| v.as_f64().map(|s| (s * 1000.0).round() as i64);
+    let place = |trip: &Value, kind: &str| -> Option<(f64, f64, Option<i64>, Option<i64>)> {
+        let feature = trip["features"]
+            .as_array()?
+            .iter()
+            .find(|f| f["properties"]["feature_type"] == kind)?;
+        let c = feature["geometry"]["coordinates"].as_array()?;
+        let p = &feature["properties"];
+        Some((
+            c[1].as_f64()?,
+            c[0].as_f64()?,
+            ms(&p["enter_ts"]),
+            ms(&p["exit_ts"]),
+        ))
+    };
+    let mut visits = Vec::new();
+    let mut origin = None;
+    let mut sorted: Vec<&Value> = trips.iter().collect();
+    sorted.sort_by_key(|t| ms(&t["properties"]["start_ts"]).unwrap_or(0));
+    for (i, trip) in sorted.iter().enumerate() {
+        if i == 0
+            && let Some((lat, lon, _, leave)) = place(trip, "start_place")
+        {
+            origin = Some(Visit {
+                lat,
+                lon,
+                arrive_ms: ms(&trip["properties"]["start_ts"]).unwrap_or(0),
+                leave_ms: leave,
+            });
+        }
+        if let Some((lat, lon, enter, leave)) = place(trip, "end_place") {
+            let arrive_ms = enter
+                .or_else(|| ms(&trip["properties"]["end_ts"]))
+                .ok_or(TraceError::UnknownFormat)?;
+            visits.push(Visit {
+                lat,
+                lon,
+                arrive_ms,
+                leave_ms: leave,
+            });
+        }
+    }
+    Ok((visits, origin))
+}

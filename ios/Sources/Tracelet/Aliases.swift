@@ -8,7 +8,10 @@ import TraceletBindings
 public typealias Fix = TraceletBindings.Fix
 /// Which OS source produced a fix.
 public typealias Provider = TraceletBindings.Provider
-/// Something that happened inside the SDK; see ``Tracelet/events(bufferingPolicy:)``.
+/// Something that happened inside the SDK; see ``Tracelet/events(bufferingPolicy:)``. Among
+/// them `.geofence(transition:id:timeMs:)` (an app geofence was entered, left or dwelt in,
+/// decided on the fix at `timeMs`) and `.regionsChanged(request:)` (the OS should watch exactly
+/// these regions now).
 public typealias TraceletEvent = TraceletBindings.TraceletEvent
 /// Counters and queue state; see ``Tracelet/status``.
 public typealias TraceletStatus = TraceletBindings.TraceletStatus
@@ -35,3 +38,30 @@ public typealias ReasonCount = TraceletBindings.ReasonCount
 /// What the OS activity recognition (Core Motion) reports; a change between still and moving
 /// uploads what is queued at once.
 public typealias UserActivity = TraceletBindings.Activity
+
+// Geofences, as the app defines them and as the OS is asked to watch them.
+
+/// An app-defined geofence: an id (1-128 characters; adding an existing id replaces it), a
+/// ``GeofenceShape``, string metadata sent to the server with each of its events, and an
+/// optional dwell time in milliseconds (`dwellMs`, up to 30 days). See
+/// ``Tracelet/addGeofences(_:)``.
+///
+/// ```swift
+/// let home = Geofence(id: "home", shape: .circle(latitude: 48.8566, longitude: 2.3522, radiusM: 100),
+///                     metadata: ["kind": "home"], dwellMs: 5 * 60_000)
+/// ```
+public typealias Geofence = TraceletBindings.Geofence
+/// `.circle(latitude:longitude:radiusM:)`, radius 1 m to 100 km, or `.polygon(vertices:)`, 3 to
+/// 1,000 ``LatLon`` vertices in order (either winding, concave allowed) fitting in 100 km.
+public typealias GeofenceShape = TraceletBindings.GeofenceShape
+/// A polygon vertex, WGS84 degrees.
+public typealias LatLon = TraceletBindings.LatLon
+/// What a `.geofence(transition:id:timeMs:)` event reports: `.enter`, `.exit` or `.dwell`.
+public typealias GeofenceTransition = TraceletBindings.GeofenceTransition
+/// The app geofences the OS should watch now, nearest first, within
+/// ``TraceletConfiguration/maxMonitoredRegions`` less the slot kept for the stationary geofence.
+/// Arrives as `.regionsChanged(request:)`; ``LocationTracker`` applies it.
+public typealias RegionRequest = TraceletBindings.RegionRequest
+/// One circle of a ``RegionRequest`` (a polygon is sent as its bounding circle); `id` is the
+/// geofence's id.
+public typealias OsRegion = TraceletBindings.OsRegion

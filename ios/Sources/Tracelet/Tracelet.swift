@@ -159,6 +159,100 @@ public final class Tracelet: Sendable {
         core.samplingRequest()
     }
 
+    // MARK: Geofences
+
+    /// Adds geofences, or replaces those with the same ids (their state starts over). All are
+    /// validated first: if one is invalid, none is added. Persisted: they survive relaunches.
+    ///
+    /// Transitions arrive as `.geofence(transition:id:timeMs:)` events, decided by the core on
+    /// the fixes it accepts (so they need tracking on, or the OS waking the app: see
+    /// ``LocationTracker``), and are uploaded with the geofence's metadata.
+    ///
+    /// - Throws: ``TraceletError/invalidGeofence(reason:)`` or ``TraceletError/storage(reason:)``.
+    public func addGeofences(_ geofences: [Geofence]) throws {
+        try bridged { try core.addGeofences(geofences: geofences) }
+    }
+
+    /// Adds one geofence, or replaces the one with its id; see ``addGeofences(_:)``.
+    public func addGeofence(_ geofence: Geofence) throws {
+        try addGeofences([geofence])
+    }
+
+    /// Removes a geofence; `false` if none had that id. No `.exit` fires.
+    @discardableResult
+    public func removeGeofence(id: String) throws -> Bool {
+        try bridged { try core.removeGeofence(id: id) }
+    }
+
+    /// Removes every geofence. No `.exit` fires.
+    public func removeAllGeofences() throws {
+        try bridged { try core.removeAllGeofences() }
+    }
+
+    /// Every geofence, in the order first added.
+    public var geofences: [Geofence] {
+        core.geofences()
+    }
+
+    /// The app geofences the OS should watch now (nearest first); each change is also announced
+    /// with a `.regionsChanged(request:)` event. ``LocationTracker`` applies it.
+    public var regionRequest: RegionRequest {
+        core.regionRequest()
+    }
+
+    /// The OS reported entering or leaving the region of app geofence `regionId` (one of the
+    /// ``regionRequest``). The OS's word is not taken as the transition: sampling resumes, and
+    /// the next accurate fixes confirm it before a `.geofence` event fires. ``LocationTracker``
+    /// calls it from region monitoring; call it yourself if your app watches regions another way.
+    public func onRegionEvent(regionId: String) {
+        core.onRegionEvent(regionId: regionId)
+    }
+
+    // MARK: Trips and metadata
+
+    /// Starts a trip: every fix recorded until ``endTrip()`` carries `id` (uploaded as `tr`), and
+    /// the server gets a `trip_start` event with `metadata`. A running trip is ended first.
+    /// Persisted across relaunches.
+    ///
+    /// - Throws: ``TraceletError/invalidMetadata(reason:)`` for an id not of 1-128 characters or
+    ///   metadata past the limits (16 entries, 1,024 bytes of keys and values).
+    public func startTrip(id: String, metadata: [String: String] = [:]) throws {
+        try bridged { try core.startTrip(id: id, metadata: metadata) }
+    }
+
+    /// Ends the running trip (the server gets `trip_end`); returns its id, or `nil` if no trip
+    /// was running.
+    @discardableResult
+    public func endTrip() throws -> String? {
+        try bridged { try core.endTrip() }
+    }
+
+    /// The running trip's id, if any.
+    public var currentTrip: String? {
+        core.currentTrip()
+    }
+
+    /// Extras stamped on every fix recorded from now on (uploaded as `x`); an empty dictionary
+    /// clears them. Persisted across relaunches.
+    ///
+    /// - Throws: ``TraceletError/invalidMetadata(reason:)`` past 16 entries or 1,024 bytes of
+    ///   keys and values (or a key empty or longer than 64 characters); the extras in force are
+    ///   kept.
+    public func setFixExtras(_ extras: [String: String]) throws {
+        try bridged { try core.setFixExtras(extras: extras) }
+    }
+
+    /// Describes the device to the server (app version, model, driver...): sent as a `device`
+    /// event, again only when it changes, also across relaunches.
+    ///
+    /// - Throws: ``TraceletError/invalidMetadata(reason:)`` past the limits of
+    ///   ``setFixExtras(_:)``.
+    public func setDeviceMetadata(_ metadata: [String: String]) throws {
+        try bridged { try core.setDeviceMetadata(metadata: metadata) }
+    }
+
+    // MARK: Events
+
     /// A new stream of the SDK's events from now on. Each call returns an independent stream;
     /// all of them finish when this `Tracelet` is released.
     ///

@@ -33,6 +33,10 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     public var smoothingEnabled: Bool
     /// Refuse fixes iOS flags as simulated (`CLLocationSourceInformation`), reason "mock".
     public var rejectMock: Bool
+    /// Regions iOS may watch for this app: 20 (iOS's limit per app, the default). One is kept
+    /// for the stationary geofence; the nearest app geofences get the others (see
+    /// ``RegionRequest``). Lower it by the number of regions the app monitors itself.
+    public var maxMonitoredRegions: UInt32
 
     /// A named sampling preset. The known ones are the static members; the core refuses any
     /// other name with ``TraceletError/invalidConfiguration(reason:)`` when the ``Tracelet`` is
@@ -66,7 +70,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         filterEnabled: Bool = true,
         uploadSmoothed: Bool = false,
         smoothingEnabled: Bool = true,
-        rejectMock: Bool = false
+        rejectMock: Bool = false,
+        maxMonitoredRegions: UInt32 = 20
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -81,6 +86,7 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.uploadSmoothed = uploadSmoothed
         self.smoothingEnabled = smoothingEnabled
         self.rejectMock = rejectMock
+        self.maxMonitoredRegions = maxMonitoredRegions
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -107,7 +113,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             filterEnabled: filterEnabled,
             uploadSmoothed: uploadSmoothed,
             smoothingEnabled: smoothingEnabled,
-            rejectMock: rejectMock
+            rejectMock: rejectMock,
+            osMaxRegions: maxMonitoredRegions
         )
     }
 }

@@ -18,6 +18,13 @@ public enum TraceletError: Error, Equatable, Hashable, Sendable {
     case upload(reason: String)
     /// The SDK has shut down.
     case shutDown
+    /// A geofence was refused (bad id, coordinates out of range, radius outside 1 m...100 km,
+    /// a polygon with too few or too many vertices); none of the geofences passed was added.
+    case invalidGeofence(reason: String)
+    /// A trip id, fix extras or device metadata past their limits (more than 16 entries, more
+    /// than 1,024 bytes of keys and values, a bad key, a trip id not of 1-128 characters);
+    /// what was in force is kept.
+    case invalidMetadata(reason: String)
     /// The Swift/Rust boundary failed in a way the core does not describe. This is a bug in
     /// Tracelet; please report it.
     case internalFailure(description: String)
@@ -34,6 +41,8 @@ extension TraceletError: LocalizedError {
         case .notTracking: return "tracking is stopped: call start() before recording fixes"
         case .upload(let reason): return "upload failed: \(reason)"
         case .shutDown: return "the tracker has shut down"
+        case .invalidGeofence(let reason): return "invalid geofence: \(reason)"
+        case .invalidMetadata(let reason): return "invalid metadata: \(reason)"
         case .internalFailure(let description): return "internal failure: \(description)"
         }
     }
@@ -50,6 +59,8 @@ extension TraceletError {
         case .NotTracking: self = .notTracking
         case .Upload(let reason): self = .upload(reason: reason)
         case .ShutDown: self = .shutDown
+        case .InvalidGeofence(let reason): self = .invalidGeofence(reason: reason)
+        case .InvalidMetadata(let reason): self = .invalidMetadata(reason: reason)
         }
     }
 

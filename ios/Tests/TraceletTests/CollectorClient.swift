@@ -18,6 +18,23 @@ struct StoredFix: Decodable, Equatable {
     let ba: Double?
     let pr: String?
     let mk: Bool?
+    /// The trip the fix belongs to (`startTrip`), absent outside a trip.
+    let tr: String?
+    /// The fix extras in force when it was recorded (`setFixExtras`), absent when none.
+    let x: [String: String]?
+}
+
+/// A geofence, trip or device event as the collector's read API returns it.
+struct StoredEvent: Decodable, Equatable {
+    /// Per-device event sequence number.
+    let s: UInt64
+    let t: Int64
+    /// enter, exit, dwell, trip_start, trip_end or device.
+    let k: String
+    let id: String?
+    let la: Double?
+    let lo: Double?
+    let m: [String: String]?
 }
 
 struct CollectorStats: Decodable {
@@ -44,6 +61,16 @@ struct CollectorClient {
             all += page.fixes
             if page.fixes.isEmpty { return all }
         }
+    }
+
+    /// Every event of `device`, in sequence order (`GET /v1/devices/{device}/events`).
+    func events(device: String) async throws -> [StoredEvent] {
+        struct Page: Decodable {
+            let device: String
+            let events: [StoredEvent]
+        }
+        let page: Page = try await get("v1/devices/\(device)/events", query: "limit=10000")
+        return page.events.sorted { $0.s < $1.s }
     }
 
     func stats() async throws -> CollectorStats {

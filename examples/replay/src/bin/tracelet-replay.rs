@@ -10,9 +10,10 @@ use std::time::Instant;
 
 use clap::Parser;
 use tracelet_core::filter::FilterConfig;
+use tracelet_core::geofence::{Geofence, parse_geofence_file};
 use tracelet_core::policy::PolicyConfig;
 use tracelet_replay::replay::{PolicyKind, ReplayOptions};
-use tracelet_replay::{filter_eval, replay, trace, truth};
+use tracelet_replay::{filter_eval, geofence_eval, replay, trace, truth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +76,17 @@ struct Args {
     #[arg(long)]
     no_kalman: bool,
 
+    /// Policy replay: app geofences (a JSON geofence file, see docs/geofences.md); the report
+    /// gains geofence_events, enter_latency_p50_s and false_events, scored against the
+    /// visits of an e-mission ground truth.
+    #[arg(long, value_name = "FILE")]
+    geofences: Option<PathBuf>,
+
+    /// Mode: print a geofence file with one circle of this radius (metres) per distinct place
+    /// of the e-mission ground truth beside TRACE (or --truth).
+    #[arg(long, value_name = "RADIUS_M")]
+    make_geofences: Option<f64>,
+
     /// Print one compact JSON object (default: pretty-printed).
     #[arg(long)]
     json: bool,
@@ -84,6 +96,7 @@ struct Args {
 enum Mode {
     PolicyReplay,
     FilterEval,
+    MakeGeofences(f64),
 }
 
 fn main() -> ExitCode {
@@ -106,10 +119,11 @@ fn main() -> ExitCode {
 }
 
 fn mode(args: &Args) -> Result<Mode, String> {
-    if args.filter_eval {
-        Ok(Mode::FilterEval)
-    } else {
-        Ok(Mode::PolicyReplay)
+    match (args.filter_eval, args.make_geofences) {
+        (true, Some(_)) => Err("--filter-eval and --make-geofences are separate modes".into()),
+        (true, None) => Ok(Mode::FilterEval),
+        (false, Some(radius)) => Ok(Mode::MakeGeofences(radius)),
+        (false, None) => Ok(Mode::PolicyReplay),
     }
 }
 
@@ -117,7 +131,31 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
     match mode(args)? {
         Mode::FilterEval => filter_eval_mode(args),
         Mode::PolicyReplay => policy_replay_mode(args),
+        Mode::MakeGeofences(radius_m) => make_geofences_mode(args, radius_m),
     }
+}
+
+fn ground_truth_json(args: &Args) -> Result<PathBuf, String> {
+    args.truth
+        .clone()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .or_else(|| tracelet_replay::input::ground_truth_beside(&args.trace))
+        .ok_or_else(|| "no e-mission ground_truth.json beside the trace; pass --truth".into())
+}
+
+fn make_geofences_mode(args: &Args, radius_m: f64) -> Result<serde_json::Value, String> {
+    let path = ground_truth_json(args)?;
+    let (visits, origin) =
+        truth::load_visits(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let places: Vec<truth::Visit> = origin.into_iter().chain(visits).collect();
+    let fences = geofence_eval::geofences_for_visits(&places, radius_m);
+    let text = geofence_eval::geofence_file(&fences)?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn load_geofences(path: &Path) -> Result<Vec<Geofence>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_geofence_file(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn policy_replay_mode(args: &Args) -> Result<serde_json::Value, String> {
@@ -145,6 +183,10 @@ fn policy_replay_mode(args: &Args) -> Result<serde_json::Value, String> {
         collector: !args.no_upload,
         seed: args.seed,
         tail_s: args.tail_s.max(0),
+        geofences: match &args.geofences {
+            Some(path) => load_geofences(path)?,
+            None => Vec::new(),
+        },
     };
     let started = Instant::now();
     let report = replay::run(&options)?;

@@ -18,8 +18,15 @@ import Foundation
 /// no fix arrives, say a stop noticed by time); the tracker applies it on the main thread, and
 /// reads the request back after each delivery of fixes in case an event was missed. Leaving the
 /// stationary geofence's region is reported with ``Tracelet/onGeofenceExit()``.
+///
+/// Likewise for app geofences: on each `regionsChanged` event the tracker monitors exactly the
+/// core's ``RegionRequest`` (as `CLCircularRegion`s named with a prefix, so regions the app
+/// monitors itself are left alone), and reports entering or leaving one with
+/// ``Tracelet/onRegionEvent(regionId:)``; the core confirms the transition with fixes.
 public final class LocationTracker: NSObject {
     private static let stationaryRegionId = "dev.tracelet.stationary"
+    /// Prefix of the identifiers of app geofence regions; the rest is the geofence id.
+    private static let geofenceRegionPrefix = "dev.tracelet.geofence."
 
     private let tracelet: Tracelet
     private let options: LocationOptions
@@ -51,15 +58,21 @@ public final class LocationTracker: NSObject {
         authorizationContinuation.finish()
     }
 
-    /// Re-applies the core's request on the main thread whenever it announces a new one. The
-    /// current request is read when the block runs, so events that arrive out of order (the
-    /// core emits from several threads) still leave the newest one applied.
+    /// Re-applies the core's sampling or region request on the main thread whenever it
+    /// announces a new one. The current request is read when the block runs, so events that
+    /// arrive out of order (the core emits from several threads) still leave the newest applied.
     private func followSamplingChanges() {
         let target = WeakTracker(self)
         samplingUpdates = Task { [events = tracelet.events()] in
             for await event in events {
-                guard case .samplingChanged = event else { continue }
-                DispatchQueue.main.async { target.tracker?.applySamplingRequest() }
+                switch event {
+                case .samplingChanged:
+                    DispatchQueue.main.async { target.tracker?.applySamplingRequest() }
+                case .regionsChanged:
+                    DispatchQueue.main.async { target.tracker?.applyRegionRequest() }
+                default:
+                    continue
+                }
             }
         }
     }
@@ -86,6 +99,7 @@ public final class LocationTracker: NSObject {
     public func start() throws {
         try tracelet.start()
         applySamplingRequest()
+        applyRegionRequest()
     }
 
     /// Stops tracking and every CoreLocation service this tracker started.
@@ -96,12 +110,14 @@ public final class LocationTracker: NSObject {
         manager.stopMonitoringSignificantLocationChanges()
         manager.stopMonitoringVisits()
         stopMonitoringStationaryRegion()
+        applyRegionRequest()
     }
 
     /// Restarts CoreLocation if the app was tracking when it was terminated.
     public func resumeIfTracking() {
         if tracelet.status.tracking {
             applySamplingRequest()
+            applyRegionRequest()
         }
     }
 
@@ -152,6 +168,59 @@ public final class LocationTracker: NSObject {
         }
     }
 
+    /// Monitors exactly the app geofence regions the core requests (none while tracking is off
+    /// or without Always and precise location), leaving the stationary region and the app's own
+    /// regions alone. Regions are at least 100 m: iOS is unreliable below that, and the core
+    /// decides the transition on fixes anyway.
+    private func applyRegionRequest() {
+        var wanted: [String: CLCircularRegion] = [:]
+        if tracelet.status.tracking, authorization.allowsRegionMonitoring,
+            CLLocationManager.isMonitoringAvailable(for: CLCircularRegion.self)
+        {
+            for region in tracelet.regionRequest.regions {
+                let circle = CLCircularRegion(
+                    center: CLLocationCoordinate2D(latitude: region.latitude, longitude: region.longitude),
+                    radius: min(
+                        max(region.radiusM, LocationSettings.minimumRegionRadius),
+                        manager.maximumRegionMonitoringDistance),
+                    identifier: Self.geofenceRegionPrefix + region.id)
+                circle.notifyOnEntry = true
+                circle.notifyOnExit = true
+                wanted[circle.identifier] = circle
+            }
+        }
+        for region in manager.monitoredRegions where region.identifier.hasPrefix(Self.geofenceRegionPrefix) {
+            if let want = wanted[region.identifier] {
+                // Already monitored as requested: leave it be. (A changed one is started again
+                // below: monitoring an identifier again replaces its region.)
+                if let circle = region as? CLCircularRegion, circle.radius == want.radius,
+                    circle.center.latitude == want.center.latitude,
+                    circle.center.longitude == want.center.longitude
+                {
+                    wanted[region.identifier] = nil
+                }
+            } else {
+                manager.stopMonitoring(for: region)
+            }
+        }
+        for circle in wanted.values {
+            manager.startMonitoring(for: circle)
+        }
+    }
+
+    /// The geofence id of an app geofence region, nil for any other region.
+    private static func geofenceId(of region: CLRegion) -> String? {
+        guard region.identifier.hasPrefix(geofenceRegionPrefix) else { return nil }
+        return String(region.identifier.dropFirst(geofenceRegionPrefix.count))
+    }
+
+    /// The OS saw an app geofence's region crossed: the core resumes sampling and confirms.
+    private func reportRegionEvent(_ region: CLRegion) {
+        guard let id = Self.geofenceId(of: region), tracelet.status.tracking else { return }
+        tracelet.onRegionEvent(regionId: id)
+        applySamplingRequest()
+    }
+
     private func stopMonitoringStationaryRegion() {
         for region in manager.monitoredRegions where region.identifier == Self.stationaryRegionId {
             manager.stopMonitoring(for: region)
@@ -178,10 +247,18 @@ extension LocationTracker: CLLocationManagerDelegate {
     }
 
     public func locationManager(_ manager: CLLocationManager, didExitRegion region: CLRegion) {
-        guard region.identifier == Self.stationaryRegionId, tracelet.status.tracking else { return }
+        guard region.identifier == Self.stationaryRegionId else {
+            reportRegionEvent(region)
+            return
+        }
+        guard tracelet.status.tracking else { return }
         // Moving again: the core resumes sampling (and announces it); apply it right away.
         tracelet.onGeofenceExit()
         applySamplingRequest()
+    }
+
+    public func locationManager(_ manager: CLLocationManager, didEnterRegion region: CLRegion) {
+        reportRegionEvent(region)
     }
 
     public func locationManager(_ manager: CLLocationManager, didVisit visit: CLVisit) {
