@@ -7,38 +7,15 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tracelet_core::geofence::{ANDROID_MAX_REGIONS, Geofence, GeofenceEngine, IOS_MAX_REGIONS};
+use tracelet_core::geofence::synthetic::fleet_sites;
+use tracelet_core::geofence::{ANDROID_MAX_REGIONS, GeofenceEngine, IOS_MAX_REGIONS};
 
 const LAT0: f64 = 48.85;
 const LON0: f64 = 2.35;
 
 fn engine(n: usize) -> GeofenceEngine {
     let mut engine = GeofenceEngine::default();
-    // A fixed linear congruential sequence: deterministic without a rand dependency.
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    for i in 0..n {
-        let lat = LAT0 + (next() - 0.5) * 0.9;
-        let lon = LON0 + (next() - 0.5) * 1.35;
-        let fence = if i % 5 == 0 {
-            let d = 0.001 + next() * 0.002;
-            Geofence::polygon(
-                format!("p{i}"),
-                vec![
-                    (lat, lon),
-                    (lat + d, lon),
-                    (lat + d, lon + d),
-                    (lat, lon + 2.0 * d),
-                ],
-            )
-        } else {
-            Geofence::circle(format!("c{i}"), lat, lon, 50.0 + next() * 450.0)
-        };
+    for fence in fleet_sites(n, LAT0, LON0) {
         engine.add(fence).expect("valid bench geofence");
     }
     engine

@@ -85,6 +85,7 @@ pub mod geometry;
 pub mod json;
 pub mod model;
 pub mod regions;
+pub mod synthetic;
 
 pub use engine::{FenceState, GeofenceConfig, GeofenceEngine, GeofenceEvent, Presence};
 pub use geometry::{BoundingCircle, ON_BOUNDARY_M, PreparedShape};

@@ -75,6 +75,7 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
                 collector: false,
                 seed: 1,
                 tail_s: 600,
+                geofences: Vec::new(),
             })?
             .to_json();
             rows.push(PolicyRow {

@@ -67,12 +67,19 @@ struct Args {
 #[derive(Default)]
 struct Counters {
     uploads: AtomicU64,
+    geofence_events: AtomicU64,
 }
 
 impl EventListener for Counters {
     fn on_event(&self, event: Event) {
-        if let Event::UploadSucceeded { .. } = event {
-            self.uploads.fetch_add(1, Ordering::Relaxed);
+        match event {
+            Event::UploadSucceeded { .. } => {
+                self.uploads.fetch_add(1, Ordering::Relaxed);
+            }
+            Event::Geofence { .. } => {
+                self.geofence_events.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 }
@@ -129,6 +136,14 @@ impl Device {
         let counters = Arc::new(Counters::default());
         tracker.set_listener(Some(counters.clone()));
         tracker.start()?;
+        // Geofences at the day's true places, where the trace comes with a file of them: their
+        // enter and exit events show on the live map.
+        if let Some(file) = geofences_beside(&path) {
+            let text = std::fs::read_to_string(&file)?;
+            let fences = tracelet_core::geofence::parse_geofence_file(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            tracker.add_geofences(fences)?;
+        }
         Ok(Device {
             id,
             path,
@@ -143,6 +158,10 @@ impl Device {
             recorded: 0,
             _queue_dirs: [queue_dir, raw_dir],
         })
+    }
+
+    fn geofence_count(&self) -> usize {
+        self.tracker.geofences().len()
     }
 
     fn span_ms(&self) -> i64 {
@@ -405,6 +424,13 @@ fn print_summary(
             fmt_duration_ms(device.span_ms()),
             device.fixes.len()
         );
+        if device.geofence_count() > 0 {
+            println!(
+                "  {} geofence events from {} geofences at the true places",
+                device.counters.geofence_events.load(Ordering::Relaxed),
+                device.geofence_count()
+            );
+        }
         if status.uploaded_total > 0 {
             println!(
                 "  {:.1} bytes per fix on the wire (gzip JSON), {} upload attempts",
@@ -457,6 +483,16 @@ fn print_summary(
     Ok(all_stored)
 }
 
+/// `NAME.geofences.json` beside a trace `NAME.locations.csv` (or `NAME.<ext>`), if present.
+fn geofences_beside(trace: &Path) -> Option<PathBuf> {
+    let name = trace.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".locations.csv")
+        .or_else(|| name.rsplit_once('.').map(|(stem, _)| stem))?;
+    let file = trace.with_file_name(format!("{stem}.geofences.json"));
+    file.is_file().then_some(file)
+}
+
 /// Modelled energy of the core and of the naive baseline (GNSS at 1 Hz, one upload per fix)
 /// on one trace, in joules: `tracelet-replay`'s policy replay (simulated OS at 1 Hz, location
 /// power by requested priority, LTE radio states), with its defaults.
@@ -470,6 +506,7 @@ fn modelled_energy(trace: &Path) -> Result<(f64, f64), String> {
         collector: false,
         seed: 1,
         tail_s: 600,
+        geofences: Vec::new(),
     };
     let core = replay::run(&options(PolicyKind::Core))?.energy_j();
     let naive = replay::run(&options(PolicyKind::Naive))?.energy_j();
