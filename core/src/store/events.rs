@@ -212,3 +212,115 @@ pub(super) fn encode_pairs(pairs: &[(String, String)]) -> Option<String> {
 pub(super) fn decode_pairs(text: &str) -> Vec<(String, String)> {
     serde_json::from_str(text).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Append, StoreLimits};
+
+    fn event(time_ms: i64, kind: EventKind) -> QueuedEvent {
+        QueuedEvent {
+            time_ms,
+            kind,
+            subject: Some("depot".into()),
+            position: Some((48.85, 2.35)),
+            metadata: vec![("customer".into(), "42".into())],
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Store {
+        Store::open(dir, StoreLimits::default()).unwrap().store
+    }
+
+    #[test]
+    fn events_survive_reopen_in_order_and_leave_with_their_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = open(dir.path());
+            store
+                .append_events(&[event(1, EventKind::Enter), event(2, EventKind::Exit)], 10)
+                .unwrap();
+            store
+                .append_events(&[event(3, EventKind::Dwell)], 11)
+                .unwrap();
+        }
+        let mut store = open(dir.path());
+        let peeked = store.peek_events(10).unwrap();
+        let seqs: Vec<u64> = peeked.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        assert_eq!(peeked[0].event, event(1, EventKind::Enter));
+        assert_eq!(store.oldest_event_stored_ms().unwrap(), Some(10));
+        assert_eq!(store.delete_events_through(2).unwrap(), 2);
+        assert_eq!(store.pending_event_count().unwrap(), 1);
+        // Numbers are never reused, like the fixes'.
+        store
+            .append_events(&[event(4, EventKind::Enter)], 12)
+            .unwrap();
+        let seqs: Vec<u64> = store
+            .peek_events(10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, vec![3, 4]);
+    }
+
+    #[test]
+    fn the_event_queue_is_bounded_dropping_the_oldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let many: Vec<QueuedEvent> = (0..MAX_EVENTS as i64 + 5)
+            .map(|t| event(t, EventKind::Enter))
+            .collect();
+        store.append_events(&many, 1).unwrap();
+        assert_eq!(store.pending_event_count().unwrap(), MAX_EVENTS);
+        assert_eq!(store.peek_events(1).unwrap()[0].event.time_ms, 5);
+    }
+
+    #[test]
+    fn a_failed_append_stores_neither_fixes_nor_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        // An invalid fix row cannot fail SQLite, but a full database does: make it full.
+        store.set_max_page_count(1).unwrap_or(());
+        let fixes = vec![crate::fix::Fix::new(1_700_000_000_000, 1.0, 2.0, 3.0); 200];
+        let result = store.append_with(
+            Append {
+                fixes: &fixes,
+                events: &[event(1, EventKind::Enter)],
+                ..Append::default()
+            },
+            1,
+        );
+        assert!(result.is_err());
+        assert_eq!(store.pending_count(), 0);
+        assert_eq!(store.pending_event_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_version_2_queue_migrates_and_keeps_its_fixes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::DATABASE_FILE);
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &crate::store::MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute(
+                "INSERT INTO fixes (time_ms, lat, lon, acc, provider, mock, stored_ms)
+                 VALUES (1700000000000, 1.0, 2.0, 3.0, 0, 0, 5)",
+                [],
+            )
+            .unwrap();
+        }
+        let mut store = open(dir.path());
+        let fixes = store.peek_batch(10).unwrap().fixes;
+        assert_eq!(fixes.len(), 1);
+        assert!(fixes[0].annotation.is_empty());
+        store
+            .append_events(&[event(1, EventKind::Enter)], 6)
+            .unwrap();
+        assert_eq!(store.pending_event_count().unwrap(), 1);
+    }
+}

@@ -2,12 +2,17 @@ package dev.tracelet
 
 import dev.tracelet.internal.Fix as FfiFix
 import dev.tracelet.internal.FlushResult as FfiFlushResult
+import dev.tracelet.internal.Geofence as FfiGeofence
+import dev.tracelet.internal.GeofenceShape as FfiGeofenceShape
+import dev.tracelet.internal.GeofenceTransition as FfiGeofenceTransition
+import dev.tracelet.internal.LatLon as FfiLatLon
 import dev.tracelet.internal.MotionState as FfiMotionState
 import dev.tracelet.internal.NetworkState as FfiNetworkState
 import dev.tracelet.internal.Provider as FfiProvider
 import dev.tracelet.internal.Priority as FfiPriority
 import dev.tracelet.internal.RecordBatchResult as FfiRecordBatchResult
 import dev.tracelet.internal.RecordOutcome as FfiRecordOutcome
+import dev.tracelet.internal.RegionRequest as FfiRegionRequest
 import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
 import dev.tracelet.internal.StationaryGeofence as FfiStationaryGeofence
 import dev.tracelet.internal.TraceletConfig as FfiConfig
@@ -19,6 +24,12 @@ import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
 
 // Every conversion between the public API and the generated bindings lives here, so the
 // generated types never leak and a binding change breaks exactly one file.
+
+/**
+ * Android watches up to 100 geofences per app (the core keeps one of them for the stationary
+ * geofence); the core's default, 20, is iOS's limit.
+ */
+internal const val ANDROID_MAX_REGIONS = 100
 
 internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
     // Negative sizes would wrap around as unsigned values; refuse them here with the same type
@@ -39,6 +50,7 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         uploadSmoothed = uploadSmoothed,
         smoothingEnabled = smoothingEnabled,
         rejectMock = rejectMock,
+        osMaxRegions = ANDROID_MAX_REGIONS.toUInt(),
     )
 }
 
@@ -74,6 +86,8 @@ internal fun FfiException.toPublic(): TraceletException = when (this) {
     is FfiException.NotTracking -> TraceletException.NotTracking(this)
     is FfiException.Upload -> TraceletException.Upload(reason, this)
     is FfiException.ShutDown -> TraceletException.ShutDown(this)
+    is FfiException.InvalidGeofence -> TraceletException.InvalidGeofence(reason, this)
+    is FfiException.InvalidMetadata -> TraceletException.InvalidMetadata(reason, this)
 }
 
 /** Runs a call into the core and rethrows its errors as the public hierarchy. */
@@ -156,7 +170,38 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.StorageRecovered -> TraceletEvent.StorageRecovered(quarantinedFile)
     is FfiEvent.MotionChanged -> TraceletEvent.MotionChanged(state.toPublic(), reason)
     is FfiEvent.SamplingChanged -> TraceletEvent.SamplingChanged(request.toPublic())
+    is FfiEvent.Geofence -> TraceletEvent.GeofenceTransitioned(transition.toPublic(), id, timeMs)
+    is FfiEvent.RegionsChanged -> TraceletEvent.RegionsChanged(request.toPublic())
 }
+
+internal fun Geofence.toFfi(): FfiGeofence = FfiGeofence(
+    id = id,
+    shape = when (shape) {
+        is GeofenceShape.Circle -> FfiGeofenceShape.Circle(shape.latitude, shape.longitude, shape.radiusMeters)
+        is GeofenceShape.Polygon -> FfiGeofenceShape.Polygon(shape.vertices.map { FfiLatLon(it.latitude, it.longitude) })
+    },
+    metadata = metadata,
+    dwellMs = dwellMillis,
+)
+
+internal fun FfiGeofence.toPublic(): Geofence = Geofence(
+    id = id,
+    shape = when (val s = shape) {
+        is FfiGeofenceShape.Circle -> GeofenceShape.Circle(s.latitude, s.longitude, s.radiusM)
+        is FfiGeofenceShape.Polygon -> GeofenceShape.Polygon(s.vertices.map { LatLon(it.latitude, it.longitude) })
+    },
+    metadata = metadata,
+    dwellMillis = dwellMs,
+)
+
+internal fun FfiGeofenceTransition.toPublic(): GeofenceTransition = when (this) {
+    FfiGeofenceTransition.ENTER -> GeofenceTransition.ENTER
+    FfiGeofenceTransition.EXIT -> GeofenceTransition.EXIT
+    FfiGeofenceTransition.DWELL -> GeofenceTransition.DWELL
+}
+
+internal fun FfiRegionRequest.toPublic(): RegionRequest =
+    RegionRequest(regions.map { OsRegion(it.id, it.latitude, it.longitude, it.radiusM) })
 
 internal fun networkState(connected: Boolean, unmetered: Boolean): FfiNetworkState =
     FfiNetworkState(connected = connected, unmetered = unmetered)

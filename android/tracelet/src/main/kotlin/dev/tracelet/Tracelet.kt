@@ -141,6 +141,87 @@ object Tracelet {
         runtime?.client?.onGeofenceExit()
     }
 
+    /**
+     * The OS reports that the device entered or left the app region [regionId]: sampling
+     * resumes and the next fixes decide the transition. The SDK's proximity alerts call it; call
+     * it yourself if your app watches [TraceletEvent.RegionsChanged] regions another way. Does
+     * nothing before [configure].
+     */
+    fun onRegionEvent(regionId: String) {
+        runtime?.client?.onRegionEvent(regionId)
+    }
+
+    /**
+     * Adds geofences, or replaces those with the same ids; stored, so they survive restarts.
+     * While tracking, the SDK registers the nearest ones with the OS (up to 99) and reports
+     * [TraceletEvent.GeofenceTransitioned]. See [TraceletClient.addGeofences].
+     *
+     * @throws TraceletException.InvalidGeofence if one is invalid; none was added.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun addGeofences(geofences: List<Geofence>) {
+        requireRuntime().client.addGeofences(geofences)
+    }
+
+    /**
+     * Removes the geofence [id]; false if there was none.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun removeGeofence(id: String): Boolean = requireRuntime().client.removeGeofence(id)
+
+    /** @throws TraceletException.NotConfigured before [configure]. */
+    fun removeAllGeofences() {
+        requireRuntime().client.removeAllGeofences()
+    }
+
+    /**
+     * Every geofence, in the order first added.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    val geofences: List<Geofence> get() = requireRuntime().client.geofences
+
+    /**
+     * Starts a trip: fixes carry [id] until [endTrip]; see [TraceletClient.startTrip].
+     *
+     * @throws TraceletException.InvalidMetadata for an id or metadata past the caps.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun startTrip(id: String, metadata: Map<String, String> = emptyMap()) {
+        requireRuntime().client.startTrip(id, metadata)
+    }
+
+    /**
+     * Ends the running trip and returns its id, `null` if none was running.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun endTrip(): String? = requireRuntime().client.endTrip()
+
+    /**
+     * The id of the running trip, or `null`.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    val currentTrip: String? get() = requireRuntime().client.currentTrip
+
+    /**
+     * Extras stamped on every fix recorded from now on (empty clears them).
+     *
+     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and values.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun setFixExtras(extras: Map<String, String>) {
+        requireRuntime().client.setFixExtras(extras)
+    }
+
+    /**
+     * Describes the device to the server; sent when it changes, also across restarts.
+     *
+     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and values.
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    fun setDeviceMetadata(metadata: Map<String, String>) {
+        requireRuntime().client.setDeviceMetadata(metadata)
+    }
+
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
     val events: Flow<TraceletEvent> get() = hub.events
 

@@ -45,11 +45,16 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     // event reaches the flow, so the OS request follows even when no app collects events.
     @Volatile private var samplingListener: ((FfiSamplingRequest) -> Unit)? = null
 
+    // The same for RegionsChanged: the tracking service registers the app's regions with the OS.
+    @Volatile private var regionListener: ((RegionRequest) -> Unit)? = null
+
     init {
         core.setListener(object : TraceletListener {
             override fun onEvent(event: FfiEvent) {
+                val public = event.toPublic()
                 if (event is FfiEvent.SamplingChanged) samplingListener?.invoke(event.request)
-                eventFlow.tryEmit(event.toPublic())
+                if (public is TraceletEvent.RegionsChanged) regionListener?.invoke(public.request)
+                eventFlow.tryEmit(public)
             }
         })
     }
@@ -143,6 +148,85 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
     }
 
     /**
+     * The OS reports that the device entered or left the region [regionId]
+     * ([RegionRequest.regions], by [Geofence.id]). The OS's word is not taken as it is:
+     * sampling resumes, and the next accurate fixes confirm or deny the transition before any
+     * [TraceletEvent.GeofenceTransitioned]. The Android layer calls it from its proximity alerts.
+     */
+    fun onRegionEvent(regionId: String) {
+        core.onRegionEvent(regionId)
+    }
+
+    /**
+     * Adds geofences, or replaces those with the same ids (their state starts over). All are
+     * checked first: if one is invalid, none is added. Stored with the queue, so they survive
+     * restarts. Events come as [TraceletEvent.GeofenceTransitioned], from the fixes recorded
+     * while tracking.
+     *
+     * @throws TraceletException.InvalidGeofence if one is invalid; nothing was added.
+     */
+    fun addGeofences(geofences: List<Geofence>): Unit =
+        translatingErrors { core.addGeofences(geofences.map { it.toFfi() }) }
+
+    /**
+     * Removes the geofence [id]; no [GeofenceTransition.EXIT] fires.
+     * @return false if there was no geofence with that id.
+     */
+    fun removeGeofence(id: String): Boolean = translatingErrors { core.removeGeofence(id) }
+
+    /** Removes every geofence; no [GeofenceTransition.EXIT] fires. */
+    fun removeAllGeofences(): Unit = translatingErrors { core.removeAllGeofences() }
+
+    /** Every geofence, in the order first added. */
+    val geofences: List<Geofence>
+        get() = core.geofences().map { it.toPublic() }
+
+    /**
+     * The regions the OS should watch now (also announced as [TraceletEvent.RegionsChanged]);
+     * empty until a fix has been recorded with geofences defined.
+     */
+    fun regionRequest(): RegionRequest = core.regionRequest().toPublic()
+
+    /**
+     * Starts a trip: every fix recorded until [endTrip] carries [id] to the server, which also
+     * gets a `trip_start` event with [metadata]. A running trip is ended first. Kept across
+     * restarts.
+     *
+     * @throws TraceletException.InvalidMetadata if [id] is not 1 to 128 characters or
+     *   [metadata] is past its caps (16 entries, 1,024 bytes of keys and values).
+     */
+    fun startTrip(id: String, metadata: Map<String, String> = emptyMap()): Unit =
+        translatingErrors { core.startTrip(id, metadata) }
+
+    /**
+     * Ends the running trip (the server gets `trip_end`).
+     * @return its id, or `null` if no trip was running.
+     */
+    fun endTrip(): String? = translatingErrors { core.endTrip() }
+
+    /** The id of the running trip, or `null`. */
+    val currentTrip: String?
+        get() = core.currentTrip()
+
+    /**
+     * Extras stamped on every fix recorded from now on, replacing the previous ones (an empty
+     * map clears them); kept across restarts.
+     *
+     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and
+     *   values; the extras in force are kept.
+     */
+    fun setFixExtras(extras: Map<String, String>): Unit = translatingErrors { core.setFixExtras(extras) }
+
+    /**
+     * Describes the device to the server (app version, model, driver...): sent as a `device`
+     * event now, and again only when it changes, also across restarts.
+     *
+     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and values.
+     */
+    fun setDeviceMetadata(metadata: Map<String, String>): Unit =
+        translatingErrors { core.setDeviceMetadata(metadata) }
+
+    /**
      * Lets time-based decisions happen now (a still device sends no fixes, so a stop is noticed
      * by time). The core's own thread already does this at least every 15 s; replays and tests
      * call it to be exact.
@@ -175,9 +259,18 @@ class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
         samplingListener = listener
     }
 
+    /**
+     * Called with every new region request, like [setSamplingListener]; must return at once.
+     * One listener: the tracking service's region alerts.
+     */
+    internal fun setRegionListener(listener: ((RegionRequest) -> Unit)?) {
+        regionListener = listener
+    }
+
     /** Releases the tracker; later calls throw [TraceletException.ShutDown] or fail. */
     override fun close() {
         samplingListener = null
+        regionListener = null
         core.setListener(null)
         core.setTokenProvider(null)
         core.close()

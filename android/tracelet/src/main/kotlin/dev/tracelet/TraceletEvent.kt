@@ -56,6 +56,27 @@ sealed class TraceletEvent {
     data class SamplingChanged(val request: SamplingRequest) : TraceletEvent()
 
     /**
+     * The device entered, left or dwelt in the app geofence [geofenceId] (see
+     * `Tracelet.addGeofences`), decided on the accepted fix taken at [timeMillis]. A geofence's
+     * events start with [GeofenceTransition.ENTER] and alternate ENTER, EXIT; a fix whose
+     * accuracy straddles the boundary decides nothing, so a device at the edge does not flap.
+     * The same event is queued for the server.
+     */
+    data class GeofenceTransitioned(
+        val transition: GeofenceTransition,
+        val geofenceId: String,
+        val timeMillis: Long,
+    ) : TraceletEvent()
+
+    /**
+     * The core asks the OS to watch exactly these regions now, replacing the previous ones:
+     * the geofences nearest the device, within the OS limit. The SDK's tracking service
+     * registers them by itself; apps with their own geofencing follow it and report OS
+     * transitions with `Tracelet.onRegionEvent(id)`.
+     */
+    data class RegionsChanged(val request: RegionRequest) : TraceletEvent()
+
+    /**
      * Raised by the Android layer, not the core: tracking is on but the OS is not delivering
      * positions (service start refused, permission revoked, no provider). [reason] says which.
      */

@@ -37,6 +37,21 @@ sealed class TraceletException(message: String, cause: Throwable? = null) :
     class ShutDown(cause: Throwable? = null) :
         TraceletException("the tracker has shut down", cause)
 
+    /**
+     * A geofence was refused (id, coordinates, radius, polygon or dwell time out of range);
+     * when adding several, none was added.
+     */
+    class InvalidGeofence(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid geofence: $reason", cause)
+
+    /**
+     * Fix extras, device or trip metadata past their caps (16 entries, 1,024 bytes of keys and
+     * values, keys of 1 to 64 characters, no duplicates), or a trip id not of 1 to 128
+     * characters. What was in force before is kept.
+     */
+    class InvalidMetadata(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid metadata: $reason", cause)
+
     /** `Tracelet.configure(context, config)` has not been called in this process. */
     class NotConfigured :
         TraceletException("Tracelet is not configured: call Tracelet.configure(context, config) first")

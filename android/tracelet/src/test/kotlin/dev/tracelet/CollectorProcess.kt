@@ -22,6 +22,20 @@ data class StoredFix(
     val provider: String,
     val isMock: Boolean,
     val speedMetersPerSecond: Double?,
+    /** `tr`: the trip the fix was recorded in. */
+    val tripId: String? = null,
+    /** `x`: the fix extras in force when it was recorded. */
+    val extras: Map<String, String> = emptyMap(),
+)
+
+/** One geofence, trip or device event as the collector's read API returns it. */
+data class StoredEvent(
+    val s: Long,
+    val timeMillis: Long,
+    /** `enter`, `exit`, `dwell`, `trip_start`, `trip_end` or `device`. */
+    val kind: String,
+    val id: String?,
+    val metadata: Map<String, String>,
 )
 
 /**
@@ -52,9 +66,29 @@ class CollectorProcess private constructor(
                 provider = o.getString("pr"),
                 isMock = o.optBoolean("mk", false),
                 speedMetersPerSecond = if (o.has("sp")) o.getDouble("sp") else null,
+                tripId = if (o.has("tr")) o.getString("tr") else null,
+                extras = o.optJSONObject("x").toStringMap(),
             )
         }
     }
+
+    /** `GET /v1/devices/{device}/events`: the device's events in time order. */
+    fun events(deviceId: String): List<StoredEvent> {
+        val array = JSONObject(get("/v1/devices/$deviceId/events")).getJSONArray("events")
+        return (0 until array.length()).map { i ->
+            val o = array.getJSONObject(i)
+            StoredEvent(
+                s = o.getLong("s"),
+                timeMillis = o.getLong("t"),
+                kind = o.getString("k"),
+                id = if (o.has("id")) o.getString("id") else null,
+                metadata = o.optJSONObject("m").toStringMap(),
+            )
+        }
+    }
+
+    private fun JSONObject?.toStringMap(): Map<String, String> =
+        this?.keys()?.asSequence()?.associateWith { getString(it) } ?: emptyMap()
 
     fun stats(): JSONObject = JSONObject(get("/v1/stats"))
 

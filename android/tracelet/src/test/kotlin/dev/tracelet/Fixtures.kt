@@ -15,6 +15,33 @@ fun walk(count: Int, startMillis: Long = 1_767_225_600_000L): List<Fix> = List(c
     )
 }
 
+/**
+ * A straight walk east along [latitude] at [speedMetersPerSecond], one fix per second, from
+ * [fromMeters] to [toMeters] east of [longitude] (negative: west of it).
+ */
+fun eastward(
+    latitude: Double,
+    longitude: Double,
+    fromMeters: Double,
+    toMeters: Double,
+    speedMetersPerSecond: Double = 5.0,
+    startMillis: Long = 1_767_225_600_000L,
+): List<Fix> {
+    val metersPerDegree = 111_320.0 * Math.cos(Math.toRadians(latitude))
+    val count = ((toMeters - fromMeters) / speedMetersPerSecond).toInt() + 1
+    return List(count) { i ->
+        Fix(
+            timeMillis = startMillis + i * 1_000L,
+            latitude = latitude,
+            longitude = longitude + (fromMeters + i * speedMetersPerSecond) / metersPerDegree,
+            accuracyMeters = 5.0,
+            speedMetersPerSecond = speedMetersPerSecond,
+            bearingDegrees = 90.0,
+            provider = Provider.GPS,
+        )
+    }
+}
+
 /** The sequence number of a stored fix; fails the test if the filter dropped it. */
 fun RecordOutcome.seq(): Long = when (this) {
     is RecordOutcome.Stored -> seq

@@ -19,7 +19,8 @@ import java.util.concurrent.Executor
  * A new request is announced by the core's `SamplingChanged` event (also when no fix comes in,
  * say a stop noticed by time) and applied on this source's thread; after each batch of fixes the
  * current request is also read back, in case an event was missed. While stationary, [geofence]
- * watches the core's stationary circle.
+ * watches the core's stationary circle. The app's geofences nearest the device are registered
+ * with the OS by [regions], following the core's `RegionsChanged` on the same thread.
  */
 internal class LocationSource(
     private val locationManager: LocationManager,
@@ -27,6 +28,7 @@ internal class LocationSource(
     private val sdkInt: Int,
     private val geofence: StationaryGeofenceAlert?,
     private val onProblem: (String) -> Unit,
+    private val regions: AppRegionAlerts? = null,
 ) : LocationListener {
 
     private val thread = HandlerThread("tracelet-location").apply { start() }
@@ -41,14 +43,21 @@ internal class LocationSource(
         // current request when the message runs means the last one applied is the newest.
         client.setSamplingListener { handler.post(::applyCurrent) }
         apply(client.samplingRequest())
+        if (regions != null) {
+            // Same as sampling: the region request current when the message runs is the newest.
+            client.setRegionListener { handler.post(::applyRegions) }
+            applyRegions()
+        }
     }
 
     @Synchronized
     fun stop() {
         stopped = true
         client.setSamplingListener(null)
+        client.setRegionListener(null)
         locationManager.removeUpdates(this)
         geofence?.clear()
+        regions?.clear()
         applied = null
         thread.quitSafely()
     }
@@ -87,6 +96,17 @@ internal class LocationSource(
             return // The client was closed (reconfigured) after the event: the service stops us.
         }
         applyIfChanged(current)
+    }
+
+    @Synchronized
+    private fun applyRegions() {
+        if (stopped) return
+        val request = try {
+            client.regionRequest()
+        } catch (e: RuntimeException) {
+            return // Closed after the event, as in applyCurrent.
+        }
+        regions?.set(request)
     }
 
     private fun applyIfChanged(request: SamplingRequest) {

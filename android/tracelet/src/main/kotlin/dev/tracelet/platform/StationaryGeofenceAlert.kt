@@ -13,7 +13,8 @@ import dev.tracelet.internal.StationaryGeofence
  * The core's stationary geofence as a `LocationManager` proximity alert: while the device is
  * still, GNSS is off and the OS watches the circle; leaving it calls `Tracelet.onGeofenceExit()`
  * through [GeofenceExitReceiver], which resumes sampling. Framework API only (no Play Services
- * geofencing). One alert at a time: setting a new circle replaces the previous one.
+ * geofencing). One alert at a time: setting a new circle replaces the previous one. The app's
+ * own geofences are registered beside it by [AppRegionAlerts].
  */
 internal class StationaryGeofenceAlert(
     private val context: Context,
@@ -69,16 +70,29 @@ internal class StationaryGeofenceAlert(
     }
 }
 
-/** Receives the proximity alert; only an exit matters (an alert also fires on entering). */
+/**
+ * Receives the proximity alerts: leaving the stationary geofence resumes sampling
+ * (`Tracelet.onGeofenceExit()`; an alert also fires on entering, which means nothing there);
+ * either transition of an app region ([LocationManagerProximityAlerts]) goes to
+ * `Tracelet.onRegionEvent(id)`, and the next fixes decide the geofence event.
+ */
 internal class GeofenceExitReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
-        if (isGeofenceExit(intent.action, intent.getBooleanExtra(LocationManager.KEY_PROXIMITY_ENTERING, true))) {
-            // Tracelet.configure ran in Application.onCreate, before any receiver.
-            Tracelet.onGeofenceExit()
-        }
+        // Tracelet.configure ran in Application.onCreate, before any receiver.
+        dispatchProximityAlert(intent, Tracelet::onGeofenceExit, Tracelet::onRegionEvent)
     }
 }
 
-/** Whether a proximity-alert broadcast reports leaving the circle. */
+/** The receiver's work, apart from the `Tracelet` singleton so that tests can watch it. */
+internal fun dispatchProximityAlert(intent: Intent, onGeofenceExit: () -> Unit, onRegionEvent: (String) -> Unit) {
+    val entering = intent.getBooleanExtra(LocationManager.KEY_PROXIMITY_ENTERING, true)
+    when (val route = routeProximityAlert(intent.action, intent.data, entering)) {
+        ProximityRoute.StationaryExit -> onGeofenceExit()
+        is ProximityRoute.AppRegion -> onRegionEvent(route.regionId)
+        null -> Unit
+    }
+}
+
+/** Whether a proximity-alert broadcast reports leaving the stationary circle. */
 internal fun isGeofenceExit(action: String?, entering: Boolean): Boolean =
-    action == StationaryGeofenceAlert.ACTION_PROXIMITY && !entering
+    routeProximityAlert(action, null, entering) == ProximityRoute.StationaryExit

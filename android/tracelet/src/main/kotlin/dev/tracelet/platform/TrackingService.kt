@@ -33,7 +33,11 @@ internal class TrackingService : Service() {
             val manager = requireSystemService<LocationManager>()
             val sdkInt = Build.VERSION.SDK_INT
             val geofence = StationaryGeofenceAlert(applicationContext, manager, sdkInt, Tracelet::reportInterruption)
-            source = LocationSource(manager, runtime.client, sdkInt, geofence, Tracelet::reportInterruption)
+            val regions = AppRegionAlerts(
+                LocationManagerProximityAlerts(applicationContext, manager, sdkInt),
+                Tracelet::reportInterruption,
+            )
+            source = LocationSource(manager, runtime.client, sdkInt, geofence, Tracelet::reportInterruption, regions)
                 .also { it.start() }
             conditions = DeviceConditions(this, runtime.client).also { it.register() }
         }

@@ -29,4 +29,14 @@ class ReadmeSnippetTest {
             assertEquals(code, block.removePrefix("```kotlin\n").removeSuffix("\n```").trimEnd(), "$readmeFile")
         }
     }
+
+    @Test
+    fun `the Android README shows the compiled geofences, trips and metadata example`() {
+        val source = File(root, "tracelet/src/test/kotlin/dev/tracelet/quickstart/PlacesSnippet.kt").readText()
+        val code = between(source, "// places:begin\n", "// places:end").trimEnd()
+        val readme = File(root, "README.md").readText()
+        val block = between(readme, "<!-- places:begin -->", "<!-- places:end -->").trim()
+        assertTrue(block.startsWith("```kotlin\n") && block.endsWith("\n```"), "one kotlin code block")
+        assertEquals(code, block.removePrefix("```kotlin\n").removeSuffix("\n```").trimEnd())
+    }
 }
