@@ -22,6 +22,8 @@ const outDir = path.join(root, "test-output", "browser");
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const speed = process.env.TRACELET_DEMO_SPEED ?? "120";
 const DEADLINE_MS = 30_000;
+/// The bearer token of the collector that tracelet-demo starts.
+const DEMO_TOKEN = "tracelet-demo-token";
 
 function demoBinary() {
   if (process.env.TRACELET_DEMO_BIN) return process.env.TRACELET_DEMO_BIN;
@@ -167,5 +169,61 @@ describe("live map", () => {
     await page.screenshot({ path: path.join(outDir, "live-map-raw.png") });
     await page.check('input[name="mode"][value="kept"]');
     await eventually("no fix dots in the kept view", async () => (await page.$$("svg#map circle.fix")).length === 0);
+  });
+
+  it("draws geofence events as markers and lists trips and metadata", async () => {
+    // The demo records no events: post a batch of them, beside two fixes, for a device of our
+    // own, next to a replayed track so that the map's scale stays as it was.
+    const here = await (await fetch(`${base}/v1/devices/gsdc-pixel4/latest`)).json();
+    const device = "browser-events";
+    const at = (i) => ({ la: Math.round((here.la + i * 1e-4) * 1e7) / 1e7, lo: here.lo });
+    const body = {
+      v: 1, device, batch: "1-2.e1-6", first_seq: 1,
+      fixes: [
+        { t: here.t, ...at(0), ac: 5.0, tr: "trip-1" },
+        { t: here.t + 60_000, ...at(1), ac: 5.0, tr: "trip-1", x: { driver: "ada" } },
+      ],
+      events: [
+        { s: 1, t: here.t, k: "enter", id: "depot", ...at(0) },
+        { s: 2, t: here.t + 30_000, k: "dwell", id: "depot", ...at(0) },
+        { s: 3, t: here.t + 60_000, k: "exit", id: "depot", ...at(1) },
+        { s: 4, t: here.t, k: "trip_start", id: "trip-1" },
+        { s: 5, t: here.t + 60_000, k: "trip_end", id: "trip-1" },
+        { s: 6, t: here.t, k: "device", m: { fleet: "north" } },
+      ],
+    };
+    const response = await fetch(`${base}/v1/batches`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${DEMO_TOKEN}`,
+        "Content-Type": "application/json",
+        "Idempotency-Key": body.batch,
+      },
+      body: JSON.stringify(body),
+    });
+    assert.equal(response.status, 200, await response.text());
+    const selector = `svg#map path.geofence-event[data-device="${device}"]`;
+    const markers = await eventually("three geofence markers", async () => {
+      const found = await page.$$eval(selector, (paths) =>
+        paths.map((p) => ({
+          kind: p.dataset.kind, id: p.dataset.id, fill: p.getAttribute("fill"),
+          title: p.querySelector("title")?.textContent ?? "",
+        })),
+      );
+      return found.length === 3 && found;
+    });
+    assert.deepEqual(markers.map((m) => m.kind), ["enter", "dwell", "exit"]);
+    assert.deepEqual(markers.map((m) => m.fill), ["#1a9c4a", "#2563eb", "#e0661a"]);
+    for (const m of markers) {
+      assert.equal(m.id, "depot");
+      assert.match(m.title, new RegExp(`${m.kind} geofence depot`));
+    }
+    const row = `aside .device[data-device="${device}"]`;
+    const trip = await eventually("the trip in the device list", async () =>
+      page.$eval(`${row} .trips li[data-trip="trip-1"]`, (li) => li.textContent).catch(() => null),
+    );
+    assert.match(trip, /^trip trip-1: .+ to .+Z$/);
+    assert.equal(await page.$eval(`${row} .metadata`, (m) => m.textContent), "metadata: fleet=north");
+    await page.screenshot({ path: path.join(outDir, "live-map-events.png") });
   });
 });
