@@ -75,6 +75,7 @@ fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
         upload_smoothed: true,
         smoothing_enabled: true,
         reject_mock: false,
+        os_max_regions: 20,
     }
 }
 

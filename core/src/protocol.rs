@@ -110,6 +110,12 @@ pub struct IngestResponse {
     pub accepted: u64,
     /// Fixes whose (device, sequence) was already stored.
     pub duplicates: u64,
+    /// Events stored for the first time; omitted when 0 (always so for a batch without events).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_accepted: u64,
+    /// Events whose (device, `s`) was already stored; omitted when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub events_duplicates: u64,
 }
 
 /// The body of every 4xx/5xx answer.
@@ -120,6 +126,10 @@ pub struct ErrorResponse {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn round_to(value: f64, scale: f64) -> f64 {

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::annotations::{MetadataError, validate_map};
+
 use super::geometry::PreparedShape;
 
 /// Longest id, in characters.
@@ -58,8 +60,9 @@ pub enum GeofenceError {
     PolygonTooLarge,
     #[error("dwell time must be within 0 and 30 days")]
     InvalidDwell,
-    #[error("metadata key {index} is a duplicate")]
-    DuplicateMetadataKey { index: usize },
+    /// The metadata map is past the caps every map shares (`crate::annotations`).
+    #[error("metadata: {0}")]
+    InvalidMetadata(#[from] MetadataError),
     #[error("geofence needs exactly one of \"circle\" and \"polygon\"")]
     ShapeMissingOrAmbiguous,
     // serde_json's own messages can quote the offending number, i.e. a coordinate: keep only
@@ -140,11 +143,8 @@ impl Geofence {
         {
             return Err(GeofenceError::InvalidDwell);
         }
-        for (index, (key, _)) in self.metadata.iter().enumerate() {
-            if self.metadata[..index].iter().any(|(k, _)| k == key) {
-                return Err(GeofenceError::DuplicateMetadataKey { index });
-            }
-        }
+        // Sent with every event of the geofence: the same caps as any map the app attaches.
+        validate_map(&self.metadata)?;
         Ok(())
     }
 }

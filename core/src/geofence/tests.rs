@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::annotations::MetadataError;
 use crate::filter::{LocalPlane, distance_m};
 
 const LAT0: f64 = 48.85;
@@ -88,7 +89,14 @@ fn validation_errors() {
                 metadata: vec![("k".into(), "1".into()), ("k".into(), "2".into())],
                 ..ok.clone()
             },
-            GeofenceError::DuplicateMetadataKey { index: 1 },
+            GeofenceError::InvalidMetadata(MetadataError::DuplicateKey { index: 1 }),
+        ),
+        (
+            Geofence {
+                metadata: vec![("k".into(), "v".repeat(2_000))],
+                ..ok.clone()
+            },
+            GeofenceError::InvalidMetadata(MetadataError::TooLarge { bytes: 2_001 }),
         ),
     ];
     for (fence, expected) in cases {

@@ -1,10 +1,13 @@
-//! The collector's storage: one row per (device, sequence), so retries never duplicate.
+//! The collector's storage: one row per (device, sequence) for fixes and one per (device, `s`)
+//! for events, so retries never duplicate.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use rusqlite::types::Type;
 use rusqlite::{Connection, params};
 use serde::Serialize;
-use tracelet_core::protocol::{BatchV1, WireFix};
+use tracelet_core::protocol::{BatchV1, WireEvent, WireFix};
 
 #[derive(Debug, thiserror::Error)]
 #[error("collector database: {0}")]
@@ -22,6 +25,8 @@ pub struct Stats {
     pub fixes_accepted: u64,
     pub duplicates: u64,
     pub rejected_requests: u64,
+    pub events_accepted: u64,
+    pub events_duplicates: u64,
 }
 
 /// A stored fix with its sequence number, as the read API returns it.
@@ -33,12 +38,37 @@ pub struct StoredRow {
     pub received_ms: i64,
 }
 
+/// A stored event, as the read API and the live stream return it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    #[serde(flatten)]
+    pub event: WireEvent,
+    pub received_ms: i64,
+}
+
+/// What storing one batch changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredBatch {
+    /// Fixes stored for the first time, in sequence order.
+    pub rows: Vec<StoredRow>,
+    pub duplicates: u64,
+    /// Events stored for the first time, in `s` order.
+    pub events: Vec<EventRow>,
+    pub event_duplicates: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceSummary {
     pub device: String,
     pub fixes: u64,
+    /// 0 when the device has no fixes.
     pub last_seq: u64,
-    pub last_t: i64,
+    /// Largest fix time; absent when the device has events but no fixes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_t: Option<i64>,
+    pub events: u64,
+    /// The metadata of the device's latest `device` event (by `s`); empty when none.
+    pub metadata: BTreeMap<String, String>,
 }
 
 const SCHEMA: &str = "
@@ -54,14 +84,78 @@ CREATE TABLE IF NOT EXISTS fixes (
     mk INTEGER NOT NULL,
     received_ms INTEGER NOT NULL,
     sla REAL, slo REAL, sac REAL,
+    tr TEXT, x TEXT,
     PRIMARY KEY (device, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS fixes_by_time ON fixes (device, t);
+CREATE TABLE IF NOT EXISTS events (
+    device TEXT NOT NULL,
+    s INTEGER NOT NULL,
+    t INTEGER NOT NULL,
+    k TEXT NOT NULL,
+    id TEXT,
+    la REAL, lo REAL,
+    m TEXT,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, s)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_by_time ON events (device, t);
+CREATE INDEX IF NOT EXISTS events_by_kind ON events (device, k, s);
 ";
+
+/// Columns added to `fixes` after its first release: files written before them lack them.
+/// (name, SQL type), added in this order by [`CollectorDb::init`].
+const ADDED_FIX_COLUMNS: [(&str, &str); 5] = [
+    ("sla", "REAL"),
+    ("slo", "REAL"),
+    ("sac", "REAL"),
+    ("tr", "TEXT"),
+    ("x", "TEXT"),
+];
 
 /// The columns [`read_row`] expects, in its order.
 const ROW_COLUMNS: &str =
-    "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms, sla, slo, sac";
+    "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms, sla, slo, sac, tr, x";
+
+/// The columns [`read_event`] expects, in its order.
+const EVENT_COLUMNS: &str = "s, t, k, id, la, lo, m, received_ms";
+
+/// A string map as stored: JSON text, NULL when empty.
+fn map_to_sql(map: &BTreeMap<String, String>) -> Option<String> {
+    if map.is_empty() {
+        return None;
+    }
+    serde_json::to_string(map).ok()
+}
+
+fn map_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<BTreeMap<String, String>> {
+    let text: Option<String> = r.get(index)?;
+    match text {
+        None => Ok(BTreeMap::new()),
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(e))),
+    }
+}
+
+fn seq_to_sql(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    let s: i64 = r.get(0)?;
+    Ok(EventRow {
+        event: WireEvent {
+            s: u64::try_from(s).unwrap_or(0),
+            t: r.get(1)?,
+            k: r.get(2)?,
+            id: r.get(3)?,
+            la: r.get(4)?,
+            lo: r.get(5)?,
+            m: map_from_sql(r, 6)?,
+        },
+        received_ms: r.get(7)?,
+    })
+}
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
     let seq: i64 = r.get(0)?;
@@ -83,6 +177,8 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
             sla: r.get(14)?,
             slo: r.get(15)?,
             sac: r.get(16)?,
+            tr: r.get(17)?,
+            x: map_from_sql(r, 18)?,
         },
         received_ms: r.get(13)?,
     })
@@ -102,18 +198,18 @@ impl CollectorDb {
 
     fn init(conn: Connection) -> Result<CollectorDb, DbError> {
         conn.execute_batch(SCHEMA)?;
-        // Files written before smoothed positions existed lack their columns.
-        let has_smoothed: bool = conn.query_row(
-            "SELECT COUNT(*) > 0 FROM pragma_table_info('fixes') WHERE name = 'sla'",
-            [],
-            |r| r.get(0),
-        )?;
-        if !has_smoothed {
-            conn.execute_batch(
-                "ALTER TABLE fixes ADD COLUMN sla REAL;
-                 ALTER TABLE fixes ADD COLUMN slo REAL;
-                 ALTER TABLE fixes ADD COLUMN sac REAL;",
+        // `CREATE TABLE IF NOT EXISTS` leaves an older file's `fixes` as it was: add what it lacks.
+        for (column, sql_type) in ADDED_FIX_COLUMNS {
+            let present: bool = conn.query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('fixes') WHERE name = ?1",
+                params![column],
+                |r| r.get(0),
             )?;
+            if !present {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE fixes ADD COLUMN {column} {sql_type};"
+                ))?;
+            }
         }
         Ok(CollectorDb {
             conn,
@@ -121,31 +217,32 @@ impl CollectorDb {
         })
     }
 
-    /// Stores a validated batch in one transaction; returns (new, duplicates).
+    /// Stores a validated batch in one transaction; returns (new, duplicates) of its fixes.
     pub fn store_batch(&mut self, batch: &BatchV1, now_ms: i64) -> Result<(u64, u64), DbError> {
-        let (stored, duplicates) = self.store_batch_rows(batch, now_ms)?;
-        Ok((stored.len() as u64, duplicates))
+        let stored = self.store_batch_rows(batch, now_ms)?;
+        Ok((stored.rows.len() as u64, stored.duplicates))
     }
 
-    /// As [`CollectorDb::store_batch`], returning the rows that were new (the live stream
-    /// publishes them) and the number of duplicates.
+    /// Stores a validated batch, its fixes and its events, in one transaction: either all of
+    /// it is stored or none. Returns what was new (the live stream publishes it) and the
+    /// numbers of duplicates.
     pub fn store_batch_rows(
         &mut self,
         batch: &BatchV1,
         now_ms: i64,
-    ) -> Result<(Vec<StoredRow>, u64), DbError> {
+    ) -> Result<StoredBatch, DbError> {
         let tx = self.conn.transaction()?;
-        let mut stored = Vec::new();
+        let mut stored = StoredBatch::default();
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO fixes
                  (device, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms,
-                  sla, slo, sac)
+                  sla, slo, sac, tr, x)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                         ?16, ?17, ?18)",
+                         ?16, ?17, ?18, ?19, ?20)",
             )?;
             for (offset, f) in batch.fixes.iter().enumerate() {
-                let seq = i64::try_from(batch.first_seq + offset as u64).unwrap_or(i64::MAX);
+                let seq = seq_to_sql(batch.first_seq + offset as u64);
                 let inserted = stmt.execute(params![
                     batch.device,
                     seq,
@@ -164,23 +261,51 @@ impl CollectorDb {
                     now_ms,
                     f.sla,
                     f.slo,
-                    f.sac
+                    f.sac,
+                    f.tr,
+                    map_to_sql(&f.x),
                 ])?;
                 if inserted > 0 {
-                    stored.push(StoredRow {
+                    stored.rows.push(StoredRow {
                         seq: u64::try_from(seq).unwrap_or(0),
                         fix: f.clone(),
                         received_ms: now_ms,
                     });
                 }
             }
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events (device, s, t, k, id, la, lo, m, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for e in &batch.events {
+                let inserted = stmt.execute(params![
+                    batch.device,
+                    seq_to_sql(e.s),
+                    e.t,
+                    e.k,
+                    e.id,
+                    e.la,
+                    e.lo,
+                    map_to_sql(&e.m),
+                    now_ms,
+                ])?;
+                if inserted > 0 {
+                    stored.events.push(EventRow {
+                        event: e.clone(),
+                        received_ms: now_ms,
+                    });
+                }
+            }
         }
         tx.commit()?;
-        let duplicates = (batch.fixes.len() - stored.len()) as u64;
+        stored.duplicates = (batch.fixes.len() - stored.rows.len()) as u64;
+        stored.event_duplicates = (batch.events.len() - stored.events.len()) as u64;
         self.stats.batches += 1;
-        self.stats.fixes_accepted += stored.len() as u64;
-        self.stats.duplicates += duplicates;
-        Ok((stored, duplicates))
+        self.stats.fixes_accepted += stored.rows.len() as u64;
+        self.stats.duplicates += stored.duplicates;
+        self.stats.events_accepted += stored.events.len() as u64;
+        self.stats.events_duplicates += stored.event_duplicates;
+        Ok(stored)
     }
 
     pub fn count_rejected_request(&mut self) {
@@ -235,20 +360,138 @@ impl CollectorDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Events of one device with `since_ms <= t <= until_ms`, of the given kinds (all when
+    /// `None`), ordered by time then `s`, at most `limit` of them.
+    pub fn events(
+        &self,
+        device: &str,
+        since_ms: i64,
+        until_ms: i64,
+        kinds: Option<&[&str]>,
+        limit: u32,
+    ) -> Result<Vec<EventRow>, DbError> {
+        // The kinds travel as one parameter, ",enter,exit,", so that the statement is fixed.
+        let kinds = kinds.map(|k| format!(",{},", k.join(",")));
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 AND t >= ?2 AND t <= ?3
+             AND (?4 IS NULL OR instr(?4, ',' || k || ',') > 0)
+             ORDER BY t, s LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![device, since_ms, until_ms, kinds, limit],
+            read_event,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every event of one device, in `s` order.
+    pub fn all_events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 ORDER BY s"
+        ))?;
+        let rows = stmt.query_map(params![device], read_event)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every device with fixes or events, ordered by id.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT device, COUNT(*), MAX(seq), MAX(t) FROM fixes GROUP BY device ORDER BY device",
+            "WITH f AS (SELECT device, COUNT(*) AS n, MAX(seq) AS last_seq, MAX(t) AS last_t
+                        FROM fixes GROUP BY device),
+                  e AS (SELECT device, COUNT(*) AS n FROM events GROUP BY device),
+                  ids AS (SELECT device FROM f UNION SELECT device FROM e)
+             SELECT ids.device, COALESCE(f.n, 0), COALESCE(f.last_seq, 0), f.last_t,
+                    COALESCE(e.n, 0),
+                    (SELECT m FROM events WHERE events.device = ids.device AND k = 'device'
+                     ORDER BY s DESC LIMIT 1)
+             FROM ids LEFT JOIN f ON f.device = ids.device LEFT JOIN e ON e.device = ids.device
+             ORDER BY ids.device",
         )?;
         let rows = stmt.query_map([], |r| {
-            let last_seq: i64 = r.get(2)?;
             let count: i64 = r.get(1)?;
+            let last_seq: i64 = r.get(2)?;
+            let events: i64 = r.get(4)?;
             Ok(DeviceSummary {
                 device: r.get(0)?,
                 fixes: u64::try_from(count).unwrap_or(0),
                 last_seq: u64::try_from(last_seq).unwrap_or(0),
                 last_t: r.get(3)?,
+                events: u64::try_from(events).unwrap_or(0),
+                metadata: map_from_sql(r, 5)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `fixes` table as the first collector release created it.
+    const FIRST_SCHEMA: &str = "
+        CREATE TABLE fixes (
+            device TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            t INTEGER NOT NULL,
+            la REAL NOT NULL,
+            lo REAL NOT NULL,
+            ac REAL NOT NULL,
+            al REAL, va REAL, sp REAL, sa REAL, be REAL, ba REAL,
+            pr TEXT,
+            mk INTEGER NOT NULL,
+            received_ms INTEGER NOT NULL,
+            PRIMARY KEY (device, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX fixes_by_time ON fixes (device, t);
+        INSERT INTO fixes (device, seq, t, la, lo, ac, mk, received_ms)
+        VALUES ('old', 1, 1717243200000, 52.52, 13.405, 5.0, 0, 1717243201000);";
+
+    fn fix(t: i64) -> WireFix {
+        WireFix::from_fix(&tracelet_core::Fix::new(t, 52.52, 13.405, 5.0))
+    }
+
+    #[test]
+    fn an_older_database_gains_the_new_columns_and_tables() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(FIRST_SCHEMA).expect("old schema");
+        let mut db = CollectorDb::init(conn).expect("migrates");
+        let old = db.fixes("old", 0, 10).expect("old rows");
+        assert_eq!(old.len(), 1);
+        assert_eq!((old[0].fix.tr.as_ref(), old[0].fix.x.len()), (None, 0));
+
+        let mut annotated = fix(1_717_243_202_000);
+        annotated.tr = Some("trip-1".into());
+        annotated.x.insert("driver".into(), "ada".into());
+        let batch = BatchV1 {
+            v: 1,
+            device: "old".into(),
+            batch: "2-2.e1-1".into(),
+            first_seq: 2,
+            fixes: vec![annotated.clone()],
+            events: vec![WireEvent {
+                s: 1,
+                t: 1_717_243_202_000,
+                k: "trip_start".into(),
+                id: Some("trip-1".into()),
+                la: None,
+                lo: None,
+                m: BTreeMap::new(),
+            }],
+        };
+        let stored = db.store_batch_rows(&batch, 1).expect("store");
+        assert_eq!((stored.rows.len(), stored.events.len()), (1, 1));
+        assert_eq!(db.fixes("old", 1, 10).expect("new row")[0].fix, annotated);
+        assert_eq!(
+            db.all_events("old").expect("events")[0].event,
+            batch.events[0]
+        );
+
+        // Opening it again (every start does) changes nothing.
+        let conn = std::mem::replace(&mut db.conn, Connection::open_in_memory().expect("open"));
+        let db = CollectorDb::init(conn).expect("reopens");
+        assert_eq!(db.fixes("old", 0, 10).expect("rows").len(), 2);
+        let devices = db.devices().expect("devices");
+        assert_eq!((devices[0].fixes, devices[0].events), (2, 1));
     }
 }

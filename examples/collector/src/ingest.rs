@@ -9,11 +9,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flate2::read::GzDecoder;
+use std::collections::BTreeMap;
+
+use tracelet_core::annotations::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
 use tracelet_core::compact;
 use tracelet_core::fix::validate;
 use tracelet_core::protocol::{
-    BatchV1, CONTENT_TYPE_JSON, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION,
+    BatchV1, CONTENT_TYPE_JSON, EVENT_KINDS, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse,
+    PROTOCOL_VERSION, WireEvent, WireFix,
 };
+use tracelet_core::upload::batch_id;
 
 /// The compact encoding's media type, without parameters.
 const COMPACT_MEDIA_TYPE: &str = "application/vnd.tracelet.batch+binary";
@@ -23,6 +28,13 @@ use crate::{AppState, lock};
 
 /// Largest number of fixes one batch may carry.
 pub const MAX_FIXES_PER_BATCH: usize = 10_000;
+/// Largest number of events one batch may carry (the SDK sends at most 100).
+pub const MAX_EVENTS_PER_BATCH: usize = 1_000;
+/// Largest sequence number (fix `seq` or event `s`) accepted: 2^62 - 1, so that every
+/// sequence in a batch fits SQLite's signed 64-bit integers.
+const MAX_SEQ: u64 = i64::MAX as u64 / 2;
+/// Longest geofence or trip id, in characters (the SDK's limit for both).
+const MAX_ID_CHARS: usize = MAX_TRIP_ID_CHARS;
 
 pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(chaos) = &state.chaos {
@@ -68,15 +80,18 @@ fn accept(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<IngestRe
     let json = inflate(headers, body, state.max_inflated_bytes)?;
     let batch = decode(headers, &json)?;
     check_batch(&batch, headers)?;
-    let (stored, duplicates) = lock(&state.db)
+    let stored = lock(&state.db)
         .store_batch_rows(&batch, now_ms())
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let accepted = stored.len() as u64;
-    state.live.publish(&batch.device, stored);
-    Ok(IngestResponse {
-        accepted,
-        duplicates,
-    })
+    let response = IngestResponse {
+        accepted: stored.rows.len() as u64,
+        duplicates: stored.duplicates,
+        events_accepted: stored.events.len() as u64,
+        events_duplicates: stored.event_duplicates,
+    };
+    state.live.publish(&batch.device, stored.rows);
+    state.live.publish_events(&batch.device, stored.events);
+    Ok(response)
 }
 
 /// JSON or the compact binary encoding, chosen by `Content-Type`.
@@ -165,14 +180,56 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
             "device must be 1-128 characters of [A-Za-z0-9._:-]".into(),
         ));
     }
-    if batch.fixes.is_empty() || batch.fixes.len() > MAX_FIXES_PER_BATCH {
+    if batch.fixes.len() > MAX_FIXES_PER_BATCH {
         return Err(bad_request(format!(
-            "a batch carries 1 to {MAX_FIXES_PER_BATCH} fixes"
+            "a batch carries at most {MAX_FIXES_PER_BATCH} fixes"
         )));
     }
-    if batch.first_seq == 0 || batch.first_seq > i64::MAX as u64 / 2 {
-        return Err(bad_request("first_seq must be >= 1".into()));
+    if batch.events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(bad_request(format!(
+            "a batch carries at most {MAX_EVENTS_PER_BATCH} events"
+        )));
     }
+    if batch.fixes.is_empty() && batch.events.is_empty() {
+        return Err(bad_request(
+            "a batch carries at least one fix or one event".into(),
+        ));
+    }
+    let fix_range = if batch.fixes.is_empty() {
+        if batch.first_seq != 0 {
+            return Err(bad_request(
+                "first_seq must be 0 when fixes is empty".into(),
+            ));
+        }
+        None
+    } else {
+        if batch.first_seq == 0 || batch.first_seq > MAX_SEQ {
+            return Err(bad_request("first_seq must be >= 1".into()));
+        }
+        Some((
+            batch.first_seq,
+            batch.first_seq + batch.fixes.len() as u64 - 1,
+        ))
+    };
+    let mut previous = 0;
+    for (index, event) in batch.events.iter().enumerate() {
+        if event.s == 0 || event.s > MAX_SEQ {
+            return Err(bad_request(format!(
+                "events[{index}]: s must be >= 1 and < 2^62"
+            )));
+        }
+        if event.s <= previous {
+            return Err(bad_request(format!(
+                "events[{index}]: s must be larger than the previous event's"
+            )));
+        }
+        previous = event.s;
+    }
+    let event_range = batch
+        .events
+        .first()
+        .zip(batch.events.last())
+        .map(|(first, last)| (first.s, last.s));
     let key = headers
         .get(IDEMPOTENCY_HEADER)
         .and_then(|v| v.to_str().ok());
@@ -181,17 +238,90 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
             "the {IDEMPOTENCY_HEADER} header must equal the body's batch id"
         )));
     }
+    if batch.batch != batch_id(fix_range, event_range) {
+        return Err(bad_request(
+            "batch must be \"{first}-{last}\" of the fixes' sequence numbers, \
+             \"e{first}-{last}\" of the events' s, or both joined by \".\""
+                .into(),
+        ));
+    }
     for (index, wire) in batch.fixes.iter().enumerate() {
         // Device clocks may run ahead of ours: only the SDK checks against its own clock.
         validate(&wire.to_fix(), i64::MAX / 2)
             .map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
         check_smoothed(wire).map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
+        check_annotation(wire).map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
+    }
+    for (index, event) in batch.events.iter().enumerate() {
+        check_event(event).map_err(|e| bad_request(format!("events[{index}]: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A fix's trip id and extras, against the SDK's caps.
+fn check_annotation(wire: &WireFix) -> Result<(), String> {
+    if let Some(trip) = &wire.tr {
+        check_id(trip).map_err(|e| format!("tr: {e}"))?;
+    }
+    check_map(&wire.x).map_err(|e| format!("x: {e}"))
+}
+
+/// An event's kind, id, position and metadata. Messages name the field, never its value.
+fn check_event(event: &WireEvent) -> Result<(), String> {
+    if !EVENT_KINDS.contains(&event.k.as_str()) {
+        return Err(format!("k must be one of {}", EVENT_KINDS.join(", ")));
+    }
+    match (&event.id, event.k == "device") {
+        (Some(_), true) => return Err("a device event has no id".into()),
+        (None, false) => return Err("id is required for this kind".into()),
+        (Some(id), false) => check_id(id).map_err(|e| format!("id: {e}"))?,
+        (None, true) => {}
+    }
+    if event.t < 0 {
+        return Err("t must be >= 0".into());
+    }
+    match (event.la, event.lo) {
+        (None, None) => {}
+        (Some(la), Some(lo)) if (-90.0..=90.0).contains(&la) && (-180.0..=180.0).contains(&lo) => {}
+        _ => return Err("la and lo come together, in range".into()),
+    }
+    check_map(&event.m).map_err(|e| format!("m: {e}"))
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    let chars = id.chars().count();
+    if chars == 0 || chars > MAX_ID_CHARS {
+        return Err(format!(
+            "must have 1 to {MAX_ID_CHARS} characters, it has {chars}"
+        ));
+    }
+    Ok(())
+}
+
+/// The caps of `tracelet_core::annotations` on metadata and extras maps.
+fn check_map(map: &BTreeMap<String, String>) -> Result<(), String> {
+    if map.len() > MAX_ENTRIES {
+        return Err(format!("{} entries, the most is {MAX_ENTRIES}", map.len()));
+    }
+    if map
+        .keys()
+        .any(|k| k.is_empty() || k.chars().count() > MAX_KEY_CHARS)
+    {
+        return Err(format!(
+            "a key is empty or longer than {MAX_KEY_CHARS} characters"
+        ));
+    }
+    let bytes: usize = map.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > MAX_MAP_BYTES {
+        return Err(format!(
+            "{bytes} bytes of keys and values, the most is {MAX_MAP_BYTES}"
+        ));
     }
     Ok(())
 }
 
 /// The smoothed position is optional, but all three fields or none, each in range.
-fn check_smoothed(wire: &tracelet_core::protocol::WireFix) -> Result<(), &'static str> {
+fn check_smoothed(wire: &WireFix) -> Result<(), &'static str> {
     match (wire.sla, wire.slo, wire.sac) {
         (None, None, None) => Ok(()),
         (Some(la), Some(lo), Some(ac))

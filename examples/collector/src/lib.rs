@@ -1,11 +1,14 @@
 //! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
 //!
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
-//! (device, sequence) once in SQLite, and serves a small read API, a live stream of stored
-//! fixes (server-sent events) and a live map page for tests, the demo and front ends.
+//! (device, sequence) and each (device, event `s`) once in SQLite, and serves a small read API,
+//! a live stream of stored fixes and events (server-sent events) and a live map page for
+//! tests, the demo and front ends.
 
 pub mod chaos;
 mod db;
+#[cfg(test)]
+mod events_tests;
 mod ingest;
 mod live;
 #[cfg(test)]
@@ -25,7 +28,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use chaos::{ChaosConfig, ChaosCounts};
-pub use db::{CollectorDb, DbError, StoredRow};
+pub use db::{CollectorDb, DbError, DeviceSummary, EventRow, StoredBatch, StoredRow};
 
 use chaos::Chaos;
 use live::LiveFeed;
@@ -96,6 +99,16 @@ impl RunningCollector {
     /// Every stored fix of a device, ordered by sequence number.
     pub fn fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
         lock(&self.db).fixes(device, 0, u32::MAX)
+    }
+
+    /// Every stored event of a device, ordered by `s`.
+    pub fn events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
+        lock(&self.db).all_events(device)
+    }
+
+    /// Every device with fixes or events, as `GET /v1/devices` answers.
+    pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
+        lock(&self.db).devices()
     }
 
     /// The device's fix with the latest time, as `GET /v1/devices/{device}/latest` answers.
@@ -192,6 +205,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/devices/{device}/fixes", get(read::fixes))
         .route("/v1/devices/{device}/latest", get(read::latest))
         .route("/v1/devices/{device}/track", get(read::track))
+        .route("/v1/devices/{device}/events", get(read::events))
         .route("/v1/stats", get(read::stats))
         .route("/v1/stream", get(live::stream))
         .route("/", get(web::map_page))

@@ -7,20 +7,20 @@ use tokio::net::TcpStream;
 
 use crate::{CollectorConfig, RunningCollector, start};
 
-const TOKEN: &str = "live-test-token";
+pub(crate) const TOKEN: &str = "live-test-token";
 /// 2024-06-01T12:00:00Z; fix times in the tests are offsets from it.
-const T0: i64 = 1_717_243_200_000;
+pub(crate) const T0: i64 = 1_717_243_200_000;
 /// A guard against hanging forever, not a timing assertion.
-const DEADLINE: Duration = Duration::from_secs(20);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
-async fn collector() -> RunningCollector {
+pub(crate) async fn collector() -> RunningCollector {
     start(CollectorConfig::loopback(vec![TOKEN.into()]))
         .await
         .expect("collector starts")
 }
 
 /// One request on its own connection; returns (status, body).
-async fn request(collector: &RunningCollector, head: &str, body: &str) -> (u16, String) {
+pub(crate) async fn request(collector: &RunningCollector, head: &str, body: &str) -> (u16, String) {
     let mut socket = TcpStream::connect(collector.addr).await.expect("connect");
     let request = format!(
         "{head}\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -67,7 +67,7 @@ async fn post_batch(collector: &RunningCollector, device: &str, first_seq: u64, 
     assert_eq!(status, 200, "{answer}");
 }
 
-fn json(body: &str) -> serde_json::Value {
+pub(crate) fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).expect("JSON body")
 }
 

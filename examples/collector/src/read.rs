@@ -5,15 +5,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tracelet_core::protocol::ErrorResponse;
+use tracelet_core::protocol::{EVENT_KINDS, ErrorResponse};
 
-use crate::db::{DeviceSummary, StoredRow};
+use crate::db::{DeviceSummary, EventRow, StoredRow};
 use crate::{AppState, lock};
 
 const DEFAULT_PAGE: u32 = 1_000;
 const MAX_PAGE: u32 = 10_000;
 const DEFAULT_TRACK_POINTS: u32 = 10_000;
 const MAX_TRACK_POINTS: u32 = 100_000;
+const DEFAULT_EVENTS: u32 = 10_000;
+const MAX_EVENTS: u32 = 100_000;
 
 /// A stored fix as a map draws it: the fix, its sequence number, and whether the SDK kept it.
 ///
@@ -68,6 +70,23 @@ struct FixesPage {
     fixes: Vec<StoredRow>,
 }
 
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    since: Option<i64>,
+    until: Option<i64>,
+    /// One kind or several, comma-separated.
+    kind: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventsPage {
+    device: String,
+    events: Vec<EventRow>,
+    /// More events lie in the range: ask again from the last event's `t`.
+    truncated: bool,
+}
+
 #[derive(Debug, Serialize)]
 struct DevicesPage {
     devices: Vec<DeviceSummary>,
@@ -107,6 +126,43 @@ pub async fn track(
             Json(TrackPage {
                 device,
                 points: rows.into_iter().map(TrackPoint::from).collect(),
+                truncated,
+            })
+            .into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    Query(query): Query<EventsQuery>,
+) -> Response {
+    let since = query.since.unwrap_or(i64::MIN);
+    let until = query.until.unwrap_or(i64::MAX);
+    if since > until {
+        return error(StatusCode::BAD_REQUEST, "since is after until");
+    }
+    let kinds: Option<Vec<&str>> = query
+        .kind
+        .as_deref()
+        .map(|k| k.split(',').map(str::trim).collect());
+    if kinds.iter().flatten().any(|k| !EVENT_KINDS.contains(k)) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("kind must be one or more of {}", EVENT_KINDS.join(", ")),
+        );
+    }
+    let limit = query.limit.unwrap_or(DEFAULT_EVENTS).clamp(1, MAX_EVENTS);
+    // One more than asked tells whether the range holds more.
+    match lock(&state.db).events(&device, since, until, kinds.as_deref(), limit + 1) {
+        Ok(mut events) => {
+            let truncated = events.len() > limit as usize;
+            events.truncate(limit as usize);
+            Json(EventsPage {
+                device,
+                events,
                 truncated,
             })
             .into_response()

@@ -1,17 +1,22 @@
 // Tracelet live map: plain JS drawing SVG, fed by the collector's read API and /v1/stream.
 // No tile server and no external resources: positions are projected to scale
-// (equirectangular around the centre of everything shown).
+// (equirectangular around the centre of everything shown). Geofence events are drawn where
+// the device was when they fired; trips and device metadata are listed beside the map.
+// Ids and metadata come from apps: they only ever reach the page as text, never as HTML.
 "use strict";
 
 const STOP_RADIUS_M = 50;
 const STOP_MIN_MS = 3 * 60 * 1000;
 const PALETTE = ["#2f6fd6", "#e07b12", "#2a9d5b", "#a23fbf", "#c23b5a", "#1597a8"];
 const SVG_NS = "http://www.w3.org/2000/svg";
+// Geofence events drawn on the map, by kind: enter green, exit orange, dwell blue.
+const GEOFENCE_KINDS = { enter: "#1a9c4a", exit: "#e0661a", dwell: "#2563eb" };
 
 // A device named `<id>:raw` carries every fix the phone produced (the demo uploads them from a
 // second tracker with its filter off); it is drawn as the raw layer of `<id>`.
 const RAW_SUFFIX = ":raw";
-const devices = new Map(); // name -> { name, color, bySeq, sorted, rawByT: Map(t -> point) }
+// name -> { name, color, bySeq, sorted, rawByT: Map(t -> point), events: Map(s -> event) }
+const devices = new Map();
 let mode = "kept";
 let drawQueued = false;
 
@@ -21,6 +26,7 @@ function device(name) {
     d = {
       name, color: PALETTE[devices.size % PALETTE.length],
       bySeq: new Map(), sorted: null, rawByT: new Map(), rawSorted: null,
+      events: new Map(), eventsSorted: null, listedMetadata: {},
     };
     devices.set(name, d);
   }
@@ -39,6 +45,47 @@ function addPoints(name, points) {
     d.rawSorted = null; // kept flags of raw points depend on the kept ones
   }
   queueDraw();
+}
+
+// Geofence, trip and device events of one device, kept by `s` (the stream and the read API
+// may both deliver one). The raw layer's twin tracker has no events of its own to show.
+function addEvents(name, events) {
+  if (name.endsWith(RAW_SUFFIX) || events.length === 0) return;
+  const d = device(name);
+  for (const e of events) d.events.set(e.s, e);
+  d.eventsSorted = null;
+  queueDraw();
+}
+
+function sortedEvents(d) {
+  if (!d.eventsSorted) d.eventsSorted = [...d.events.values()].sort((a, b) => a.t - b.t || a.s - b.s);
+  return d.eventsSorted;
+}
+
+// Geofence events with the position of the fix that decided them.
+function placedGeofenceEvents(d) {
+  return sortedEvents(d).filter((e) => e.k in GEOFENCE_KINDS && e.la !== undefined && e.lo !== undefined);
+}
+
+// Trips from their start and end events, by trip id, in order of start.
+function trips(d) {
+  const byId = new Map();
+  for (const e of sortedEvents(d)) {
+    if (e.k !== "trip_start" && e.k !== "trip_end") continue;
+    const trip = byId.get(e.id) ?? { id: e.id, start: null, end: null };
+    if (e.k === "trip_start") trip.start = e.t; else trip.end = e.t;
+    byId.set(e.id, trip);
+  }
+  return [...byId.values()].sort((a, b) => (a.start ?? a.end) - (b.start ?? b.end));
+}
+
+// The metadata of the latest `device` event (by s); before any is loaded, what /v1/devices said.
+function metadata(d) {
+  let latest = null;
+  for (const e of d.events.values()) {
+    if (e.k === "device" && (!latest || e.s > latest.s)) latest = e;
+  }
+  return latest ? (latest.m ?? {}) : d.listedMetadata;
 }
 
 // Every fix the phone produced, each marked kept if the SDK stored and uploaded it. Without
@@ -123,7 +170,7 @@ function el(tag, attrs, parent) {
 function projection(width, height) {
   let minLa = Infinity, maxLa = -Infinity, minLo = Infinity, maxLo = -Infinity;
   for (const d of devices.values()) {
-    for (const p of sortedPoints(d)) {
+    for (const p of [...sortedPoints(d), ...placedGeofenceEvents(d)]) {
       minLa = Math.min(minLa, p.la); maxLa = Math.max(maxLa, p.la);
       minLo = Math.min(minLo, p.lo); maxLo = Math.max(maxLo, p.lo);
     }
@@ -173,12 +220,14 @@ function draw() {
   svg.replaceChildren();
   const proj = projection(width, height);
   let total = 0;
+  let totalEvents = 0;
   const panel = document.getElementById("devices");
   panel.replaceChildren();
   for (const d of [...devices.values()].sort((a, b) => a.name.localeCompare(b.name))) {
     const shown = shownPoints(d);
     const stops = detectStops(shown);
     const latest = latestPoint(d);
+    const placed = placedGeofenceEvents(d);
     total += shown.length;
     if (proj) {
       const g = el("g", { class: "device-layer", "data-device": d.name }, svg);
@@ -207,6 +256,16 @@ function draw() {
         const label = el("text", { class: "stop-label", x: proj.x(s.lo) + 9, y: proj.y(s.la) + 4 }, g);
         label.textContent = fmtDuration(s.to - s.from);
       }
+      for (const e of placed) {
+        const x = proj.x(e.lo), y = proj.y(e.la), r = 6;
+        const marker = el("path", {
+          class: `geofence-event ${e.k}`, fill: GEOFENCE_KINDS[e.k],
+          d: `M${x.toFixed(1)},${(y - r).toFixed(1)} l${r},${r} l${-r},${r} l${-r},${-r} z`,
+          "data-device": d.name, "data-kind": e.k, "data-id": e.id, "data-s": e.s, "data-t": e.t,
+        }, g);
+        el("title", {}, marker).textContent = `${d.name}: ${e.k} geofence ${e.id}, ${fmtTime(e.t)}`;
+        totalEvents++;
+      }
       if (latest) {
         const cx = proj.x(latest.lo), cy = proj.y(latest.la);
         el("circle", { class: "latest-halo", stroke: d.color, r: 13, cx, cy }, g);
@@ -229,11 +288,53 @@ function draw() {
     row.querySelector(".facts").textContent =
       `${all.length} fixes (${all.length - discarded} kept, ${discarded} discarded), ${stops.length} stops` +
       (latest ? `; latest ${fmtTime(latest.t)}` : "");
+    appendEventFacts(row, d, placed.length);
     panel.appendChild(row);
   }
   if (proj) drawScale(svg, proj, height);
   svg.setAttribute("data-total-points", total);
-  document.getElementById("empty").style.display = total ? "none" : "";
+  svg.setAttribute("data-total-events", totalEvents);
+  document.getElementById("empty").style.display = total || totalEvents ? "none" : "";
+}
+
+function fact(row, className, text) {
+  const div = document.createElement("div");
+  div.className = `facts ${className}`;
+  div.textContent = text;
+  row.appendChild(div);
+  return div;
+}
+
+// Under a device's name: its metadata, its geofence events and its trips, all as text.
+function appendEventFacts(row, d, placedCount) {
+  const meta = Object.entries(metadata(d));
+  if (meta.length) {
+    fact(row, "metadata", `metadata: ${meta.map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  }
+  const geofence = sortedEvents(d).filter((e) => e.k in GEOFENCE_KINDS);
+  if (geofence.length) {
+    const counts = Object.keys(GEOFENCE_KINDS)
+      .map((k) => `${geofence.filter((e) => e.k === k).length} ${k}`)
+      .join(", ");
+    const unplaced = geofence.length - placedCount;
+    fact(row, "geofence-events",
+      `geofence events: ${counts}` + (unplaced ? ` (${unplaced} without position)` : ""));
+  }
+  const list = trips(d);
+  if (list.length) {
+    const ul = document.createElement("ul");
+    ul.className = "trips";
+    for (const trip of list) {
+      const li = document.createElement("li");
+      li.dataset.trip = trip.id;
+      const from = trip.start === null ? "?" : fmtTime(trip.start);
+      const to = trip.end === null ? "running" : fmtTime(trip.end);
+      li.textContent = `trip ${trip.id}: ${from} to ${to}`;
+      ul.appendChild(li);
+    }
+    fact(row, "trips-title", "trips:");
+    row.appendChild(ul);
+  }
 }
 
 async function getJson(url) {
@@ -242,10 +343,13 @@ async function getJson(url) {
   return response.json();
 }
 
-// Loads every stored fix of every device, page by page; the stream fills in what follows.
+// Loads every stored fix and event of every device, page by page; the stream fills in what
+// follows.
 async function loadAll() {
   const { devices: list } = await getJson("/v1/devices");
-  for (const { device: name } of list) {
+  for (const { device: name, metadata: listed } of list) {
+    if (!name.endsWith(RAW_SUFFIX)) device(name).listedMetadata = listed ?? {};
+    await loadEvents(name);
     let from = null;
     for (;;) {
       const q = from === null ? "" : `?from_ms=${from}`;
@@ -256,6 +360,20 @@ async function loadAll() {
       if (next === from) break;
       from = next;
     }
+  }
+}
+
+async function loadEvents(name) {
+  if (name.endsWith(RAW_SUFFIX)) return;
+  let since = null;
+  for (;;) {
+    const q = since === null ? "" : `?since=${since}`;
+    const page = await getJson(`/v1/devices/${encodeURIComponent(name)}/events${q}`);
+    addEvents(name, page.events);
+    if (!page.truncated || page.events.length === 0) break;
+    const next = page.events[page.events.length - 1].t;
+    if (next === since) break;
+    since = next;
   }
 }
 
@@ -270,6 +388,10 @@ function connect() {
   stream.addEventListener("fixes", (e) => {
     const batch = JSON.parse(e.data);
     addPoints(batch.device, batch.points);
+  });
+  stream.addEventListener("events", (e) => {
+    const batch = JSON.parse(e.data);
+    addEvents(batch.device, batch.events);
   });
   stream.addEventListener("resync", () => {
     loadAll().catch((e) => { status.textContent = `load failed: ${e.message}`; });
