@@ -71,10 +71,11 @@ final class GeofenceTests: CollectorTestCase {
         XCTAssertEqual(second!.geofences, fences)
         XCTAssertTrue(second!.status.tracking)
         let secondEvents = second!.events()
-        // Still inside: no second Enter. Ten minutes later, 300 m north: Exit, so the core
-        // remembered being inside.
+        // Still inside: no second Enter. Ten minutes later, 300 m north: Exit (two decisive
+        // fixes confirm it), so the core remembered being inside.
         try second!.record(gnssFix(at: cafe, timeMs: startMs + 60_000))
         try second!.record(gnssFix(at: cafe, northM: 300, timeMs: startMs + 660_000))
+        try second!.record(gnssFix(at: cafe, northM: 305, timeMs: startMs + 661_000))
         second = nil
         let secondTransitions = try await withDeadline { await secondEvents.collected() }
             .geofenceTransitions
