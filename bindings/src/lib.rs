@@ -9,6 +9,10 @@ use tracelet_core as core;
 uniffi::setup_scaffolding!();
 
 mod places;
+// The platform-transport test runs the crate as a unit test: the library is built only as
+// cdylib + staticlib (an rlib crate type would stop LTO from internalising anything).
+#[cfg(test)]
+mod platform_transport_tests;
 
 pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};

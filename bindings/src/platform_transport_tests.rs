@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use tracelet_collector::CollectorConfig;
-use tracelet_ffi::{
+use crate::{
     Fix, HttpRequest, HttpResponse, HttpTransport, Provider, RecordOutcome, Tracelet,
     TraceletConfig, TransportFailure,
 };
+use tracelet_collector::CollectorConfig;
 
 struct PlainHttp {
     requests: AtomicU32,
