@@ -1,7 +1,7 @@
 //! The event queue beside the fix queue: geofence, trip and device events wait here until
 //! uploaded in the same batches as fixes, numbered by their own sequence.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, Transaction, params};
 
 use super::{Store, StoreError, seq_param};
 
@@ -67,10 +67,7 @@ pub struct StoredEvent {
 impl Store {
     /// Appends events in one transaction.
     pub fn append_events(&mut self, events: &[QueuedEvent], now_ms: i64) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        insert_events(&tx, events, now_ms)?;
-        tx.commit()?;
-        Ok(())
+        self.append_events_and_meta(events, &[], now_ms)
     }
 
     /// Appends events and sets (or, with `None`, deletes) meta keys in one transaction: a
@@ -94,21 +91,30 @@ impl Store {
             };
         }
         tx.commit()?;
+        if !events.is_empty() {
+            self.recount_events()?;
+        }
         Ok(())
     }
 
     /// Events not yet uploaded.
-    pub fn pending_event_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .prepare_cached("SELECT COUNT(*) FROM events")?
-            .query_row([], |r| r.get(0))?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    pub fn pending_event_count(&self) -> u64 {
+        self.pending_events
+    }
+
+    /// After an insert: counting is simpler than following the trim to [`MAX_EVENTS`], and
+    /// events are rare.
+    pub(super) fn recount_events(&mut self) -> Result<(), StoreError> {
+        self.pending_events = count(&self.conn)?;
+        Ok(())
     }
 
     /// When the oldest pending event was stored (by the tracker's clock).
     pub fn oldest_event_stored_ms(&self) -> Result<Option<i64>, StoreError> {
         use rusqlite::OptionalExtension;
+        if self.pending_events == 0 {
+            return Ok(None);
+        }
         Ok(self
             .conn
             .prepare_cached("SELECT stored_ms FROM events ORDER BY seq LIMIT 1")?
@@ -163,11 +169,22 @@ impl Store {
 
     /// Removes every pending event up to and including `last_seq`.
     pub fn delete_events_through(&mut self, last_seq: u64) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .execute("DELETE FROM events WHERE seq <= ?1", [seq_param(last_seq)])?
-            as u64)
+        let removed = delete_through(&self.conn, last_seq)?;
+        self.pending_events = self.pending_events.saturating_sub(removed);
+        Ok(removed)
     }
+}
+
+pub(super) fn count(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Deletes every event up to and including `last_seq`; returns how many.
+pub(super) fn delete_through(conn: &Connection, last_seq: u64) -> Result<u64, StoreError> {
+    Ok(conn.execute("DELETE FROM events WHERE seq <= ?1", [seq_param(last_seq)])? as u64)
 }
 
 pub(super) fn insert_events(
@@ -251,7 +268,7 @@ mod tests {
         assert_eq!(peeked[0].event, event(1, EventKind::Enter));
         assert_eq!(store.oldest_event_stored_ms().unwrap(), Some(10));
         assert_eq!(store.delete_events_through(2).unwrap(), 2);
-        assert_eq!(store.pending_event_count().unwrap(), 1);
+        assert_eq!(store.pending_event_count(), 1);
         // Numbers are never reused, like the fixes'.
         store
             .append_events(&[event(4, EventKind::Enter)], 12)
@@ -266,6 +283,21 @@ mod tests {
     }
 
     #[test]
+    fn dead_lettering_an_events_only_batch_takes_its_events_out_of_the_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        store
+            .append_events(&[event(1, EventKind::Enter), event(2, EventKind::Exit)], 10)
+            .unwrap();
+        store
+            .dead_letter_with_events(1, 0, Some(1), 400, b"body", 11)
+            .unwrap();
+        assert_eq!(store.pending_event_count(), 1);
+        assert_eq!(store.peek_events(10).unwrap()[0].seq, 2);
+        assert_eq!(store.dead_batch_count().unwrap(), 1);
+    }
+
+    #[test]
     fn the_event_queue_is_bounded_dropping_the_oldest() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = open(dir.path());
@@ -273,7 +305,7 @@ mod tests {
             .map(|t| event(t, EventKind::Enter))
             .collect();
         store.append_events(&many, 1).unwrap();
-        assert_eq!(store.pending_event_count().unwrap(), MAX_EVENTS);
+        assert_eq!(store.pending_event_count(), MAX_EVENTS);
         assert_eq!(store.peek_events(1).unwrap()[0].event.time_ms, 5);
     }
 
@@ -294,7 +326,7 @@ mod tests {
         );
         assert!(result.is_err());
         assert_eq!(store.pending_count(), 0);
-        assert_eq!(store.pending_event_count().unwrap(), 0);
+        assert_eq!(store.pending_event_count(), 0);
     }
 
     #[test]
@@ -321,6 +353,6 @@ mod tests {
         store
             .append_events(&[event(1, EventKind::Enter)], 6)
             .unwrap();
-        assert_eq!(store.pending_event_count().unwrap(), 1);
+        assert_eq!(store.pending_event_count(), 1);
     }
 }

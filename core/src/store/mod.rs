@@ -197,6 +197,8 @@ pub struct Store {
     limits: StoreLimits,
     /// Kept in memory so that the hot path never runs `COUNT(*)`.
     pending: u64,
+    /// Events waiting for upload, likewise kept in memory (`upload_due` asks on every record).
+    pending_events: u64,
     fixes_since_size_check: u64,
     commits_since_hint: u32,
 }
@@ -293,11 +295,13 @@ impl Store {
         }
         migrate(&mut conn)?;
         let pending: i64 = conn.query_row("SELECT COUNT(*) FROM fixes", [], |r| r.get(0))?;
+        let pending_events = events::count(&conn)?;
         Ok(Store {
             conn,
             path: path.to_owned(),
             limits,
             pending: u64::try_from(pending).unwrap_or(0),
+            pending_events,
             fixes_since_size_check: SIZE_CHECK_EVERY_FIXES,
             commits_since_hint: 0,
         })
@@ -358,6 +362,9 @@ impl Store {
         let pending = self.pending + seqs.len() as u64;
         let evicted = enforce_limits(&tx, &self.limits, pending, now_ms, check_bytes)?;
         tx.commit()?;
+        if !append.events.is_empty() {
+            self.recount_events()?;
+        }
         self.commits_since_hint += 1;
         let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
         self.pending = (self.pending + seqs.len() as u64).saturating_sub(evicted_total);
@@ -450,9 +457,10 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        if let Some(last) = last_event_seq {
-            tx.execute("DELETE FROM events WHERE seq <= ?1", [seq_param(last)])?;
-        }
+        let events_removed = match last_event_seq {
+            Some(last) => events::delete_through(&tx, last)?,
+            None => 0,
+        };
         tx.execute(
             "INSERT INTO dead_batches (first_seq, last_seq, http_status, body, moved_ms)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -470,6 +478,7 @@ impl Store {
         )? as u64;
         tx.commit()?;
         self.pending = self.pending.saturating_sub(removed);
+        self.pending_events = self.pending_events.saturating_sub(events_removed);
         Ok(())
     }
 

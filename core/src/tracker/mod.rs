@@ -726,7 +726,7 @@ impl Shared {
             }
         }
         let store = lock(&self.store);
-        let pending = store.pending_count() + store.pending_event_count().unwrap_or(0);
+        let pending = store.pending_count() + store.pending_event_count();
         if pending == 0 {
             return false;
         }
