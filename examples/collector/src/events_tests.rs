@@ -2,12 +2,11 @@
 //! metadata), over real HTTP on loopback with the collector's real SQLite.
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::AsyncBufReadExt;
 use tracelet_core::protocol::IngestResponse;
 
 use crate::RunningCollector;
-use crate::live_tests::{DEADLINE, T0, TOKEN, collector, json, request};
+use crate::live_tests::{DEADLINE, T0, TOKEN, collector, json, request, subscribe};
 
 /// Posts `body` as JSON with its own `batch` as the Idempotency-Key; returns (status, answer).
 async fn post(collector: &RunningCollector, body: &Value) -> (u16, Value) {
@@ -513,13 +512,7 @@ async fn the_events_endpoint_filters_by_time_and_kind() {
 #[tokio::test]
 async fn new_events_are_streamed_as_their_own_sse_event() {
     let collector = collector().await;
-    let socket = TcpStream::connect(collector.addr).await.expect("connect");
-    let mut stream = BufReader::new(socket);
-    stream
-        .get_mut()
-        .write_all(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-        .await
-        .expect("subscribe");
+    let mut stream = subscribe(&collector).await;
     let body = batch(
         "ev-live",
         "1-1.e1-1",

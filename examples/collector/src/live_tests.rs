@@ -67,13 +67,8 @@ async fn post_batch(collector: &RunningCollector, device: &str, first_seq: u64, 
     assert_eq!(status, 200, "{answer}");
 }
 
-pub(crate) fn json(body: &str) -> serde_json::Value {
-    serde_json::from_str(body).expect("JSON body")
-}
-
-#[tokio::test]
-async fn stored_batches_are_streamed_once_and_stop_ends_the_stream() {
-    let collector = collector().await;
+/// Opens `GET /v1/stream` on a raw socket, to read the server-sent events line by line.
+pub(crate) async fn subscribe(collector: &RunningCollector) -> BufReader<TcpStream> {
     let socket = TcpStream::connect(collector.addr).await.expect("connect");
     let mut stream = BufReader::new(socket);
     stream
@@ -81,6 +76,17 @@ async fn stored_batches_are_streamed_once_and_stop_ends_the_stream() {
         .write_all(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
         .await
         .expect("subscribe");
+    stream
+}
+
+pub(crate) fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).expect("JSON body")
+}
+
+#[tokio::test]
+async fn stored_batches_are_streamed_once_and_stop_ends_the_stream() {
+    let collector = collector().await;
+    let mut stream = subscribe(&collector).await;
     let mut events: Vec<(String, String)> = Vec::new();
     let mut event = String::new();
     let mut posted = false;
