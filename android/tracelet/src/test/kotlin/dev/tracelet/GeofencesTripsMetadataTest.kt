@@ -1,7 +1,5 @@
 package dev.tracelet
 
-import java.io.File
-import java.util.UUID
 import java.util.concurrent.CopyOnWriteArrayList
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
@@ -12,55 +10,24 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 
 /**
  * Geofences, trips, fix extras and device metadata (issue #10) through the Kotlin facade,
  * against the real core (JNA) and a real collector process.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class GeofencesTripsMetadataTest {
-
-    private lateinit var collector: CollectorProcess
-    private lateinit var storage: File
-    private lateinit var deviceId: String
+class GeofencesTripsMetadataTest : CollectorTestBase(storagePrefix = "tracelet-places", devicePrefix = "kt-places-") {
 
     private val depot = Geofence(
         id = "depot",
         shape = GeofenceShape.Circle(CENTER_LAT, CENTER_LON, radiusMeters = 100.0),
         metadata = mapOf("customer" to "42"),
     )
-
-    @BeforeAll
-    fun startCollector() {
-        collector = CollectorProcess.start()
-    }
-
-    @AfterAll
-    fun stopCollector() {
-        collector.close()
-    }
-
-    @BeforeEach
-    fun freshDevice() {
-        storage = tempStorageDir("tracelet-places")
-        deviceId = "kt-places-" + UUID.randomUUID().toString().take(8)
-    }
-
-    @AfterEach
-    fun cleanUp() {
-        storage.deleteTree()
-    }
 
     @Test
     fun `walking into and out of a 100 m circle reports ENTER then EXIT once each, on the flow and the hub`() = runBlocking {

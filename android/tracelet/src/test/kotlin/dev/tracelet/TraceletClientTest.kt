@@ -1,8 +1,6 @@
 package dev.tracelet
 
 import dev.tracelet.internal.Tracelet as FfiTracelet
-import java.io.File
-import java.util.UUID
 import java.util.concurrent.atomic.AtomicInteger
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.async
@@ -15,45 +13,14 @@ import kotlinx.coroutines.flow.takeWhile
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.assertThrows
 
 /** The Kotlin facade against the real core (JNA) and a real collector process. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class TraceletClientTest {
-
-    private lateinit var collector: CollectorProcess
-    private lateinit var storage: File
-    private lateinit var deviceId: String
-
-    @BeforeAll
-    fun startCollector() {
-        collector = CollectorProcess.start()
-    }
-
-    @AfterAll
-    fun stopCollector() {
-        collector.close()
-    }
-
-    @BeforeEach
-    fun freshDevice() {
-        storage = tempStorageDir("tracelet-client")
-        deviceId = "kt-" + UUID.randomUUID().toString().take(8)
-    }
-
-    @AfterEach
-    fun cleanUp() {
-        storage.deleteTree()
-    }
+class TraceletClientTest : CollectorTestBase(storagePrefix = "tracelet-client", devicePrefix = "kt-") {
 
     @Test
     fun `recorded fixes reach the collector in order with their values`() = runBlocking {
