@@ -57,10 +57,6 @@ impl Observed {
             ))
         })
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.regions.is_none()
-    }
 }
 
 pub struct Geofencing {
