@@ -24,8 +24,13 @@ pub struct TraceletConfig {
     pub endpoint: String,
     pub device_id: String,
     pub bearer_token: String,
-    /// Directory for the queue database (an app-private directory).
+    /// Directory for the queue database (an app-private directory, excluded from backups).
     pub storage_dir: String,
+    /// Directory for the queue's install marker, which backups must never copy (Android's
+    /// no-backup directory; on iOS a directory excluded from backup). A queue restored from a
+    /// backup finds no matching marker and starts a new stream. `None` uses `storage_dir`.
+    #[uniffi(default = None)]
+    pub marker_dir: Option<String>,
     /// Upload as soon as this many fixes are pending.
     #[uniffi(default = 100)]
     pub batch_trigger_count: u32,
@@ -163,6 +168,8 @@ pub struct TraceletStatus {
     pub dead_lettered_total: u64,
     pub evicted_total: u64,
     pub upload_attempts: u64,
+    /// Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
+    pub delivery_anomalies: u64,
     pub storage_recovered: bool,
     pub motion_state: Option<MotionState>,
     pub rejected_by_reason: Vec<ReasonCount>,
@@ -245,6 +252,16 @@ pub enum TraceletEvent {
         first_seq: u64,
         last_seq: u64,
         http_status: u16,
+    },
+    /// The server already had fixes (or events) of a batch sent for the first time: another
+    /// install uses this device id and stream, or the server ignores streams. The batch was
+    /// deleted as delivered, so those fixes may be missing at the server. `first_seq` and
+    /// `last_seq` are 0 for a batch of events only.
+    DeliveryAnomaly {
+        first_seq: u64,
+        last_seq: u64,
+        duplicates: u64,
+        event_duplicates: u64,
     },
     FixesEvicted {
         count: u64,
@@ -338,6 +355,9 @@ pub struct HttpResponse {
     pub status: u16,
     /// `Retry-After` in whole seconds, when the server sent one.
     pub retry_after_s: Option<u64>,
+    /// The answer's body, or its first 4 KiB: a 2xx body's duplicate count is how the SDK
+    /// notices a delivery anomaly. Empty is allowed and turns that check off.
+    pub body: Vec<u8>,
 }
 
 /// Why a platform transport could not get an answer.
@@ -577,6 +597,7 @@ fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletEr
         config.bearer_token,
         config.storage_dir,
     );
+    core_config.marker_dir = config.marker_dir.map(Into::into);
     if !core_config.apply_preset(&config.preset) {
         return Err(TraceletError::InvalidConfig {
             reason: "preset must be efficient, balanced or continuous".into(),
@@ -634,9 +655,13 @@ impl core::upload::Transport for ForeignTransport {
         let result = self.0.send(foreign);
         Box::pin(async move {
             match result {
-                Ok(r) => Ok(core::upload::UploadResponse {
+                Ok(mut r) => Ok(core::upload::UploadResponse {
                     status: r.status,
                     retry_after_s: r.retry_after_s,
+                    body: {
+                        r.body.truncate(core::upload::MAX_RESPONSE_BODY);
+                        r.body
+                    },
                 }),
                 Err(TransportFailure::Timeout) => Err(core::upload::TransportError::Timeout),
                 Err(TransportFailure::Network { reason }) => {
@@ -782,6 +807,7 @@ impl From<core::Status> for TraceletStatus {
             dead_lettered_total: s.dead_lettered_total,
             evicted_total: s.evicted_total,
             upload_attempts: s.upload_attempts,
+            delivery_anomalies: s.delivery_anomalies,
             storage_recovered: s.storage_recovered,
             motion_state: s.motion_state.map(Into::into),
             rejected_by_reason: s
@@ -823,6 +849,17 @@ impl From<core::Event> for TraceletEvent {
                 first_seq,
                 last_seq,
                 http_status,
+            },
+            E::DeliveryAnomaly {
+                first_seq,
+                last_seq,
+                duplicates,
+                event_duplicates,
+            } => TraceletEvent::DeliveryAnomaly {
+                first_seq,
+                last_seq,
+                duplicates,
+                event_duplicates,
             },
             E::FixesEvicted { count, reason } => TraceletEvent::FixesEvicted { count, reason },
             E::StorageRecovered { quarantined_file } => {

@@ -53,9 +53,15 @@ impl HttpTransport for PlainHttp {
             .ok_or(TransportFailure::Network {
                 reason: "no status line".into(),
             })?;
+        // The body follows the blank line after the head (chunked encoding is not used here).
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.as_bytes().to_vec())
+            .unwrap_or_default();
         Ok(HttpResponse {
             status,
             retry_after_s: None,
+            body,
         })
     }
 }
@@ -66,6 +72,7 @@ fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
         device_id: "platform-transport".into(),
         bearer_token: "t".into(),
         storage_dir: dir.display().to_string(),
+        marker_dir: None,
         batch_trigger_count: 100,
         max_batch_fixes: 500,
         max_upload_delay_ms: 0,

@@ -1,14 +1,20 @@
 //! The compact batch encoding of ingest protocol v1 (`Content-Type:
-//! application/vnd.tracelet.batch+binary; v=1`): columnar, delta-of-delta and zigzag varints,
+//! application/vnd.tracelet.batch+binary; v=2`): columnar, delta-of-delta and zigzag varints,
 //! gzip on top. Values use exactly the JSON encoding's units and rounding, so both encodings
 //! carry the same information. Specified byte by byte in `docs/ingest-protocol.md`.
+//!
+//! Layout 2 (magic `TLB2`) adds the stream id after the device id; the SDK writes only it.
+//! Layout 1 (`TLB1`, no stream) is still decoded, as the legacy stream of its device.
 
 use thiserror::Error;
 
-use crate::protocol::{BatchV1, PROTOCOL_VERSION, WireFix};
+use crate::protocol::{BatchV1, PROTOCOL_VERSION, WireFix, batch_id};
 
-pub const CONTENT_TYPE_COMPACT: &str = "application/vnd.tracelet.batch+binary; v=1";
-const MAGIC: &[u8; 4] = b"TLB1";
+pub const CONTENT_TYPE_COMPACT: &str = "application/vnd.tracelet.batch+binary; v=2";
+/// The media type without parameters: what a receiver matches on.
+pub const COMPACT_MEDIA_TYPE: &str = "application/vnd.tracelet.batch+binary";
+const MAGIC_V1: &[u8; 4] = b"TLB1";
+const MAGIC: &[u8; 4] = b"TLB2";
 /// Largest batch a decoder accepts, to bound memory on hostile input.
 pub const MAX_FIXES: u64 = 100_000;
 
@@ -26,6 +32,8 @@ pub enum DecodeError {
     VarintOverflow,
     #[error("device id is not UTF-8")]
     DeviceNotUtf8,
+    #[error("stream id is not UTF-8")]
+    StreamNotUtf8,
     #[error("batch holds too many fixes")]
     TooManyFixes,
     #[error("{0} trailing bytes")]
@@ -44,12 +52,14 @@ const OPTIONAL: [(FieldGetter, f64); 6] = [
     (|f| f.ba, TENTH),
 ];
 
-/// Encodes a batch (uncompressed; the transport gzips it like the JSON body).
-pub fn encode(device: &str, first_seq: u64, fixes: &[WireFix]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(16 + fixes.len() * 12);
+/// Encodes a batch in layout 2 (uncompressed; the transport gzips it like the JSON body).
+pub fn encode(device: &str, stream: &str, first_seq: u64, fixes: &[WireFix]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + stream.len() + fixes.len() * 12);
     out.extend_from_slice(MAGIC);
     put_uvarint(&mut out, device.len() as u64);
     out.extend_from_slice(device.as_bytes());
+    put_uvarint(&mut out, stream.len() as u64);
+    out.extend_from_slice(stream.as_bytes());
     put_uvarint(&mut out, first_seq);
     put_uvarint(&mut out, fixes.len() as u64);
     put_delta_of_delta(&mut out, fixes.iter().map(|f| f.t));
@@ -75,13 +85,23 @@ pub fn encode(device: &str, first_seq: u64, fixes: &[WireFix]) -> Vec<u8> {
 /// Decodes a compact batch into the same structure as the JSON body. Never panics.
 pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
     let mut r = Reader { bytes, pos: 0 };
-    if r.take(4)? != MAGIC {
-        return Err(DecodeError::BadMagic);
-    }
+    let with_stream = match r.take(4)? {
+        magic if magic == MAGIC => true,
+        magic if magic == MAGIC_V1 => false,
+        _ => return Err(DecodeError::BadMagic),
+    };
     let device_len = usize::try_from(r.uvarint()?).map_err(|_| DecodeError::Truncated)?;
     let device = std::str::from_utf8(r.take(device_len)?)
         .map_err(|_| DecodeError::DeviceNotUtf8)?
         .to_owned();
+    let stream = if with_stream {
+        let stream_len = usize::try_from(r.uvarint()?).map_err(|_| DecodeError::Truncated)?;
+        std::str::from_utf8(r.take(stream_len)?)
+            .map_err(|_| DecodeError::StreamNotUtf8)?
+            .to_owned()
+    } else {
+        String::new()
+    };
     let first_seq = r.uvarint()?;
     let count = r.uvarint()?;
     if count > MAX_FIXES {
@@ -144,7 +164,8 @@ pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
         events: Vec::new(),
         v: PROTOCOL_VERSION,
         device,
-        batch: format!("{first_seq}-{last_seq}"),
+        batch: batch_id(&stream, Some((first_seq, last_seq)), None),
+        stream,
         first_seq,
         fixes,
     })
@@ -298,6 +319,24 @@ mod tests {
     use crate::fix::{Fix, Provider};
     use proptest::prelude::*;
 
+    const STREAM: &str = "00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn layout_1_still_decodes_as_the_legacy_stream() {
+        let fixes = wire(&[Fix::new(1_700_000_000_000, 1.0, 2.0, 3.0)]);
+        let v2 = encode("d", STREAM, 5, &fixes);
+        // Layout 1 is layout 2 without the stream: drop the stream's length and bytes.
+        let mut v1 = MAGIC_V1.to_vec();
+        v1.extend_from_slice(&v2[4..6]);
+        v1.extend_from_slice(&v2[7 + STREAM.len()..]);
+        let legacy = decode(&v1).unwrap();
+        assert_eq!((legacy.stream.as_str(), legacy.batch.as_str()), ("", "5-5"));
+        assert_eq!(legacy.fixes, fixes);
+        let current = decode(&v2).unwrap();
+        assert_eq!(current.stream, STREAM);
+        assert_eq!(current.batch, format!("{STREAM}:5-5"));
+    }
+
     fn wire(fixes: &[Fix]) -> Vec<WireFix> {
         fixes.iter().map(WireFix::from_fix).collect()
     }
@@ -318,7 +357,7 @@ mod tests {
                 )
             })
             .collect();
-        let bytes = encode("d", 1, &wire(&fixes));
+        let bytes = encode("d", STREAM, 1, &wire(&fixes));
         assert!(bytes.len() < 100 * 10, "{} bytes raw", bytes.len());
         let gzipped = crate::upload::gzip(&bytes);
         assert!(gzipped.len() < 100 * 3, "{} bytes gzipped", gzipped.len());
@@ -329,10 +368,10 @@ mod tests {
     fn hostile_input_is_an_error_not_a_panic() {
         assert_eq!(decode(b"nope"), Err(DecodeError::BadMagic));
         assert_eq!(decode(b"TLB1"), Err(DecodeError::Truncated));
-        let mut huge = b"TLB1\x01d\x01".to_vec();
+        let mut huge = b"TLB2\x01d\x01s\x01".to_vec();
         huge.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f]);
         assert_eq!(decode(&huge), Err(DecodeError::TooManyFixes));
-        let mut trailing = encode("d", 1, &[]);
+        let mut trailing = encode("d", STREAM, 1, &[]);
         trailing.push(0);
         assert_eq!(decode(&trailing), Err(DecodeError::Trailing(1)));
     }
@@ -379,7 +418,7 @@ mod tests {
             device in "[A-Za-z0-9._:-]{1,20}",
         ) {
             let expected = wire(&fixes);
-            let decoded = decode(&encode(&device, first_seq, &expected)).unwrap();
+            let decoded = decode(&encode(&device, STREAM, first_seq, &expected)).unwrap();
             prop_assert_eq!(decoded.device, device);
             prop_assert_eq!(decoded.first_seq, first_seq);
             prop_assert_eq!(decoded.fixes, expected);
@@ -392,5 +431,51 @@ mod tests {
             framed.extend_from_slice(&bytes);
             let _ = decode(&framed);
         }
+    }
+
+    /// The worked example of `docs/ingest-protocol.md` section 4.5, byte for byte.
+    #[test]
+    fn the_protocol_documents_worked_example_is_what_encode_writes() {
+        let fixes = [
+            Fix {
+                altitude_m: Some(38.2),
+                vertical_accuracy_m: Some(3.1),
+                speed_mps: Some(1.42),
+                speed_accuracy_mps: Some(0.5),
+                bearing_deg: Some(87.3),
+                bearing_accuracy_deg: Some(12.0),
+                provider: Provider::Fused,
+                ..Fix::new(1_717_243_200_000, 52.52, 13.405, 4.8)
+            },
+            Fix {
+                speed_mps: Some(1.38),
+                provider: Provider::Gps,
+                ..Fix::new(1_717_243_205_000, 52.520_043_1, 13.405_121_8, 5.0)
+            },
+            Fix {
+                is_mock: true,
+                ..Fix::new(1_717_243_210_000, 52.520_087_4, 13.405_240_6, 12.5)
+            },
+        ];
+        let documented = "54 4c 42 32 11 61 31 62 32 63 33 64 34 2d 66 69
+            65 6c 64 2d 30 37 20 39 66 33 63 32 61 37 31 65
+            34 62 38 64 36 30 35 31 63 37 61 32 65 39 62 38
+            66 34 64 33 63 32 31 29 03 80 88 de ba fa 63 ef
+            b9 dd ba fa 63 00 80 aa ef f4 03 a1 a3 ef f4 03
+            18 a0 c3 eb 7f 9b b0 eb 7f 3b 60 04 96 01 01 fc
+            05 01 3e 03 9c 02 07 01 0a 01 d2 0d 01 f0 01 02
+            01 00 04";
+        let expected: Vec<u8> = documented
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect();
+        let encoded = encode(
+            "a1b2c3d4-field-07",
+            "9f3c2a71e4b8d6051c7a2e9b8f4d3c21",
+            41,
+            &wire(&fixes),
+        );
+        assert_eq!(encoded, expected);
+        assert_eq!(decode(&encoded).unwrap().fixes, wire(&fixes));
     }
 }

@@ -9,7 +9,7 @@ use url::Url;
 use crate::filter::FilterConfig;
 use crate::geofence::{GeofenceConfig, IOS_MAX_REGIONS, STATIONARY_REGION_SLOTS};
 use crate::policy::PolicyConfig;
-use crate::store::StoreLimits;
+use crate::store::{StoreLimits, StreamIds};
 use crate::upload::Encoding;
 
 /// Everything the app tells the tracker once, at `configure` time.
@@ -23,6 +23,10 @@ pub struct TrackerConfig {
     pub bearer_token: String,
     /// Directory that holds the queue database. Created if missing.
     pub storage_dir: PathBuf,
+    /// Directory for the queue's install marker (see `store/streams.rs`): somewhere backups
+    /// never reach, so that a queue restored from a backup is recognised as a copy and starts
+    /// a new stream. `None` keeps it in `storage_dir`.
+    pub marker_dir: Option<PathBuf>,
     pub upload: UploadPolicy,
     /// Bounds of the offline queue.
     pub store_limits: StoreLimits,
@@ -32,6 +36,9 @@ pub struct TrackerConfig {
     pub filter: Option<FilterConfig>,
     /// Seed for backoff jitter; `None` seeds from the clock. Tests and replays set it.
     pub jitter_seed: Option<u64>,
+    /// Where the queue's stream ids come from: random (the default, and the only safe choice in
+    /// an app), or seeded for replays whose output must repeat byte for byte.
+    pub stream_ids: StreamIds,
     /// Hysteresis and accuracy cap of the geofence events.
     pub geofence: GeofenceConfig,
     /// How many regions the OS watches for this app ([`IOS_MAX_REGIONS`] by default, the
@@ -125,11 +132,13 @@ impl TrackerConfig {
             device_id: device_id.into(),
             bearer_token: bearer_token.into(),
             storage_dir: storage_dir.into(),
+            marker_dir: None,
             upload: UploadPolicy::default(),
             store_limits: StoreLimits::default(),
             policy: PolicyConfig::balanced(),
             filter: Some(FilterConfig::balanced()),
             jitter_seed: None,
+            stream_ids: StreamIds::Random,
             geofence: GeofenceConfig::default(),
             os_max_regions: IOS_MAX_REGIONS,
         }

@@ -15,13 +15,21 @@ pub const INGEST_PATH: &str = "/v1/batches";
 pub const CONTENT_TYPE_JSON: &str = "application/json";
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 
-/// One upload: a run of consecutive sequence numbers from one device.
+/// Longest stream id a receiver accepts, in characters.
+pub const MAX_STREAM_CHARS: usize = 64;
+
+/// One upload: a run of consecutive sequence numbers from one queue (stream) of one device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BatchV1 {
     pub v: u32,
     /// Device id from the tracker's configuration.
     pub device: String,
-    /// Batch id, equal to the `Idempotency-Key` header.
+    /// The queue the sequence numbers belong to: a random id drawn when the queue database was
+    /// created (or found to be a restored copy). Empty for senders older than stream ids, whose
+    /// numbers all belong to one legacy stream per device.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stream: String,
+    /// Batch id, equal to the `Idempotency-Key` header ([`batch_id`]).
     pub batch: String,
     /// Sequence number of `fixes[0]`; `fixes[i]` has `first_seq + i`. 0 when `fixes` is empty.
     pub first_seq: u64,
@@ -108,12 +116,12 @@ pub struct WireFix {
 pub struct IngestResponse {
     /// Fixes stored for the first time.
     pub accepted: u64,
-    /// Fixes whose (device, sequence) was already stored.
+    /// Fixes whose (device, stream, sequence) was already stored.
     pub duplicates: u64,
     /// Events stored for the first time; omitted when 0 (always so for a batch without events).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub events_accepted: u64,
-    /// Events whose (device, `s`) was already stored; omitted when 0.
+    /// Events whose (device, stream, `s`) was already stored; omitted when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub events_duplicates: u64,
 }
@@ -122,6 +130,32 @@ pub struct IngestResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorResponse {
     pub error: String,
+}
+
+/// The batch id: `{first}-{last}` for the fixes, `e{first}-{last}` for the events, joined by
+/// `.` when there are both, prefixed by `{stream}:` when the batch has a stream. A pure function
+/// of the contents, so a retry repeats it.
+pub fn batch_id(stream: &str, fixes: Option<(u64, u64)>, events: Option<(u64, u64)>) -> String {
+    let ranges = match (fixes, events) {
+        (Some((f1, f2)), Some((e1, e2))) => format!("{f1}-{f2}.e{e1}-{e2}"),
+        (Some((f1, f2)), None) => format!("{f1}-{f2}"),
+        (None, Some((e1, e2))) => format!("e{e1}-{e2}"),
+        (None, None) => String::new(),
+    };
+    if stream.is_empty() {
+        ranges
+    } else {
+        format!("{stream}:{ranges}")
+    }
+}
+
+/// A stream id a receiver accepts: 1 to [`MAX_STREAM_CHARS`] characters of `[A-Za-z0-9_-]`
+/// (the SDK sends 32 lowercase hex digits: 128 random bits).
+pub fn is_valid_stream(stream: &str) -> bool {
+    (1..=MAX_STREAM_CHARS).contains(&stream.len())
+        && stream
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn is_false(b: &bool) -> bool {
@@ -228,6 +262,20 @@ mod tests {
             json,
             r#"{"t":1700000000123,"la":37.4225781,"lo":-122.0816789,"ac":4.6}"#
         );
+    }
+
+    #[test]
+    fn batch_ids_name_the_stream_and_both_ranges() {
+        assert_eq!(batch_id("", Some((7, 9)), None), "7-9");
+        assert_eq!(
+            batch_id("ab12", Some((7, 9)), Some((1, 2))),
+            "ab12:7-9.e1-2"
+        );
+        assert_eq!(batch_id("ab12", None, Some((3, 3))), "ab12:e3-3");
+        assert!(is_valid_stream("0123456789abcdef0123456789abcdef"));
+        for bad in ["", "a:b", "ünï", &"a".repeat(65)] {
+            assert!(!is_valid_stream(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use url::Url;
 
 use crate::compact;
 use crate::protocol::{
-    BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, PROTOCOL_VERSION, WireEvent, WireFix,
+    BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION, WireEvent,
+    WireFix, batch_id,
 };
 use crate::store::{StoredEvent, StoredFix};
 
@@ -23,7 +24,8 @@ pub struct EncodedBatch {
     pub first_seq: u64,
     pub last_seq: u64,
     fix_count: u64,
-    /// The newest event riding in the batch, and how many ride.
+    /// The oldest and newest event riding in the batch, and how many ride.
+    pub first_event_seq: Option<u64>,
     pub last_event_seq: Option<u64>,
     pub event_count: u64,
     /// Stable across retries and restarts, so the server can recognise a repeat.
@@ -36,6 +38,16 @@ pub struct EncodedBatch {
 impl EncodedBatch {
     pub fn fix_count(&self) -> u64 {
         self.fix_count
+    }
+
+    /// The first and last fix sequence numbers, when the batch has fixes.
+    pub fn fix_range(&self) -> Option<(u64, u64)> {
+        (self.fix_count > 0).then_some((self.first_seq, self.last_seq))
+    }
+
+    /// The first and last event `s`, when the batch has events.
+    pub fn event_range(&self) -> Option<(u64, u64)> {
+        self.first_event_seq.zip(self.last_event_seq)
     }
 }
 
@@ -58,22 +70,12 @@ impl Encoding {
     }
 }
 
-/// The batch id: `{first}-{last}` for the fixes, `e{first}-{last}` for the events, joined by
-/// `.` when there are both. A pure function of the contents, so a retry repeats it.
-pub fn batch_id(fixes: Option<(u64, u64)>, events: Option<(u64, u64)>) -> String {
-    match (fixes, events) {
-        (Some((f1, f2)), Some((e1, e2))) => format!("{f1}-{f2}.e{e1}-{e2}"),
-        (Some((f1, f2)), None) => format!("{f1}-{f2}"),
-        (None, Some((e1, e2))) => format!("e{e1}-{e2}"),
-        (None, None) => String::new(),
-    }
-}
-
 /// Encodes a run of queued fixes and events as a protocol v1 body, gzip-compressed; `None`
 /// when both are empty. The compact encoding carries plain fixes only: a batch with events or
 /// with trip ids or extras on its fixes goes as JSON whatever the configured encoding.
 pub fn encode_batch(
     device_id: &str,
+    stream: &str,
     fixes: &[StoredFix],
     events: &[StoredEvent],
     encoding: Encoding,
@@ -86,7 +88,7 @@ pub fn encode_batch(
     if fix_range.is_none() && event_range.is_none() {
         return None;
     }
-    let idempotency_key = batch_id(fix_range, event_range);
+    let idempotency_key = batch_id(stream, fix_range, event_range);
     let first_seq = fix_range.map_or(0, |r| r.0);
     let wire: Vec<WireFix> = fixes.iter().map(WireFix::from_stored).collect();
     let annotated = fixes.iter().any(|f| !f.annotation.is_empty());
@@ -100,6 +102,7 @@ pub fn encode_batch(
             let batch = BatchV1 {
                 v: PROTOCOL_VERSION,
                 device: device_id.to_owned(),
+                stream: stream.to_owned(),
                 batch: idempotency_key.clone(),
                 first_seq,
                 fixes: wire,
@@ -108,12 +111,13 @@ pub fn encode_batch(
             // Serialising plain data into a Vec cannot fail.
             serde_json::to_vec(&batch).ok()?
         }
-        Encoding::Compact => compact::encode(device_id, first_seq, &wire),
+        Encoding::Compact => compact::encode(device_id, stream, first_seq, &wire),
     };
     Some(EncodedBatch {
         first_seq,
         last_seq: fix_range.map_or(0, |r| r.1),
         fix_count: fixes.len() as u64,
+        first_event_seq: event_range.map(|r| r.0),
         last_event_seq: event_range.map(|r| r.1),
         event_count: events.len() as u64,
         idempotency_key,
@@ -155,11 +159,24 @@ impl UploadRequest {
 }
 
 /// What came back, reduced to what the uploader decides on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UploadResponse {
     pub status: u16,
     /// `Retry-After` in seconds, when the server sent one.
     pub retry_after_s: Option<u64>,
+    /// The start of the answer's body (at most [`MAX_RESPONSE_BODY`] bytes): a 2xx from a
+    /// protocol v1 server says how many fixes it already had.
+    pub body: Vec<u8>,
+}
+
+/// Most bytes of an answer's body that a transport keeps; a v1 answer is a few dozen.
+pub const MAX_RESPONSE_BODY: usize = 4096;
+
+impl UploadResponse {
+    /// The server's counts, when the body is a protocol v1 answer.
+    pub fn ingest_counts(&self) -> Option<IngestResponse> {
+        serde_json::from_slice(&self.body).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -210,22 +227,39 @@ impl Transport for ReqwestTransport {
             for (name, value) in request.headers() {
                 builder = builder.header(name, value);
             }
-            let response = builder.body(request.body).send().await.map_err(|e| {
+            let network_error = |e: reqwest::Error| {
                 if e.is_timeout() {
                     TransportError::Timeout
                 } else {
                     // reqwest's message names the URL, never the body.
                     TransportError::Network(e.without_url().to_string())
                 }
-            })?;
+            };
+            let mut response = builder
+                .body(request.body)
+                .send()
+                .await
+                .map_err(network_error)?;
             let retry_after_s = response
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
+            let status = response.status().as_u16();
+            // Read at most MAX_RESPONSE_BODY bytes: a hostile server cannot make us buffer more.
+            let mut body = Vec::new();
+            while body.len() < MAX_RESPONSE_BODY {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    // The status decided the outcome; a body cut short only loses the counts.
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            body.truncate(MAX_RESPONSE_BODY);
             Ok(UploadResponse {
-                status: response.status().as_u16(),
+                status,
                 retry_after_s,
+                body,
             })
         })
     }
@@ -289,8 +323,8 @@ mod tests {
     #[test]
     fn batch_body_is_gzip_json_with_a_stable_key() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let batch = encode_batch("dev-1", &fixes, &[], Encoding::Json).unwrap();
-        assert_eq!(batch.idempotency_key, "7-9");
+        let batch = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json).unwrap();
+        assert_eq!(batch.idempotency_key, "s1:7-9");
         assert_eq!(batch.fix_count(), 3);
         let mut json = String::new();
         GzDecoder::new(&batch.body[..])
@@ -298,10 +332,11 @@ mod tests {
             .unwrap();
         let decoded: BatchV1 = serde_json::from_str(&json).unwrap();
         assert_eq!(decoded.first_seq, 7);
-        assert_eq!(decoded.batch, "7-9");
+        assert_eq!(decoded.batch, "s1:7-9");
+        assert_eq!(decoded.stream, "s1");
         assert_eq!(decoded.fixes.len(), 3);
         assert_eq!(
-            encode_batch("dev-1", &fixes, &[], Encoding::Json),
+            encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json),
             Some(batch)
         );
     }
@@ -309,21 +344,21 @@ mod tests {
     #[test]
     fn compact_bodies_decode_to_the_same_fixes() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let json = encode_batch("dev-1", &fixes, &[], Encoding::Json).unwrap();
-        let compact = encode_batch("dev-1", &fixes, &[], Encoding::Compact).unwrap();
+        let json = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json).unwrap();
+        let compact = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Compact).unwrap();
         assert_eq!(compact.idempotency_key, json.idempotency_key);
         let mut raw = Vec::new();
         GzDecoder::new(&compact.body[..])
             .read_to_end(&mut raw)
             .unwrap();
         let decoded = compact::decode(&raw).unwrap();
-        assert_eq!(decoded.batch, "7-9");
+        assert_eq!(decoded.batch, "s1:7-9");
         assert_eq!(decoded.fixes.len(), 3);
     }
 
     #[test]
     fn empty_batches_are_not_encoded() {
-        assert_eq!(encode_batch("dev-1", &[], &[], Encoding::Json), None);
+        assert_eq!(encode_batch("dev-1", "s1", &[], &[], Encoding::Json), None);
     }
 
     #[test]
@@ -332,6 +367,7 @@ mod tests {
             classify(&Ok(UploadResponse {
                 status: s,
                 retry_after_s: Some(7),
+                body: Vec::new(),
             }))
         };
         assert_eq!(status(200), ResponseClass::Delivered);

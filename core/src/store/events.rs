@@ -125,10 +125,21 @@ impl Store {
     /// The oldest pending events, at most `max`. A row that cannot be decoded is returned with
     /// its metadata dropped rather than blocking the queue.
     pub fn peek_events(&self, max: u32) -> Result<Vec<StoredEvent>, StoreError> {
+        self.peek_events_through(max, None)
+    }
+
+    /// As [`Store::peek_events`], stopping after `last_seq` (the end of a stream).
+    pub fn peek_events_through(
+        &self,
+        max: u32,
+        last_seq: Option<u64>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, time_ms, kind, subject, lat, lon, meta FROM events ORDER BY seq LIMIT ?1",
+            "SELECT seq, time_ms, kind, subject, lat, lon, meta FROM events WHERE seq <= ?2
+             ORDER BY seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([max], |row| {
+        let last = seq_param(last_seq.unwrap_or(u64::MAX));
+        let rows = stmt.query_map(params![max, last], |row| {
             let seq: i64 = row.get(0)?;
             let kind: String = row.get(2)?;
             let meta: Option<String> = row.get(6)?;

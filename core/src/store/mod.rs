@@ -15,13 +15,19 @@ use crate::geofence::FenceState;
 
 mod events;
 mod geofences;
+mod streams;
 
 pub use events::{EventKind, MAX_EVENTS, QueuedEvent, StoredEvent};
 pub use geofences::StoredGeofence;
+pub use streams::{MARKER_FILE, StreamIds, StreamStart};
+use streams::{Marker, MarkerFile, Streams};
 
 pub const DATABASE_FILE: &str = "tracelet-queue.sqlite3";
 /// Meta key: the newest fix time ever stored, kept across uploads and restarts.
 const META_LAST_FIX_TIME: &str = "last_fix_time_ms";
+/// Meta keys: the highest fix and event sequence numbers ever handed to the network.
+const META_SENT_FIX_SEQ: &str = "sent_fix_seq";
+const META_SENT_EVENT_SEQ: &str = "sent_event_seq";
 
 /// Each entry moves the schema from version `index` to `index + 1`; `user_version` records
 /// how many have run. Append only: never edit a migration that has shipped.
@@ -73,6 +79,16 @@ const MIGRATIONS: &[&str] = &[
         since_ms INTEGER,
         dwell_fired INTEGER NOT NULL DEFAULT 0
      );",
+    // v4: the queue's streams (`streams.rs`). Numbers already handed out before stream ids
+    // existed stay in a legacy stream with an empty id; opening the queue starts a real one.
+    "CREATE TABLE streams (
+        id INTEGER PRIMARY KEY,
+        stream TEXT NOT NULL,
+        first_fix_seq INTEGER NOT NULL,
+        first_event_seq INTEGER NOT NULL
+     );
+     INSERT INTO streams (stream, first_fix_seq, first_event_seq)
+        SELECT '', 1, 1 WHERE EXISTS (SELECT 1 FROM sqlite_sequence);",
 ];
 
 /// How much the queue may hold. Past any bound the oldest fixes are evicted (and counted).
@@ -139,11 +155,34 @@ pub struct Append<'a> {
     pub fence_states: &'a [(String, FenceState)],
 }
 
-/// The head of the queue: a run of readable fixes, and the row that ended it if unreadable.
+/// The head of the queue: a run of readable fixes of one stream, and the row that ended it if
+/// unreadable.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Peeked {
     pub fixes: Vec<StoredFix>,
     pub unreadable: Vec<u64>,
+}
+
+/// What goes in the next upload: the oldest pending fixes and events of the oldest stream that
+/// has any (a batch never mixes streams).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outgoing {
+    pub stream: String,
+    /// True when `stream` is the one new fixes are stored in, started by this installation.
+    /// Rows of older streams (a restored copy's, or from before stream ids) may already be at
+    /// the server, sent by the phone that made them.
+    pub current_stream: bool,
+    pub fixes: Vec<StoredFix>,
+    /// The unreadable row that ended the run of fixes, if any.
+    pub unreadable: Vec<u64>,
+    pub events: Vec<StoredEvent>,
+}
+
+/// How many of a batch's sequence numbers were handed to the network before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SentBefore {
+    pub fixes: u64,
+    pub events: u64,
 }
 
 /// A fix as held in the queue, with its sequence number.
@@ -201,6 +240,11 @@ pub struct Store {
     pending_events: u64,
     fixes_since_size_check: u64,
     commits_since_hint: u32,
+    streams: Streams,
+    stream_start: StreamStart,
+    marker: MarkerFile,
+    /// The highest numbers handed to the network (meta keys, mirrored in the marker).
+    sent: Marker,
 }
 
 /// Runs WAL checkpoints on its own connection, on the uploader thread: a checkpoint syncs the
@@ -246,6 +290,16 @@ const CHECKPOINT_HINT_EVERY_COMMITS: u32 = 512;
 /// this many rows (some 30 KB) between checks.
 const SIZE_CHECK_EVERY_FIXES: u64 = 256;
 
+/// How to open a queue.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StoreOptions {
+    pub limits: StoreLimits,
+    /// Where the install marker lives (`streams.rs`): a directory that backups never copy, so
+    /// that a restored database cannot pass for the original. `None`: the queue's directory.
+    pub marker_dir: Option<PathBuf>,
+    pub stream_ids: StreamIds,
+}
+
 /// A store just opened, and the path the corrupt file was moved to if it had to be replaced.
 pub struct Opened {
     pub store: Store,
@@ -253,14 +307,29 @@ pub struct Opened {
 }
 
 impl Store {
-    /// Opens (creating if needed) the queue in `dir`, applying any pending migrations.
+    /// Opens (creating if needed) the queue in `dir`, applying any pending migrations, with
+    /// its install marker in the same directory and random stream ids.
+    pub fn open(dir: &Path, limits: StoreLimits) -> Result<Opened, StoreError> {
+        Self::open_with(
+            dir,
+            &StoreOptions {
+                limits,
+                marker_dir: None,
+                stream_ids: StreamIds::Random,
+            },
+        )
+    }
+
+    /// As [`Store::open`], with every option.
     ///
     /// A corrupt database is moved aside (never deleted: it may still hold fixes worth
-    /// rescuing by hand) and a fresh one is started, so the app keeps tracking.
-    pub fn open(dir: &Path, limits: StoreLimits) -> Result<Opened, StoreError> {
+    /// rescuing by hand) and a fresh one is started, with a new stream, so the app keeps
+    /// tracking.
+    pub fn open_with(dir: &Path, options: &StoreOptions) -> Result<Opened, StoreError> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(DATABASE_FILE);
-        match Self::open_file(&path, limits) {
+        let marker = MarkerFile::in_dir(options.marker_dir.as_deref().unwrap_or(dir));
+        match Self::open_file(&path, options, marker.clone()) {
             Ok(store) => Ok(Opened {
                 store,
                 quarantined: None,
@@ -268,7 +337,7 @@ impl Store {
             Err(e) if e.is_corruption() => {
                 let quarantined = quarantine(&path)?;
                 Ok(Opened {
-                    store: Self::open_file(&path, limits)?,
+                    store: Self::open_file(&path, options, marker)?,
                     quarantined: Some(quarantined),
                 })
             }
@@ -276,7 +345,12 @@ impl Store {
         }
     }
 
-    fn open_file(path: &Path, limits: StoreLimits) -> Result<Store, StoreError> {
+    fn open_file(
+        path: &Path,
+        options: &StoreOptions,
+        marker: MarkerFile,
+    ) -> Result<Store, StoreError> {
+        let limits = options.limits;
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -294,9 +368,10 @@ impl Store {
             )));
         }
         migrate(&mut conn)?;
+        let (streams, stream_start) = streams::open_streams(&conn, &marker, options.stream_ids)?;
         let pending: i64 = conn.query_row("SELECT COUNT(*) FROM fixes", [], |r| r.get(0))?;
         let pending_events = events::count(&conn)?;
-        Ok(Store {
+        let mut store = Store {
             conn,
             path: path.to_owned(),
             limits,
@@ -304,7 +379,30 @@ impl Store {
             pending_events,
             fixes_since_size_check: SIZE_CHECK_EVERY_FIXES,
             commits_since_hint: 0,
-        })
+            sent: Marker::default(),
+            streams,
+            stream_start,
+            marker,
+        };
+        let meta_seq = |store: &Store, key| -> Result<u64, StoreError> {
+            Ok(store.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        };
+        store.sent = Marker {
+            stream: store.streams.current().id.clone(),
+            sent_fix_seq: meta_seq(&store, META_SENT_FIX_SEQ)?,
+            sent_event_seq: meta_seq(&store, META_SENT_EVENT_SEQ)?,
+        };
+        Ok(store)
+    }
+
+    /// The stream new fixes are stored in (32 hex digits).
+    pub fn stream_id(&self) -> &str {
+        &self.streams.current().id
+    }
+
+    /// Whether opening continued the database's stream or had to start a new one, and why.
+    pub fn stream_start(&self) -> StreamStart {
+        self.stream_start
     }
 
     /// Test hook: caps the database size so that "disk full" can be produced on demand.
@@ -395,6 +493,7 @@ impl Store {
     /// A row that cannot be read back as a valid fix (a damaged page, a tampered file) ends
     /// the batch and is reported in `unreadable`, so that the caller can set it aside instead
     /// of the whole queue sticking on it.
+    /// The run also stops at the end of the first fix's stream.
     pub fn peek_batch(&self, max: u32) -> Result<Peeked, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, time_ms, lat, lon, acc, alt, vacc, speed, sacc, bearing, bacc,
@@ -403,10 +502,16 @@ impl Store {
         )?;
         let mut rows = stmt.query([max])?;
         let mut peeked = Peeked::default();
+        let mut stream_end = None;
         while let Some(row) = rows.next()? {
             let seq = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
-            if peeked.fixes.last().is_some_and(|prev| prev.seq + 1 != seq) {
+            if peeked.fixes.last().is_some_and(|prev| prev.seq + 1 != seq)
+                || stream_end.is_some_and(|end| seq > end)
+            {
                 break;
+            }
+            if peeked.fixes.is_empty() {
+                stream_end = self.streams.of_fix(seq).1;
             }
             match row_to_stored_fix(row) {
                 // Range checks only: a stored fix's age is not a reason to refuse it.
@@ -420,6 +525,84 @@ impl Store {
             }
         }
         Ok(peeked)
+    }
+
+    /// The next upload's contents: at most `max_fixes` fixes and `max_events` events, all of
+    /// the oldest stream that has anything pending.
+    pub fn peek_outgoing(&self, max_fixes: u32, max_events: u32) -> Result<Outgoing, StoreError> {
+        let oldest = |table: &str| -> Result<Option<u64>, StoreError> {
+            let seq: Option<i64> = self
+                .conn
+                .prepare_cached(&format!("SELECT MIN(seq) FROM {table}"))?
+                .query_row([], |r| r.get(0))?;
+            Ok(seq.and_then(|s| u64::try_from(s).ok()))
+        };
+        let fix_stream = oldest("fixes")?.map(|seq| self.streams.of_fix(seq).0);
+        let event_stream = oldest("events")?.map(|seq| self.streams.of_event(seq));
+        // Streams are numbered oldest first: the older of the two goes first.
+        let Some(stream) = fix_stream
+            .into_iter()
+            .chain(event_stream.map(|e| e.0))
+            .min()
+        else {
+            return Ok(Outgoing::default());
+        };
+        let mut outgoing = Outgoing {
+            stream: self.streams.span(stream).id.clone(),
+            current_stream: self.streams.is_current(stream),
+            ..Outgoing::default()
+        };
+        if fix_stream == Some(stream) {
+            let peeked = self.peek_batch(max_fixes)?;
+            outgoing.fixes = peeked.fixes;
+            outgoing.unreadable = peeked.unreadable;
+        }
+        if let Some((_, end)) = event_stream.filter(|(index, _)| *index == stream) {
+            outgoing.events = self.peek_events_through(max_events, end)?;
+        }
+        Ok(outgoing)
+    }
+
+    /// Records that a batch reaching up to these sequence numbers is about to be sent, and
+    /// says how many of its numbers were sent before (a retry may find those at the server
+    /// already; a first attempt must not). The marker outside the database learns the new
+    /// high-water mark first, so that a database rolled back behind it starts a new stream.
+    pub fn mark_sending(
+        &mut self,
+        fixes: Option<(u64, u64)>,
+        events: Option<(u64, u64)>,
+    ) -> Result<SentBefore, StoreError> {
+        let seen = |range: Option<(u64, u64)>, sent: u64| {
+            range.map_or(0, |(first, last)| {
+                sent.min(last).saturating_sub(first.saturating_sub(1))
+            })
+        };
+        let before = SentBefore {
+            fixes: seen(fixes, self.sent.sent_fix_seq),
+            events: seen(events, self.sent.sent_event_seq),
+        };
+        let mut sent = self.sent.clone();
+        sent.sent_fix_seq = sent.sent_fix_seq.max(fixes.map_or(0, |r| r.1));
+        sent.sent_event_seq = sent.sent_event_seq.max(events.map_or(0, |r| r.1));
+        if sent != self.sent {
+            // Best effort: a marker that cannot be written only weakens rollback detection,
+            // and refusing to upload would be worse.
+            let _ = self.marker.write(&sent);
+            let tx = self.conn.transaction()?;
+            for (key, value) in [
+                (META_SENT_FIX_SEQ, sent.sent_fix_seq),
+                (META_SENT_EVENT_SEQ, sent.sent_event_seq),
+            ] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    params![key, value.to_string()],
+                )?;
+            }
+            tx.commit()?;
+            self.sent = sent;
+        }
+        Ok(before)
     }
 
     /// Removes every pending fix with a sequence number up to and including `last_seq`.

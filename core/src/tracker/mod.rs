@@ -27,11 +27,12 @@ use crate::geofence::RegionRequest;
 use crate::geofencing::{Geofencing, Observed, Position, Transition};
 use crate::jitter::{Jitter, backoff_ms};
 use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
-use crate::store::{Append, Checkpointer, EvictionReason, Store};
+use crate::store::{Append, Checkpointer, EvictionReason, SentBefore, Store, StoreOptions};
 #[cfg(feature = "reqwest-transport")]
 use crate::upload::ReqwestTransport;
 use crate::upload::{
-    EncodedBatch, ResponseClass, Transport, UploadRequest, classify, encode_batch,
+    EncodedBatch, ResponseClass, Transport, TransportError, UploadRequest, UploadResponse,
+    classify, encode_batch,
 };
 
 /// Commands waiting for the uploader; small because wake-ups coalesce.
@@ -78,6 +79,16 @@ pub enum Event {
         first_seq: u64,
         last_seq: u64,
         http_status: u16,
+    },
+    /// The server said it already had fixes or events of a batch sent for the first time:
+    /// another install is sending under this device id and stream, or the server does not key
+    /// on streams. The batch was deleted as delivered; those fixes may be missing at the
+    /// server. (`first_seq`/`last_seq` are 0 for a batch of events only.)
+    DeliveryAnomaly {
+        first_seq: u64,
+        last_seq: u64,
+        duplicates: u64,
+        event_duplicates: u64,
     },
     /// The queue was full by `reason` and its oldest fixes were dropped.
     FixesEvicted {
@@ -160,6 +171,8 @@ pub struct Status {
     pub dead_lettered_total: u64,
     pub evicted_total: u64,
     pub upload_attempts: u64,
+    /// Batches whose first attempt the server answered with duplicates ([`Event::DeliveryAnomaly`]).
+    pub delivery_anomalies: u64,
     /// The queue database was found corrupt at open and replaced.
     pub storage_recovered: bool,
     pub motion_state: Option<MotionState>,
@@ -259,7 +272,14 @@ impl Tracker {
         transport: Arc<dyn Transport>,
     ) -> Result<Tracker, TrackerError> {
         let endpoint = config.validate()?;
-        let opened = Store::open(&config.storage_dir, config.store_limits)?;
+        let opened = Store::open_with(
+            &config.storage_dir,
+            &StoreOptions {
+                limits: config.store_limits,
+                marker_dir: config.marker_dir.clone(),
+                stream_ids: config.stream_ids,
+            },
+        )?;
         let store = opened.store;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
@@ -784,17 +804,16 @@ impl Shared {
         let mut batch_limit = self.config.upload.max_batch_fixes;
         let mut refreshed_token = false;
         loop {
-            let peeked = lock(&self.store).peek_batch(batch_limit)?;
-            if let (true, Some(&seq)) = (peeked.fixes.is_empty(), peeked.unreadable.first()) {
+            let outgoing = lock(&self.store).peek_outgoing(batch_limit, MAX_BATCH_EVENTS)?;
+            if let (true, Some(&seq)) = (outgoing.fixes.is_empty(), outgoing.unreadable.first()) {
                 self.set_aside_unreadable(seq)?;
                 continue;
             }
-            let fixes = peeked.fixes;
-            let events = lock(&self.store).peek_events(MAX_BATCH_EVENTS)?;
             let Some(batch) = encode_batch(
                 &self.config.device_id,
-                &fixes,
-                &events,
+                &outgoing.stream,
+                &outgoing.fixes,
+                &outgoing.events,
                 self.config.upload.encoding,
             ) else {
                 report.pending = lock(&self.store).pending_count();
@@ -804,6 +823,8 @@ impl Shared {
                 batch_limit = half(batch.fix_count());
                 continue;
             }
+            let sent_before =
+                lock(&self.store).mark_sending(batch.fix_range(), batch.event_range())?;
             let request = UploadRequest {
                 url: self.endpoint.clone(),
                 bearer_token: lock(&self.state).bearer_token.clone(),
@@ -817,6 +838,9 @@ impl Shared {
             let now_ms = self.clock.now_ms();
             match classify(&result) {
                 ResponseClass::Delivered => {
+                    if outgoing.current_stream {
+                        self.check_duplicates(&batch, &result, sent_before);
+                    }
                     self.delivered(&batch, now_ms)?;
                     report.uploaded += batch.fix_count();
                     report.batches += 1;
@@ -846,6 +870,40 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// A first attempt must find nothing of its batch at the server: fixes numbered in this
+    /// installation's own stream were never sent by anyone else. Duplicates beyond what earlier
+    /// attempts sent mean the server holds other fixes under these numbers (another install
+    /// with this device id and stream, or a server that ignores streams): reported, since
+    /// deleting the batch as delivered may lose them.
+    fn check_duplicates(
+        &self,
+        batch: &EncodedBatch,
+        result: &Result<UploadResponse, TransportError>,
+        sent_before: SentBefore,
+    ) {
+        let Some(counts) = result.as_ref().ok().and_then(UploadResponse::ingest_counts) else {
+            return;
+        };
+        if counts.duplicates <= sent_before.fixes && counts.events_duplicates <= sent_before.events
+        {
+            return;
+        }
+        let (first_seq, last_seq) = batch.fix_range().unwrap_or((0, 0));
+        log::warn!(
+            "delivery anomaly: the server already had {} of fixes {first_seq}-{last_seq} and {} \
+             events, sent for the first time",
+            counts.duplicates,
+            counts.events_duplicates
+        );
+        lock(&self.state).status.delivery_anomalies += 1;
+        self.emit(Event::DeliveryAnomaly {
+            first_seq,
+            last_seq,
+            duplicates: counts.duplicates,
+            event_duplicates: counts.events_duplicates,
+        });
     }
 
     /// Moves a row that cannot be read back out of the way, so the queue never sticks on it.

@@ -7,6 +7,9 @@ use serde::Serialize;
 use tracelet_core::store::StoredFix;
 use tracelet_core::upload::{Encoding, encode_batch};
 
+/// A stream id of the SDK's length (32 hex digits): every real batch carries one.
+const BENCH_STREAM: &str = "0123456789abcdef0123456789abcdef";
+
 #[derive(Debug, Serialize)]
 pub struct WireReport {
     pub trace: String,
@@ -37,7 +40,8 @@ pub fn measure() -> Result<WireReport, Box<dyn std::error::Error>> {
     let mut totals = [0usize; 4];
     for chunk in stored.chunks(BATCH) {
         for (k, encoding) in [Encoding::Json, Encoding::Compact].into_iter().enumerate() {
-            let batch = encode_batch("pixel4-gsdc", chunk, &[], encoding).ok_or("empty batch")?;
+            let batch = encode_batch("pixel4-gsdc", BENCH_STREAM, chunk, &[], encoding)
+                .ok_or("empty batch")?;
             totals[k] += batch.body.len();
             totals[k + 2] += batch.uncompressed_len;
         }

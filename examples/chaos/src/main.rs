@@ -1,8 +1,10 @@
 //! `tracelet-chaos`: the delivery contract under faults.
 //!
 //! (a) Kills: a child process records a stream of fixes and prints each sequence it was told
-//!     was accepted; the parent SIGKILLs it at random moments and restarts it, N times. At the
-//!     end every fix reported as accepted must be at the collector exactly once.
+//!     was accepted; the parent SIGKILLs it at random moments and restarts it, N times. With
+//!     `--wipe-queue-every N` the child also deletes its queue every N accepted fixes, keeping
+//!     its device id. At the end every fix reported as accepted must be at the collector exactly
+//!     once.
 //! (b) Server faults: the tracker uploads to a collector in chaos mode (503, 429 with
 //!     Retry-After, stalls past the client timeout, resets mid-body, commit-then-drop). Every
 //!     fix must arrive exactly once, with a bounded number of HTTP attempts.
@@ -24,6 +26,10 @@ pub struct Args {
     /// Fixes recorded in each scenario.
     #[arg(long, default_value_t = 10_000)]
     fixes: u32,
+    /// Scenario (a): delete the child's queue directory (with nothing pending) every N accepted
+    /// fixes, keeping the device id, as "clear data" or a reinstall would; 0 never.
+    #[arg(long, default_value_t = 0)]
+    wipe_queue_every: u64,
     /// Seed for kill timing, fault draws and backoff jitter.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -43,6 +49,10 @@ pub struct ScenarioReport {
     pub lost: u64,
     pub duplicates: u64,
     pub http_attempts: u64,
+    /// Times the queue was deleted and started afresh (scenario (a) with `--wipe-queue-every`).
+    pub queue_wipes: u64,
+    /// Distinct queue streams the collector stored fixes under.
+    pub streams: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +105,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         println!("kills: {}", report.kills);
+        println!(
+            "queue wipes: {} ({} streams at the collector)",
+            report.kill_scenario.queue_wipes, report.kill_scenario.streams
+        );
         println!("faults injected: {:?}", report.server_fault_scenario.faults);
     }
     if report.lost > 0 || report.duplicates > 0 {

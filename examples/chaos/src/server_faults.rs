@@ -90,6 +90,12 @@ pub async fn run(args: &Args) -> Result<FaultReport, Box<dyn std::error::Error>>
             lost: expected.difference(&stored).count() as u64,
             duplicates: rows.len() as u64 - stored.len() as u64,
             http_attempts: status.upload_attempts,
+            queue_wipes: 0,
+            streams: rows
+                .iter()
+                .map(|r| r.stream.as_str())
+                .collect::<BTreeSet<_>>()
+                .len() as u64,
         },
         batches_delivered: batches,
         attempts_bounded: status.upload_attempts <= batches * MAX_ATTEMPTS_PER_BATCH,

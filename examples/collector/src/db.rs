@@ -1,5 +1,6 @@
-//! The collector's storage: one row per (device, sequence) for fixes and one per (device, `s`)
-//! for events, so retries never duplicate.
+//! The collector's storage: one row per (device, stream, sequence) for fixes and one per
+//! (device, stream, `s`) for events, so retries never duplicate. Rows also get an id in the
+//! order they were stored, which the read API pages by.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,8 +11,15 @@ use serde::Serialize;
 use tracelet_core::protocol::{BatchV1, WireEvent, WireFix};
 
 #[derive(Debug, thiserror::Error)]
-#[error("collector database: {0}")]
-pub struct DbError(#[from] rusqlite::Error);
+pub enum DbError {
+    #[error("collector database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "collector database schema version {found} is newer than this collector supports \
+         ({supported}); run a newer collector"
+    )]
+    NewerSchema { found: i64, supported: i64 },
+}
 
 pub struct CollectorDb {
     conn: Connection,
@@ -29,9 +37,13 @@ pub struct Stats {
     pub events_duplicates: u64,
 }
 
-/// A stored fix with its sequence number, as the read API returns it.
+/// A stored fix with its stream and sequence number, as the read API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredRow {
+    /// Position in the collector's storage order: the read API's paging cursor.
+    pub cursor: u64,
+    /// The device queue's stream (empty for senders older than stream ids).
+    pub stream: String,
     pub seq: u64,
     #[serde(flatten)]
     pub fix: WireFix,
@@ -41,6 +53,9 @@ pub struct StoredRow {
 /// A stored event, as the read API and the live stream return it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRow {
+    /// Position in the collector's storage order.
+    pub cursor: u64,
+    pub stream: String,
     #[serde(flatten)]
     pub event: WireEvent,
     pub received_ms: i64,
@@ -61,49 +76,97 @@ pub struct StoredBatch {
 pub struct DeviceSummary {
     pub device: String,
     pub fixes: u64,
-    /// 0 when the device has no fixes.
-    pub last_seq: u64,
     /// Largest fix time; absent when the device has events but no fixes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_t: Option<i64>,
     pub events: u64,
-    /// The metadata of the device's latest `device` event (by `s`); empty when none.
+    /// The metadata of the device's most recently stored `device` event; empty when none.
     pub metadata: BTreeMap<String, String>,
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS fixes (
-    device TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    t INTEGER NOT NULL,
-    la REAL NOT NULL,
-    lo REAL NOT NULL,
-    ac REAL NOT NULL,
-    al REAL, va REAL, sp REAL, sa REAL, be REAL, ba REAL,
-    pr TEXT,
-    mk INTEGER NOT NULL,
-    received_ms INTEGER NOT NULL,
-    sla REAL, slo REAL, sac REAL,
-    tr TEXT, x TEXT,
-    PRIMARY KEY (device, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS fixes_by_time ON fixes (device, t);
-CREATE TABLE IF NOT EXISTS events (
-    device TEXT NOT NULL,
-    s INTEGER NOT NULL,
-    t INTEGER NOT NULL,
-    k TEXT NOT NULL,
-    id TEXT,
-    la REAL, lo REAL,
-    m TEXT,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (device, s)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS events_by_time ON events (device, t);
-CREATE INDEX IF NOT EXISTS events_by_kind ON events (device, k, s);
-";
+/// Each entry moves the schema from version `index` to `index + 1`; `user_version` records
+/// how many have run. Append only.
+const MIGRATIONS: &[&str] = &[
+    // v1: the tables as the first releases left them (files from before versioning already
+    // have them; `init` adds the columns they may lack before recording version 1).
+    "CREATE TABLE IF NOT EXISTS fixes (
+        device TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        la REAL NOT NULL,
+        lo REAL NOT NULL,
+        ac REAL NOT NULL,
+        al REAL, va REAL, sp REAL, sa REAL, be REAL, ba REAL,
+        pr TEXT,
+        mk INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        sla REAL, slo REAL, sac REAL,
+        tr TEXT, x TEXT,
+        PRIMARY KEY (device, seq)
+     ) WITHOUT ROWID;
+     CREATE TABLE IF NOT EXISTS events (
+        device TEXT NOT NULL,
+        s INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        k TEXT NOT NULL,
+        id TEXT,
+        la REAL, lo REAL,
+        m TEXT,
+        received_ms INTEGER NOT NULL,
+        PRIMARY KEY (device, s)
+     ) WITHOUT ROWID;",
+    // v2: rows are unique per (device, stream, sequence); rows stored before streams existed
+    // keep the empty (legacy) stream. An integer key gives each row its place in storage order.
+    "CREATE TABLE fixes_v2 (
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        la REAL NOT NULL,
+        lo REAL NOT NULL,
+        ac REAL NOT NULL,
+        al REAL, va REAL, sp REAL, sa REAL, be REAL, ba REAL,
+        pr TEXT,
+        mk INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        sla REAL, slo REAL, sac REAL,
+        tr TEXT, x TEXT,
+        UNIQUE (device, stream, seq)
+     );
+     INSERT INTO fixes_v2 (device, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk,
+                           received_ms, sla, slo, sac, tr, x)
+        SELECT device, '', seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms,
+               sla, slo, sac, tr, x
+        FROM fixes ORDER BY received_ms, device, seq;
+     DROP TABLE fixes;
+     ALTER TABLE fixes_v2 RENAME TO fixes;
+     CREATE INDEX fixes_by_time ON fixes (device, t);
+     CREATE INDEX fixes_by_device ON fixes (device, id);
+     CREATE TABLE events_v2 (
+        id INTEGER PRIMARY KEY,
+        device TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        s INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        k TEXT NOT NULL,
+        subject TEXT,
+        la REAL, lo REAL,
+        m TEXT,
+        received_ms INTEGER NOT NULL,
+        UNIQUE (device, stream, s)
+     );
+     INSERT INTO events_v2 (device, stream, s, t, k, subject, la, lo, m, received_ms)
+        SELECT device, '', s, t, k, id, la, lo, m, received_ms
+        FROM events ORDER BY received_ms, device, s;
+     DROP TABLE events;
+     ALTER TABLE events_v2 RENAME TO events;
+     CREATE INDEX events_by_time ON events (device, t);
+     CREATE INDEX events_by_kind ON events (device, k, id);
+     CREATE INDEX events_by_device ON events (device, id);",
+];
 
-/// Columns added to `fixes` after its first release: files written before them lack them.
+/// Columns added to `fixes` before the schema had versions: files from then may lack them.
 /// (name, SQL type), added in this order by [`CollectorDb::init`].
 const ADDED_FIX_COLUMNS: [(&str, &str); 5] = [
     ("sla", "REAL"),
@@ -114,11 +177,11 @@ const ADDED_FIX_COLUMNS: [(&str, &str); 5] = [
 ];
 
 /// The columns [`read_row`] expects, in its order.
-const ROW_COLUMNS: &str =
-    "seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms, sla, slo, sac, tr, x";
+const ROW_COLUMNS: &str = "id, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, \
+     received_ms, sla, slo, sac, tr, x";
 
 /// The columns [`read_event`] expects, in its order.
-const EVENT_COLUMNS: &str = "s, t, k, id, la, lo, m, received_ms";
+const EVENT_COLUMNS: &str = "id, stream, s, t, k, subject, la, lo, m, received_ms";
 
 /// A string map as stored: JSON text, NULL when empty.
 fn map_to_sql(map: &BTreeMap<String, String>) -> Option<String> {
@@ -141,46 +204,52 @@ fn seq_to_sql(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
+fn u64_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(r.get::<_, i64>(index)?).unwrap_or(0))
+}
+
 fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
-    let s: i64 = r.get(0)?;
     Ok(EventRow {
+        cursor: u64_from_sql(r, 0)?,
+        stream: r.get(1)?,
         event: WireEvent {
-            s: u64::try_from(s).unwrap_or(0),
-            t: r.get(1)?,
-            k: r.get(2)?,
-            id: r.get(3)?,
-            la: r.get(4)?,
-            lo: r.get(5)?,
-            m: map_from_sql(r, 6)?,
+            s: u64_from_sql(r, 2)?,
+            t: r.get(3)?,
+            k: r.get(4)?,
+            id: r.get(5)?,
+            la: r.get(6)?,
+            lo: r.get(7)?,
+            m: map_from_sql(r, 8)?,
         },
-        received_ms: r.get(7)?,
+        received_ms: r.get(9)?,
     })
 }
 
 fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
-    let seq: i64 = r.get(0)?;
     Ok(StoredRow {
-        seq: u64::try_from(seq).unwrap_or(0),
+        cursor: u64_from_sql(r, 0)?,
+        stream: r.get(1)?,
+        seq: u64_from_sql(r, 2)?,
         fix: WireFix {
-            t: r.get(1)?,
-            la: r.get(2)?,
-            lo: r.get(3)?,
-            ac: r.get(4)?,
-            al: r.get(5)?,
-            va: r.get(6)?,
-            sp: r.get(7)?,
-            sa: r.get(8)?,
-            be: r.get(9)?,
-            ba: r.get(10)?,
-            pr: r.get(11)?,
-            mk: r.get(12)?,
-            sla: r.get(14)?,
-            slo: r.get(15)?,
-            sac: r.get(16)?,
-            tr: r.get(17)?,
-            x: map_from_sql(r, 18)?,
+            t: r.get(3)?,
+            la: r.get(4)?,
+            lo: r.get(5)?,
+            ac: r.get(6)?,
+            al: r.get(7)?,
+            va: r.get(8)?,
+            sp: r.get(9)?,
+            sa: r.get(10)?,
+            be: r.get(11)?,
+            ba: r.get(12)?,
+            pr: r.get(13)?,
+            mk: r.get(14)?,
+            sla: r.get(16)?,
+            slo: r.get(17)?,
+            sac: r.get(18)?,
+            tr: r.get(19)?,
+            x: map_from_sql(r, 20)?,
         },
-        received_ms: r.get(13)?,
+        received_ms: r.get(15)?,
     })
 }
 
@@ -196,20 +265,20 @@ impl CollectorDb {
         Self::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> Result<CollectorDb, DbError> {
-        conn.execute_batch(SCHEMA)?;
-        // `CREATE TABLE IF NOT EXISTS` leaves an older file's `fixes` as it was: add what it lacks.
-        for (column, sql_type) in ADDED_FIX_COLUMNS {
-            let present: bool = conn.query_row(
-                "SELECT COUNT(*) > 0 FROM pragma_table_info('fixes') WHERE name = ?1",
-                params![column],
-                |r| r.get(0),
-            )?;
-            if !present {
-                conn.execute_batch(&format!(
-                    "ALTER TABLE fixes ADD COLUMN {column} {sql_type};"
-                ))?;
+    fn init(mut conn: Connection) -> Result<CollectorDb, DbError> {
+        let supported = MIGRATIONS.len() as i64;
+        let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > supported {
+            return Err(DbError::NewerSchema { found, supported });
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            if index == 0 {
+                add_missing_fix_columns(&tx)?;
             }
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
         }
         Ok(CollectorDb {
             conn,
@@ -236,16 +305,17 @@ impl CollectorDb {
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT OR IGNORE INTO fixes
-                 (device, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms,
+                 (device, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, received_ms,
                   sla, slo, sac, tr, x)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                         ?16, ?17, ?18, ?19, ?20)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                         ?17, ?18, ?19, ?20, ?21)",
             )?;
             for (offset, f) in batch.fixes.iter().enumerate() {
-                let seq = seq_to_sql(batch.first_seq + offset as u64);
+                let seq = batch.first_seq + offset as u64;
                 let inserted = stmt.execute(params![
                     batch.device,
-                    seq,
+                    batch.stream,
+                    seq_to_sql(seq),
                     f.t,
                     f.la,
                     f.lo,
@@ -267,19 +337,23 @@ impl CollectorDb {
                 ])?;
                 if inserted > 0 {
                     stored.rows.push(StoredRow {
-                        seq: u64::try_from(seq).unwrap_or(0),
+                        cursor: u64::try_from(tx.last_insert_rowid()).unwrap_or(0),
+                        stream: batch.stream.clone(),
+                        seq,
                         fix: f.clone(),
                         received_ms: now_ms,
                     });
                 }
             }
             let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events (device, s, t, k, id, la, lo, m, received_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT OR IGNORE INTO events
+                 (device, stream, s, t, k, subject, la, lo, m, received_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for e in &batch.events {
                 let inserted = stmt.execute(params![
                     batch.device,
+                    batch.stream,
                     seq_to_sql(e.s),
                     e.t,
                     e.k,
@@ -291,6 +365,8 @@ impl CollectorDb {
                 ])?;
                 if inserted > 0 {
                     stored.events.push(EventRow {
+                        cursor: u64::try_from(tx.last_insert_rowid()).unwrap_or(0),
+                        stream: batch.stream.clone(),
                         event: e.clone(),
                         received_ms: now_ms,
                     });
@@ -316,34 +392,26 @@ impl CollectorDb {
         self.stats
     }
 
-    /// Fixes of one device with `seq > after_seq`, in sequence order.
-    pub fn fixes(
-        &self,
-        device: &str,
-        after_seq: u64,
-        limit: u32,
-    ) -> Result<Vec<StoredRow>, DbError> {
+    /// Fixes of one device stored after the row with id `after`, in storage order.
+    pub fn fixes(&self, device: &str, after: u64, limit: u32) -> Result<Vec<StoredRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
         ))?;
-        let rows = stmt.query_map(
-            params![device, i64::try_from(after_seq).unwrap_or(i64::MAX), limit],
-            read_row,
-        )?;
+        let rows = stmt.query_map(params![device, seq_to_sql(after), limit], read_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The fix of a device with the largest time `t` (the largest `seq` among equal times),
+    /// The fix of a device with the largest time `t` (the last stored among equal times),
     /// or `None` for an unknown device.
     pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 ORDER BY t DESC, seq DESC LIMIT 1"
+            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 ORDER BY t DESC, id DESC LIMIT 1"
         ))?;
         let mut rows = stmt.query_map(params![device], read_row)?;
         Ok(rows.next().transpose()?)
     }
 
-    /// Fixes of one device with `from_ms <= t <= to_ms`, ordered by time then sequence, at
+    /// Fixes of one device with `from_ms <= t <= to_ms`, ordered by time then storage, at
     /// most `limit` of them.
     pub fn track(
         &self,
@@ -354,14 +422,14 @@ impl CollectorDb {
     ) -> Result<Vec<StoredRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND t >= ?2 AND t <= ?3
-             ORDER BY t, seq LIMIT ?4"
+             ORDER BY t, id LIMIT ?4"
         ))?;
         let rows = stmt.query_map(params![device, from_ms, to_ms, limit], read_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Events of one device with `since_ms <= t <= until_ms`, of the given kinds (all when
-    /// `None`), ordered by time then `s`, at most `limit` of them.
+    /// `None`), ordered by time then storage order, at most `limit` of them.
     pub fn events(
         &self,
         device: &str,
@@ -375,7 +443,7 @@ impl CollectorDb {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 AND t >= ?2 AND t <= ?3
              AND (?4 IS NULL OR instr(?4, ',' || k || ',') > 0)
-             ORDER BY t, s LIMIT ?5"
+             ORDER BY t, id LIMIT ?5"
         ))?;
         let rows = stmt.query_map(
             params![device, since_ms, until_ms, kinds, limit],
@@ -384,10 +452,10 @@ impl CollectorDb {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Every event of one device, in `s` order.
+    /// Every event of one device, in storage order.
     pub fn all_events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 ORDER BY s"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 ORDER BY id"
         ))?;
         let rows = stmt.query_map(params![device], read_event)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -396,32 +464,44 @@ impl CollectorDb {
     /// Every device with fixes or events, ordered by id.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
         let mut stmt = self.conn.prepare_cached(
-            "WITH f AS (SELECT device, COUNT(*) AS n, MAX(seq) AS last_seq, MAX(t) AS last_t
+            "WITH f AS (SELECT device, COUNT(*) AS n, MAX(t) AS last_t
                         FROM fixes GROUP BY device),
                   e AS (SELECT device, COUNT(*) AS n FROM events GROUP BY device),
                   ids AS (SELECT device FROM f UNION SELECT device FROM e)
-             SELECT ids.device, COALESCE(f.n, 0), COALESCE(f.last_seq, 0), f.last_t,
-                    COALESCE(e.n, 0),
+             SELECT ids.device, COALESCE(f.n, 0), f.last_t, COALESCE(e.n, 0),
                     (SELECT m FROM events WHERE events.device = ids.device AND k = 'device'
-                     ORDER BY s DESC LIMIT 1)
+                     ORDER BY id DESC LIMIT 1)
              FROM ids LEFT JOIN f ON f.device = ids.device LEFT JOIN e ON e.device = ids.device
              ORDER BY ids.device",
         )?;
         let rows = stmt.query_map([], |r| {
-            let count: i64 = r.get(1)?;
-            let last_seq: i64 = r.get(2)?;
-            let events: i64 = r.get(4)?;
             Ok(DeviceSummary {
                 device: r.get(0)?,
-                fixes: u64::try_from(count).unwrap_or(0),
-                last_seq: u64::try_from(last_seq).unwrap_or(0),
-                last_t: r.get(3)?,
-                events: u64::try_from(events).unwrap_or(0),
-                metadata: map_from_sql(r, 5)?,
+                fixes: u64_from_sql(r, 1)?,
+                last_t: r.get(2)?,
+                events: u64_from_sql(r, 3)?,
+                metadata: map_from_sql(r, 4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Files from before schema versions may lack columns that `fixes` gained meanwhile.
+fn add_missing_fix_columns(conn: &Connection) -> Result<(), DbError> {
+    for (column, sql_type) in ADDED_FIX_COLUMNS {
+        let present: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('fixes') WHERE name = ?1",
+            params![column],
+            |r| r.get(0),
+        )?;
+        if !present {
+            conn.execute_batch(&format!(
+                "ALTER TABLE fixes ADD COLUMN {column} {sql_type};"
+            ))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -451,40 +531,57 @@ mod tests {
         WireFix::from_fix(&tracelet_core::Fix::new(t, 52.52, 13.405, 5.0))
     }
 
+    fn batch(stream: &str, first_seq: u64, fixes: Vec<WireFix>, events: Vec<WireEvent>) -> BatchV1 {
+        BatchV1 {
+            v: 1,
+            device: "old".into(),
+            stream: stream.into(),
+            batch: String::new(),
+            first_seq,
+            fixes,
+            events,
+        }
+    }
+
     #[test]
-    fn an_older_database_gains_the_new_columns_and_tables() {
+    fn an_older_database_migrates_into_the_legacy_stream() {
         let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch(FIRST_SCHEMA).expect("old schema");
         let mut db = CollectorDb::init(conn).expect("migrates");
         let old = db.fixes("old", 0, 10).expect("old rows");
         assert_eq!(old.len(), 1);
+        assert_eq!((old[0].stream.as_str(), old[0].seq), ("", 1));
         assert_eq!((old[0].fix.tr.as_ref(), old[0].fix.x.len()), (None, 0));
 
         let mut annotated = fix(1_717_243_202_000);
         annotated.tr = Some("trip-1".into());
         annotated.x.insert("driver".into(), "ada".into());
-        let batch = BatchV1 {
-            v: 1,
-            device: "old".into(),
-            batch: "2-2.e1-1".into(),
-            first_seq: 2,
-            fixes: vec![annotated.clone()],
-            events: vec![WireEvent {
-                s: 1,
-                t: 1_717_243_202_000,
-                k: "trip_start".into(),
-                id: Some("trip-1".into()),
-                la: None,
-                lo: None,
-                m: BTreeMap::new(),
-            }],
+        let trip_start = WireEvent {
+            s: 1,
+            t: 1_717_243_202_000,
+            k: "trip_start".into(),
+            id: Some("trip-1".into()),
+            la: None,
+            lo: None,
+            m: BTreeMap::new(),
         };
-        let stored = db.store_batch_rows(&batch, 1).expect("store");
+        // The same sequence number in a new stream is a new fix; in the legacy one, a repeat.
+        let new_stream = batch("a1", 1, vec![annotated.clone()], vec![trip_start.clone()]);
+        let stored = db.store_batch_rows(&new_stream, 1).expect("store");
         assert_eq!((stored.rows.len(), stored.events.len()), (1, 1));
-        assert_eq!(db.fixes("old", 1, 10).expect("new row")[0].fix, annotated);
+        let repeat = batch("", 1, vec![fix(1_717_243_200_000)], vec![]);
+        assert_eq!(db.store_batch(&repeat, 2).expect("store"), (0, 1));
+        let after_old = old[0].cursor;
+        let new_rows = db.fixes("old", after_old, 10).expect("new row");
+        assert_eq!(new_rows.len(), 1);
         assert_eq!(
-            db.all_events("old").expect("events")[0].event,
-            batch.events[0]
+            (new_rows[0].stream.as_str(), &new_rows[0].fix),
+            ("a1", &annotated)
+        );
+        let events = db.all_events("old").expect("events");
+        assert_eq!(
+            (events[0].stream.as_str(), &events[0].event),
+            ("a1", &trip_start)
         );
 
         // Opening it again (every start does) changes nothing.
@@ -493,5 +590,16 @@ mod tests {
         assert_eq!(db.fixes("old", 0, 10).expect("rows").len(), 2);
         let devices = db.devices().expect("devices");
         assert_eq!((devices[0].fixes, devices[0].events), (2, 1));
+    }
+
+    #[test]
+    fn a_database_from_a_newer_collector_is_a_typed_error() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.pragma_update(None, "user_version", 99)
+            .expect("version");
+        match CollectorDb::init(conn) {
+            Err(DbError::NewerSchema { found: 99, .. }) => {}
+            other => panic!("expected NewerSchema, got {:?}", other.map(|_| ())),
+        }
     }
 }

@@ -101,7 +101,7 @@ async fn an_events_only_batch_is_accepted_and_stored() {
     let (_, devices) = get(&collector, "/v1/devices").await;
     assert_eq!(
         devices["devices"],
-        json!([{"device": "ev-only", "fixes": 0, "last_seq": 0, "events": 3, "metadata": {}}])
+        json!([{"device": "ev-only", "fixes": 0, "events": 3, "metadata": {}}])
     );
     let (status, _) = get(&collector, "/v1/devices/ev-only/latest").await;
     assert_eq!(status, 404);
@@ -218,7 +218,7 @@ async fn trip_ids_extras_and_device_metadata_round_trip_through_the_read_api() {
         json!({"fleet": "north", "model": "x1"})
     );
 
-    // The latest device event (by s) wins; a later one with no metadata clears it.
+    // The most recently stored device event wins; a later one with no metadata clears it.
     let update = batch(
         "ev-trip",
         "e4-4",

@@ -12,16 +12,12 @@ use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
 
 use tracelet_core::annotations::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
-use tracelet_core::compact;
+use tracelet_core::compact::{self, COMPACT_MEDIA_TYPE};
 use tracelet_core::fix::validate;
 use tracelet_core::protocol::{
     BatchV1, CONTENT_TYPE_JSON, EVENT_KINDS, ErrorResponse, IDEMPOTENCY_HEADER, IngestResponse,
-    PROTOCOL_VERSION, WireEvent, WireFix,
+    MAX_STREAM_CHARS, PROTOCOL_VERSION, WireEvent, WireFix, batch_id, is_valid_stream,
 };
-use tracelet_core::upload::batch_id;
-
-/// The compact encoding's media type, without parameters.
-const COMPACT_MEDIA_TYPE: &str = "application/vnd.tracelet.batch+binary";
 
 use crate::chaos::HttpFault;
 use crate::{AppState, lock};
@@ -180,6 +176,11 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
             "device must be 1-128 characters of [A-Za-z0-9._:-]".into(),
         ));
     }
+    if !batch.stream.is_empty() && !is_valid_stream(&batch.stream) {
+        return Err(bad_request(format!(
+            "stream must be 1-{MAX_STREAM_CHARS} characters of [A-Za-z0-9_-]"
+        )));
+    }
     if batch.fixes.len() > MAX_FIXES_PER_BATCH {
         return Err(bad_request(format!(
             "a batch carries at most {MAX_FIXES_PER_BATCH} fixes"
@@ -238,10 +239,10 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
             "the {IDEMPOTENCY_HEADER} header must equal the body's batch id"
         )));
     }
-    if batch.batch != batch_id(fix_range, event_range) {
+    if batch.batch != batch_id(&batch.stream, fix_range, event_range) {
         return Err(bad_request(
-            "batch must be \"{first}-{last}\" of the fixes' sequence numbers, \
-             \"e{first}-{last}\" of the events' s, or both joined by \".\""
+            "batch must be \"{stream}:\" followed by \"{first}-{last}\" of the fixes' \
+             sequence numbers, \"e{first}-{last}\" of the events' s, or both joined by \".\""
                 .into(),
         ));
     }

@@ -1,7 +1,7 @@
 //! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
 //!
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
-//! (device, sequence) and each (device, event `s`) once in SQLite, and serves a small read API,
+//! (device, stream, sequence) and each (device, stream, event `s`) once in SQLite, and serves a small read API,
 //! a live stream of stored fixes and events (server-sent events) and a live map page for
 //! tests, the demo and front ends.
 

@@ -59,8 +59,9 @@ struct Latest {
 
 #[derive(Debug, Deserialize)]
 pub struct FixesQuery {
+    /// The `cursor` of the last fix already received; 0 starts from the beginning.
     #[serde(default)]
-    after_seq: u64,
+    after: u64,
     limit: Option<u32>,
 }
 
@@ -68,6 +69,9 @@ pub struct FixesQuery {
 struct FixesPage {
     device: String,
     fixes: Vec<StoredRow>,
+    /// Pass as `after` for the next page; absent when this page was the last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,8 +102,19 @@ pub async fn fixes(
     Query(query): Query<FixesQuery>,
 ) -> Response {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    match lock(&state.db).fixes(&device, query.after_seq, limit) {
-        Ok(fixes) => Json(FixesPage { device, fixes }).into_response(),
+    // One more than asked tells whether another page follows.
+    match lock(&state.db).fixes(&device, query.after, limit + 1) {
+        Ok(mut fixes) => {
+            let more = fixes.len() > limit as usize;
+            fixes.truncate(limit as usize);
+            let next = more.then(|| fixes.last().map(|f| f.cursor)).flatten();
+            Json(FixesPage {
+                device,
+                fixes,
+                next,
+            })
+            .into_response()
+        }
         Err(e) => internal(e),
     }
 }

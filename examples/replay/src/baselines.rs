@@ -16,6 +16,10 @@ use tracelet_core::policy::{Priority, SamplingRequest, StationaryGeofence};
 use tracelet_core::store::StoredFix;
 use tracelet_core::upload::{Encoding, encode_batch};
 
+/// A stream id of the SDK's length (32 hex digits), so that baseline bodies weigh what real
+/// ones do.
+const BASELINE_STREAM: &str = "0123456789abcdef0123456789abcdef";
+
 use crate::geo::Point;
 use crate::subject::{Outcome, Subject, Upload};
 use crate::truth::Interval;
@@ -83,8 +87,14 @@ impl Recorder {
         let bytes = match (self.pending.len(), self.single_fix_bytes) {
             (1, Some(bytes)) => bytes,
             (n, _) => {
-                let bytes = encode_batch("replay-device", &self.pending, &[], Encoding::Json)
-                    .map_or(0, |b| b.body.len() as u64);
+                let bytes = encode_batch(
+                    "replay-device",
+                    BASELINE_STREAM,
+                    &self.pending,
+                    &[],
+                    Encoding::Json,
+                )
+                .map_or(0, |b| b.body.len() as u64);
                 if n == 1 {
                     self.single_fix_bytes = Some(bytes);
                 }

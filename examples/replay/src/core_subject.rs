@@ -17,6 +17,7 @@ use tracelet_core::config::UploadPolicy;
 use tracelet_core::filter::Activity;
 use tracelet_core::geofence::Geofence;
 use tracelet_core::policy::{MotionState, PolicyConfig, SamplingRequest};
+use tracelet_core::store::StreamIds;
 use tracelet_core::upload::ReqwestTransport;
 use tracelet_core::{Event, EventListener, Fix, ManualClock, Tracker, TrackerConfig};
 
@@ -100,6 +101,8 @@ impl CoreSubject {
             config.policy = policy.clone();
         }
         config.jitter_seed = Some(options.seed);
+        // Stream ids are part of every body: seeded, so that a replay repeats byte for byte.
+        config.stream_ids = StreamIds::Seeded(options.seed);
         let triggers = config.upload.clone();
         config.upload.automatic = false;
         let policy = config.policy.clone();

@@ -89,7 +89,7 @@ impl Transport for CountingTransport {
                 Some(inner) => inner.send(request).await,
                 None => Ok(UploadResponse {
                     status: 200,
-                    retry_after_s: None,
+                    ..UploadResponse::default()
                 }),
             };
             if result

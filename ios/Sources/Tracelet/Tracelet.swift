@@ -18,7 +18,21 @@ public final class Tracelet: Sendable {
     /// - Throws: ``TraceletError/invalidConfiguration(reason:)`` or
     ///   ``TraceletError/storage(reason:)``.
     public init(configuration: TraceletConfiguration) throws {
+        try self.init(configuration: configuration, backup: BackupExclusion.system)
+    }
+
+    /// As the public initializer, with the backup exclusion injected (tests record it on Linux,
+    /// where no backup service exists).
+    init(configuration: TraceletConfiguration, backup: BackupExclusion) throws {
         let config = try configuration.bindingsConfig()
+        for directory in [configuration.storageDirectory, configuration.effectiveMarkerDirectory] {
+            do {
+                try backup.exclude(directory)
+            } catch {
+                throw TraceletError.storage(
+                    reason: "cannot prepare \(directory.lastPathComponent): \(error.localizedDescription)")
+            }
+        }
         core = try bridged { try TraceletBindings.Tracelet(config: config) }
         core.setListener(listener: broadcaster)
     }

@@ -9,8 +9,15 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     public var deviceId: String
     /// Sent as `Authorization: Bearer <token>`.
     public var bearerToken: String
-    /// App-private directory for the queue database, e.g. inside Application Support.
+    /// App-private directory for the queue database, e.g. inside Application Support. The SDK
+    /// marks it excluded from backup: a queue restored onto another phone would repeat sequence
+    /// numbers the server already has.
     public var storageDirectory: URL
+    /// Where the queue's install marker lives: a directory that backups never copy, outside
+    /// ``storageDirectory``. A queue restored without its marker starts a new stream, so two
+    /// phones never share one. `nil` (the default) uses ``defaultMarkerDirectory``, which the
+    /// SDK also excludes from backup.
+    public var markerDirectory: URL?
     /// Upload as soon as this many fixes are pending.
     public var batchTriggerCount: UInt32
     /// Most fixes in one request.
@@ -71,7 +78,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         uploadSmoothed: Bool = false,
         smoothingEnabled: Bool = true,
         rejectMock: Bool = false,
-        maxMonitoredRegions: UInt32 = 20
+        maxMonitoredRegions: UInt32 = 20,
+        markerDirectory: URL? = nil
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -87,6 +95,19 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.smoothingEnabled = smoothingEnabled
         self.rejectMock = rejectMock
         self.maxMonitoredRegions = maxMonitoredRegions
+        self.markerDirectory = markerDirectory
+    }
+
+    /// The marker's directory when ``markerDirectory`` is `nil`: beside the storage directory,
+    /// never inside it.
+    public var defaultMarkerDirectory: URL {
+        storageDirectory.deletingLastPathComponent()
+            .appendingPathComponent(storageDirectory.lastPathComponent + "-marker", isDirectory: true)
+    }
+
+    /// The directory the marker actually goes to.
+    var effectiveMarkerDirectory: URL {
+        markerDirectory ?? defaultMarkerDirectory
     }
 
     /// The core validates everything else; only what cannot cross the boundary is checked here
@@ -100,11 +121,15 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         guard storageDirectory.isFileURL else {
             throw TraceletError.invalidConfiguration(reason: "storageDirectory must be a file URL")
         }
+        guard effectiveMarkerDirectory.isFileURL else {
+            throw TraceletError.invalidConfiguration(reason: "markerDirectory must be a file URL")
+        }
         return TraceletConfig(
             endpoint: endpoint.absoluteString,
             deviceId: deviceId,
             bearerToken: bearerToken,
             storageDir: storageDirectory.path,
+            markerDir: effectiveMarkerDirectory.path,
             batchTriggerCount: batchTriggerCount,
             maxBatchFixes: maxBatchFixes,
             maxUploadDelayMs: Int64(delayMs.rounded()),

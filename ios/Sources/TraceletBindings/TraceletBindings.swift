@@ -2324,15 +2324,25 @@ public struct HttpResponse: Equatable, Hashable {
      * `Retry-After` in whole seconds, when the server sent one.
      */
     public var retryAfterS: UInt64?
+    /**
+     * The answer's body, or its first 4 KiB: a 2xx body's duplicate count is how the SDK
+     * notices a delivery anomaly. Empty is allowed and turns that check off.
+     */
+    public var body: Data
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
     public init(status: UInt16, 
         /**
          * `Retry-After` in whole seconds, when the server sent one.
-         */retryAfterS: UInt64?) {
+         */retryAfterS: UInt64?, 
+        /**
+         * The answer's body, or its first 4 KiB: a 2xx body's duplicate count is how the SDK
+         * notices a delivery anomaly. Empty is allowed and turns that check off.
+         */body: Data) {
         self.status = status
         self.retryAfterS = retryAfterS
+        self.body = body
     }
 
     
@@ -2352,13 +2362,15 @@ public struct FfiConverterTypeHttpResponse: FfiConverterRustBuffer {
         return
             try HttpResponse(
                 status: FfiConverterUInt16.read(from: &buf), 
-                retryAfterS: FfiConverterOptionUInt64.read(from: &buf)
+                retryAfterS: FfiConverterOptionUInt64.read(from: &buf), 
+                body: FfiConverterData.read(from: &buf)
         )
     }
 
     public static func write(_ value: HttpResponse, into buf: inout [UInt8]) {
         FfiConverterUInt16.write(value.status, into: &buf)
         FfiConverterOptionUInt64.write(value.retryAfterS, into: &buf)
+        FfiConverterData.write(value.body, into: &buf)
     }
 }
 
@@ -3011,9 +3023,15 @@ public struct TraceletConfig: Equatable, Hashable {
     public var deviceId: String
     public var bearerToken: String
     /**
-     * Directory for the queue database (an app-private directory).
+     * Directory for the queue database (an app-private directory, excluded from backups).
      */
     public var storageDir: String
+    /**
+     * Directory for the queue's install marker, which backups must never copy (Android's
+     * no-backup directory; on iOS a directory excluded from backup). A queue restored from a
+     * backup finds no matching marker and starts a new stream. `None` uses `storage_dir`.
+     */
+    public var markerDir: String?
     /**
      * Upload as soon as this many fixes are pending.
      */
@@ -3064,8 +3082,13 @@ public struct TraceletConfig: Equatable, Hashable {
          * Ingest endpoint; HTTPS except for loopback hosts.
          */endpoint: String, deviceId: String, bearerToken: String, 
         /**
-         * Directory for the queue database (an app-private directory).
+         * Directory for the queue database (an app-private directory, excluded from backups).
          */storageDir: String, 
+        /**
+         * Directory for the queue's install marker, which backups must never copy (Android's
+         * no-backup directory; on iOS a directory excluded from backup). A queue restored from a
+         * backup finds no matching marker and starts a new stream. `None` uses `storage_dir`.
+         */markerDir: String? = nil, 
         /**
          * Upload as soon as this many fixes are pending.
          */batchTriggerCount: UInt32 = UInt32(100), 
@@ -3102,6 +3125,7 @@ public struct TraceletConfig: Equatable, Hashable {
         self.deviceId = deviceId
         self.bearerToken = bearerToken
         self.storageDir = storageDir
+        self.markerDir = markerDir
         self.batchTriggerCount = batchTriggerCount
         self.maxBatchFixes = maxBatchFixes
         self.maxUploadDelayMs = maxUploadDelayMs
@@ -3134,6 +3158,7 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 deviceId: FfiConverterString.read(from: &buf), 
                 bearerToken: FfiConverterString.read(from: &buf), 
                 storageDir: FfiConverterString.read(from: &buf), 
+                markerDir: FfiConverterOptionString.read(from: &buf), 
                 batchTriggerCount: FfiConverterUInt32.read(from: &buf), 
                 maxBatchFixes: FfiConverterUInt32.read(from: &buf), 
                 maxUploadDelayMs: FfiConverterInt64.read(from: &buf), 
@@ -3152,6 +3177,7 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterString.write(value.deviceId, into: &buf)
         FfiConverterString.write(value.bearerToken, into: &buf)
         FfiConverterString.write(value.storageDir, into: &buf)
+        FfiConverterOptionString.write(value.markerDir, into: &buf)
         FfiConverterUInt32.write(value.batchTriggerCount, into: &buf)
         FfiConverterUInt32.write(value.maxBatchFixes, into: &buf)
         FfiConverterInt64.write(value.maxUploadDelayMs, into: &buf)
@@ -3191,6 +3217,10 @@ public struct TraceletStatus: Equatable, Hashable {
     public var deadLetteredTotal: UInt64
     public var evictedTotal: UInt64
     public var uploadAttempts: UInt64
+    /**
+     * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
+     */
+    public var deliveryAnomalies: UInt64
     public var storageRecovered: Bool
     public var motionState: MotionState?
     public var rejectedByReason: [ReasonCount]
@@ -3198,7 +3228,10 @@ public struct TraceletStatus: Equatable, Hashable {
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
+    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, 
+        /**
+         * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
+         */deliveryAnomalies: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
@@ -3208,6 +3241,7 @@ public struct TraceletStatus: Equatable, Hashable {
         self.deadLetteredTotal = deadLetteredTotal
         self.evictedTotal = evictedTotal
         self.uploadAttempts = uploadAttempts
+        self.deliveryAnomalies = deliveryAnomalies
         self.storageRecovered = storageRecovered
         self.motionState = motionState
         self.rejectedByReason = rejectedByReason
@@ -3239,6 +3273,7 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 deadLetteredTotal: FfiConverterUInt64.read(from: &buf), 
                 evictedTotal: FfiConverterUInt64.read(from: &buf), 
                 uploadAttempts: FfiConverterUInt64.read(from: &buf), 
+                deliveryAnomalies: FfiConverterUInt64.read(from: &buf), 
                 storageRecovered: FfiConverterBool.read(from: &buf), 
                 motionState: FfiConverterOptionTypeMotionState.read(from: &buf), 
                 rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
@@ -3256,6 +3291,7 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.deadLetteredTotal, into: &buf)
         FfiConverterUInt64.write(value.evictedTotal, into: &buf)
         FfiConverterUInt64.write(value.uploadAttempts, into: &buf)
+        FfiConverterUInt64.write(value.deliveryAnomalies, into: &buf)
         FfiConverterBool.write(value.storageRecovered, into: &buf)
         FfiConverterOptionTypeMotionState.write(value.motionState, into: &buf)
         FfiConverterSequenceTypeReasonCount.write(value.rejectedByReason, into: &buf)
@@ -4083,6 +4119,14 @@ public enum TraceletEvent: Equatable, Hashable {
     )
     case batchDeadLettered(firstSeq: UInt64, lastSeq: UInt64, httpStatus: UInt16
     )
+    /**
+     * The server already had fixes (or events) of a batch sent for the first time: another
+     * install uses this device id and stream, or the server ignores streams. The batch was
+     * deleted as delivered, so those fixes may be missing at the server. `first_seq` and
+     * `last_seq` are 0 for a batch of events only.
+     */
+    case deliveryAnomaly(firstSeq: UInt64, lastSeq: UInt64, duplicates: UInt64, eventDuplicates: UInt64
+    )
     case fixesEvicted(count: UInt64, reason: String
     )
     case storageRecovered(quarantinedFile: String
@@ -4151,25 +4195,28 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case 6: return .batchDeadLettered(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf), httpStatus: try FfiConverterUInt16.read(from: &buf)
         )
         
-        case 7: return .fixesEvicted(count: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 7: return .deliveryAnomaly(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf), duplicates: try FfiConverterUInt64.read(from: &buf), eventDuplicates: try FfiConverterUInt64.read(from: &buf)
         )
         
-        case 8: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
+        case 8: return .fixesEvicted(count: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .fixSmoothed(seq: try FfiConverterUInt64.read(from: &buf), latitude: try FfiConverterDouble.read(from: &buf), longitude: try FfiConverterDouble.read(from: &buf), accuracyM: try FfiConverterDouble.read(from: &buf)
+        case 9: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
         )
         
-        case 10: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
+        case 10: return .fixSmoothed(seq: try FfiConverterUInt64.read(from: &buf), latitude: try FfiConverterDouble.read(from: &buf), longitude: try FfiConverterDouble.read(from: &buf), accuracyM: try FfiConverterDouble.read(from: &buf)
         )
         
-        case 11: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
+        case 11: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
         )
         
-        case 12: return .geofence(transition: try FfiConverterTypeGeofenceTransition.read(from: &buf), id: try FfiConverterString.read(from: &buf), timeMs: try FfiConverterInt64.read(from: &buf)
+        case 12: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
         )
         
-        case 13: return .regionsChanged(request: try FfiConverterTypeRegionRequest.read(from: &buf)
+        case 13: return .geofence(transition: try FfiConverterTypeGeofenceTransition.read(from: &buf), id: try FfiConverterString.read(from: &buf), timeMs: try FfiConverterInt64.read(from: &buf)
+        )
+        
+        case 14: return .regionsChanged(request: try FfiConverterTypeRegionRequest.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4214,19 +4261,27 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
             FfiConverterUInt16.write(httpStatus, into: &buf)
             
         
-        case let .fixesEvicted(count,reason):
+        case let .deliveryAnomaly(firstSeq,lastSeq,duplicates,eventDuplicates):
             writeInt(&buf, Int32(7))
+            FfiConverterUInt64.write(firstSeq, into: &buf)
+            FfiConverterUInt64.write(lastSeq, into: &buf)
+            FfiConverterUInt64.write(duplicates, into: &buf)
+            FfiConverterUInt64.write(eventDuplicates, into: &buf)
+            
+        
+        case let .fixesEvicted(count,reason):
+            writeInt(&buf, Int32(8))
             FfiConverterUInt64.write(count, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .storageRecovered(quarantinedFile):
-            writeInt(&buf, Int32(8))
+            writeInt(&buf, Int32(9))
             FfiConverterString.write(quarantinedFile, into: &buf)
             
         
         case let .fixSmoothed(seq,latitude,longitude,accuracyM):
-            writeInt(&buf, Int32(9))
+            writeInt(&buf, Int32(10))
             FfiConverterUInt64.write(seq, into: &buf)
             FfiConverterDouble.write(latitude, into: &buf)
             FfiConverterDouble.write(longitude, into: &buf)
@@ -4234,25 +4289,25 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
             
         
         case let .motionChanged(state,reason):
-            writeInt(&buf, Int32(10))
+            writeInt(&buf, Int32(11))
             FfiConverterTypeMotionState.write(state, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .samplingChanged(request):
-            writeInt(&buf, Int32(11))
+            writeInt(&buf, Int32(12))
             FfiConverterTypeSamplingRequest.write(request, into: &buf)
             
         
         case let .geofence(transition,id,timeMs):
-            writeInt(&buf, Int32(12))
+            writeInt(&buf, Int32(13))
             FfiConverterTypeGeofenceTransition.write(transition, into: &buf)
             FfiConverterString.write(id, into: &buf)
             FfiConverterInt64.write(timeMs, into: &buf)
             
         
         case let .regionsChanged(request):
-            writeInt(&buf, Int32(13))
+            writeInt(&buf, Int32(14))
             FfiConverterTypeRegionRequest.write(request, into: &buf)
             
         }

@@ -5,6 +5,10 @@ import FoundationNetworking
 
 /// A fix as the collector's read API returns it (rounded: lat/lon to 1e-7, accuracy to 0.1).
 struct StoredFix: Decodable, Equatable {
+    /// The collector's storage-order position: the read API's paging cursor.
+    let cursor: UInt64
+    /// The SDK queue's stream the sequence number belongs to.
+    let stream: String
     let seq: UInt64
     let t: Int64
     let la: Double
@@ -26,7 +30,8 @@ struct StoredFix: Decodable, Equatable {
 
 /// A geofence, trip or device event as the collector's read API returns it.
 struct StoredEvent: Decodable, Equatable {
-    /// Per-device event sequence number.
+    let stream: String
+    /// Event sequence number within the stream.
     let s: UInt64
     let t: Int64
     /// enter, exit, dwell, trip_start, trip_end or device.
@@ -52,25 +57,28 @@ struct CollectorClient {
         struct Page: Decodable {
             let device: String
             let fixes: [StoredFix]
+            let next: UInt64?
         }
         var all: [StoredFix] = []
+        var after: UInt64 = 0
         while true {
-            let after = all.last?.seq ?? 0
             let page: Page = try await get(
-                "v1/devices/\(device)/fixes", query: "after_seq=\(after)&limit=1000")
+                "v1/devices/\(device)/fixes", query: "after=\(after)&limit=1000")
             all += page.fixes
-            if page.fixes.isEmpty { return all }
+            guard let next = page.next else { return all }
+            after = next
         }
     }
 
-    /// Every event of `device`, in sequence order (`GET /v1/devices/{device}/events`).
+    /// Every event of `device`, in sequence order within each stream
+    /// (`GET /v1/devices/{device}/events`).
     func events(device: String) async throws -> [StoredEvent] {
         struct Page: Decodable {
             let device: String
             let events: [StoredEvent]
         }
         let page: Page = try await get("v1/devices/\(device)/events", query: "limit=10000")
-        return page.events.sorted { $0.s < $1.s }
+        return page.events.sorted { ($0.stream, $0.s) < ($1.stream, $1.s) }
     }
 
     func stats() async throws -> CollectorStats {

@@ -20,6 +20,10 @@ class CollectorTestCase: XCTestCase {
         collector = nil
         for directory in storageDirectories {
             try? FileManager.default.removeItem(at: directory)
+            // The install marker's default directory sits beside the queue's.
+            try? FileManager.default.removeItem(
+                at: directory.deletingLastPathComponent()
+                    .appendingPathComponent(directory.lastPathComponent + "-marker"))
         }
         super.tearDown()
     }

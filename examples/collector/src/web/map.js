@@ -15,7 +15,7 @@ const GEOFENCE_KINDS = { enter: "#1a9c4a", exit: "#e0661a", dwell: "#2563eb" };
 // A device named `<id>:raw` carries every fix the phone produced (the demo uploads them from a
 // second tracker with its filter off); it is drawn as the raw layer of `<id>`.
 const RAW_SUFFIX = ":raw";
-// name -> { name, color, bySeq, sorted, rawByT: Map(t -> point), events: Map(s -> event) }
+// name -> { name, color, byCursor, sorted, rawByT: Map(t -> point), events: Map(cursor -> event) }
 const devices = new Map();
 let mode = "kept";
 let drawQueued = false;
@@ -25,7 +25,7 @@ function device(name) {
   if (!d) {
     d = {
       name, color: PALETTE[devices.size % PALETTE.length],
-      bySeq: new Map(), sorted: null, rawByT: new Map(), rawSorted: null,
+      byCursor: new Map(), sorted: null, rawByT: new Map(), rawSorted: null,
       events: new Map(), eventsSorted: null, listedMetadata: {},
     };
     devices.set(name, d);
@@ -40,25 +40,25 @@ function addPoints(name, points) {
     d.rawSorted = null;
   } else {
     const d = device(name);
-    for (const p of points) d.bySeq.set(p.seq, p);
+    for (const p of points) d.byCursor.set(p.cursor, p);
     d.sorted = null;
     d.rawSorted = null; // kept flags of raw points depend on the kept ones
   }
   queueDraw();
 }
 
-// Geofence, trip and device events of one device, kept by `s` (the stream and the read API
-// may both deliver one). The raw layer's twin tracker has no events of its own to show.
+// Geofence, trip and device events of one device, kept by `cursor` (the live stream and the
+// read API may both deliver one; `s` alone repeats across the device's queue streams). The raw layer's twin tracker has no events of its own to show.
 function addEvents(name, events) {
   if (name.endsWith(RAW_SUFFIX) || events.length === 0) return;
   const d = device(name);
-  for (const e of events) d.events.set(e.s, e);
+  for (const e of events) d.events.set(e.cursor, e);
   d.eventsSorted = null;
   queueDraw();
 }
 
 function sortedEvents(d) {
-  if (!d.eventsSorted) d.eventsSorted = [...d.events.values()].sort((a, b) => a.t - b.t || a.s - b.s);
+  if (!d.eventsSorted) d.eventsSorted = [...d.events.values()].sort((a, b) => a.t - b.t || a.cursor - b.cursor);
   return d.eventsSorted;
 }
 
@@ -79,11 +79,12 @@ function trips(d) {
   return [...byId.values()].sort((a, b) => (a.start ?? a.end) - (b.start ?? b.end));
 }
 
-// The metadata of the latest `device` event (by s); before any is loaded, what /v1/devices said.
+// The metadata of the most recently stored `device` event; before any is loaded, what
+// /v1/devices said.
 function metadata(d) {
   let latest = null;
   for (const e of d.events.values()) {
-    if (e.k === "device" && (!latest || e.s > latest.s)) latest = e;
+    if (e.k === "device" && (!latest || e.cursor > latest.cursor)) latest = e;
   }
   return latest ? (latest.m ?? {}) : d.listedMetadata;
 }
@@ -100,13 +101,13 @@ function rawPoints(d) {
     const keptUpTo = kept.length ? kept[kept.length - 1].t : -Infinity;
     d.rawSorted = [...d.rawByT.values()]
       .map((p) => ({ ...p, kept: keptTimes.has(p.t) || p.t > keptUpTo }))
-      .sort((a, b) => a.t - b.t || a.seq - b.seq);
+      .sort((a, b) => a.t - b.t || a.cursor - b.cursor);
   }
   return d.rawSorted;
 }
 
 function sortedPoints(d) {
-  if (!d.sorted) d.sorted = [...d.bySeq.values()].sort((a, b) => a.t - b.t || a.seq - b.seq);
+  if (!d.sorted) d.sorted = [...d.byCursor.values()].sort((a, b) => a.t - b.t || a.cursor - b.cursor);
   return d.sorted;
 }
 

@@ -31,7 +31,7 @@ import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
  */
 internal const val ANDROID_MAX_REGIONS = 100
 
-internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
+internal fun TraceletConfig.toFfi(storageDir: String, markerDir: String?): FfiConfig {
     // Negative sizes would wrap around as unsigned values; refuse them here with the same type
     // the core uses for its own checks.
     if (batchTriggerCount < 1) throw TraceletException.InvalidConfig("batchTriggerCount must be >= 1")
@@ -41,6 +41,7 @@ internal fun TraceletConfig.toFfi(storageDir: String): FfiConfig {
         deviceId = deviceId,
         bearerToken = bearerToken,
         storageDir = storageDir,
+        markerDir = markerDir,
         batchTriggerCount = batchTriggerCount.toUInt(),
         maxBatchFixes = maxBatchFixes.toUInt(),
         maxUploadDelayMs = maxUploadDelayMillis,
@@ -108,6 +109,7 @@ internal fun FfiStatus.toPublic(): TraceletStatus = TraceletStatus(
     deadLetteredTotal = deadLetteredTotal.toLong(),
     evictedTotal = evictedTotal.toLong(),
     uploadAttempts = uploadAttempts.toLong(),
+    deliveryAnomalies = deliveryAnomalies.toLong(),
     storageRecovered = storageRecovered,
     lastUpload = lastUpload?.toPublic(),
     motionState = motionState?.toPublic(),
@@ -166,6 +168,8 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.UploadFailed -> TraceletEvent.UploadFailed(reason, retryInMs)
     is FfiEvent.BatchDeadLettered ->
         TraceletEvent.BatchDeadLettered(firstSeq.toLong(), lastSeq.toLong(), httpStatus.toInt())
+    is FfiEvent.DeliveryAnomaly ->
+        TraceletEvent.DeliveryAnomaly(firstSeq.toLong(), lastSeq.toLong(), duplicates.toLong(), eventDuplicates.toLong())
     is FfiEvent.FixesEvicted -> TraceletEvent.FixesEvicted(count.toLong(), reason)
     is FfiEvent.StorageRecovered -> TraceletEvent.StorageRecovered(quarantinedFile)
     is FfiEvent.MotionChanged -> TraceletEvent.MotionChanged(state.toPublic(), reason)

@@ -47,7 +47,14 @@ object Tracelet {
         val appContext = context.applicationContext ?: context
         if (runtime?.config == config) return
         val previous = runtime
-        val client = TraceletClient(config, File(appContext.noBackupFilesDir, "tracelet"))
+        // Both in the no-backup directory, which neither Auto Backup nor device-to-device
+        // transfer copies; the marker sits outside the queue's directory so that an app that
+        // moves or deletes the queue still leaves the marker to compare against.
+        val client = TraceletClient(
+            config,
+            storageDir = File(appContext.noBackupFilesDir, "tracelet"),
+            markerDir = appContext.noBackupFilesDir,
+        )
         client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
         hub.attach(client)

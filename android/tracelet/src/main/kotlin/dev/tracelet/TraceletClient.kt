@@ -12,6 +12,10 @@ import dev.tracelet.internal.TraceletEvent as FfiEvent
 
 /**
  * The platform-independent half of the SDK: one Rust tracker and its queue in [storageDir].
+ * [markerDir] holds the queue's install marker and must be a directory that backups never copy
+ * (Android's no-backup directory): a queue restored from a backup then finds no marker and
+ * starts a new stream instead of repeating sequence numbers the server already has. `null`
+ * keeps the marker beside the queue.
  * It needs no Android `Context`, which is what lets it run (and be tested) on a plain JVM; the
  * Android `Tracelet` object owns one of these and adds the OS around it.
  *
@@ -21,10 +25,10 @@ import dev.tracelet.internal.TraceletEvent as FfiEvent
  * @throws TraceletException.InvalidConfig if the core refuses [config].
  * @throws TraceletException.Storage if the queue in [storageDir] cannot be opened.
  */
-class TraceletClient(config: TraceletConfig, storageDir: File) : AutoCloseable {
+class TraceletClient(config: TraceletConfig, storageDir: File, markerDir: File? = null) : AutoCloseable {
 
     private val core: FfiTracelet = translatingErrors {
-        FfiTracelet(config.toFfi(storageDir.absolutePath))
+        FfiTracelet(config.toFfi(storageDir.absolutePath, markerDir?.absolutePath))
     }
 
     // The core calls the listener on the recording thread or its upload thread and needs it to

@@ -32,6 +32,20 @@ sealed class TraceletEvent {
         TraceletEvent()
 
     /**
+     * The server already had [duplicates] fixes (and [eventDuplicates] events) of a batch sent
+     * for the first time: another install sends under this device id and queue stream, or the
+     * server does not key on streams. The batch was deleted as delivered, so those fixes may be
+     * missing at the server. Counted in [TraceletStatus.deliveryAnomalies]; [firstSeq] and
+     * [lastSeq] are 0 for a batch of events only.
+     */
+    data class DeliveryAnomaly(
+        val firstSeq: Long,
+        val lastSeq: Long,
+        val duplicates: Long,
+        val eventDuplicates: Long,
+    ) : TraceletEvent()
+
+    /**
      * The queue hit one of its bounds and dropped its [count] oldest fixes to make room;
      * [reason] is `count`, `age` or `bytes`. They are also counted in [TraceletStatus.evictedTotal].
      */

@@ -5,6 +5,8 @@ package dev.tracelet
  *
  * @property uploadedBytes request bytes of the batches the server accepted.
  * @property evictedTotal fixes dropped, oldest first, because the queue hit a bound.
+ * @property deliveryAnomalies batches the server answered with duplicates on their first attempt
+ *   (see [TraceletEvent.DeliveryAnomaly]).
  * @property storageRecovered the queue was found corrupt at start and replaced by a fresh one
  *   (see [TraceletEvent.StorageRecovered]).
  * @property motionState what the motion policy believes the device is doing; `null` if unknown.
@@ -26,6 +28,7 @@ data class TraceletStatus(
     val lastUpload: UploadResult?,
     val motionState: MotionState? = null,
     val rejectedByReason: Map<String, Long> = emptyMap(),
+    val deliveryAnomalies: Long = 0,
 )
 
 /** How the most recent upload ended. */

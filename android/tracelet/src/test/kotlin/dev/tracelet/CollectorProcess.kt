@@ -14,6 +14,8 @@ import org.json.JSONObject
 
 /** One fix as the collector's read API returns it. */
 data class StoredFix(
+    /** The SDK queue's stream that [seq] belongs to. */
+    val stream: String,
     val seq: Long,
     val timeMillis: Long,
     val latitude: Double,
@@ -52,12 +54,23 @@ class CollectorProcess private constructor(
 
     private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
 
+    /** Every stored fix of [deviceId], in storage order, following the read API's cursor. */
     fun fixes(deviceId: String): List<StoredFix> {
-        val body = get("/v1/devices/$deviceId/fixes?after_seq=0&limit=1000")
-        val array = JSONObject(body).getJSONArray("fixes")
-        return (0 until array.length()).map { i ->
-            val o = array.getJSONObject(i)
+        val all = mutableListOf<StoredFix>()
+        var after = 0L
+        while (true) {
+            val page = JSONObject(get("/v1/devices/$deviceId/fixes?after=$after&limit=1000"))
+            all += page.getJSONArray("fixes").toFixes()
+            if (!page.has("next")) return all
+            after = page.getLong("next")
+        }
+    }
+
+    private fun org.json.JSONArray.toFixes(): List<StoredFix> =
+        (0 until length()).map { i ->
+            val o = getJSONObject(i)
             StoredFix(
+                stream = o.getString("stream"),
                 seq = o.getLong("seq"),
                 timeMillis = o.getLong("t"),
                 latitude = o.getDouble("la"),
@@ -70,7 +83,6 @@ class CollectorProcess private constructor(
                 extras = o.optJSONObject("x").toStringMap(),
             )
         }
-    }
 
     /** `GET /v1/devices/{device}/events`: the device's events in time order. */
     fun events(deviceId: String): List<StoredEvent> {

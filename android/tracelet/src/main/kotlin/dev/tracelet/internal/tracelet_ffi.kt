@@ -3803,6 +3803,12 @@ data class HttpResponse (
      * `Retry-After` in whole seconds, when the server sent one.
      */
     var `retryAfterS`: kotlin.ULong?
+    , 
+    /**
+     * The answer's body, or its first 4 KiB: a 2xx body's duplicate count is how the SDK
+     * notices a delivery anomaly. Empty is allowed and turns that check off.
+     */
+    var `body`: kotlin.ByteArray
     
 ){
     
@@ -3821,17 +3827,20 @@ public object FfiConverterTypeHttpResponse: FfiConverterRustBuffer<HttpResponse>
         return HttpResponse(
             FfiConverterUShort.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterByteArray.read(buf),
         )
     }
 
     override fun allocationSize(value: HttpResponse) = (
             FfiConverterUShort.allocationSize(value.`status`) +
-            FfiConverterOptionalULong.allocationSize(value.`retryAfterS`)
+            FfiConverterOptionalULong.allocationSize(value.`retryAfterS`) +
+            FfiConverterByteArray.allocationSize(value.`body`)
     )
 
     override fun write(value: HttpResponse, buf: ByteBuffer) {
             FfiConverterUShort.write(value.`status`, buf)
             FfiConverterOptionalULong.write(value.`retryAfterS`, buf)
+            FfiConverterByteArray.write(value.`body`, buf)
     }
 }
 
@@ -4306,9 +4315,16 @@ data class TraceletConfig (
     var `bearerToken`: kotlin.String
     , 
     /**
-     * Directory for the queue database (an app-private directory).
+     * Directory for the queue database (an app-private directory, excluded from backups).
      */
     var `storageDir`: kotlin.String
+    , 
+    /**
+     * Directory for the queue's install marker, which backups must never copy (Android's
+     * no-backup directory; on iOS a directory excluded from backup). A queue restored from a
+     * backup finds no matching marker and starts a new stream. `None` uses `storage_dir`.
+     */
+    var `markerDir`: kotlin.String? = null 
     , 
     /**
      * Upload as soon as this many fixes are pending.
@@ -4381,6 +4397,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
+            FfiConverterOptionalString.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterUInt.read(buf),
             FfiConverterLong.read(buf),
@@ -4399,6 +4416,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.allocationSize(value.`deviceId`) +
             FfiConverterString.allocationSize(value.`bearerToken`) +
             FfiConverterString.allocationSize(value.`storageDir`) +
+            FfiConverterOptionalString.allocationSize(value.`markerDir`) +
             FfiConverterUInt.allocationSize(value.`batchTriggerCount`) +
             FfiConverterUInt.allocationSize(value.`maxBatchFixes`) +
             FfiConverterLong.allocationSize(value.`maxUploadDelayMs`) +
@@ -4416,6 +4434,7 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterString.write(value.`deviceId`, buf)
             FfiConverterString.write(value.`bearerToken`, buf)
             FfiConverterString.write(value.`storageDir`, buf)
+            FfiConverterOptionalString.write(value.`markerDir`, buf)
             FfiConverterUInt.write(value.`batchTriggerCount`, buf)
             FfiConverterUInt.write(value.`maxBatchFixes`, buf)
             FfiConverterLong.write(value.`maxUploadDelayMs`, buf)
@@ -4450,6 +4469,11 @@ data class TraceletStatus (
     , 
     var `uploadAttempts`: kotlin.ULong
     , 
+    /**
+     * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
+     */
+    var `deliveryAnomalies`: kotlin.ULong
+    , 
     var `storageRecovered`: kotlin.Boolean
     , 
     var `motionState`: MotionState?
@@ -4482,6 +4506,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeMotionState.read(buf),
             FfiConverterSequenceTypeReasonCount.read(buf),
@@ -4499,6 +4524,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.allocationSize(value.`deadLetteredTotal`) +
             FfiConverterULong.allocationSize(value.`evictedTotal`) +
             FfiConverterULong.allocationSize(value.`uploadAttempts`) +
+            FfiConverterULong.allocationSize(value.`deliveryAnomalies`) +
             FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
             FfiConverterOptionalTypeMotionState.allocationSize(value.`motionState`) +
             FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
@@ -4515,6 +4541,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.write(value.`deadLetteredTotal`, buf)
             FfiConverterULong.write(value.`evictedTotal`, buf)
             FfiConverterULong.write(value.`uploadAttempts`, buf)
+            FfiConverterULong.write(value.`deliveryAnomalies`, buf)
             FfiConverterBoolean.write(value.`storageRecovered`, buf)
             FfiConverterOptionalTypeMotionState.write(value.`motionState`, buf)
             FfiConverterSequenceTypeReasonCount.write(value.`rejectedByReason`, buf)
@@ -5237,6 +5264,24 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * The server already had fixes (or events) of a batch sent for the first time: another
+     * install uses this device id and stream, or the server ignores streams. The batch was
+     * deleted as delivered, so those fixes may be missing at the server. `first_seq` and
+     * `last_seq` are 0 for a batch of events only.
+     */
+    data class DeliveryAnomaly(
+        val `firstSeq`: kotlin.ULong, 
+        val `lastSeq`: kotlin.ULong, 
+        val `duplicates`: kotlin.ULong, 
+        val `eventDuplicates`: kotlin.ULong) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
     data class FixesEvicted(
         val `count`: kotlin.ULong, 
         val `reason`: kotlin.String) : TraceletEvent()
@@ -5360,32 +5405,38 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 FfiConverterULong.read(buf),
                 FfiConverterUShort.read(buf),
                 )
-            7 -> TraceletEvent.FixesEvicted(
+            7 -> TraceletEvent.DeliveryAnomaly(
+                FfiConverterULong.read(buf),
+                FfiConverterULong.read(buf),
+                FfiConverterULong.read(buf),
+                FfiConverterULong.read(buf),
+                )
+            8 -> TraceletEvent.FixesEvicted(
                 FfiConverterULong.read(buf),
                 FfiConverterString.read(buf),
                 )
-            8 -> TraceletEvent.StorageRecovered(
+            9 -> TraceletEvent.StorageRecovered(
                 FfiConverterString.read(buf),
                 )
-            9 -> TraceletEvent.FixSmoothed(
+            10 -> TraceletEvent.FixSmoothed(
                 FfiConverterULong.read(buf),
                 FfiConverterDouble.read(buf),
                 FfiConverterDouble.read(buf),
                 FfiConverterDouble.read(buf),
                 )
-            10 -> TraceletEvent.MotionChanged(
+            11 -> TraceletEvent.MotionChanged(
                 FfiConverterTypeMotionState.read(buf),
                 FfiConverterString.read(buf),
                 )
-            11 -> TraceletEvent.SamplingChanged(
+            12 -> TraceletEvent.SamplingChanged(
                 FfiConverterTypeSamplingRequest.read(buf),
                 )
-            12 -> TraceletEvent.Geofence(
+            13 -> TraceletEvent.Geofence(
                 FfiConverterTypeGeofenceTransition.read(buf),
                 FfiConverterString.read(buf),
                 FfiConverterLong.read(buf),
                 )
-            13 -> TraceletEvent.RegionsChanged(
+            14 -> TraceletEvent.RegionsChanged(
                 FfiConverterTypeRegionRequest.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
@@ -5437,6 +5488,16 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterULong.allocationSize(value.`firstSeq`)
                 + FfiConverterULong.allocationSize(value.`lastSeq`)
                 + FfiConverterUShort.allocationSize(value.`httpStatus`)
+            )
+        }
+        is TraceletEvent.DeliveryAnomaly -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`firstSeq`)
+                + FfiConverterULong.allocationSize(value.`lastSeq`)
+                + FfiConverterULong.allocationSize(value.`duplicates`)
+                + FfiConverterULong.allocationSize(value.`eventDuplicates`)
             )
         }
         is TraceletEvent.FixesEvicted -> {
@@ -5533,19 +5594,27 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 FfiConverterUShort.write(value.`httpStatus`, buf)
                 Unit
             }
-            is TraceletEvent.FixesEvicted -> {
+            is TraceletEvent.DeliveryAnomaly -> {
                 buf.putInt(7)
+                FfiConverterULong.write(value.`firstSeq`, buf)
+                FfiConverterULong.write(value.`lastSeq`, buf)
+                FfiConverterULong.write(value.`duplicates`, buf)
+                FfiConverterULong.write(value.`eventDuplicates`, buf)
+                Unit
+            }
+            is TraceletEvent.FixesEvicted -> {
+                buf.putInt(8)
                 FfiConverterULong.write(value.`count`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is TraceletEvent.StorageRecovered -> {
-                buf.putInt(8)
+                buf.putInt(9)
                 FfiConverterString.write(value.`quarantinedFile`, buf)
                 Unit
             }
             is TraceletEvent.FixSmoothed -> {
-                buf.putInt(9)
+                buf.putInt(10)
                 FfiConverterULong.write(value.`seq`, buf)
                 FfiConverterDouble.write(value.`latitude`, buf)
                 FfiConverterDouble.write(value.`longitude`, buf)
@@ -5553,25 +5622,25 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 Unit
             }
             is TraceletEvent.MotionChanged -> {
-                buf.putInt(10)
+                buf.putInt(11)
                 FfiConverterTypeMotionState.write(value.`state`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
             is TraceletEvent.SamplingChanged -> {
-                buf.putInt(11)
+                buf.putInt(12)
                 FfiConverterTypeSamplingRequest.write(value.`request`, buf)
                 Unit
             }
             is TraceletEvent.Geofence -> {
-                buf.putInt(12)
+                buf.putInt(13)
                 FfiConverterTypeGeofenceTransition.write(value.`transition`, buf)
                 FfiConverterString.write(value.`id`, buf)
                 FfiConverterLong.write(value.`timeMs`, buf)
                 Unit
             }
             is TraceletEvent.RegionsChanged -> {
-                buf.putInt(13)
+                buf.putInt(14)
                 FfiConverterTypeRegionRequest.write(value.`request`, buf)
                 Unit
             }

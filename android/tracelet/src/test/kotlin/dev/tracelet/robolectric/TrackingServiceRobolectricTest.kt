@@ -11,6 +11,7 @@ import dev.tracelet.CollectorProcess
 import dev.tracelet.Tracelet
 import dev.tracelet.config
 import dev.tracelet.platform.TrackingService
+import java.io.File
 import java.util.UUID
 import kotlinx.coroutines.runBlocking
 import org.junit.AfterClass
@@ -69,6 +70,9 @@ class TrackingServiceRobolectricTest {
 
         val deviceId = "robo-" + UUID.randomUUID().toString().take(8)
         Tracelet.configure(app, config(collector, deviceId))
+        // The queue and its install marker live where no backup route reaches.
+        assertTrue(File(app.noBackupFilesDir, "tracelet/tracelet-queue.sqlite3").isFile)
+        assertTrue(File(app.noBackupFilesDir, "tracelet-queue.marker").isFile)
         Tracelet.start()
 
         // start() asked the OS for the foreground service; run that intent through the real service.
