@@ -17,7 +17,7 @@ public final class Tracelet: Sendable {
     ///
     /// - Throws: ``TraceletError/invalidConfiguration(reason:)`` or
     ///   ``TraceletError/storage(reason:)``.
-    public init(configuration: TraceletConfiguration) throws {
+    public convenience init(configuration: TraceletConfiguration) throws {
         try self.init(configuration: configuration, backup: BackupExclusion.system)
     }
 

@@ -31,7 +31,7 @@ import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
  */
 internal const val ANDROID_MAX_REGIONS = 100
 
-internal fun TraceletConfig.toFfi(storageDir: String, markerDir: String?): FfiConfig {
+internal fun TraceletConfig.toFfi(storageDir: String, markerDir: String? = null): FfiConfig {
     // Negative sizes would wrap around as unsigned values; refuse them here with the same type
     // the core uses for its own checks.
     if (batchTriggerCount < 1) throw TraceletException.InvalidConfig("batchTriggerCount must be >= 1")
