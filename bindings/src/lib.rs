@@ -633,8 +633,9 @@ impl core::EventListener for ListenerBridge {
     }
 }
 
-/// Runs a platform transport on the upload thread. The call blocks that thread, which is the
-/// SDK's own and does nothing else meanwhile.
+/// Runs a platform transport. Its call blocks, so it runs on a thread of its own (tokio's
+/// blocking pool): the uploader can then give up on it at the request timeout or at shutdown,
+/// even if the platform's code never returns.
 struct ForeignTransport(Arc<dyn HttpTransport>);
 
 impl core::upload::Transport for ForeignTransport {
@@ -652,10 +653,11 @@ impl core::upload::Transport for ForeignTransport {
             timeout_ms: u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
             body: request.body,
         };
-        let result = self.0.send(foreign);
+        let transport = Arc::clone(&self.0);
         Box::pin(async move {
-            match result {
-                Ok(mut r) => Ok(core::upload::UploadResponse {
+            let call = tokio::task::spawn_blocking(move || transport.send(foreign));
+            match call.await {
+                Ok(Ok(mut r)) => Ok(core::upload::UploadResponse {
                     status: r.status,
                     retry_after_s: r.retry_after_s,
                     body: {
@@ -663,10 +665,13 @@ impl core::upload::Transport for ForeignTransport {
                         r.body
                     },
                 }),
-                Err(TransportFailure::Timeout) => Err(core::upload::TransportError::Timeout),
-                Err(TransportFailure::Network { reason }) => {
+                Ok(Err(TransportFailure::Timeout)) => Err(core::upload::TransportError::Timeout),
+                Ok(Err(TransportFailure::Network { reason })) => {
                     Err(core::upload::TransportError::Network(reason))
                 }
+                Err(_) => Err(core::upload::TransportError::Network(
+                    "the platform transport did not complete".into(),
+                )),
             }
         })
     }

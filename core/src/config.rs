@@ -104,7 +104,7 @@ pub enum ConfigError {
     EndpointNotHttps,
     #[error("device id must be 1-128 characters of [A-Za-z0-9._:-]")]
     BadDeviceId,
-    #[error("bearer token must be non-empty visible ASCII")]
+    #[error("bearer token must be 1 to 8192 bytes of visible ASCII")]
     BadToken,
     #[error("storage directory must be set")]
     NoStorageDir,
@@ -183,8 +183,7 @@ impl TrackerConfig {
         if !id_ok {
             return Err(ConfigError::BadDeviceId);
         }
-        if self.bearer_token.is_empty() || !self.bearer_token.bytes().all(|b| b.is_ascii_graphic())
-        {
+        if !crate::tracker::is_valid_token(&self.bearer_token) {
             return Err(ConfigError::BadToken);
         }
         if self.storage_dir.as_os_str().is_empty() {

@@ -8,6 +8,7 @@ use crate::fix::{Fix, FixError, validate};
 use crate::policy::{
     MotionPolicy, MotionState, PolicyConfig, PolicyOutput, PowerState, SamplingRequest,
 };
+use crate::steady::Now;
 
 /// Why a fix was not stored: invalid input (a typed error for the caller) or a filter verdict.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,8 @@ impl Refusal {
     }
 }
 
+/// Cloned before a batch is judged, so that a failed write can put every gate back as it was.
+#[derive(Clone)]
 pub struct Decider {
     policy: MotionPolicy,
     filter: Option<Filter>,
@@ -52,8 +55,10 @@ impl Decider {
         }
     }
 
-    /// Validates and filters each fix; the kept ones are what the queue stores.
-    pub fn judge(&mut self, fixes: Vec<Fix>, now_ms: i64) -> Verdicts {
+    /// Validates and filters each fix; the kept ones are what the queue stores. Fixes are
+    /// compared with the wall clock; the policy's stop clock runs on steady time.
+    pub fn judge(&mut self, fixes: Vec<Fix>, now: Now) -> Verdicts {
+        let now_ms = now.wall_ms;
         let ctx = FilterContext {
             activity: self.activity,
             motion: match self.policy.state() {
@@ -76,7 +81,7 @@ impl Decider {
                     verdicts.smoothed.push(None);
                 }
                 Some(FilterDecision::Accept { smoothed, .. }) => {
-                    if self.is_still_stationary_after(&fix, now_ms, &mut verdicts) {
+                    if self.is_still_stationary_after(&fix, now, &mut verdicts) {
                         let reason = RejectReason::Stationary;
                         verdicts.refused.push((index, Refusal::Filtered(reason)));
                     } else {
@@ -91,16 +96,11 @@ impl Decider {
 
     /// While stationary the policy judges a heartbeat fix first: one that shows movement
     /// resumes sampling and is stored; one that does not is not stored (the stop is).
-    fn is_still_stationary_after(
-        &mut self,
-        fix: &Fix,
-        now_ms: i64,
-        verdicts: &mut Verdicts,
-    ) -> bool {
+    fn is_still_stationary_after(&mut self, fix: &Fix, now: Now, verdicts: &mut Verdicts) -> bool {
         if self.policy.state() != MotionState::Stationary {
             return false;
         }
-        let output = self.policy.on_fix(fix, now_ms);
+        let output = self.policy.on_fix(fix, now);
         if output != PolicyOutput::default() {
             verdicts.policy_outputs.push(output);
         }
@@ -108,16 +108,22 @@ impl Decider {
     }
 
     /// Lets the policy see the fixes that were stored.
-    pub fn observe(&mut self, stored: &[Fix], now_ms: i64) -> Vec<PolicyOutput> {
+    pub fn observe(&mut self, stored: &[Fix], now: Now) -> Vec<PolicyOutput> {
         stored
             .iter()
-            .map(|fix| self.policy.on_fix(fix, now_ms))
+            .map(|fix| self.policy.on_fix(fix, now))
             .filter(|out| *out != PolicyOutput::default())
             .collect()
     }
 
-    pub fn tick(&mut self, now_ms: i64) -> PolicyOutput {
-        self.policy.on_tick(now_ms)
+    /// Time passing, in steady time.
+    pub fn tick(&mut self, steady_ms: i64) -> PolicyOutput {
+        self.policy.on_tick(steady_ms)
+    }
+
+    /// When time alone next changes the policy's state (steady time).
+    pub fn next_deadline_ms(&self) -> Option<i64> {
+        self.policy.next_deadline_ms()
     }
 
     pub fn activity(&mut self, activity: Activity, now_ms: i64) -> PolicyOutput {

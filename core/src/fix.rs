@@ -9,6 +9,15 @@ use thiserror::Error;
 pub const MIN_PLAUSIBLE_TIME_MS: i64 = 946_684_800_000;
 /// How far a fix may lie in the future of the injected clock before it is refused.
 pub const MAX_FUTURE_SKEW_MS: i64 = 10 * 60 * 1000;
+/// How far ahead of the device clock a fix stamped by the satellite receiver may be. Android's
+/// GPS provider reports GNSS time, which is right when the device clock is not (set by hand,
+/// never synced): such fixes are accepted up to this far ahead. Other providers stamp fixes with
+/// the device clock, so anything ahead of it by more than [`MAX_FUTURE_SKEW_MS`] is broken.
+pub const MAX_GNSS_AHEAD_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Fixes arrive out of order only within the OS's batching, a few minutes at most. One older
+/// than the newest fix by more than this is not a late fix but a sign that the clock stamping
+/// the fixes was set back (see [`time_went_back`]).
+pub const REORDER_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// Largest speed any phone reports honestly (a jet is ~300 m/s); larger is a broken value.
 pub const MAX_REPORTED_SPEED_MPS: f64 = 1_000.0;
 /// Largest horizontal accuracy worth storing at all (beyond this it is not a position).
@@ -109,7 +118,11 @@ pub enum FixError {
     SpeedImplausible,
     #[error("fix time is before 2000-01-01")]
     TimeTooOld,
-    #[error("fix time is more than {} s ahead of the clock", MAX_FUTURE_SKEW_MS / 1000)]
+    #[error(
+        "fix time is ahead of the clock by more than {} s ({} days for GNSS-timed fixes)",
+        MAX_FUTURE_SKEW_MS / 1000,
+        MAX_GNSS_AHEAD_MS / 86_400_000
+    )]
     TimeInFuture,
 }
 
@@ -158,10 +171,25 @@ pub fn validate(fix: &Fix, now_ms: i64) -> Result<(), FixError> {
     if fix.time_ms < MIN_PLAUSIBLE_TIME_MS {
         return Err(FixError::TimeTooOld);
     }
-    if fix.time_ms > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
+    let allowed_ahead = match fix.provider {
+        Provider::Gps => MAX_GNSS_AHEAD_MS,
+        _ => MAX_FUTURE_SKEW_MS,
+    };
+    if fix.time_ms > now_ms.saturating_add(allowed_ahead) {
         return Err(FixError::TimeInFuture);
     }
     Ok(())
+}
+
+/// Whether a fix stamped `fix_time_ms`, arriving when the newest fix seen so far was stamped
+/// `newest_ms`, shows that the clock stamping fixes went back (a user or the network set it):
+/// the fix is far older than the newest, and the newest lies ahead of the device clock. A late
+/// fix from batching is within [`REORDER_WINDOW_MS`]; a stale one from a cache is older than the
+/// newest while the newest agrees with the device clock. The filter and the geofences both start
+/// following the new timeline then, instead of refusing every later fix as out of order.
+pub fn time_went_back(newest_ms: i64, fix_time_ms: i64, wall_now_ms: i64) -> bool {
+    fix_time_ms < newest_ms.saturating_sub(REORDER_WINDOW_MS)
+        && newest_ms > wall_now_ms.saturating_add(MAX_FUTURE_SKEW_MS)
 }
 
 fn finite(field: &'static str, value: f64) -> Result<(), FixError> {

@@ -4,7 +4,7 @@
 
 use crate::filter::distance_m;
 use crate::geofence::{
-    FenceState, Geofence, GeofenceConfig, GeofenceEngine, GeofenceError, GeofenceEvent,
+    FenceState, FixTimes, Geofence, GeofenceConfig, GeofenceEngine, GeofenceError, GeofenceEvent,
     RegionRequest,
 };
 use crate::store::{EventKind, QueuedEvent, StoredGeofence};
@@ -16,7 +16,10 @@ pub const REGION_REEVALUATE_M: f64 = 100.0;
 /// A position in the form the engine takes: the filter's smoothed one when there is one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Position {
+    /// The fix's own time, which its events report.
     pub time_ms: i64,
+    /// The steady time the fix was taken at (`crate::steady`), which dwell is timed on.
+    pub steady_ms: i64,
     pub lat: f64,
     pub lon: f64,
     pub accuracy_m: f64,
@@ -118,15 +121,26 @@ impl Geofencing {
         self.evaluated_at = None;
     }
 
+    /// When a Dwell next falls due by time alone (steady time).
+    pub fn next_deadline_ms(&self) -> Option<i64> {
+        self.engine.next_dwell_ms()
+    }
+
     pub fn region_request(&self) -> RegionRequest {
         self.request.clone()
     }
 
-    /// Runs accepted positions, in time order, through every geofence.
-    pub fn observe(&mut self, positions: &[Position]) -> Observed {
+    /// Runs accepted positions, in time order, through every geofence; `wall_now_ms` tells a
+    /// clock set back from a late fix.
+    pub fn observe(&mut self, positions: &[Position], wall_now_ms: i64) -> Observed {
         let mut observed = Observed::default();
         for p in positions {
-            let events = self.engine.process(p.lat, p.lon, p.accuracy_m, p.time_ms);
+            let times = FixTimes {
+                fix_ms: p.time_ms,
+                steady_ms: p.steady_ms,
+                wall_now_ms,
+            };
+            let events = self.engine.process_at(p.lat, p.lon, p.accuracy_m, times);
             self.collect(events, p.time_ms, Some((p.lat, p.lon)), &mut observed);
             self.last_position = Some((p.lat, p.lon));
         }
@@ -134,13 +148,14 @@ impl Geofencing {
         observed
     }
 
-    /// Fires the Dwell events due at `now_ms` without a fix, and a region request that changed
-    /// because geofences were added or removed.
-    pub fn tick(&mut self, now_ms: i64) -> Observed {
+    /// Fires the Dwell events due at steady time `steady_ms` without a fix (stamped with the wall
+    /// clock `wall_ms`), and a region request that changed because geofences were added or
+    /// removed.
+    pub fn tick(&mut self, steady_ms: i64, wall_ms: i64) -> Observed {
         let mut observed = Observed::default();
-        let events = self.engine.tick(now_ms);
+        let events = self.engine.tick(steady_ms);
         let position = self.last_position;
-        self.collect(events, now_ms, position, &mut observed);
+        self.collect(events, wall_ms, position, &mut observed);
         observed.regions = self.refresh_regions();
         observed
     }

@@ -17,6 +17,7 @@ pub mod geofencing;
 pub mod jitter;
 pub mod policy;
 pub mod protocol;
+pub mod steady;
 pub mod store;
 pub mod tracker;
 pub mod upload;

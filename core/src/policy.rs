@@ -16,6 +16,7 @@
 
 use crate::filter::distance_m;
 use crate::fix::Fix;
+use crate::steady::Now;
 
 /// How hard the OS should work for a fix, from most to least power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,8 +397,10 @@ impl MotionPolicy {
         }
     }
 
-    /// An accepted fix.
-    pub fn on_fix(&mut self, fix: &Fix, now_ms: i64) -> PolicyOutput {
+    /// An accepted fix. The stop clock runs on steady time; `now.wall_ms` only says how old the
+    /// fix is.
+    pub fn on_fix(&mut self, fix: &Fix, now: Now) -> PolicyOutput {
+        let now_ms = now.steady_ms;
         if let Some(speed) = fix.speed_mps {
             self.speed_mps = speed;
         }
@@ -420,7 +423,7 @@ impl MotionPolicy {
                 let radius =
                     self.config.stationary_radius_m + fix.horizontal_accuracy_m - allowance;
                 if self.anchor.is_none_or(|a| outside(&a, radius)) {
-                    self.anchor = Some(anchor_at(fix, now_ms, self.config.max_batch_delay_ms));
+                    self.anchor = Some(anchor_at(fix, now, self.config.max_batch_delay_ms));
                     return self.change(MotionState::Moving, MotionReason::FixOutsideRadius);
                 }
                 PolicyOutput::default()
@@ -432,7 +435,7 @@ impl MotionPolicy {
                     _ => {
                         // A candidate stop that ends is no motion change: sampling never
                         // changed, and reporting it would trigger an upload at every red light.
-                        self.anchor = Some(anchor_at(fix, now_ms, self.config.max_batch_delay_ms));
+                        self.anchor = Some(anchor_at(fix, now, self.config.max_batch_delay_ms));
                         self.state = MotionState::Moving;
                         PolicyOutput {
                             motion_change: None,
@@ -442,6 +445,24 @@ impl MotionPolicy {
                     }
                 }
             }
+        }
+    }
+
+    /// When time alone will next change the state (the stop timeout), in steady time; `None`
+    /// while nothing but a fix or an OS signal can.
+    pub fn next_deadline_ms(&self) -> Option<i64> {
+        if self.state == MotionState::Stationary {
+            return None;
+        }
+        let anchor = self.anchor?;
+        Some(anchor.since_ms.saturating_add(self.stop_timeout_ms()))
+    }
+
+    fn stop_timeout_ms(&self) -> i64 {
+        if self.activity == Activity::Still {
+            self.config.still_timeout_ms
+        } else {
+            self.config.stop_timeout_ms
         }
     }
 
@@ -540,12 +561,7 @@ impl MotionPolicy {
             return PolicyOutput::default();
         };
         let inside_for = now_ms - anchor.since_ms;
-        let timeout = if self.activity == Activity::Still {
-            self.config.still_timeout_ms
-        } else {
-            self.config.stop_timeout_ms
-        };
-        if inside_for >= timeout {
+        if inside_for >= self.stop_timeout_ms() {
             let reason = if self.activity == Activity::Still {
                 MotionReason::StillActivity
             } else {
@@ -613,15 +629,19 @@ impl MotionPolicy {
     }
 }
 
-/// The stop clock starts at the fix's own time: with hardware batching a fix may arrive a
-/// minute after it was taken, and counting from its arrival would delay every stop. It is
-/// credited no further back than batching explains, so a stale fix cannot fake a long stop.
-fn anchor_at(fix: &Fix, now_ms: i64, max_batch_delay_ms: i64) -> Anchor {
-    let earliest = now_ms - max_batch_delay_ms - BATCH_DELIVERY_SLACK_MS;
+/// The stop clock starts when the fix was taken: with hardware batching a fix may arrive a
+/// minute late, and counting from its arrival would delay every stop. Its age (by the wall
+/// clock, which stamped it) is credited no further back than batching explains, so a stale fix
+/// cannot fake a long stop, and a clock change cannot either: the stop clock itself is steady.
+fn anchor_at(fix: &Fix, now: Now, max_batch_delay_ms: i64) -> Anchor {
+    let age = now
+        .wall_ms
+        .saturating_sub(fix.time_ms)
+        .clamp(0, max_batch_delay_ms + BATCH_DELIVERY_SLACK_MS);
     Anchor {
         latitude_deg: fix.latitude_deg,
         longitude_deg: fix.longitude_deg,
-        since_ms: fix.time_ms.clamp(earliest, now_ms),
+        since_ms: now.steady_ms - age,
     }
 }
 
@@ -646,7 +666,7 @@ mod tests {
         for t in from_s..to_s {
             let mut f = at(t, start_m + (t - from_s) as f64 * speed, 5.0);
             f.speed_mps = Some(speed);
-            policy.on_fix(&f, f.time_ms);
+            policy.on_fix(&f, Now::at(f.time_ms));
         }
     }
 
@@ -678,7 +698,7 @@ mod tests {
         for t in 60..660 {
             let wobble = ((t * 7919) % 61) as f64 - 30.0;
             let f = at(t, 60.0 * 12.0 + wobble, 20.0);
-            if let Some(change) = p.on_fix(&f, f.time_ms).motion_change {
+            if let Some(change) = p.on_fix(&f, Now::at(f.time_ms)).motion_change {
                 state_changes.push((t, change));
             }
         }
@@ -699,7 +719,7 @@ mod tests {
         drive(&mut p, 0, 60, 0.0, 12.0);
         for t in 60..150 {
             let f = at(t, 720.0, 5.0);
-            assert_eq!(p.on_fix(&f, f.time_ms).motion_change, None);
+            assert_eq!(p.on_fix(&f, Now::at(f.time_ms)).motion_change, None);
         }
         drive(&mut p, 150, 200, 720.0, 12.0);
         assert_eq!(p.state(), MotionState::Moving);
@@ -751,12 +771,12 @@ mod tests {
         assert_eq!(p.state(), MotionState::Stationary);
         // A heartbeat fix 25 m away with 40 m accuracy (indoors): not movement.
         assert_eq!(
-            p.on_fix(&at(400, 14.0 + 25.0, 40.0), T0 + 400_000)
+            p.on_fix(&at(400, 14.0 + 25.0, 40.0), Now::at(T0 + 400_000))
                 .motion_change,
             None
         );
         // Outside, 90 m away with 8 m accuracy: moving again, at once.
-        let out = p.on_fix(&at(900, 14.0 + 90.0, 8.0), T0 + 900_000);
+        let out = p.on_fix(&at(900, 14.0 + 90.0, 8.0), Now::at(T0 + 900_000));
         assert_eq!(
             out.motion_change,
             Some((MotionState::Moving, MotionReason::FixOutsideRadius))
@@ -775,7 +795,8 @@ mod tests {
         // Passive fixes from other apps at the same spot, for an hour.
         for t in (400..4000).step_by(60) {
             assert_eq!(
-                p.on_fix(&at(t, 885.0, 15.0), T0 + t * 1000).motion_change,
+                p.on_fix(&at(t, 885.0, 15.0), Now::at(T0 + t * 1000))
+                    .motion_change,
                 None
             );
         }
@@ -912,7 +933,7 @@ mod tests {
                         now += i64::from(dt_s) * 1000;
                         let mut f = at((now - T0) / 1000, north_m, acc);
                         f.speed_mps = Some(speed);
-                        p.on_fix(&f, now)
+                        p.on_fix(&f, Now::at(now))
                     }
                     Input::Tick { dt_s } => { now += i64::from(dt_s) * 1000; p.on_tick(now) }
                     Input::Activity(a) => p.on_activity([Activity::Unknown, Activity::Still, Activity::OnFoot, Activity::Bicycle, Activity::Vehicle][usize::from(a)], now),

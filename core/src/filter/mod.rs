@@ -582,19 +582,15 @@ impl Filter {
     /// Duplicate and out-of-order checks; advances the watermark for fixes that pass.
     fn check_order(&mut self, fix: &Fix, now_ms: i64) -> Option<RejectReason> {
         let stamp = Stamp::of(fix);
-        if let Some(mark) = self.watermark {
-            // A watermark far ahead of the clock means the clock was set back: without this
-            // reset every later fix would be refused as out of order.
-            let clock_went_back =
-                mark.time_ms > now_ms.saturating_add(crate::fix::MAX_FUTURE_SKEW_MS);
-            if !clock_went_back {
-                let dt = stamp.seconds_since(&mark);
-                if dt == 0.0 {
-                    return Some(RejectReason::Duplicate);
-                }
-                if dt < 0.0 {
-                    return Some(RejectReason::OutOfOrder);
-                }
+        if let Some(mark) = self.watermark
+            && !crate::fix::time_went_back(mark.time_ms, stamp.time_ms, now_ms)
+        {
+            let dt = stamp.seconds_since(&mark);
+            if dt == 0.0 {
+                return Some(RejectReason::Duplicate);
+            }
+            if dt < 0.0 {
+                return Some(RejectReason::OutOfOrder);
             }
         }
         self.watermark = Some(stamp);

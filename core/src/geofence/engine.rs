@@ -161,7 +161,8 @@ impl GeofenceEngine {
         self.entries.is_empty()
     }
 
-    /// Runs one accepted fix through every geofence.
+    /// Runs one accepted fix through every geofence, with its own time standing for every
+    /// clock (tests and benches; the tracker uses [`GeofenceEngine::process_at`]).
     pub fn process(
         &mut self,
         lat: f64,
@@ -169,14 +170,40 @@ impl GeofenceEngine {
         accuracy_m: f64,
         time_ms: i64,
     ) -> Vec<GeofenceEvent> {
+        self.process_at(
+            lat,
+            lon,
+            accuracy_m,
+            FixTimes {
+                fix_ms: time_ms,
+                steady_ms: time_ms,
+                wall_now_ms: time_ms,
+            },
+        )
+    }
+
+    /// Runs one accepted fix through every geofence. A fix older than the newest one seen is
+    /// ignored (it arrived late), unless the fixes' clock went back: then the new times are
+    /// followed, as the filter does (`fix::time_went_back`). Dwell is timed on steady time.
+    pub fn process_at(
+        &mut self,
+        lat: f64,
+        lon: f64,
+        accuracy_m: f64,
+        times: FixTimes,
+    ) -> Vec<GeofenceEvent> {
         let mut events = Vec::new();
         if !(valid_lat_lon(lat, lon) && (0.0..f64::INFINITY).contains(&accuracy_m)) {
             return events;
         }
-        if self.last_fix_ms.is_some_and(|last| time_ms < last) {
+        if let Some(last) = self.last_fix_ms
+            && times.fix_ms < last
+            && !crate::fix::time_went_back(last, times.fix_ms, times.wall_now_ms)
+        {
             return events;
         }
-        self.last_fix_ms = Some(time_ms);
+        self.last_fix_ms = Some(times.fix_ms);
+        let time_ms = times.steady_ms;
         let margin = accuracy_m.min(self.config.accuracy_cap_m) + self.config.hysteresis_m;
         for (entry, bound) in self.entries.iter_mut().zip(&self.bounds) {
             // The meridional distance to the bounding circle is a lower bound of the distance to
@@ -219,7 +246,16 @@ impl GeofenceEngine {
         events
     }
 
-    /// Fires the Dwell events due at `time_ms` without a fix (e.g. from a timer).
+    /// When the next Dwell falls due by time alone (steady time), if any geofence waits for one.
+    pub fn next_dwell_ms(&self) -> Option<i64> {
+        self.entries
+            .iter()
+            .filter(|e| e.state.presence == Presence::Inside && !e.state.dwell_fired)
+            .filter_map(|e| Some(e.state.since_ms?.saturating_add(e.fence.dwell_ms?)))
+            .min()
+    }
+
+    /// Fires the Dwell events due at steady time `time_ms` without a fix (e.g. from a timer).
     pub fn tick(&mut self, time_ms: i64) -> Vec<GeofenceEvent> {
         let mut events = Vec::new();
         for entry in &mut self.entries {
@@ -227,6 +263,17 @@ impl GeofenceEngine {
         }
         events
     }
+}
+
+/// The clocks one fix is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixTimes {
+    /// The fix's own time (what the event reports).
+    pub fix_ms: i64,
+    /// Steady time of the fix (`crate::steady`): presence and dwell are timed on it.
+    pub steady_ms: i64,
+    /// The device's wall clock now, to tell a clock set back from a late fix.
+    pub wall_now_ms: i64,
 }
 
 fn check_dwell(entry: &mut Entry, time_ms: i64, events: &mut Vec<GeofenceEvent>) {

@@ -87,7 +87,7 @@ pub mod model;
 pub mod regions;
 pub mod synthetic;
 
-pub use engine::{FenceState, GeofenceConfig, GeofenceEngine, GeofenceEvent, Presence};
+pub use engine::{FenceState, FixTimes, GeofenceConfig, GeofenceEngine, GeofenceEvent, Presence};
 pub use geometry::{BoundingCircle, ON_BOUNDARY_M, PreparedShape};
 pub use json::parse_geofence_file;
 pub use model::{

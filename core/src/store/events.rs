@@ -90,23 +90,21 @@ impl Store {
                 None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
             };
         }
+        // Counted inside the transaction: after the commit nothing may fail (a caller told
+        // "failed" would retry, and a trip would start twice).
+        let pending = if events.is_empty() {
+            self.pending_events
+        } else {
+            count(&tx)?
+        };
         tx.commit()?;
-        if !events.is_empty() {
-            self.recount_events()?;
-        }
+        self.pending_events = pending;
         Ok(())
     }
 
     /// Events not yet uploaded.
     pub fn pending_event_count(&self) -> u64 {
         self.pending_events
-    }
-
-    /// After an insert: counting is simpler than following the trim to [`MAX_EVENTS`], and
-    /// events are rare.
-    pub(super) fn recount_events(&mut self) -> Result<(), StoreError> {
-        self.pending_events = count(&self.conn)?;
-        Ok(())
     }
 
     /// When the oldest pending event was stored (by the tracker's clock).
@@ -333,7 +331,7 @@ mod tests {
                 events: &[event(1, EventKind::Enter)],
                 ..Append::default()
             },
-            1,
+            crate::steady::Now::at(1),
         );
         assert!(result.is_err());
         assert_eq!(store.pending_count(), 0);

@@ -12,6 +12,7 @@ use thiserror::Error;
 use crate::filter::Smoothed;
 use crate::fix::{Fix, Provider, validate};
 use crate::geofence::FenceState;
+use crate::steady::Now;
 
 mod events;
 mod geofences;
@@ -245,6 +246,12 @@ pub struct Store {
     marker: MarkerFile,
     /// The highest numbers handed to the network (meta keys, mirrored in the marker).
     sent: Marker,
+    /// The write-ahead log, which `mark_sending` syncs before numbers leave the device.
+    wal_path: PathBuf,
+    /// Fix and event numbers up to these were durable on storage when last synced.
+    synced: (u64, u64),
+    /// The WAL's length at the last sync: what survives a power cut (tests simulate one).
+    synced_wal_len: u64,
 }
 
 /// Runs WAL checkpoints on its own connection, on the uploader thread: a checkpoint syncs the
@@ -279,6 +286,9 @@ impl Checkpointer {
         Ok(true)
     }
 }
+
+/// The WAL file is cut back to this size whenever a checkpoint lets it start over.
+pub const WAL_SIZE_LIMIT_BYTES: i64 = 1024 * 1024;
 
 /// WAL pages after which a commit checkpoints by itself (about 64 MiB); normally the
 /// [`Checkpointer`] has run long before.
@@ -360,6 +370,9 @@ impl Store {
         // Checkpoints (which sync to storage) run on the uploader's own connection, off the
         // recording thread; this automatic one is only a backstop should that thread stall.
         conn.pragma_update(None, "wal_autocheckpoint", BACKSTOP_CHECKPOINT_PAGES)?;
+        // Once checkpointed, the WAL restarts from its beginning and is cut back to this size,
+        // so the uploader's size gate closes again after every checkpoint.
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
         let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
         if check != "ok" {
             return Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
@@ -371,8 +384,13 @@ impl Store {
         let (streams, stream_start) = streams::open_streams(&conn, &marker, options.stream_ids)?;
         let pending: i64 = conn.query_row("SELECT COUNT(*) FROM fixes", [], |r| r.get(0))?;
         let pending_events = events::count(&conn)?;
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
         let mut store = Store {
             conn,
+            wal_path: PathBuf::from(wal_path),
+            synced: (0, 0),
+            synced_wal_len: 0,
             path: path.to_owned(),
             limits,
             pending: u64::try_from(pending).unwrap_or(0),
@@ -387,10 +405,16 @@ impl Store {
         let meta_seq = |store: &Store, key| -> Result<u64, StoreError> {
             Ok(store.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
         };
+        // The marker is synced before each send and the meta keys are not: after a power cut
+        // the marker may know of later sends.
+        let marked = (stream_start == StreamStart::Continued)
+            .then(|| store.marker.read())
+            .flatten()
+            .unwrap_or_default();
         store.sent = Marker {
             stream: store.streams.current().id.clone(),
-            sent_fix_seq: meta_seq(&store, META_SENT_FIX_SEQ)?,
-            sent_event_seq: meta_seq(&store, META_SENT_EVENT_SEQ)?,
+            sent_fix_seq: meta_seq(&store, META_SENT_FIX_SEQ)?.max(marked.sent_fix_seq),
+            sent_event_seq: meta_seq(&store, META_SENT_EVENT_SEQ)?.max(marked.sent_event_seq),
         };
         Ok(store)
     }
@@ -421,23 +445,27 @@ impl Store {
     }
 
     /// Appends fixes in one transaction, evicting the oldest fixes first where a limit would
-    /// be exceeded. On failure nothing is stored and nothing already stored is lost.
+    /// be exceeded. On failure nothing is stored and nothing already stored is lost. `now_ms`
+    /// stands for both clocks (tests).
     pub fn append(&mut self, fixes: &[Fix], now_ms: i64) -> Result<AppendOutcome, StoreError> {
         self.append_with(
             Append {
                 fixes,
                 ..Append::default()
             },
-            now_ms,
+            Now::at(now_ms),
         )
     }
 
     /// As [`Store::append`], with everything else a recorded batch carries (see [`Append`]).
+    /// Rows are stamped with steady time (`crate::steady`), which ages and delays are measured
+    /// on.
     pub fn append_with(
         &mut self,
         append: Append<'_>,
-        now_ms: i64,
+        now: Now,
     ) -> Result<AppendOutcome, StoreError> {
+        let now_ms = now.steady_ms;
         let fixes = append.fixes;
         let tx = self.conn.transaction()?;
         let seqs = insert_all(&tx, fixes, append.smoothed, append.annotation, now_ms)?;
@@ -458,11 +486,16 @@ impl Store {
             self.fixes_since_size_check = 0;
         }
         let pending = self.pending + seqs.len() as u64;
-        let evicted = enforce_limits(&tx, &self.limits, pending, now_ms, check_bytes)?;
+        let evicted = enforce_limits(&tx, &self.limits, pending, now, check_bytes)?;
+        // Counted before the commit: once it succeeds, nothing may fail and tell the caller
+        // the write did not happen.
+        let pending_events = if append.events.is_empty() {
+            self.pending_events
+        } else {
+            events::count(&tx)?
+        };
         tx.commit()?;
-        if !append.events.is_empty() {
-            self.recount_events()?;
-        }
+        self.pending_events = pending_events;
         self.commits_since_hint += 1;
         let evicted_total: u64 = evicted.iter().map(|(_, n)| n).sum();
         self.pending = (self.pending + seqs.len() as u64).saturating_sub(evicted_total);
@@ -565,8 +598,13 @@ impl Store {
 
     /// Records that a batch reaching up to these sequence numbers is about to be sent, and
     /// says how many of its numbers were sent before (a retry may find those at the server
-    /// already; a first attempt must not). The marker outside the database learns the new
-    /// high-water mark first, so that a database rolled back behind it starts a new stream.
+    /// already; a first attempt must not).
+    ///
+    /// Numbers about to leave the device for the first time are made durable first: the WAL
+    /// is synced (one fsync, covering every commit so far), so a power cut can no longer roll
+    /// back the rows, the deletes or the sequence counter behind what the server has. Then the
+    /// marker outside the database learns the new high-water mark, so that a database rolled
+    /// back behind it anyway (an old backup) starts a new stream.
     pub fn mark_sending(
         &mut self,
         fixes: Option<(u64, u64)>,
@@ -585,9 +623,6 @@ impl Store {
         sent.sent_fix_seq = sent.sent_fix_seq.max(fixes.map_or(0, |r| r.1));
         sent.sent_event_seq = sent.sent_event_seq.max(events.map_or(0, |r| r.1));
         if sent != self.sent {
-            // Best effort: a marker that cannot be written only weakens rollback detection,
-            // and refusing to upload would be worse.
-            let _ = self.marker.write(&sent);
             let tx = self.conn.transaction()?;
             for (key, value) in [
                 (META_SENT_FIX_SEQ, sent.sent_fix_seq),
@@ -600,9 +635,34 @@ impl Store {
                 )?;
             }
             tx.commit()?;
+            self.sync_wal(sent.sent_fix_seq, sent.sent_event_seq)?;
+            // Best effort: a marker that cannot be written only weakens the detection of old
+            // backups, and refusing to upload would be worse.
+            let _ = self.marker.write(&sent);
             self.sent = sent;
         }
         Ok(before)
+    }
+
+    /// Syncs the WAL to storage unless everything up to these numbers already is.
+    fn sync_wal(&mut self, fix_seq: u64, event_seq: u64) -> Result<(), StoreError> {
+        if fix_seq <= self.synced.0 && event_seq <= self.synced.1 {
+            return Ok(());
+        }
+        // The WAL holds every commit since the last checkpoint, which synced the rest; with no
+        // WAL file there is nothing unsynced.
+        if let Ok(wal) = std::fs::File::open(&self.wal_path) {
+            wal.sync_data()?;
+            self.synced_wal_len = wal.metadata()?.len();
+        }
+        self.synced = (fix_seq, event_seq);
+        Ok(())
+    }
+
+    /// How long the WAL was when last synced: a simulated power cut keeps only this much.
+    #[doc(hidden)]
+    pub fn synced_wal_len(&self) -> u64 {
+        self.synced_wal_len
     }
 
     /// Removes every pending fix with a sequence number up to and including `last_seq`.
@@ -695,11 +755,15 @@ impl Store {
 }
 
 /// Deletes the oldest fixes until the queue is within `limits`; returns what it removed.
+///
+/// A fix is too old only when both clocks say so: its steady stamp (immune to clock changes
+/// while the app runs) and its own time against the wall clock (immune to the steady estimate
+/// after a reboot). A clock step alone never empties the queue.
 fn enforce_limits(
     tx: &Transaction<'_>,
     limits: &StoreLimits,
     pending: u64,
-    now_ms: i64,
+    now: Now,
     check_bytes: bool,
 ) -> Result<Vec<(EvictionReason, u64)>, StoreError> {
     let mut evicted = Vec::new();
@@ -709,14 +773,18 @@ fn enforce_limits(
         pending -= n;
         evicted.push((EvictionReason::Count, n));
     }
+    let steady_cutoff = now.steady_ms.saturating_sub(limits.max_age_ms);
     let oldest = oldest_stored_ms(tx)?;
-    if oldest.is_some_and(|t| now_ms - t > limits.max_age_ms) {
+    if oldest.is_some_and(|t| t < steady_cutoff) {
+        let wall_cutoff = now.wall_ms.saturating_sub(limits.max_age_ms);
         let n = tx.execute(
-            "DELETE FROM fixes WHERE stored_ms < ?1",
-            [now_ms - limits.max_age_ms],
+            "DELETE FROM fixes WHERE stored_ms < ?1 AND time_ms < ?2",
+            [steady_cutoff, wall_cutoff],
         )? as u64;
         pending = pending.saturating_sub(n);
-        evicted.push((EvictionReason::Age, n));
+        if n > 0 {
+            evicted.push((EvictionReason::Age, n));
+        }
     }
     let mut bytes_evicted = 0;
     while check_bytes && pending > 1 && used_bytes(tx)? > limits.max_bytes {
@@ -1118,10 +1186,51 @@ mod tests {
             ..StoreLimits::default()
         };
         let mut store = open_with(dir.path(), limits);
-        store.append(&[fix(0), fix(1)], 0).unwrap();
-        let outcome = store.append(&[fix(2)], 5_000).unwrap();
+        let t0 = fix(0).time_ms;
+        store.append(&[fix(0), fix(1)], t0).unwrap();
+        let outcome = store.append(&[fix(2)], t0 + 5_000).unwrap();
         assert_eq!(outcome.evicted, vec![(EvictionReason::Age, 2)]);
         assert_eq!(store.pending_count(), 1);
+    }
+
+    #[test]
+    fn a_clock_step_alone_never_empties_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let t0 = fix(0).time_ms;
+        let week = 7 * 24 * 3600 * 1000;
+        store.append(&[fix(0), fix(1)], t0 + 1_000).unwrap();
+        // The wall clock jumps eight days ahead; steady time moved two seconds.
+        let stepped = Now {
+            wall_ms: t0 + 2_000 + week + 86_400_000,
+            steady_ms: t0 + 2_000,
+        };
+        let outcome = store
+            .append_with(
+                Append {
+                    fixes: &[fix(2)],
+                    ..Append::default()
+                },
+                stepped,
+            )
+            .unwrap();
+        assert!(outcome.evicted.is_empty());
+        // And steady time far ahead (a reboot after a step) with fresh fixes evicts nothing.
+        let rebooted = Now {
+            wall_ms: t0 + 3_000,
+            steady_ms: t0 + 3_000 + week + 86_400_000,
+        };
+        let outcome = store
+            .append_with(
+                Append {
+                    fixes: &[fix(3)],
+                    ..Append::default()
+                },
+                rebooted,
+            )
+            .unwrap();
+        assert!(outcome.evicted.is_empty());
+        assert_eq!(store.pending_count(), 4);
     }
 
     #[test]

@@ -90,38 +90,42 @@ impl Tracker {
         id: String,
         metadata: Vec<(String, String)>,
     ) -> Result<(), TrackerError> {
-        let now_ms = self.shared.clock.now_ms();
-        let trip = Trip::new(id, metadata, now_ms)?;
+        let now = self.shared.steady.now();
+        let trip = Trip::new(id, metadata, now.wall_ms)?;
         let mut annotations = lock(&self.shared.annotations);
         let mut events = Vec::new();
         if let Some(running) = &annotations.trip {
-            events.push(trip_event(EventKind::TripEnd, running, now_ms));
+            events.push(trip_event(EventKind::TripEnd, running, now.wall_ms));
         }
-        events.push(trip_event(EventKind::TripStart, &trip, now_ms));
+        events.push(trip_event(EventKind::TripStart, &trip, now.wall_ms));
         let trip_json = to_json(&trip)?;
         lock(&self.shared.store).append_events_and_meta(
             &events,
             &[(META_TRIP, Some(&trip_json))],
-            now_ms,
+            now.steady_ms,
         )?;
         annotations.trip = Some(trip);
         drop(annotations);
-        self.upload_now();
+        self.upload_now(false);
         Ok(())
     }
 
     /// Ends the running trip, if any; returns its id.
     pub fn end_trip(&self) -> Result<Option<String>, TrackerError> {
-        let now_ms = self.shared.clock.now_ms();
+        let now = self.shared.steady.now();
         let mut annotations = lock(&self.shared.annotations);
         let Some(trip) = annotations.trip.clone() else {
             return Ok(None);
         };
-        let events = [trip_event(EventKind::TripEnd, &trip, now_ms)];
-        lock(&self.shared.store).append_events_and_meta(&events, &[(META_TRIP, None)], now_ms)?;
+        let events = [trip_event(EventKind::TripEnd, &trip, now.wall_ms)];
+        lock(&self.shared.store).append_events_and_meta(
+            &events,
+            &[(META_TRIP, None)],
+            now.steady_ms,
+        )?;
         annotations.trip = None;
         drop(annotations);
-        self.upload_now();
+        self.upload_now(false);
         Ok(Some(trip.id))
     }
 
@@ -154,20 +158,20 @@ impl Tracker {
     pub fn set_device_metadata(&self, metadata: Vec<(String, String)>) -> Result<(), TrackerError> {
         validate_map(&metadata)?;
         let json = to_json(&metadata)?;
-        let now_ms = self.shared.clock.now_ms();
+        let now = self.shared.steady.now();
         let _annotations = lock(&self.shared.annotations);
         let mut store = lock(&self.shared.store);
         if store.meta(META_DEVICE)?.as_deref() == Some(json.as_str()) {
             return Ok(());
         }
         let event = QueuedEvent {
-            time_ms: now_ms,
+            time_ms: now.wall_ms,
             kind: EventKind::Device,
             subject: None,
             position: None,
             metadata,
         };
-        store.append_events_and_meta(&[event], &[(META_DEVICE, Some(&json))], now_ms)?;
+        store.append_events_and_meta(&[event], &[(META_DEVICE, Some(&json))], now.steady_ms)?;
         Ok(())
     }
 

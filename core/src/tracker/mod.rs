@@ -1,17 +1,18 @@
 //! `Tracker`: the one object the bindings wrap. It owns the queue, the uploader thread and
-//! the clock, and reports what it does through an [`EventListener`].
+//! the clocks, and reports what it does through an [`EventListener`].
 //!
 //! Threads: `record` runs on the caller's thread and returns once the fix is committed to
-//! SQLite. Uploads run on a dedicated thread with a current-thread tokio runtime; the caller
+//! SQLite. Uploads run on a dedicated thread with a current-thread tokio runtime
+//! (`uploader.rs`), which sleeps until something can change what it would do; the caller
 //! never waits on the network except through the `flush` future.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use url::Url;
 
 use crate::annotations::Annotations;
@@ -25,29 +26,32 @@ use crate::filter::{RejectReason, Smoothed};
 use crate::fix::Fix;
 use crate::geofence::RegionRequest;
 use crate::geofencing::{Geofencing, Observed, Position, Transition};
-use crate::jitter::{Jitter, backoff_ms};
+use crate::jitter::Jitter;
 use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
-use crate::store::{Append, Checkpointer, EvictionReason, SentBefore, Store, StoreOptions};
+use crate::steady::{Now, SteadyClock, SteadyMark};
+use crate::store::{Append, EvictionReason, Store, StoreOptions};
 #[cfg(feature = "reqwest-transport")]
 use crate::upload::ReqwestTransport;
-use crate::upload::{
-    EncodedBatch, ResponseClass, Transport, TransportError, UploadRequest, UploadResponse,
-    classify, encode_batch,
-};
+use crate::upload::Transport;
 
-/// Commands waiting for the uploader; small because wake-ups coalesce.
-const COMMAND_QUEUE_LEN: usize = 64;
-/// The uploader re-checks its timers (and the policy's stop timeout) at least this often.
-const MAX_IDLE_WAIT: Duration = Duration::from_secs(15);
-/// The uploader needs little stack: no recursion, and the upload future is boxed on the heap.
+/// Flush requests waiting for the uploader; a full queue makes `flush` wait, never drops one.
+const FLUSH_QUEUE_LEN: usize = 16;
+/// The uploader needs little stack: no recursion, the upload future is boxed on the heap, and
+/// foreign code (a platform transport, a token provider) runs on threads of its own.
 const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
+/// How long dropping the tracker waits for the upload thread to finish before leaving it to
+/// end on its own (it may sit in a platform call that never returns).
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);
 const META_TRACKING: &str = "tracking";
-/// The uploader checkpoints the WAL once it has grown past this.
-const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
-/// Most events riding in one batch beside the fixes.
-const MAX_BATCH_EVENTS: u32 = 100;
+/// Meta key: where steady time resumes after a restart (`crate::steady`).
+const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
+mod schedule;
+mod uploader;
+
+pub use schedule::{UploadDecision, UploadState};
+pub(crate) use uploader::is_valid_token;
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,25 +216,25 @@ pub enum RecordOutcome {
     },
 }
 
-enum Command {
-    /// Upload if due.
-    Wake,
-    /// Upload now, ignoring backoff (connectivity regained, app going to the background).
-    UploadNow,
-    Flush(oneshot::Sender<Result<FlushReport, TrackerError>>),
-}
-
 pub struct Tracker {
     shared: Arc<Shared>,
-    commands: mpsc::Sender<Command>,
+    flushes: mpsc::Sender<oneshot::Sender<Result<FlushReport, TrackerError>>>,
     shutdown: watch::Sender<bool>,
-    worker: Option<JoinHandle<()>>,
+    worker: Option<Worker>,
+}
+
+/// The upload thread, and how to tell that it has finished.
+struct Worker {
+    thread: JoinHandle<()>,
+    id: ThreadId,
+    /// Behind a lock only to make the tracker `Sync`; just `Drop` uses it.
+    finished: Mutex<std::sync::mpsc::Receiver<()>>,
 }
 
 struct Shared {
     config: TrackerConfig,
     endpoint: Url,
-    clock: Arc<dyn Clock>,
+    steady: SteadyClock,
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
@@ -240,8 +244,14 @@ struct Shared {
     annotations: Mutex<Annotations>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
+    /// Wakes the uploader to look again; wake-ups coalesce and are never lost.
+    wake: Notify,
     /// An immediate trigger fired and no upload round has started since.
     upload_requested: AtomicBool,
+    /// The trigger asked to skip a backoff (the app asked, the network came back).
+    ignore_backoff: AtomicBool,
+    /// Rounds the uploader has run: the wake-ups it cost (bench and tests).
+    uploader_rounds: AtomicU64,
 }
 
 struct State {
@@ -251,10 +261,13 @@ struct State {
     network: NetworkState,
     /// The corrupt queue file moved aside at open, until a listener has been told.
     unreported_quarantine: Option<String>,
-    /// No automatic upload before this time (backoff after a failure).
+    /// No automatic upload before this steady time (backoff after a failure).
     retry_at_ms: Option<i64>,
     consecutive_failures: u32,
     jitter: Jitter,
+    /// When the sleeping uploader will wake by itself; `None` while it runs a round or sleeps
+    /// until told.
+    planned_wake_ms: Option<i64>,
 }
 
 impl Tracker {
@@ -280,7 +293,13 @@ impl Tracker {
                 stream_ids: config.stream_ids,
             },
         )?;
-        let store = opened.store;
+        let mut store = opened.store;
+        let mark = store
+            .meta(META_STEADY_MARK)?
+            .as_deref()
+            .and_then(SteadyMark::parse);
+        let steady = SteadyClock::resume(Arc::clone(&clock), mark);
+        store.set_meta(META_STEADY_MARK, &steady.mark().render())?;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
         let decider = Decider::new(config.policy.clone(), config.filter);
@@ -311,11 +330,12 @@ impl Tracker {
             retry_at_ms: None,
             consecutive_failures: 0,
             jitter: Jitter::new(seed),
+            planned_wake_ms: None,
         };
         let shared = Arc::new(Shared {
             config,
             endpoint,
-            clock,
+            steady,
             transport,
             store: Mutex::new(store),
             state: Mutex::new(state),
@@ -324,25 +344,33 @@ impl Tracker {
             annotations: Mutex::new(annotations),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
+            wake: Notify::new(),
             upload_requested: AtomicBool::new(false),
+            ignore_backoff: AtomicBool::new(false),
+            uploader_rounds: AtomicU64::new(0),
         });
-        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
+        let (flushes, flush_requests) = mpsc::channel(FLUSH_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let (finished_tx, finished) = std::sync::mpsc::channel();
         let worker_shared = Arc::clone(&shared);
-        let worker = std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("tracelet-upload".into())
             .stack_size(UPLOAD_THREAD_STACK_BYTES)
-            .spawn(move || run_uploader(worker_shared, receiver, shutdown_rx))
+            .spawn(move || {
+                uploader::run(worker_shared, flush_requests, shutdown_rx);
+                let _ = finished_tx.send(());
+            })
             .map_err(|e| TrackerError::Storage(format!("cannot start the upload thread: {e}")))?;
-        let tracker = Tracker {
+        Ok(Tracker {
             shared,
-            commands,
+            flushes,
             shutdown,
-            worker: Some(worker),
-        };
-        // Fixes left from an earlier run may already be due.
-        tracker.wake_if_due();
-        Ok(tracker)
+            worker: Some(Worker {
+                id: thread.thread().id(),
+                thread,
+                finished: Mutex::new(finished),
+            }),
+        })
     }
 
     /// Sets the listener. If the queue had to be recovered from corruption at open, the new
@@ -371,7 +399,7 @@ impl Tracker {
         probe.bearer_token.clone_from(&token);
         probe.validate()?;
         lock(&self.shared.state).bearer_token = token;
-        self.upload_now();
+        self.upload_now(true);
         Ok(())
     }
 
@@ -379,8 +407,9 @@ impl Tracker {
     /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
         self.set_tracking(true)?;
-        let output = lock(&self.shared.decider).restart(self.shared.clock.now_ms());
+        let output = lock(&self.shared.decider).restart(self.shared.steady.now_ms());
         self.shared.apply_policy(vec![output]);
+        self.shared.wake.notify_one();
         Ok(())
     }
 
@@ -421,20 +450,30 @@ impl Tracker {
 
     /// Judges each fix and stores the kept ones in one transaction, as the OS hands over
     /// batched locations. Refused fixes are reported per index and do not affect the others.
+    ///
+    /// When the write fails (a full disk), the filter, the policy and the geofences are put
+    /// back as they were, so that the same fixes recorded again are judged afresh.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
         if !lock(&self.shared.state).status.tracking {
             return Err(TrackerError::NotTracking);
         }
-        let now_ms = self.shared.clock.now_ms();
+        let now = self.shared.steady.now();
         // The decider stays locked through the append, so the filter's order is the queue's.
         let (verdicts, outcome, checkpoint_hint, policy_outputs, observed) = {
             let mut decider = lock(&self.shared.decider);
-            let mut verdicts = decider.judge(fixes, now_ms);
+            let before = decider.clone();
+            let mut verdicts = decider.judge(fixes, now);
             let (outcome, checkpoint_hint, observed) = if verdicts.keep.is_empty() {
                 (Default::default(), false, Observed::default())
             } else {
                 let mut geofencing = lock(&self.shared.geofencing);
-                let observed = geofencing.observe(&positions(&verdicts.keep, &verdicts.smoothed));
+                let positions = positions(
+                    &verdicts.keep,
+                    &verdicts.smoothed,
+                    now,
+                    self.shared.config.policy.max_batch_delay_ms,
+                );
+                let observed = geofencing.observe(&positions, now.wall_ms);
                 let annotation = lock(&self.shared.annotations).for_fix();
                 let mut store = lock(&self.shared.store);
                 // Smoothed positions are stored only to be uploaded.
@@ -450,10 +489,11 @@ impl Tracker {
                     events: &observed.events,
                     fence_states: &observed.states,
                 };
-                match store.append_with(append, now_ms) {
+                match store.append_with(append, now) {
                     Ok(outcome) => (outcome, store.take_checkpoint_hint(), observed),
                     Err(e) => {
-                        // Nothing was stored: put the geofence states back as stored.
+                        // Nothing was stored: put every judge back as it was.
+                        *decider = before;
                         if let Ok((stored, _)) = store.load_geofences() {
                             geofencing.load(stored);
                         }
@@ -462,7 +502,7 @@ impl Tracker {
                 }
             };
             let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
-            policy_outputs.extend(decider.observe(&verdicts.keep, now_ms));
+            policy_outputs.extend(decider.observe(&verdicts.keep, now));
             (verdicts, outcome, checkpoint_hint, policy_outputs, observed)
         };
         let mut record = BatchRecord {
@@ -506,39 +546,42 @@ impl Tracker {
         let motion_changed = self.shared.apply_policy(policy_outputs);
         let transitions = self.shared.emit_observed(&observed);
         if motion_changed || transitions {
-            self.upload_now();
-        } else if checkpoint_hint {
-            let _ = self.commands.try_send(Command::Wake);
-        } else {
-            self.wake_if_due();
+            self.upload_now(false);
+        } else if checkpoint_hint || !outcome.seqs.is_empty() {
+            // New fixes may bring an upload or a stop timeout forward: let the uploader look
+            // again (it sleeps until the earliest of them, so this costs no extra wake-up
+            // unless one moved).
+            self.shared.wake_if_sooner();
         }
         Ok(record)
     }
 
     /// Lets time-based decisions happen (a still phone sends no fixes). The uploader thread
-    /// calls it on every wake-up; a replay calls it for every simulated second.
+    /// runs them when they fall due; a replay calls this for every simulated second.
     pub fn tick(&self) {
         if self.shared.tick() {
-            self.upload_now();
+            self.upload_now(false);
         }
     }
 
     /// The OS reports that the phone left the stationary geofence: resume sampling at once.
     pub fn on_geofence_exit(&self) {
-        let output = lock(&self.shared.decider).geofence_exit(self.shared.clock.now_ms());
+        let output = lock(&self.shared.decider).geofence_exit(self.shared.steady.now_ms());
         if self.shared.apply_policy(vec![output]) {
-            self.upload_now();
+            self.upload_now(false);
         }
+        self.shared.wake.notify_one();
     }
 
     /// Uploads everything pending now, ignoring any backoff. Resolves when the queue is empty
     /// or an upload failed (the fixes stay queued and are retried later).
     pub async fn flush(&self) -> Result<FlushReport, TrackerError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Flush(reply))
+        self.flushes
+            .send(reply)
             .await
             .map_err(|_| TrackerError::ShutDown)?;
+        self.shared.wake.notify_one();
         answer.await.map_err(|_| TrackerError::ShutDown)?
     }
 
@@ -556,7 +599,7 @@ impl Tracker {
             usable && !was_usable
         };
         if regained {
-            self.upload_now();
+            self.upload_now(true);
         }
     }
 
@@ -564,10 +607,12 @@ impl Tracker {
     /// stop timeout, a moving activity resumes sampling at once when stationary. When that
     /// makes the phone stationary, the queue is uploaded at once (a motion-change trigger).
     pub fn on_activity(&self, activity: Activity) {
-        let output = lock(&self.shared.decider).activity(activity, self.shared.clock.now_ms());
+        let output = lock(&self.shared.decider).activity(activity, self.shared.steady.now_ms());
         if self.shared.apply_policy(vec![output]) {
-            self.upload_now();
+            self.upload_now(false);
         }
+        // "Still" brings the stop timeout forward.
+        self.shared.wake_if_sooner();
     }
 
     /// True when an upload is due now by the tracker's own rules (count, delay, a stop, a
@@ -575,8 +620,20 @@ impl Tracker {
     /// off, the caller uploads by calling `flush` when this says so: a replay does this to keep
     /// upload times deterministic.
     pub fn upload_wanted(&self) -> bool {
-        self.shared.upload_requested.load(Ordering::SeqCst)
-            || self.shared.upload_due(self.shared.clock.now_ms())
+        self.shared.upload_decision() == UploadDecision::UploadNow
+    }
+
+    /// When the uploader will next wake up by itself (steady time, `crate::steady`): the
+    /// earliest of the stop timeout, a geofence dwell and the upload schedule. `None` while it
+    /// sleeps until something happens (a fix, the network, the app). Replays count wake-ups
+    /// with it.
+    pub fn next_wake_ms(&self) -> Option<i64> {
+        self.shared.next_wake_ms()
+    }
+
+    /// Rounds the upload thread has run since the tracker started: each is a wake-up.
+    pub fn uploader_rounds(&self) -> u64 {
+        self.shared.uploader_rounds.load(Ordering::SeqCst)
     }
 
     /// Battery level, charging and the OS's power saver. A low battery (15 % or less, not
@@ -584,6 +641,7 @@ impl Tracker {
     pub fn set_power(&self, power: PowerState) {
         let output = lock(&self.shared.decider).power(power);
         self.shared.apply_policy(vec![output]);
+        self.shared.wake_if_sooner();
     }
 
     /// Overrides one policy parameter by its name (see `PolicyConfig::set`) while running.
@@ -592,12 +650,13 @@ impl Tracker {
             .set_policy_parameter(name, value)
             .ok_or(TrackerError::InvalidConfig(ConfigError::BadPolicy))?;
         self.shared.apply_policy(vec![output]);
+        self.shared.wake_if_sooner();
         Ok(())
     }
 
     /// The app went to the background: upload what is pending while the OS still lets us.
     pub fn on_app_background(&self) {
-        self.upload_now();
+        self.upload_now(true);
     }
 
     /// The sampling the platform layer should apply to the OS location API now.
@@ -626,26 +685,34 @@ impl Tracker {
         status
     }
 
-    fn wake_if_due(&self) {
-        if self.shared.upload_due(self.shared.clock.now_ms()) {
-            // A full queue already holds a wake-up; nothing is lost by dropping this one.
-            let _ = self.commands.try_send(Command::Wake);
+    /// An immediate upload trigger; `ignore_backoff` for the ones that may skip a backoff (the
+    /// app asked, the network came back). The intent survives until the uploader looks.
+    fn upload_now(&self, ignore_backoff: bool) {
+        if ignore_backoff {
+            self.shared.ignore_backoff.store(true, Ordering::SeqCst);
         }
-    }
-
-    fn upload_now(&self) {
         self.shared.upload_requested.store(true, Ordering::SeqCst);
-        let _ = self.commands.try_send(Command::UploadNow);
+        self.shared.wake.notify_one();
     }
 }
 
 impl Drop for Tracker {
+    /// Stops the uploader. An upload in flight is abandoned: its fixes stay queued because
+    /// deletion only follows a 2xx. Never blocks for long, and never joins its own thread: the
+    /// last reference may be released inside a callback on the upload thread, or the thread may
+    /// sit in a platform call that never returns; it then ends on its own.
     fn drop(&mut self) {
-        // Cancels an upload in flight; its fixes stay queued because deletion only follows a
-        // 2xx answer.
         let _ = self.shutdown.send(true);
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
+        self.shared.wake.notify_one();
+        let Some(worker) = self.worker.take() else {
+            return;
+        };
+        if std::thread::current().id() == worker.id {
+            return;
+        }
+        let finished = lock(&worker.finished).recv_timeout(SHUTDOWN_DEADLINE);
+        if finished.is_ok() {
+            let _ = worker.thread.join();
         }
     }
 }
@@ -659,22 +726,22 @@ fn eviction_name(reason: EvictionReason) -> &'static str {
 }
 
 impl Shared {
-    /// The time-based steps (the policy's stop timeout, geofence dwell), from the uploader
-    /// thread; true if they call for an upload now (the phone stopped, a geofence fired).
+    /// The time-based steps (the policy's stop timeout, geofence dwell); true if they call for
+    /// an upload now (the phone stopped, a geofence fired).
     fn tick(&self) -> bool {
-        let now_ms = self.clock.now_ms();
-        let output = lock(&self.decider).tick(now_ms);
+        let now = self.steady.now();
+        let output = lock(&self.decider).tick(now.steady_ms);
         let stopped = self.apply_policy(vec![output]);
         let observed = {
             let mut geofencing = lock(&self.geofencing);
-            let observed = geofencing.tick(now_ms);
+            let observed = geofencing.tick(now.steady_ms, now.wall_ms);
             if !observed.events.is_empty() {
                 let append = Append {
                     events: &observed.events,
                     fence_states: &observed.states,
                     ..Append::default()
                 };
-                if lock(&self.store).append_with(append, now_ms).is_err() {
+                if lock(&self.store).append_with(append, now).is_err() {
                     // Not stored, so not told: the state goes back and the dwell fires later.
                     if let Ok((stored, _)) = lock(&self.store).load_geofences() {
                         geofencing.load(stored);
@@ -737,23 +804,49 @@ impl Shared {
         state.network.connected && (state.network.unmetered || !self.config.upload.unmetered_only)
     }
 
-    fn upload_due(&self, now_ms: i64) -> bool {
+    /// The upload schedule's inputs as they are now.
+    fn upload_state(&self, now_ms: i64) -> UploadState {
         let max_delay_ms = self.max_delay_ms();
-        {
+        let (network_usable, retry_at_ms) = {
             let state = lock(&self.state);
-            if !self.network_usable(&state) || state.retry_at_ms.is_some_and(|t| now_ms < t) {
-                return false;
-            }
-        }
+            (self.network_usable(&state), state.retry_at_ms)
+        };
         let store = lock(&self.store);
-        let pending = store.pending_count() + store.pending_event_count();
-        if pending == 0 {
-            return false;
+        UploadState {
+            now_ms,
+            network_usable,
+            pending: store.pending_count() + store.pending_event_count(),
+            oldest_pending_ms: oldest_pending_ms(&store),
+            batch_trigger_count: u64::from(self.config.upload.batch_trigger_count),
+            max_delay_ms,
+            retry_at_ms,
+            requested: self.upload_requested.load(Ordering::SeqCst),
+            ignore_backoff: self.ignore_backoff.load(Ordering::SeqCst),
         }
-        if pending >= u64::from(self.config.upload.batch_trigger_count) {
-            return true;
+    }
+
+    fn upload_decision(&self) -> UploadDecision {
+        schedule::decide(&self.upload_state(self.steady.now_ms()))
+    }
+
+    /// When time alone will next give the uploader something to do (steady time).
+    fn next_wake_ms(&self) -> Option<i64> {
+        let now_ms = self.steady.now_ms();
+        let policy = lock(&self.decider).next_deadline_ms();
+        let dwell = lock(&self.geofencing).next_deadline_ms();
+        let upload = match schedule::decide(&self.upload_state(now_ms)) {
+            UploadDecision::UploadNow => Some(now_ms),
+            decision => decision.wake_at_ms(),
+        };
+        [policy, dwell, upload].into_iter().flatten().min()
+    }
+
+    /// Wakes the uploader if it should now wake sooner than it planned when it went to sleep.
+    fn wake_if_sooner(&self) {
+        let planned = lock(&self.state).planned_wake_ms.unwrap_or(i64::MAX);
+        if self.next_wake_ms().is_some_and(|next| next < planned) {
+            self.wake.notify_one();
         }
-        oldest_pending_ms(&store).is_some_and(|oldest| now_ms - oldest >= max_delay_ms)
     }
 
     /// The upload delay in force: the configured one while moving, the policy's longer one
@@ -768,381 +861,51 @@ impl Shared {
             self.config.upload.max_delay_ms
         }
     }
-
-    /// How long the uploader may sleep before a timer (max delay or backoff) falls due.
-    fn idle_wait(&self, now_ms: i64) -> Duration {
-        let max_delay_ms = self.max_delay_ms();
-        let retry_at = lock(&self.state).retry_at_ms;
-        let store = lock(&self.store);
-        let next_trigger =
-            if store.pending_count() >= u64::from(self.config.upload.batch_trigger_count) {
-                Some(now_ms)
-            } else {
-                oldest_pending_ms(&store).map(|oldest| oldest + max_delay_ms)
-            };
-        drop(store);
-        // Both conditions must hold: the backoff has passed and something is due.
-        let next = match (retry_at, next_trigger) {
-            (Some(r), Some(t)) => Some(r.max(t)),
-            (None, t) => t,
-            (Some(_), None) => None,
-        };
-        next.map_or(MAX_IDLE_WAIT, |t| {
-            Duration::from_millis(u64::try_from(t - now_ms).unwrap_or(0)).min(MAX_IDLE_WAIT)
-        })
-    }
-
-    /// Uploads batches until the queue is empty or an attempt fails.
-    async fn upload_pending(&self) -> Result<FlushReport, TrackerError> {
-        self.upload_requested.store(false, Ordering::SeqCst);
-        if !self.network_usable(&lock(&self.state)) {
-            return Err(TrackerError::Upload(
-                "waiting for a network the upload policy allows".into(),
-            ));
-        }
-        let mut report = FlushReport::default();
-        let mut batch_limit = self.config.upload.max_batch_fixes;
-        let mut refreshed_token = false;
-        loop {
-            let outgoing = lock(&self.store).peek_outgoing(batch_limit, MAX_BATCH_EVENTS)?;
-            if let (true, Some(&seq)) = (outgoing.fixes.is_empty(), outgoing.unreadable.first()) {
-                self.set_aside_unreadable(seq)?;
-                continue;
-            }
-            let Some(batch) = encode_batch(
-                &self.config.device_id,
-                &outgoing.stream,
-                &outgoing.fixes,
-                &outgoing.events,
-                self.config.upload.encoding,
-            ) else {
-                report.pending = lock(&self.store).pending_count();
-                return Ok(report);
-            };
-            if batch.body.len() > self.config.upload.max_batch_bytes && batch.fix_count() > 1 {
-                batch_limit = half(batch.fix_count());
-                continue;
-            }
-            let sent_before =
-                lock(&self.store).mark_sending(batch.fix_range(), batch.event_range())?;
-            let request = UploadRequest {
-                url: self.endpoint.clone(),
-                bearer_token: lock(&self.state).bearer_token.clone(),
-                idempotency_key: batch.idempotency_key.clone(),
-                content_type: batch.content_type,
-                body: batch.body.clone(),
-                timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
-            };
-            let result = self.transport.send(request).await;
-            lock(&self.state).status.upload_attempts += 1;
-            let now_ms = self.clock.now_ms();
-            match classify(&result) {
-                ResponseClass::Delivered => {
-                    if outgoing.current_stream {
-                        self.check_duplicates(&batch, &result, sent_before);
-                    }
-                    self.delivered(&batch, now_ms)?;
-                    report.uploaded += batch.fix_count();
-                    report.batches += 1;
-                    batch_limit = self.config.upload.max_batch_fixes;
-                }
-                ResponseClass::TooLarge if batch.fix_count() > 1 => {
-                    batch_limit = half(batch.fix_count());
-                }
-                ResponseClass::TooLarge => self.dead_letter(&batch, 413, now_ms)?,
-                ResponseClass::Rejected => {
-                    let status = result.as_ref().map_or(400, |r| r.status);
-                    self.dead_letter(&batch, status, now_ms)?;
-                }
-                // Ask the app once per round; a second 401 means the new token failed too.
-                ResponseClass::Unauthorized if !refreshed_token && self.refresh_token() => {
-                    refreshed_token = true;
-                }
-                ResponseClass::Unauthorized => {
-                    return Err(self.failed("server refused the token (401)".into(), None, now_ms));
-                }
-                ResponseClass::Retry { retry_after_s } => {
-                    let reason = match &result {
-                        Ok(r) => format!("server answered {}", r.status),
-                        Err(e) => e.to_string(),
-                    };
-                    return Err(self.failed(reason, retry_after_s, now_ms));
-                }
-            }
-        }
-    }
-
-    /// A first attempt must find nothing of its batch at the server: fixes numbered in this
-    /// installation's own stream were never sent by anyone else. Duplicates beyond what earlier
-    /// attempts sent mean the server holds other fixes under these numbers (another install
-    /// with this device id and stream, or a server that ignores streams): reported, since
-    /// deleting the batch as delivered may lose them.
-    fn check_duplicates(
-        &self,
-        batch: &EncodedBatch,
-        result: &Result<UploadResponse, TransportError>,
-        sent_before: SentBefore,
-    ) {
-        let Some(counts) = result.as_ref().ok().and_then(UploadResponse::ingest_counts) else {
-            return;
-        };
-        if counts.duplicates <= sent_before.fixes && counts.events_duplicates <= sent_before.events
-        {
-            return;
-        }
-        let (first_seq, last_seq) = batch.fix_range().unwrap_or((0, 0));
-        log::warn!(
-            "delivery anomaly: the server already had {} of fixes {first_seq}-{last_seq} and {} \
-             events, sent for the first time",
-            counts.duplicates,
-            counts.events_duplicates
-        );
-        lock(&self.state).status.delivery_anomalies += 1;
-        self.emit(Event::DeliveryAnomaly {
-            first_seq,
-            last_seq,
-            duplicates: counts.duplicates,
-            event_duplicates: counts.events_duplicates,
-        });
-    }
-
-    /// Moves a row that cannot be read back out of the way, so the queue never sticks on it.
-    fn set_aside_unreadable(&self, seq: u64) -> Result<(), TrackerError> {
-        let now_ms = self.clock.now_ms();
-        lock(&self.store).dead_letter(seq, seq, 0, b"unreadable row", now_ms)?;
-        lock(&self.state).status.dead_lettered_total += 1;
-        self.emit(Event::BatchDeadLettered {
-            first_seq: seq,
-            last_seq: seq,
-            http_status: 0,
-        });
-        Ok(())
-    }
-
-    /// Asks the app's token provider for a new token; true if one was installed.
-    fn refresh_token(&self) -> bool {
-        let provider = lock(&self.token_provider).clone();
-        match provider.and_then(|p| p.fresh_token()) {
-            Some(token) if !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()) => {
-                lock(&self.state).bearer_token = token;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn delivered(&self, batch: &EncodedBatch, now_ms: i64) -> Result<(), TrackerError> {
-        {
-            let mut store = lock(&self.store);
-            if batch.fix_count() > 0 {
-                store.delete_through(batch.last_seq)?;
-            }
-            if let Some(last) = batch.last_event_seq {
-                store.delete_events_through(last)?;
-            }
-        }
-        {
-            let mut state = lock(&self.state);
-            state.status.uploaded_total += batch.fix_count();
-            state.status.uploaded_bytes += batch.body.len() as u64;
-            state.status.last_upload = Some(UploadOutcome::Delivered {
-                fixes: batch.fix_count(),
-                at_ms: now_ms,
-            });
-            state.retry_at_ms = None;
-            state.consecutive_failures = 0;
-        }
-        if batch.fix_count() > 0 {
-            self.emit(Event::UploadSucceeded {
-                first_seq: batch.first_seq,
-                last_seq: batch.last_seq,
-            });
-        }
-        Ok(())
-    }
-
-    fn dead_letter(
-        &self,
-        batch: &EncodedBatch,
-        http_status: u16,
-        now_ms: i64,
-    ) -> Result<(), TrackerError> {
-        // An events-only batch has no fixes: an empty range (1..=0).
-        let (first, last) = if batch.fix_count() > 0 {
-            (batch.first_seq, batch.last_seq)
-        } else {
-            (1, 0)
-        };
-        lock(&self.store).dead_letter_with_events(
-            first,
-            last,
-            batch.last_event_seq,
-            http_status,
-            &batch.body,
-            now_ms,
-        )?;
-        {
-            let mut state = lock(&self.state);
-            state.status.dead_lettered_total += batch.fix_count();
-            state.status.last_upload = Some(UploadOutcome::DeadLettered {
-                http_status,
-                at_ms: now_ms,
-            });
-        }
-        if batch.fix_count() > 0 {
-            self.emit(Event::BatchDeadLettered {
-                first_seq: batch.first_seq,
-                last_seq: batch.last_seq,
-                http_status,
-            });
-        }
-        Ok(())
-    }
-
-    /// Records a failed attempt and schedules the retry with jittered exponential backoff.
-    fn failed(&self, reason: String, retry_after_s: Option<u64>, now_ms: i64) -> TrackerError {
-        let retry_in_ms = {
-            let mut state = lock(&self.state);
-            state.consecutive_failures += 1;
-            let policy = &self.config.upload;
-            let failures = state.consecutive_failures;
-            let retry_after_ms = retry_after_s.map(|s| {
-                i64::try_from(s.saturating_mul(1000))
-                    .unwrap_or(i64::MAX)
-                    .min(policy.max_retry_after_ms)
-            });
-            let delay = backoff_ms(
-                &mut state.jitter,
-                failures,
-                policy.min_backoff_ms,
-                policy.max_backoff_ms,
-                retry_after_ms,
-            );
-            state.retry_at_ms = Some(now_ms.saturating_add(delay));
-            state.status.last_upload = Some(UploadOutcome::Failed {
-                reason: reason.clone(),
-                at_ms: now_ms,
-                retry_at_ms: now_ms.saturating_add(delay),
-            });
-            delay
-        };
-        self.emit(Event::UploadFailed {
-            reason: reason.clone(),
-            retry_in_ms,
-        });
-        TrackerError::Upload(reason)
-    }
 }
 
-/// The positions the geofences judge: the filter's smoothed one where there is one.
-fn positions(fixes: &[Fix], smoothed: &[Option<Smoothed>]) -> Vec<Position> {
+/// The positions the geofences judge (the filter's smoothed one where there is one), each with
+/// the steady time it was taken at: its age by the wall clock, credited no further back than
+/// the OS's batching explains (as the motion policy does).
+fn positions(
+    fixes: &[Fix],
+    smoothed: &[Option<Smoothed>],
+    now: Now,
+    max_batch_delay_ms: i64,
+) -> Vec<Position> {
     fixes
         .iter()
         .enumerate()
-        .map(|(i, fix)| match smoothed.get(i).copied().flatten() {
-            Some(s) => Position {
+        .map(|(i, fix)| {
+            let age = now
+                .wall_ms
+                .saturating_sub(fix.time_ms)
+                .clamp(0, max_batch_delay_ms.saturating_add(5_000));
+            let (lat, lon, accuracy_m) = match smoothed.get(i).copied().flatten() {
+                Some(s) => (s.latitude_deg, s.longitude_deg, s.accuracy_m),
+                None => (
+                    fix.latitude_deg,
+                    fix.longitude_deg,
+                    fix.horizontal_accuracy_m,
+                ),
+            };
+            Position {
                 time_ms: fix.time_ms,
-                lat: s.latitude_deg,
-                lon: s.longitude_deg,
-                accuracy_m: s.accuracy_m,
-            },
-            None => Position {
-                time_ms: fix.time_ms,
-                lat: fix.latitude_deg,
-                lon: fix.longitude_deg,
-                accuracy_m: fix.horizontal_accuracy_m,
-            },
+                steady_ms: now.steady_ms - age,
+                lat,
+                lon,
+                accuracy_m,
+            }
         })
         .collect()
 }
 
-/// When the oldest pending fix or event was stored.
+/// When the oldest pending fix or event was stored (steady time).
 fn oldest_pending_ms(store: &Store) -> Option<i64> {
     let fix = store.oldest_stored_ms().ok().flatten();
     let event = store.oldest_event_stored_ms().ok().flatten();
     match (fix, event) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    }
-}
-
-fn half(count: u64) -> u32 {
-    u32::try_from(count / 2).unwrap_or(u32::MAX).max(1)
-}
-
-fn run_uploader(
-    shared: Arc<Shared>,
-    commands: mpsc::Receiver<Command>,
-    shutdown: watch::Receiver<bool>,
-) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    // Without a checkpointer the store's automatic backstop still bounds the WAL.
-    let checkpointer = Checkpointer::open(lock(&shared.store).path()).ok();
-    match runtime {
-        Ok(runtime) => runtime.block_on(upload_loop(shared, commands, shutdown, checkpointer)),
-        Err(e) => shared.emit(Event::UploadFailed {
-            reason: format!("cannot start the upload runtime: {e}"),
-            retry_in_ms: -1,
-        }),
-    }
-}
-
-async fn upload_loop(
-    shared: Arc<Shared>,
-    mut commands: mpsc::Receiver<Command>,
-    mut shutdown: watch::Receiver<bool>,
-    checkpointer: Option<Checkpointer>,
-) {
-    let mut flush_waiters = Vec::new();
-    loop {
-        let wait = shared.idle_wait(shared.clock.now_ms());
-        let first = tokio::select! {
-            _ = shutdown.changed() => break,
-            command = commands.recv() => match command {
-                Some(command) => command,
-                None => break,
-            },
-            () = tokio::time::sleep(wait) => Command::Wake,
-        };
-        // Coalesce whatever else is queued into this round.
-        let mut upload_now = false;
-        let mut next = Some(first);
-        while let Some(command) = next {
-            match command {
-                Command::Wake => {}
-                Command::UploadNow => upload_now = true,
-                Command::Flush(reply) => flush_waiters.push(reply),
-            }
-            next = commands.try_recv().ok();
-        }
-        // Time-based policy decisions (stop timeouts) while no fixes arrive. Without automatic
-        // uploads the caller drives time and calls `tick` itself.
-        let automatic = shared.config.upload.automatic;
-        let motion_changed = automatic && shared.tick();
-        if let Some(checkpointer) = &checkpointer {
-            // A failed checkpoint loses nothing: the WAL still holds every commit.
-            let _ = checkpointer.checkpoint_if_larger_than(CHECKPOINT_WAL_BYTES);
-        }
-        let forced = (automatic && (upload_now || motion_changed)) || !flush_waiters.is_empty();
-        if motion_changed {
-            shared.upload_requested.store(true, Ordering::SeqCst);
-        }
-        let due = forced || (automatic && shared.upload_due(shared.clock.now_ms()));
-        if !due {
-            continue;
-        }
-        let result = tokio::select! {
-            _ = shutdown.changed() => break,
-            result = Box::pin(shared.upload_pending()) => result,
-        };
-        for reply in flush_waiters.drain(..) {
-            let _ = reply.send(result.clone());
-        }
-    }
-    for reply in flush_waiters {
-        let _ = reply.send(Err(TrackerError::ShutDown));
     }
 }
 
