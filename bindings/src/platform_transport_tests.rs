@@ -136,3 +136,65 @@ async fn fixes_travel_through_a_platform_http_stack() {
     );
     assert!(transport.requests.load(Ordering::SeqCst) >= 1);
 }
+
+/// A platform HTTP stack stuck inside its call for good (a hung socket, a deadlock in the
+/// app's own code): it blocks its thread and never returns. Says when it was entered.
+struct Stuck {
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+}
+
+impl HttpTransport for Stuck {
+    fn send(&self, _request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
+        let _ = self.entered.lock().map(|tx| tx.send(()));
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+#[test]
+fn close_returns_while_a_platform_transport_never_does() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (entered, calls) = std::sync::mpsc::channel();
+    let tracelet = Tracelet::with_transport(
+        config("http://127.0.0.1:9/v1/batches".into(), dir.path()),
+        Arc::new(Stuck {
+            entered: std::sync::Mutex::new(entered),
+        }),
+    )
+    .expect("configured");
+    tracelet.start().expect("started");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    tracelet
+        .record(Fix {
+            time_ms: now - 1_000,
+            latitude: 52.52,
+            longitude: 13.405,
+            horizontal_accuracy_m: 5.0,
+            altitude_m: None,
+            vertical_accuracy_m: None,
+            speed_mps: None,
+            speed_accuracy_mps: None,
+            bearing_deg: None,
+            bearing_accuracy_deg: None,
+            provider: Provider::Gps,
+            is_mock: false,
+            elapsed_realtime_ns: None,
+        })
+        .expect("recorded");
+    tracelet.on_app_background();
+    // Generous deadlines that fail the test instead of hanging it; nothing here is timed.
+    calls
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the uploader called the platform transport");
+    let (closed, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(tracelet);
+        let _ = closed.send(());
+    });
+    done.recv_timeout(Duration::from_secs(60))
+        .expect("dropping the SDK returned while the platform call was stuck");
+}

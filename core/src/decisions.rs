@@ -72,7 +72,7 @@ impl Decider {
                 verdicts.refused.push((index, Refusal::Invalid(error)));
                 continue;
             }
-            match self.filter.as_mut().map(|f| f.process(&fix, now_ms, &ctx)) {
+            match self.filter.as_mut().map(|f| f.process_at(&fix, now, &ctx)) {
                 Some(FilterDecision::Reject(reason)) => {
                     verdicts.refused.push((index, Refusal::Filtered(reason)));
                 }

@@ -174,3 +174,43 @@ async fn two_queues_sharing_one_stream_are_reported_as_a_delivery_anomaly() {
     assert_eq!(clone.status().delivery_anomalies, 1);
     collector.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_power_cut_loses_no_fix_recorded_after_it() {
+    let collector = start_collector().await;
+    let (dir, markers) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (before, _) = tracker(&collector, "power-cut", dir.path(), markers.path());
+    let mut expected = record(&before, 6, 20);
+    before.flush().await.unwrap();
+    // Recorded, never synced: the contract allows a power cut to lose these.
+    record(&before, 5, 5);
+    // The power goes: storage keeps the WAL as far as it was synced before the upload, and the
+    // marker. Copied while open, since closing would checkpoint the WAL away.
+    let (cut, cut_markers) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::copy(
+        dir.path().join(DATABASE_FILE),
+        cut.path().join(DATABASE_FILE),
+    )
+    .unwrap();
+    std::fs::copy(
+        markers.path().join(MARKER_FILE),
+        cut_markers.path().join(MARKER_FILE),
+    )
+    .unwrap();
+    let wal = std::fs::read(dir.path().join(format!("{DATABASE_FILE}-wal"))).unwrap();
+    let synced = usize::try_from(before.synced_wal_len()).unwrap();
+    std::fs::write(
+        cut.path().join(format!("{DATABASE_FILE}-wal")),
+        &wal[..synced.min(wal.len())],
+    )
+    .unwrap();
+    drop(before);
+
+    let (after, anomalies) = tracker(&collector, "power-cut", cut.path(), cut_markers.path());
+    expected.extend(record(&after, 4, 30));
+    after.flush().await.unwrap();
+    assert_eq!(after.status().pending_count, 0);
+    assert!(anomalies.0.lock().unwrap().is_empty());
+    assert_eq!(stored_times(&collector, "power-cut"), expected);
+    collector.stop().await;
+}

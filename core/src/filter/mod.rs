@@ -62,6 +62,7 @@ pub use geo::{LocalPlane, distance_m};
 pub use kalman::{ACCURACY_68_PER_SIGMA, Smoothed};
 
 use crate::fix::{Fix, FixError, validate};
+use crate::steady::Now;
 use kalman::Kalman;
 
 /// What the OS activity recognition says the user is doing, if anything.
@@ -480,8 +481,9 @@ struct Chain {
 pub struct Filter {
     config: FilterConfig,
     counters: FilterCounters,
-    /// Latest fix that passed validation, for duplicate and ordering checks.
-    watermark: Option<Stamp>,
+    /// Latest fix that passed validation, for duplicate and ordering checks, and the steady
+    /// time it arrived at (`crate::steady`), which measures a step of the fixes' clock.
+    watermark: Option<(Stamp, i64)>,
     anchor: Option<Point>,
     chain: Option<Chain>,
     speed_boost_mps: Option<f64>,
@@ -523,9 +525,15 @@ impl Filter {
         self.config = config;
     }
 
-    /// Decides on one fix. `now_ms` is the injected clock (for the future-time check).
+    /// Decides on one fix, with `now_ms` standing for both clocks (tests, tools).
     pub fn process(&mut self, fix: &Fix, now_ms: i64, ctx: &FilterContext) -> FilterDecision {
-        let decision = self.decide(fix, now_ms, ctx);
+        self.process_at(fix, Now::at(now_ms), ctx)
+    }
+
+    /// Decides on one fix. The wall clock judges the fix's time; steady time measures how much
+    /// time passed when the fixes' clock was set back.
+    pub fn process_at(&mut self, fix: &Fix, now: Now, ctx: &FilterContext) -> FilterDecision {
+        let decision = self.decide(fix, now, ctx);
         match decision {
             FilterDecision::Accept {
                 smoothed,
@@ -540,11 +548,11 @@ impl Filter {
         decision
     }
 
-    fn decide(&mut self, fix: &Fix, now_ms: i64, ctx: &FilterContext) -> FilterDecision {
-        if let Err(error) = validate(fix, now_ms) {
+    fn decide(&mut self, fix: &Fix, now: Now, ctx: &FilterContext) -> FilterDecision {
+        if let Err(error) = validate(fix, now.wall_ms) {
             return FilterDecision::Reject(RejectReason::from_fix_error(&error));
         }
-        if let Some(reason) = self.check_order(fix, now_ms) {
+        if let Some(reason) = self.check_order(fix, now) {
             return FilterDecision::Reject(reason);
         }
         if self.config.reject_mock && fix.is_mock {
@@ -580,21 +588,41 @@ impl Filter {
     }
 
     /// Duplicate and out-of-order checks; advances the watermark for fixes that pass.
-    fn check_order(&mut self, fix: &Fix, now_ms: i64) -> Option<RejectReason> {
+    fn check_order(&mut self, fix: &Fix, now: Now) -> Option<RejectReason> {
         let stamp = Stamp::of(fix);
-        if let Some(mark) = self.watermark
-            && !crate::fix::time_went_back(mark.time_ms, stamp.time_ms, now_ms)
-        {
-            let dt = stamp.seconds_since(&mark);
-            if dt == 0.0 {
-                return Some(RejectReason::Duplicate);
-            }
-            if dt < 0.0 {
-                return Some(RejectReason::OutOfOrder);
+        if let Some((mark, mark_steady_ms)) = self.watermark {
+            if crate::fix::time_went_back(mark.time_ms, stamp.time_ms, now.wall_ms) {
+                // The clock stamping fixes was set back. The track goes on: everything it holds
+                // moves onto the new timeline by the step, measured against steady time.
+                let elapsed = now.steady_ms.saturating_sub(mark_steady_ms);
+                self.shift_times(stamp.time_ms - mark.time_ms - elapsed);
+            } else {
+                let dt = stamp.seconds_since(&mark);
+                if dt == 0.0 {
+                    return Some(RejectReason::Duplicate);
+                }
+                if dt < 0.0 {
+                    return Some(RejectReason::OutOfOrder);
+                }
             }
         }
-        self.watermark = Some(stamp);
+        self.watermark = Some((stamp, now.steady_ms));
         None
+    }
+
+    /// Moves every time the track holds by `delta_ms` (the step of the fixes' clock).
+    fn shift_times(&mut self, delta_ms: i64) {
+        let shift = |stamp: &mut Stamp| stamp.time_ms = stamp.time_ms.saturating_add(delta_ms);
+        if let Some((mark, _)) = self.watermark.as_mut() {
+            shift(mark);
+        }
+        if let Some(anchor) = self.anchor.as_mut() {
+            shift(&mut anchor.stamp);
+        }
+        if let Some(chain) = self.chain.as_mut() {
+            shift(&mut chain.first.stamp);
+            shift(&mut chain.last.stamp);
+        }
     }
 
     fn is_superseded(&self, anchor: &Point, point: &Point) -> bool {

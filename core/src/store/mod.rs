@@ -440,6 +440,15 @@ impl Store {
         Ok(())
     }
 
+    /// Test hook: the database's size in pages.
+    #[doc(hidden)]
+    pub fn page_count(&self) -> Result<u64, StoreError> {
+        let pages: i64 = self
+            .conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))?;
+        Ok(u64::try_from(pages).unwrap_or(0))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -1040,6 +1049,69 @@ mod tests {
             .unwrap();
         assert_eq!(log, checkpointed, "everything was already checkpointed");
         assert_eq!(store.peek_batch(1_000).unwrap().fixes.len(), 600);
+    }
+
+    #[test]
+    fn the_checkpoint_gate_closes_again_once_the_wal_is_checkpointed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        let checkpointer = Checkpointer::open(store.path()).unwrap();
+        let four_mib = 4 * 1024 * 1024;
+        // One fix per commit, as `record` does: every commit appends its pages to the WAL.
+        while std::fs::metadata(&store.wal_path).map_or(0, |m| m.len()) <= four_mib {
+            let i = store.pending_count() as i64;
+            store.append(&[fix(i)], 1).unwrap();
+        }
+        assert!(checkpointer.checkpoint_if_larger_than(four_mib).unwrap());
+        // The next commit starts the WAL over and cuts the file back: the gate is closed.
+        store.append(&[fix(1_000_000)], 1).unwrap();
+        assert!(!checkpointer.checkpoint_if_larger_than(four_mib).unwrap());
+        let wal_len = std::fs::metadata(&store.wal_path).unwrap().len();
+        assert!(wal_len <= WAL_SIZE_LIMIT_BYTES as u64, "{wal_len} bytes");
+    }
+
+    #[test]
+    fn a_power_cut_after_a_send_reuses_no_number_that_was_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = open(dir.path());
+        store
+            .append(&(0..10).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        let before = store.mark_sending(Some((1, 10)), None).unwrap();
+        assert_eq!(before.fixes, 0);
+        let synced = store.synced_wal_len();
+        // Acknowledged and deleted, then more fixes: none of it synced yet.
+        store.delete_through(10).unwrap();
+        store
+            .append(&(10..15).map(fix).collect::<Vec<_>>(), 1)
+            .unwrap();
+        let stream = store.stream_id().to_owned();
+        // The power goes: storage keeps the WAL only as far as it was synced (and the marker,
+        // synced before the send). Copied while open: closing would checkpoint the WAL away.
+        let cut = tempfile::tempdir().unwrap();
+        for file in [DATABASE_FILE, MARKER_FILE] {
+            std::fs::copy(dir.path().join(file), cut.path().join(file)).unwrap();
+        }
+        let wal = std::fs::read(&store.wal_path).unwrap();
+        let kept = usize::try_from(synced).unwrap();
+        std::fs::write(
+            cut.path().join(format!("{DATABASE_FILE}-wal")),
+            &wal[..kept.min(wal.len())],
+        )
+        .unwrap();
+        drop(store);
+        let mut store = open(cut.path());
+        assert_eq!(store.stream_start(), StreamStart::Continued);
+        assert_eq!(store.stream_id(), stream);
+        // The sent fixes are back (their delete was lost) and go again, as repeats...
+        assert_eq!(store.pending_count(), 10);
+        // ...and the next fix gets a number that was never sent.
+        assert_eq!(store.append(&[fix(20)], 1).unwrap().seqs, vec![11]);
+        let again = store.mark_sending(Some((1, 11)), None).unwrap();
+        assert_eq!(
+            again.fixes, 10,
+            "1-10 were sent before: repeats are expected"
+        );
     }
 
     #[test]

@@ -631,6 +631,18 @@ impl Tracker {
         self.shared.next_wake_ms()
     }
 
+    /// Test hook: how long the queue's WAL was when it was last synced (a simulated power cut
+    /// keeps only that much of it).
+    #[doc(hidden)]
+    pub fn synced_wal_len(&self) -> u64 {
+        lock(&self.shared.store).synced_wal_len()
+    }
+
+    /// Steady time now (`crate::steady`), the timeline of [`Tracker::next_wake_ms`].
+    pub fn steady_now_ms(&self) -> i64 {
+        self.shared.steady.now_ms()
+    }
+
     /// Rounds the upload thread has run since the tracker started: each is a wake-up.
     pub fn uploader_rounds(&self) -> u64 {
         self.shared.uploader_rounds.load(Ordering::SeqCst)
@@ -919,3 +931,5 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod app_data_tests;
+#[cfg(test)]
+mod real_phone_tests;

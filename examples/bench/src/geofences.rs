@@ -67,6 +67,8 @@ pub fn measure() -> Result<GeofenceReport, Box<dyn std::error::Error>> {
         seed: 1,
         tail_s: 600,
         geofences: fences,
+        clock_steps: Vec::new(),
+        offline: false,
     })?
     .to_json();
     let num = |key: &str| report[key].as_f64();

@@ -76,6 +76,8 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
                 seed: 1,
                 tail_s: 600,
                 geofences: Vec::new(),
+                clock_steps: Vec::new(),
+                offline: false,
             })?
             .to_json();
             rows.push(PolicyRow {

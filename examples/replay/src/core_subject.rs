@@ -37,6 +37,29 @@ pub struct CoreOptions {
     pub seed: u64,
     /// App geofences to add before the first fix.
     pub geofences: Vec<Geofence>,
+    /// Steps of the phone's clock during the run (a user or the network setting it).
+    pub clock_steps: Vec<ClockStep>,
+    /// No usable network until the end of the trace (then everything is uploaded).
+    pub offline: bool,
+}
+
+/// The phone's clock jumps by `delta_s` at `at_s` seconds into the trace. From then on the
+/// wall clock, and the fixes it stamps, read `delta_s` off; the monotonic clock is untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockStep {
+    pub at_s: i64,
+    pub delta_s: i64,
+}
+
+impl ClockStep {
+    /// `AT_S:DELTA_S`, e.g. `18000:-10800` (three hours back, five hours in).
+    pub fn parse(text: &str) -> Option<ClockStep> {
+        let (at, delta) = text.split_once(':')?;
+        Some(ClockStep {
+            at_s: at.trim().parse().ok()?,
+            delta_s: delta.trim().parse().ok()?,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -67,6 +90,19 @@ pub struct CoreSubject {
     motion_reasons: BTreeMap<String, u64>,
     sampling_changes: u64,
     geofence_events: Vec<FiredEvent>,
+    /// Where the trace started, every clock step, and those still to come (earliest last).
+    start_ms: i64,
+    clock_steps: Vec<ClockStep>,
+    pending_steps: Vec<ClockStep>,
+    /// What the steps so far add to the wall clock.
+    wall_offset_ms: i64,
+    offline: bool,
+    /// When the uploader would next wake by itself (steady time), and how often it did.
+    next_wake_ms: Option<i64>,
+    wakeups: u64,
+    wakeups_stationary: u64,
+    stationary_ms: i64,
+    last_ms: i64,
     _storage: tempfile::TempDir,
 }
 
@@ -117,6 +153,12 @@ impl CoreSubject {
         let events = Arc::new(EventLog::default());
         tracker.set_listener(Some(events.clone()));
         tracker.start().map_err(|e| e.to_string())?;
+        if options.offline {
+            tracker.set_network(tracelet_core::NetworkState {
+                connected: false,
+                unmetered: false,
+            });
+        }
         if !options.geofences.is_empty() {
             tracker
                 .add_geofences(options.geofences.clone())
@@ -137,6 +179,20 @@ impl CoreSubject {
             motion_reasons: BTreeMap::new(),
             sampling_changes: 0,
             geofence_events: Vec::new(),
+            start_ms,
+            clock_steps: options.clock_steps.clone(),
+            pending_steps: {
+                let mut steps = options.clock_steps.clone();
+                steps.sort_by_key(|s| std::cmp::Reverse(s.at_s));
+                steps
+            },
+            wall_offset_ms: 0,
+            offline: options.offline,
+            next_wake_ms: None,
+            wakeups: 0,
+            wakeups_stationary: 0,
+            stationary_ms: 0,
+            last_ms: start_ms,
             _storage: storage,
         };
         subject.settle()?;
@@ -186,6 +242,37 @@ impl CoreSubject {
         if self.tracker()?.upload_wanted() {
             self.flush()?;
         }
+        self.next_wake_ms = self.tracker()?.next_wake_ms();
+        Ok(())
+    }
+
+    /// Lets simulated time pass to `now_ms` (trace time): applies the clock steps that fall
+    /// due, moves the clocks, and counts the uploader's own wake-ups (its timer falling due,
+    /// as opposed to the OS delivering fixes or signals).
+    fn advance_to(&mut self, now_ms: i64) -> Result<(), String> {
+        if self.state == MotionState::Stationary {
+            self.stationary_ms += now_ms - self.last_ms;
+        }
+        self.last_ms = now_ms;
+        while let Some(step) = self.pending_steps.last().copied() {
+            if now_ms < self.start_ms + step.at_s * 1000 {
+                break;
+            }
+            self.pending_steps.pop();
+            self.clock
+                .set_ms(self.start_ms + step.at_s * 1000 + self.wall_offset_ms);
+            self.wall_offset_ms += step.delta_s * 1000;
+            self.clock.step_ms(step.delta_s * 1000);
+        }
+        self.clock.set_ms(now_ms + self.wall_offset_ms);
+        let steady = self.tracker()?.steady_now_ms();
+        if self.next_wake_ms.is_some_and(|t| t <= steady) {
+            self.wakeups += 1;
+            if self.state == MotionState::Stationary {
+                self.wakeups_stationary += 1;
+            }
+            self.next_wake_ms = None;
+        }
         Ok(())
     }
 
@@ -211,8 +298,19 @@ impl Subject for CoreSubject {
         self.state == MotionState::Stationary
     }
 
-    fn on_fixes(&mut self, fixes: Vec<Fix>, now_ms: i64) -> Result<(), String> {
-        self.clock.set_ms(now_ms);
+    fn on_fixes(&mut self, mut fixes: Vec<Fix>, now_ms: i64) -> Result<(), String> {
+        self.advance_to(now_ms)?;
+        // The phone's clock stamps its fixes: a step moves the times of those taken after it
+        // (a batch delivered after a step may hold fixes from before it).
+        for fix in &mut fixes {
+            let taken_s = (fix.time_ms - self.start_ms).div_euclid(1000);
+            fix.time_ms += self
+                .clock_steps
+                .iter()
+                .filter(|step| step.at_s <= taken_s)
+                .map(|step| step.delta_s * 1000)
+                .sum::<i64>();
+        }
         self.tracker()?
             .record_batch(fixes)
             .map_err(|e| format!("record_batch failed: {e}"))?;
@@ -220,25 +318,31 @@ impl Subject for CoreSubject {
     }
 
     fn on_activity(&mut self, activity: Activity, now_ms: i64) -> Result<(), String> {
-        self.clock.set_ms(now_ms);
+        self.advance_to(now_ms)?;
         self.tracker()?.on_activity(activity);
         self.settle()
     }
 
     fn on_geofence_exit(&mut self, now_ms: i64) -> Result<(), String> {
-        self.clock.set_ms(now_ms);
+        self.advance_to(now_ms)?;
         self.tracker()?.on_geofence_exit();
         self.settle()
     }
 
     fn tick(&mut self, now_ms: i64) -> Result<(), String> {
-        self.clock.set_ms(now_ms);
+        self.advance_to(now_ms)?;
         self.tracker()?.tick();
         self.settle()
     }
 
     fn finish(mut self: Box<Self>, now_ms: i64) -> Result<Outcome, String> {
-        self.clock.set_ms(now_ms);
+        self.advance_to(now_ms)?;
+        if self.offline {
+            self.tracker()?.set_network(tracelet_core::NetworkState {
+                connected: true,
+                unmetered: true,
+            });
+        }
         // What is still queued goes up at the end, so every stored fix counts.
         self.flush()?;
         let status = self.tracker()?.status();
@@ -266,6 +370,21 @@ impl Subject for CoreSubject {
             ),
         );
         extra.insert("fixes_evicted".into(), json!(status.evicted_total));
+        let stationary_h = self.stationary_ms as f64 / 3_600_000.0;
+        extra.insert(
+            "uploader_wakeups".into(),
+            json!({
+                "total": self.wakeups,
+                "while_stationary": self.wakeups_stationary,
+                "stationary_hours": (stationary_h * 100.0).round() / 100.0,
+                "per_stationary_hour": if stationary_h > 0.0 {
+                    (self.wakeups_stationary as f64 / stationary_h * 100.0).round() / 100.0
+                } else {
+                    0.0
+                },
+                "offline": self.offline,
+            }),
+        );
         let mut track = self.transport.delivered_track();
         if let Some(collector) = self.collector.take() {
             let rows = collector.fixes(DEVICE).map_err(|e| e.to_string())?;

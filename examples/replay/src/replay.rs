@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use tracelet_core::policy::{PolicyConfig, Priority};
 
 use crate::baselines::{Naive, Oracle, PEER_STOP_TIMEOUT_MS, PeerDefault};
-use crate::core_subject::{CoreOptions, CoreSubject};
+use crate::core_subject::{ClockStep, CoreOptions, CoreSubject};
 use crate::energy::{EnergyModel, Radio};
 use crate::geo::Point;
 use crate::metrics::{self, Transitions};
@@ -51,6 +51,10 @@ pub struct ReplayOptions {
     pub tail_s: i64,
     /// App geofences (the core only), scored against the ground truth's visits.
     pub geofences: Vec<tracelet_core::geofence::Geofence>,
+    /// Steps of the phone's clock during the run (the core only).
+    pub clock_steps: Vec<ClockStep>,
+    /// No usable network until the trace ends (the core only).
+    pub offline: bool,
 }
 
 /// Ground truth as the replay uses it.
@@ -90,6 +94,8 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
                 collector: options.collector,
                 seed: options.seed,
                 geofences: options.geofences.clone(),
+                clock_steps: options.clock_steps.clone(),
+                offline: options.offline,
             },
             start_ms,
         )?),

@@ -19,6 +19,9 @@ use crate::subject::Upload;
 
 pub struct CountingTransport {
     clock: Arc<ManualClock>,
+    /// Trace time at the monotonic clock's zero: uploads are logged on the trace's own
+    /// timeline, which a step of the phone's clock (`--clock-step`) does not move.
+    origin_ms: i64,
     /// `None`: answer 200 without sending anything.
     inner: Option<ReqwestTransport>,
     log: Mutex<Vec<Upload>>,
@@ -29,6 +32,7 @@ pub struct CountingTransport {
 impl CountingTransport {
     pub fn new(clock: Arc<ManualClock>, inner: Option<ReqwestTransport>) -> CountingTransport {
         CountingTransport {
+            origin_ms: clock.now_ms() - clock.monotonic_ms(),
             clock,
             inner,
             log: Mutex::new(Vec::new()),
@@ -81,7 +85,7 @@ impl Transport for CountingTransport {
         Box::pin(async move {
             let points = decode(&request.body, request.content_type);
             let upload = Upload {
-                time_ms: self.clock.now_ms(),
+                time_ms: self.origin_ms + self.clock.monotonic_ms(),
                 bytes: request.body.len() as u64,
                 fixes: points.len() as u64,
             };

@@ -17,6 +17,8 @@ fn options(kind: PolicyKind) -> ReplayOptions {
         seed: 7,
         tail_s: 600,
         geofences: Vec::new(),
+        clock_steps: Vec::new(),
+        offline: false,
     }
 }
 
@@ -105,4 +107,72 @@ fn the_geofence_file_is_what_the_ground_truth_gives() {
         fences,
         "regenerate with tracelet-replay TRACE --make-geofences 100"
     );
+}
+
+/// The phone's clock set back three hours five hours into the day, then a week ahead later:
+/// nothing is lost and every decision is the one the same day makes without the steps. Only
+/// what the server sees of the times moves (the phone's clock stamps the fixes).
+#[test]
+fn clock_steps_in_the_middle_of_a_day_lose_nothing_and_change_no_decision() {
+    use tracelet_replay::core_subject::ClockStep;
+    let plain = replay::run(&options(PolicyKind::Core))
+        .expect("replay runs")
+        .to_json();
+    let stepped = replay::run(&ReplayOptions {
+        clock_steps: vec![
+            ClockStep {
+                at_s: 5 * 3600,
+                delta_s: -3 * 3600,
+            },
+            ClockStep {
+                at_s: 7 * 3600 + 1800,
+                delta_s: 7 * 24 * 3600,
+            },
+        ],
+        ..options(PolicyKind::Core)
+    })
+    .expect("replay runs")
+    .to_json();
+    for key in [
+        "fixes_offered",
+        "fixes_accepted",
+        "fixes_rejected",
+        "fixes_stored",
+        "fixes_on_server",
+        "uploads",
+        "stops_detected",
+        "stops_false",
+        "stop_latency_s",
+        "gnss_on_s",
+        "priority_s",
+        "energy_j",
+    ] {
+        assert_eq!(stepped[key], plain[key], "{key}");
+    }
+    for key in [
+        "motion_changes",
+        "rejected_by_reason",
+        "fixes_evicted",
+        "uploader_wakeups",
+    ] {
+        assert_eq!(stepped["subject"][key], plain["subject"][key], "{key}");
+    }
+    assert_eq!(plain["fixes_on_server"], plain["fixes_stored"]);
+}
+
+/// With no network all day, the uploader wakes for the stop timeouts only: never while the
+/// phone stands still, and everything is delivered once the network returns.
+#[test]
+fn offline_all_day_the_uploader_sleeps_while_the_phone_stands_still() {
+    let report = replay::run(&ReplayOptions {
+        offline: true,
+        ..options(PolicyKind::Core)
+    })
+    .expect("replay runs")
+    .to_json();
+    let wakeups = &report["subject"]["uploader_wakeups"];
+    let per_hour = wakeups["per_stationary_hour"].as_f64().unwrap_or(f64::MAX);
+    assert!(per_hour <= 4.0, "{wakeups}");
+    assert!(wakeups["stationary_hours"].as_f64().unwrap_or(0.0) > 3.0);
+    assert_eq!(report["fixes_on_server"], report["fixes_stored"]);
 }

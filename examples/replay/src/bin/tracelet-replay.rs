@@ -12,6 +12,7 @@ use clap::Parser;
 use tracelet_core::filter::FilterConfig;
 use tracelet_core::geofence::{Geofence, parse_geofence_file};
 use tracelet_core::policy::PolicyConfig;
+use tracelet_replay::core_subject::ClockStep;
 use tracelet_replay::replay::{PolicyKind, ReplayOptions};
 use tracelet_replay::{filter_eval, geofence_eval, replay, trace, truth};
 
@@ -81,6 +82,16 @@ struct Args {
     /// visits of an e-mission ground truth.
     #[arg(long, value_name = "FILE")]
     geofences: Option<PathBuf>,
+
+    /// Policy replay: the phone's clock jumps by DELTA_S seconds at AT_S seconds into the
+    /// trace (repeatable), e.g. `--clock-step 18000:-10800`. Fixes are stamped by that clock.
+    #[arg(long = "clock-step", value_name = "AT_S:DELTA_S")]
+    clock_step: Vec<String>,
+
+    /// Policy replay: no usable network until the trace ends; the report's uploader_wakeups
+    /// then show what waiting costs.
+    #[arg(long)]
+    offline: bool,
 
     /// Mode: print a geofence file with one circle of this radius (metres) per distinct place
     /// of the e-mission ground truth beside TRACE (or --truth).
@@ -187,6 +198,12 @@ fn policy_replay_mode(args: &Args) -> Result<serde_json::Value, String> {
             Some(path) => load_geofences(path)?,
             None => Vec::new(),
         },
+        clock_steps: args
+            .clock_step
+            .iter()
+            .map(|s| ClockStep::parse(s).ok_or(format!("--clock-step {s}: expected AT_S:DELTA_S")))
+            .collect::<Result<_, _>>()?,
+        offline: args.offline,
     };
     let started = Instant::now();
     let report = replay::run(&options)?;
