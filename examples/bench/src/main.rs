@@ -4,6 +4,7 @@
 mod cpu;
 mod enqueue;
 mod geofences;
+mod idle;
 mod memory;
 mod replay;
 mod size;
@@ -29,6 +30,10 @@ struct Args {
     /// markers, so the README always shows the latest output.
     #[arg(long)]
     write_readme: bool,
+    /// Measure only what a tracker costs while it can do nothing (about a minute), print it
+    /// and exit; the README is not written.
+    #[arg(long)]
+    idle_only: bool,
     /// Internal: the child process of the memory measurement.
     #[arg(long, hide = true)]
     memory_child: bool,
@@ -43,12 +48,18 @@ struct Report {
     wire: wire::WireReport,
     replay: replay::ReplayReport,
     geofences: geofences::GeofenceReport,
+    idle: idle::IdleReport,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if args.memory_child {
         return memory::run_child();
+    }
+    if args.idle_only {
+        let idle = idle::measure()?;
+        println!("{}", serde_json::to_string_pretty(&idle)?);
+        return Ok(());
     }
     let report = Report {
         machine: machine_description(),
@@ -58,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         wire: wire::measure()?,
         replay: replay::measure()?,
         geofences: geofences::measure()?,
+        idle: idle::measure()?,
     };
     let table = markdown(&report);
     if args.json {
@@ -197,6 +209,31 @@ fn markdown(r: &Report) -> String {
             g.emission_false_pairs_per_10h, g.emission_geofence_events
         ),
         "≤ 1",
+    );
+    let i = &r.idle;
+    row(
+        &format!(
+            "idle with {} fixes pending and no usable network: CPU, moving / stationary ({} s each)",
+            i.pending_fixes, i.window_s
+        ),
+        format!(
+            "{:.2} % / {:.2} % of a core (resolution {:.2} %)",
+            i.moving_cpu_percent, i.stationary_cpu_percent, i.cpu_resolution_percent
+        ),
+        "≤ 0.2 %",
+    );
+    row(
+        "same: upload-thread wake-ups per hour, moving / stationary",
+        format!(
+            "{:.0} / {:.0}",
+            i.moving_wakeups_per_hour, i.stationary_wakeups_per_hour
+        ),
+        "≤ 4 stationary",
+    );
+    row(
+        "durability before an upload of new fixes (WAL fsync + marker), median",
+        format!("{:.2} ms", i.pre_upload_sync_ms),
+        "",
     );
     line(String::new());
     line("| trace | policy | energy (J) | GNSS on (s) | uploads/h moving | path error p95 (m) | stops found / detectable / true | departure median (m) |".into());
