@@ -36,9 +36,11 @@ use crate::upload::Transport;
 
 /// Flush requests waiting for the uploader; a full queue makes `flush` wait, never drops one.
 const FLUSH_QUEUE_LEN: usize = 16;
-/// The uploader needs little stack: no recursion, the upload future is boxed on the heap, and
-/// foreign code (a platform transport, a token provider) runs on threads of its own.
-const UPLOAD_THREAD_STACK_BYTES: usize = 512 * 1024;
+/// The app's listener runs on this thread (the JVM or the Swift runtime attached to it).
+/// Measured with `UploadThreadStackTest` (Kotlin recursion depth before `StackOverflowError`):
+/// at 512 KiB a callback here got 91 % of what a 512 KiB JVM thread gives, at 1 MiB 98 %.
+/// Untouched stack pages cost no memory.
+const UPLOAD_THREAD_STACK_BYTES: usize = 1024 * 1024;
 /// How long dropping the tracker waits for the upload thread to finish before leaving it to
 /// end on its own (it may sit in a platform call that never returns).
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(2);

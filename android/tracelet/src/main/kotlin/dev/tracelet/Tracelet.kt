@@ -37,8 +37,9 @@ object Tracelet {
 
     /**
      * Opens the queue in the app's no-backup directory (fixes must not be restored to another
-     * device). Calling it again with the same config is a no-op; to change the config while
-     * tracking, call [stop] first, since the running service holds the previous tracker.
+     * device). Calling it again with the same config is a no-op; another config closes the
+     * previous tracker before the new one opens the queue. To change the config while tracking,
+     * call [stop] first, since the running service holds the previous tracker.
      *
      * @throws TraceletException.InvalidConfig if the config is refused.
      */
@@ -46,7 +47,11 @@ object Tracelet {
     fun configure(context: Context, config: TraceletConfig) {
         val appContext = context.applicationContext ?: context
         if (runtime?.config == config) return
-        val previous = runtime
+        // The previous tracker goes first: two uploaders must never share one queue database.
+        // If the new config is refused, the SDK is left unconfigured and says so.
+        runtime?.client?.close()
+        runtime = null
+        hub.attach(null)
         // Both in the no-backup directory, which neither Auto Backup nor device-to-device
         // transfer copies; the marker sits outside the queue's directory so that an app that
         // moves or deletes the queue still leaves the marker to compare against.
@@ -58,7 +63,6 @@ object Tracelet {
         client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
         hub.attach(client)
-        previous?.client?.close()
         if (uiHiddenCallback == null) {
             uiHiddenCallback = UiHiddenCallback(::onAppBackground).also { appContext.registerComponentCallbacks(it) }
         }
