@@ -48,6 +48,7 @@ const CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
 const MAX_BATCH_EVENTS: u32 = 100;
 
 mod app_data;
+mod platform_inputs;
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +118,11 @@ pub enum Event {
     /// The platform layer should have the OS watch exactly these regions now.
     RegionsChanged {
         request: RegionRequest,
+    },
+    /// What the SDK records under the user's permission changed (approximate only, no
+    /// background wake-ups...); see `Tracker::set_location_access`.
+    AccessChanged {
+        report: crate::platform::AccessReport,
     },
 }
 
@@ -242,6 +248,8 @@ struct Shared {
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     /// An immediate trigger fired and no upload round has started since.
     upload_requested: AtomicBool,
+    /// What the permission allows, as last reported by the platform.
+    access: Mutex<crate::platform::AccessReport>,
 }
 
 struct State {
@@ -283,7 +291,8 @@ impl Tracker {
         let store = opened.store;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
-        let decider = Decider::new(config.policy.clone(), config.filter);
+        let mut decider = Decider::new(config.policy.clone(), config.filter);
+        platform_inputs::resume_motion(&store, &mut decider, tracking, clock.now_ms());
         let mut geofencing = Geofencing::new(config.geofence, config.os_max_regions);
         geofencing.load(store.load_geofences()?.0);
         let annotations = app_data::load_annotations(&store)?;
@@ -325,6 +334,9 @@ impl Tracker {
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
             upload_requested: AtomicBool::new(false),
+            access: Mutex::new(crate::platform::AccessReport::of(
+                crate::platform::LocationAccess::FULL,
+            )),
         });
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -717,6 +729,7 @@ impl Shared {
                 // has little queued and rides with the next interval upload.
                 stopped |= state == MotionState::Stationary;
                 self.emit(Event::MotionChanged { state, reason });
+                self.remember_motion(state);
             }
             if let Some(request) = output.request {
                 self.emit(Event::SamplingChanged { request });
