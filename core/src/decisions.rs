@@ -236,7 +236,16 @@ impl Decider {
 
     /// How long stored fixes may wait for an upload now.
     pub fn upload_interval_ms(&self) -> i64 {
+        if self.mode == RecordingMode::Approximate {
+            return self.policy.config().stationary_upload_interval_ms;
+        }
         self.policy.upload_interval_ms()
+    }
+
+    /// Whether fixes trickle in (stationary heartbeats, approximate fixes every 10 minutes), so
+    /// that uploads wait the longer interval instead of costing a radio wake-up per fix.
+    pub fn uploads_sparsely(&self) -> bool {
+        self.mode == RecordingMode::Approximate || self.motion_state() == MotionState::Stationary
     }
 
     /// Where the phone stopped, while stationary with a stationary geofence.

@@ -773,7 +773,7 @@ impl Shared {
     /// while stationary (only heartbeat fixes arrive then) or saving power.
     fn max_delay_ms(&self) -> i64 {
         let decider = lock(&self.decider);
-        if decider.motion_state() == MotionState::Stationary {
+        if decider.uploads_sparsely() {
             decider
                 .upload_interval_ms()
                 .max(self.config.upload.max_delay_ms)

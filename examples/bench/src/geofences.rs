@@ -67,6 +67,7 @@ pub fn measure() -> Result<GeofenceReport, Box<dyn std::error::Error>> {
         seed: 1,
         tail_s: 600,
         geofences: fences,
+        os_mode: tracelet_replay::os_mode::OsMode::Full,
     })?
     .to_json();
     let num = |key: &str| report[key].as_f64();

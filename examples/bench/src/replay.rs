@@ -76,6 +76,7 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
                 seed: 1,
                 tail_s: 600,
                 geofences: Vec::new(),
+                os_mode: tracelet_replay::os_mode::OsMode::Full,
             })?
             .to_json();
             rows.push(PolicyRow {

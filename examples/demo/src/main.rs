@@ -507,6 +507,7 @@ fn modelled_energy(trace: &Path) -> Result<(f64, f64), String> {
         seed: 1,
         tail_s: 600,
         geofences: Vec::new(),
+        os_mode: tracelet_replay::os_mode::OsMode::Full,
     };
     let core = replay::run(&options(PolicyKind::Core))?.energy_j();
     let naive = replay::run(&options(PolicyKind::Naive))?.energy_j();

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use tracelet_replay::os_mode::OsMode;
 use tracelet_replay::replay::{self, PolicyKind, ReplayOptions};
 
 fn options(kind: PolicyKind) -> ReplayOptions {
@@ -17,6 +18,7 @@ fn options(kind: PolicyKind) -> ReplayOptions {
         seed: 7,
         tail_s: 600,
         geofences: Vec::new(),
+        os_mode: OsMode::Full,
     }
 }
 
