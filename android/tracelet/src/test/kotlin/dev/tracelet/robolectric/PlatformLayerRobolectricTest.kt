@@ -109,7 +109,11 @@ class PlatformLayerRobolectricTest {
         configure() // not tracking
         val controller = Robolectric.buildService(TrackingService::class.java).create().startCommand(0, 1)
         val service = shadowOf(controller.get())
-        assertNotNull("startForeground() was not called: Android kills the app", service.lastForegroundNotification)
+        // The notification is gone again (stopForeground(REMOVE)); its id shows it was posted.
+        assertEquals(
+            "startForeground() was not called: Android kills the app",
+            dev.tracelet.NotificationSettings().notificationId, service.lastForegroundNotificationId,
+        )
         assertTrue(service.isStoppedBySelf)
         controller.destroy()
     }
@@ -143,7 +147,7 @@ class PlatformLayerRobolectricTest {
         shadowOf(app).denyPermissions(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION)
         val controller = Robolectric.buildService(TrackingService::class.java).create().startCommand(0, 1)
         val service = shadowOf(controller.get())
-        assertNotNull(service.lastForegroundNotification)
+        assertEquals(dev.tracelet.NotificationSettings().notificationId, service.lastForegroundNotificationId)
         assertTrue("the service kept running without permission", service.isStoppedBySelf)
         assertTrue(events.any { it is TraceletEvent.TrackingInterrupted && "revoked" in it.reason })
         controller.destroy()
