@@ -31,6 +31,22 @@ let ffiTarget: Target = .target(
         ]),
     ]
 )
+
+// The layer and its tests in the Swift 6 language mode (complete strict concurrency). A flag,
+// because the manifest stays at tools 5.9 for Xcode 15 users; flags are Linux-only.
+let swift6: [SwiftSetting] = [.unsafeFlags(["-swift-version", "6"])]
+
+// Linux has no CoreLocation: a stand-in declaring exactly the Apple API the CoreLocation layer
+// uses lets that layer compile and its decisions run in tests against a fake manager. It exists
+// only on this path, never in what apps consume.
+let linuxOnlyTargets: [Target] = [
+    .target(
+        name: "CoreLocation",
+        path: "ios/LinuxStandIns/CoreLocation",
+        swiftSettings: swift6
+    ),
+]
+let traceletLinuxDependencies: [Target.Dependency] = ["CoreLocation"]
 #else
 // Release asset: the release workflow rewrites these two lines with the values that
 // scripts/build-xcframework.sh prints. The placeholder checksum fails resolution on purpose.
@@ -44,6 +60,9 @@ let ffiTarget: Target =
     FileManager.default.fileExists(atPath: Context.packageDirectory + "/" + localXCFramework)
     ? .binaryTarget(name: "TraceletFFI", path: localXCFramework)
     : .binaryTarget(name: "TraceletFFI", url: xcframeworkURL, checksum: xcframeworkChecksum)
+let linuxOnlyTargets: [Target] = []
+let traceletLinuxDependencies: [Target.Dependency] = []
+let swift6: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -63,14 +82,17 @@ let package = Package(
         // The public, idiomatic API over the bindings, plus the CoreLocation layer.
         .target(
             name: "Tracelet",
-            dependencies: ["TraceletBindings"],
-            path: "ios/Sources/Tracelet"
+            dependencies: ["TraceletBindings"] + traceletLinuxDependencies,
+            path: "ios/Sources/Tracelet",
+            swiftSettings: swift6
         ),
-        // Runs against the real core and a real collector process; see ios/README.md.
+        // Runs against the real core and a real collector process; see ios/README.md. The
+        // CoreLocation layer's tests drive it through a fake manager (Linux: the stand-in).
         .testTarget(
             name: "TraceletTests",
-            dependencies: ["Tracelet"],
-            path: "ios/Tests/TraceletTests"
+            dependencies: ["Tracelet"] + traceletLinuxDependencies,
+            path: "ios/Tests/TraceletTests",
+            swiftSettings: swift6
         ),
-    ]
+    ] + linuxOnlyTargets
 )

@@ -9,6 +9,7 @@ use tracelet_core as core;
 uniffi::setup_scaffolding!();
 
 mod places;
+mod platform;
 // The platform-transport test runs the crate as a unit test: the library is built only as
 // cdylib + staticlib (an rlib crate type would stop LTO from internalising anything).
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod platform_transport_tests;
 
 pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
+pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -295,6 +297,11 @@ pub enum TraceletEvent {
     /// Register exactly these regions with the OS now (replacing the previous ones).
     RegionsChanged {
         request: RegionRequest,
+    },
+    /// What the SDK records under the user's permission changed (approximate only, nothing
+    /// can wake the app in the background...). Never silent.
+    AccessChanged {
+        report: AccessReport,
     },
 }
 
@@ -894,6 +901,9 @@ impl From<core::Event> for TraceletEvent {
             },
             E::RegionsChanged { request } => TraceletEvent::RegionsChanged {
                 request: request.into(),
+            },
+            E::AccessChanged { report } => TraceletEvent::AccessChanged {
+                report: report.into(),
             },
         }
     }

@@ -15,6 +15,7 @@ pub mod fix;
 pub mod geofence;
 pub mod geofencing;
 pub mod jitter;
+pub mod platform;
 pub mod policy;
 pub mod protocol;
 pub mod steady;

@@ -98,6 +98,8 @@ pub enum MotionReason {
     MovingActivity,
     FixOutsideRadius,
     Started,
+    /// Android's significant-motion sensor fired while stationary.
+    SignificantMotion,
 }
 
 impl MotionReason {
@@ -109,6 +111,7 @@ impl MotionReason {
             MotionReason::MovingActivity => "moving_activity",
             MotionReason::FixOutsideRadius => "fix_outside_radius",
             MotionReason::Started => "started",
+            MotionReason::SignificantMotion => "significant_motion",
         }
     }
 }
@@ -541,6 +544,29 @@ impl MotionPolicy {
             return self.change(MotionState::Moving, MotionReason::GeofenceExit);
         }
         PolicyOutput::default()
+    }
+
+    /// The OS's significant-motion trigger fired: the user is walking or riding, so resume
+    /// sampling at once instead of waiting for a slow geofence exit.
+    pub fn on_significant_motion(&mut self, _now_ms: i64) -> PolicyOutput {
+        if self.state == MotionState::Stationary {
+            self.anchor = None;
+            return self.change(MotionState::Moving, MotionReason::SignificantMotion);
+        }
+        PolicyOutput::default()
+    }
+
+    /// A relaunched process resumes the stop it saved (see `platform::relaunch`), silently:
+    /// nothing changed for the app, only the process is new.
+    pub fn resume_stationary(&mut self, latitude_deg: f64, longitude_deg: f64, now_ms: i64) {
+        self.state = MotionState::Stationary;
+        self.anchor = Some(Anchor {
+            latitude_deg,
+            longitude_deg,
+            since_ms: now_ms,
+        });
+        self.speed_mps = 0.0;
+        self.request = self.compute_request();
     }
 
     /// Tracking (re)started: sample until the phone is known to be still.

@@ -54,6 +54,7 @@ mod uploader;
 
 pub use schedule::{UploadDecision, UploadState};
 pub(crate) use uploader::is_valid_token;
+mod platform_inputs;
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +124,11 @@ pub enum Event {
     /// The platform layer should have the OS watch exactly these regions now.
     RegionsChanged {
         request: RegionRequest,
+    },
+    /// What the SDK records under the user's permission changed (approximate only, no
+    /// background wake-ups...); see `Tracker::set_location_access`.
+    AccessChanged {
+        report: crate::platform::AccessReport,
     },
 }
 
@@ -254,6 +260,8 @@ struct Shared {
     ignore_backoff: AtomicBool,
     /// Rounds the uploader has run: the wake-ups it cost (bench and tests).
     uploader_rounds: AtomicU64,
+    /// What the permission allows, as last reported by the platform.
+    access: Mutex<crate::platform::AccessReport>,
 }
 
 struct State {
@@ -304,7 +312,8 @@ impl Tracker {
         store.set_meta(META_STEADY_MARK, &steady.mark().render())?;
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
-        let decider = Decider::new(config.policy.clone(), config.filter);
+        let mut decider = Decider::new(config.policy.clone(), config.filter);
+        platform_inputs::resume_motion(&store, &mut decider, tracking, steady.now_ms());
         let mut geofencing = Geofencing::new(config.geofence, config.os_max_regions);
         geofencing.load(store.load_geofences()?.0);
         let annotations = app_data::load_annotations(&store)?;
@@ -350,6 +359,9 @@ impl Tracker {
             upload_requested: AtomicBool::new(false),
             ignore_backoff: AtomicBool::new(false),
             uploader_rounds: AtomicU64::new(0),
+            access: Mutex::new(crate::platform::AccessReport::of(
+                crate::platform::LocationAccess::FULL,
+            )),
         });
         let (flushes, flush_requests) = mpsc::channel(FLUSH_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -798,6 +810,7 @@ impl Shared {
                 // has little queued and rides with the next interval upload.
                 stopped |= state == MotionState::Stationary;
                 self.emit(Event::MotionChanged { state, reason });
+                self.remember_motion(state);
             }
             if let Some(request) = output.request {
                 self.emit(Event::SamplingChanged { request });
@@ -867,7 +880,7 @@ impl Shared {
     /// while stationary (only heartbeat fixes arrive then) or saving power.
     fn max_delay_ms(&self) -> i64 {
         let decider = lock(&self.decider);
-        if decider.motion_state() == MotionState::Stationary {
+        if decider.uploads_sparsely() {
             decider
                 .upload_interval_ms()
                 .max(self.config.upload.max_delay_ms)

@@ -69,6 +69,7 @@ pub fn measure() -> Result<GeofenceReport, Box<dyn std::error::Error>> {
         geofences: fences,
         clock_steps: Vec::new(),
         offline: false,
+        os_mode: tracelet_replay::os_mode::OsMode::Full,
     })?
     .to_json();
     let num = |key: &str| report[key].as_f64();

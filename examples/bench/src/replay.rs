@@ -78,6 +78,7 @@ pub fn measure() -> Result<ReplayReport, Box<dyn std::error::Error>> {
                 geofences: Vec::new(),
                 clock_steps: Vec::new(),
                 offline: false,
+                os_mode: tracelet_replay::os_mode::OsMode::Full,
             })?
             .to_json();
             rows.push(PolicyRow {

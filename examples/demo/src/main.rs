@@ -509,6 +509,7 @@ fn modelled_energy(trace: &Path) -> Result<(f64, f64), String> {
         geofences: Vec::new(),
         clock_steps: Vec::new(),
         offline: false,
+        os_mode: tracelet_replay::os_mode::OsMode::Full,
     };
     let core = replay::run(&options(PolicyKind::Core))?.energy_j();
     let naive = replay::run(&options(PolicyKind::Naive))?.energy_j();

@@ -27,12 +27,11 @@ final class AppDelegate: NSObject, UIApplicationDelegate {
         return true
     }
 
-    func applicationDidEnterBackground(_ application: UIApplication) {
-        guard let tracelet else { return }
-        Task { @MainActor in
-            _ = try? await tracelet.flushInBackgroundTask()
-            try? Tracelet.scheduleBackgroundUpload(identifier: Self.uploadTaskId)
-        }
+    // No applicationDidEnterBackground: UIKit does not call it in a scene-based (SwiftUI) app.
+    // The LocationTracker uploads inside a background task on didEnterBackgroundNotification
+    // itself; the app only keeps the refresh task scheduled.
+    func applicationDidBecomeActive(_ application: UIApplication) {
+        try? Tracelet.scheduleBackgroundUpload(identifier: Self.uploadTaskId)
     }
 
     private static func configuration() throws -> TraceletConfiguration {

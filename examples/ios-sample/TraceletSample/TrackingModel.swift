@@ -48,7 +48,7 @@ final class TrackingModel: ObservableObject {
 
     private func observe() {
         let events = tracelet.events()
-        let authorizationUpdates = tracker.authorizationUpdates
+        let authorizationUpdates = tracker.authorizationUpdates()
         Task { [weak self] in
             for await event in events {
                 guard let self else { return }

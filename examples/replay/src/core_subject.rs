@@ -16,12 +16,14 @@ use tracelet_collector::{CollectorConfig, RunningCollector};
 use tracelet_core::config::UploadPolicy;
 use tracelet_core::filter::Activity;
 use tracelet_core::geofence::Geofence;
+use tracelet_core::platform::WakeSources;
 use tracelet_core::policy::{MotionState, PolicyConfig, SamplingRequest};
 use tracelet_core::store::StreamIds;
 use tracelet_core::upload::ReqwestTransport;
 use tracelet_core::{Event, EventListener, Fix, ManualClock, Tracker, TrackerConfig};
 
 use crate::geofence_eval::FiredEvent;
+use crate::os_mode::OsMode;
 use crate::subject::{Outcome, Subject};
 use crate::transport::CountingTransport;
 
@@ -41,6 +43,8 @@ pub struct CoreOptions {
     pub clock_steps: Vec<ClockStep>,
     /// No usable network until the end of the trace (then everything is uploaded).
     pub offline: bool,
+    /// The permission: reported to the core, which plans the OS updates around it.
+    pub os_mode: OsMode,
 }
 
 /// The phone's clock jumps by `delta_s` at `at_s` seconds into the trace. From then on the
@@ -103,6 +107,12 @@ pub struct CoreSubject {
     wakeups_stationary: u64,
     stationary_ms: i64,
     last_ms: i64,
+    /// What the platform armed, as the OS mode allows.
+    armed: WakeSources,
+    /// Every `AccessChanged` the app received, in order.
+    access_told: Vec<serde_json::Value>,
+    /// Seconds during which the coarse fallback ran because nothing could wake the app.
+    fallback_s: u64,
     _storage: tempfile::TempDir,
 }
 
@@ -159,6 +169,8 @@ impl CoreSubject {
                 unmetered: false,
             });
         }
+        // As the platform layers do when tracking starts.
+        tracker.set_location_access(options.os_mode.access());
         if !options.geofences.is_empty() {
             tracker
                 .add_geofences(options.geofences.clone())
@@ -193,6 +205,9 @@ impl CoreSubject {
             wakeups_stationary: 0,
             stationary_ms: 0,
             last_ms: start_ms,
+            armed: options.os_mode.wake_sources(),
+            access_told: Vec::new(),
+            fallback_s: 0,
             _storage: storage,
         };
         subject.settle()?;
@@ -227,6 +242,10 @@ impl CoreSubject {
                     self.request = request;
                     self.sampling_changes += 1;
                 }
+                Event::AccessChanged { report } => self.access_told.push(json!({
+                    "mode": report.mode.name(),
+                    "background_wake": report.background_wake,
+                })),
                 Event::Geofence {
                     transition,
                     id,
@@ -290,8 +309,12 @@ impl Subject for CoreSubject {
         format!("core:{}", self.preset)
     }
 
+    /// What the platform applies: the core's plan for the wake-up sources it could arm.
     fn request(&self) -> SamplingRequest {
-        self.request.clone()
+        self.tracker.as_ref().map_or_else(
+            || self.request.clone(),
+            |t| t.plan_updates(self.armed).request,
+        )
     }
 
     fn stationary(&self) -> bool {
@@ -332,6 +355,9 @@ impl Subject for CoreSubject {
     fn tick(&mut self, now_ms: i64) -> Result<(), String> {
         self.advance_to(now_ms)?;
         self.tracker()?.tick();
+        if self.tracker()?.plan_updates(self.armed).coarse_fallback {
+            self.fallback_s += 1;
+        }
         self.settle()
     }
 
@@ -359,6 +385,12 @@ impl Subject for CoreSubject {
         );
         extra.insert("motion_changes".into(), json!(self.motion_reasons));
         extra.insert("sampling_changes".into(), json!(self.sampling_changes));
+        extra.insert("app_told_access".into(), json!(self.access_told));
+        extra.insert("coarse_fallback_s".into(), json!(self.fallback_s));
+        extra.insert(
+            "recording_mode".into(),
+            json!(self.tracker()?.access_report().mode.name()),
+        );
         extra.insert(
             "rejected_by_reason".into(),
             json!(

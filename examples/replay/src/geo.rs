@@ -3,7 +3,7 @@
 use tracelet_core::filter::distance_m;
 
 /// Metres per degree of latitude (spherical Earth, as `distance_m` assumes).
-const M_PER_DEG: f64 = 111_195.0;
+pub const M_PER_DEG: f64 = 111_195.0;
 
 /// A position at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -10,6 +10,7 @@ use crate::core_subject::{ClockStep, CoreOptions, CoreSubject};
 use crate::energy::{EnergyModel, Radio};
 use crate::geo::Point;
 use crate::metrics::{self, Transitions};
+use crate::os_mode::OsMode;
 use crate::report::{Report, RunFigures};
 use crate::sim_os::SimOs;
 use crate::subject::Subject;
@@ -55,6 +56,8 @@ pub struct ReplayOptions {
     pub clock_steps: Vec<ClockStep>,
     /// No usable network until the trace ends (the core only).
     pub offline: bool,
+    /// The permission the simulated OS enforces.
+    pub os_mode: OsMode,
 }
 
 /// Ground truth as the replay uses it.
@@ -96,9 +99,13 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
                 geofences: options.geofences.clone(),
                 clock_steps: options.clock_steps.clone(),
                 offline: options.offline,
+                os_mode: options.os_mode,
             },
             start_ms,
         )?),
+        _ if options.os_mode != OsMode::Full => {
+            return Err("--os-mode needs the core (--policy core)".into());
+        }
         _ if !options.geofences.is_empty() => {
             return Err("--geofences needs the core (--policy core)".into());
         }
@@ -116,7 +123,7 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
         PolicyKind::Naive | PolicyKind::Oracle => 0,
     };
 
-    let mut os = SimOs::new(options.seed, trace.activities.clone());
+    let mut os = SimOs::new(options.seed, trace.activities.clone()).with_mode(options.os_mode);
     let mut priority_s = [0u64; 4];
     let mut transitions = Transitions::default();
     let mut was_stationary = subject.stationary();

@@ -10,7 +10,10 @@
 //! - A fix is delivered once `interval_ms` has passed since the previous delivery and it is at
 //!   least `min_distance_m` from it; delivered fixes are held back up to `max_batch_delay_ms`
 //!   and handed over together. A new request flushes the batch and restarts the interval.
-//! - A geofence exit fires once when the true position leaves the stationary geofence.
+//! - A geofence exit fires once when the true position leaves the stationary geofence, if the
+//!   [`OsMode`] lets the app monitor regions at all.
+//! - Under [`OsMode::ApproximateOnly`] every fix is the 2 km grid cell's centre, at most one per
+//!   10 minutes, whatever the request asks for.
 
 use tracelet_core::Fix;
 use tracelet_core::filter::{Activity, distance_m};
@@ -19,6 +22,7 @@ use tracelet_core::policy::{Priority, SamplingRequest};
 
 use crate::emission::ActivityEvent;
 use crate::geo::{Rng, offset};
+use crate::os_mode::{APPROXIMATE_MIN_INTERVAL_MS, OsMode, approximate_fix};
 use crate::timeline::Sample;
 
 /// Correlation time of synthesized GNSS error.
@@ -63,6 +67,7 @@ pub struct SimOs {
     batch: Vec<Fix>,
     left_geofence_at: Option<i64>,
     geofence_reported: bool,
+    mode: OsMode,
     pub counters: OsCounters,
 }
 
@@ -78,8 +83,15 @@ impl SimOs {
             batch: Vec::new(),
             left_geofence_at: None,
             geofence_reported: false,
+            mode: OsMode::Full,
             counters: OsCounters::default(),
         }
+    }
+
+    /// The permission the OS enforces (full by default).
+    pub fn with_mode(mut self, mode: OsMode) -> SimOs {
+        self.mode = mode;
+        self
     }
 
     /// Advances one second under `request`.
@@ -105,7 +117,11 @@ impl SimOs {
             self.counters.activities += 1;
             self.next_activity += 1;
         }
-        if let Some(fence) = &request.stationary_geofence {
+        if let Some(fence) = request
+            .stationary_geofence
+            .as_ref()
+            .filter(|_| self.mode.honours_regions())
+        {
             let outside = distance_m(
                 fence.latitude_deg,
                 fence.longitude_deg,
@@ -121,11 +137,19 @@ impl SimOs {
                 }
             }
         }
+        let min_interval_ms = match self.mode {
+            OsMode::ApproximateOnly => request.interval_ms.max(APPROXIMATE_MIN_INTERVAL_MS),
+            OsMode::Full | OsMode::WhenInUseBackground => request.interval_ms,
+        };
         let due = self
             .last_delivered
-            .is_none_or(|(t, _, _)| now - t >= request.interval_ms);
+            .is_none_or(|(t, _, _)| now - t >= min_interval_ms);
         if due {
             let candidate = match request.priority {
+                _ if self.mode == OsMode::ApproximateOnly => Some((
+                    approximate_fix(now, sample.truth.lat, sample.truth.lon),
+                    true,
+                )),
                 Priority::HighAccuracy => match &sample.recorded {
                     Some(f) => Some((f.clone(), false)),
                     None => Some((synthesized(sample, synth_lat, synth_lon), true)),

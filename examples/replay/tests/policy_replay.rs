@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use tracelet_replay::os_mode::OsMode;
 use tracelet_replay::replay::{self, PolicyKind, ReplayOptions};
 
 fn options(kind: PolicyKind) -> ReplayOptions {
@@ -19,6 +20,7 @@ fn options(kind: PolicyKind) -> ReplayOptions {
         geofences: Vec::new(),
         clock_steps: Vec::new(),
         offline: false,
+        os_mode: OsMode::Full,
     }
 }
 

@@ -65,3 +65,18 @@ public typealias RegionRequest = TraceletBindings.RegionRequest
 /// One circle of a ``RegionRequest`` (a polygon is sent as its bounding circle); `id` is the
 /// geofence's id.
 public typealias OsRegion = TraceletBindings.OsRegion
+
+// What the core decides from the permission and the wake-up sources the platform armed.
+
+/// What the SDK records under the current permission: `.precise`, `.approximate` (coarse fixes
+/// at most every 10 minutes, no stop detection, never GNSS) or `.blocked`.
+public typealias RecordingMode = TraceletBindings.RecordingMode
+/// What the app is told about its permission (`.accessChanged(report:)`): the recording mode,
+/// and whether anything can wake the app in the background.
+public typealias AccessReport = TraceletBindings.AccessReport
+/// The permission as the platform reads it; see ``Tracelet/setLocationAccess(_:)``.
+public typealias LocationAccess = TraceletBindings.LocationAccess
+/// The wake-up sources the platform actually armed.
+public typealias WakeSources = TraceletBindings.WakeSources
+/// What the platform applies now: the request, and whether standard updates keep running.
+public typealias UpdatesPlan = TraceletBindings.UpdatesPlan

@@ -9,7 +9,7 @@ import TraceletBindings
 /// One instance per storage directory. Tracking state is persisted, so after a relaunch
 /// ``status`` tells whether the app was tracking when it was terminated.
 public final class Tracelet: Sendable {
-    private let core: TraceletBindings.Tracelet
+    let core: TraceletBindings.Tracelet
     private let broadcaster = EventBroadcaster()
 
     /// Configures the SDK: validates `configuration`, opens the queue in its storage directory

@@ -1206,6 +1206,27 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func startTrip(id: String, metadata: [String: String]) throws 
     
+    /**
+     * What the SDK records under the permission last reported.
+     */
+    func accessReport()  -> AccessReport
+    
+    /**
+     * Android's significant-motion sensor fired: sampling resumes if stationary.
+     */
+    func onSignificantMotion() 
+    
+    /**
+     * What to apply to the OS now, given the wake-up sources the platform armed.
+     */
+    func planUpdates(armed: WakeSources)  -> UpdatesPlan
+    
+    /**
+     * Reports the permission; call it at start and on every change. Approximate only makes
+     * the core store coarse fixes; each change is told as the `AccessChanged` event.
+     */
+    func setLocationAccess(access: LocationAccess) 
+    
 }
 /**
  * The tracker, as Kotlin and Swift see it.
@@ -1618,6 +1639,55 @@ open func startTrip(id: String, metadata: [String: String])throws   {try rustCal
 }
 }
     
+    /**
+     * What the SDK records under the permission last reported.
+     */
+open func accessReport() -> AccessReport  {
+    return try!  FfiConverterTypeAccessReport_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_access_report(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Android's significant-motion sensor fired: sampling resumes if stationary.
+     */
+open func onSignificantMotion()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_on_significant_motion(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * What to apply to the OS now, given the wake-up sources the platform armed.
+     */
+open func planUpdates(armed: WakeSources) -> UpdatesPlan  {
+    return try!  FfiConverterTypeUpdatesPlan_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeWakeSources_lower(armed),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reports the permission; call it at start and on every change. Approximate only makes
+     * the core store coarse fixes; each change is told as the `AccessChanged` event.
+     */
+open func setLocationAccess(access: LocationAccess)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocationAccess_lower(access),uniffiCallStatus
+    )
+}
+}
+    
 
     
 }
@@ -1871,6 +1941,71 @@ public func FfiConverterTypeTraceletListener_lower(_ value: TraceletListener) ->
 }
 
 
+
+
+/**
+ * What the app is told about its permission (also as the `AccessChanged` event).
+ */
+public struct AccessReport: Equatable, Hashable {
+    public var mode: RecordingMode
+    /**
+     * False: nothing can wake the app in the background (no regions, no relaunch); tracking
+     * continues only while it runs, and the platform keeps coarse updates while still.
+     */
+    public var backgroundWake: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(mode: RecordingMode, 
+        /**
+         * False: nothing can wake the app in the background (no regions, no relaunch); tracking
+         * continues only while it runs, and the platform keeps coarse updates while still.
+         */backgroundWake: Bool) {
+        self.mode = mode
+        self.backgroundWake = backgroundWake
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AccessReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccessReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessReport {
+        return
+            try AccessReport(
+                mode: FfiConverterTypeRecordingMode.read(from: &buf), 
+                backgroundWake: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AccessReport, into buf: inout [UInt8]) {
+        FfiConverterTypeRecordingMode.write(value.mode, into: &buf)
+        FfiConverterBool.write(value.backgroundWake, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessReport_lift(_ buf: RustBuffer) throws -> AccessReport {
+    return try FfiConverterTypeAccessReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccessReport_lower(_ value: AccessReport) -> RustBuffer {
+    return FfiConverterTypeAccessReport.lower(value)
+}
 
 
 public struct FilteredFix: Equatable, Hashable {
@@ -2444,6 +2579,85 @@ public func FfiConverterTypeLatLon_lift(_ buf: RustBuffer) throws -> LatLon {
 #endif
 public func FfiConverterTypeLatLon_lower(_ value: LatLon) -> RustBuffer {
     return FfiConverterTypeLatLon.lower(value)
+}
+
+
+/**
+ * The location permission as the platform reads it.
+ */
+public struct LocationAccess: Equatable, Hashable {
+    /**
+     * Some location permission is granted and location services are on.
+     */
+    public var granted: Bool
+    /**
+     * Precise location; false: approximate only.
+     */
+    public var precise: Bool
+    /**
+     * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
+     */
+    public var background: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Some location permission is granted and location services are on.
+         */granted: Bool, 
+        /**
+         * Precise location; false: approximate only.
+         */precise: Bool, 
+        /**
+         * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
+         */background: Bool) {
+        self.granted = granted
+        self.precise = precise
+        self.background = background
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LocationAccess: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocationAccess: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationAccess {
+        return
+            try LocationAccess(
+                granted: FfiConverterBool.read(from: &buf), 
+                precise: FfiConverterBool.read(from: &buf), 
+                background: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LocationAccess, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.granted, into: &buf)
+        FfiConverterBool.write(value.precise, into: &buf)
+        FfiConverterBool.write(value.background, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationAccess_lift(_ buf: RustBuffer) throws -> LocationAccess {
+    return try FfiConverterTypeLocationAccess.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationAccess_lower(_ value: LocationAccess) -> RustBuffer {
+    return FfiConverterTypeLocationAccess.lower(value)
 }
 
 
@@ -3316,6 +3530,142 @@ public func FfiConverterTypeTraceletStatus_lower(_ value: TraceletStatus) -> Rus
 
 
 /**
+ * What the platform applies to the OS now.
+ */
+public struct UpdatesPlan: Equatable, Hashable {
+    public var request: SamplingRequest
+    /**
+     * Keep standard location updates running; false only when the core allows GNSS off and
+     * a wake-up source is armed.
+     */
+    public var standardUpdates: Bool
+    /**
+     * The coarse fallback replaced an idle request because nothing can wake the app.
+     */
+    public var coarseFallback: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(request: SamplingRequest, 
+        /**
+         * Keep standard location updates running; false only when the core allows GNSS off and
+         * a wake-up source is armed.
+         */standardUpdates: Bool, 
+        /**
+         * The coarse fallback replaced an idle request because nothing can wake the app.
+         */coarseFallback: Bool) {
+        self.request = request
+        self.standardUpdates = standardUpdates
+        self.coarseFallback = coarseFallback
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension UpdatesPlan: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUpdatesPlan: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UpdatesPlan {
+        return
+            try UpdatesPlan(
+                request: FfiConverterTypeSamplingRequest.read(from: &buf), 
+                standardUpdates: FfiConverterBool.read(from: &buf), 
+                coarseFallback: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: UpdatesPlan, into buf: inout [UInt8]) {
+        FfiConverterTypeSamplingRequest.write(value.request, into: &buf)
+        FfiConverterBool.write(value.standardUpdates, into: &buf)
+        FfiConverterBool.write(value.coarseFallback, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdatesPlan_lift(_ buf: RustBuffer) throws -> UpdatesPlan {
+    return try FfiConverterTypeUpdatesPlan.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdatesPlan_lower(_ value: UpdatesPlan) -> RustBuffer {
+    return FfiConverterTypeUpdatesPlan.lower(value)
+}
+
+
+/**
+ * The wake-up sources the platform actually armed (accepted by the OS).
+ */
+public struct WakeSources: Equatable, Hashable {
+    public var stationaryRegion: Bool
+    public var significantMotion: Bool
+    public var significantChange: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(stationaryRegion: Bool, significantMotion: Bool, significantChange: Bool) {
+        self.stationaryRegion = stationaryRegion
+        self.significantMotion = significantMotion
+        self.significantChange = significantChange
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension WakeSources: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWakeSources: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WakeSources {
+        return
+            try WakeSources(
+                stationaryRegion: FfiConverterBool.read(from: &buf), 
+                significantMotion: FfiConverterBool.read(from: &buf), 
+                significantChange: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: WakeSources, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.stationaryRegion, into: &buf)
+        FfiConverterBool.write(value.significantMotion, into: &buf)
+        FfiConverterBool.write(value.significantChange, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWakeSources_lift(_ buf: RustBuffer) throws -> WakeSources {
+    return try FfiConverterTypeWakeSources.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWakeSources_lower(_ value: WakeSources) -> RustBuffer {
+    return FfiConverterTypeWakeSources.lower(value)
+}
+
+
+/**
  * What the OS activity recognition reports.
  */
 
@@ -3956,6 +4306,92 @@ public func FfiConverterTypeRecordOutcome_lower(_ value: RecordOutcome) -> RustB
 
 
 /**
+ * What the SDK records under the current permission.
+ */
+
+public enum RecordingMode: Equatable, Hashable {
+    
+    /**
+     * Precise fixes; the motion policy decides the sampling.
+     */
+    case precise
+    /**
+     * Approximate location only: coarse fixes are stored, at most one per 10 minutes; no stop
+     * detection, never GNSS.
+     */
+    case approximate
+    /**
+     * No permission or location off: nothing can be recorded.
+     */
+    case blocked
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RecordingMode: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecordingMode: FfiConverterRustBuffer {
+    typealias SwiftType = RecordingMode
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecordingMode {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .precise
+        
+        case 2: return .approximate
+        
+        case 3: return .blocked
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RecordingMode, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .precise:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .approximate:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .blocked:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordingMode_lift(_ buf: RustBuffer) throws -> RecordingMode {
+    return try FfiConverterTypeRecordingMode.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordingMode_lower(_ value: RecordingMode) -> RustBuffer {
+    return FfiConverterTypeRecordingMode.lower(value)
+}
+
+
+
+/**
  * Every failure the SDK reports. Messages never contain coordinates.
  */
 public 
@@ -4156,6 +4592,12 @@ public enum TraceletEvent: Equatable, Hashable {
      */
     case regionsChanged(request: RegionRequest
     )
+    /**
+     * What the SDK records under the user's permission changed (approximate only, nothing
+     * can wake the app in the background...). Never silent.
+     */
+    case accessChanged(report: AccessReport
+    )
 
 
 
@@ -4217,6 +4659,9 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 14: return .regionsChanged(request: try FfiConverterTypeRegionRequest.read(from: &buf)
+        )
+        
+        case 15: return .accessChanged(report: try FfiConverterTypeAccessReport.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -4309,6 +4754,11 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case let .regionsChanged(request):
             writeInt(&buf, Int32(14))
             FfiConverterTypeRegionRequest.write(request, into: &buf)
+            
+        
+        case let .accessChanged(report):
+            writeInt(&buf, Int32(15))
+            FfiConverterTypeAccessReport.write(report, into: &buf)
             
         }
     }
@@ -5142,6 +5592,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() != 53479) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_access_report() != 38404) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_significant_motion() != 27918) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() != 10294) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() != 13984) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {

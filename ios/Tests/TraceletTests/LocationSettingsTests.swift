@@ -18,15 +18,19 @@ final class LocationSettingsTests: XCTestCase {
         _ request: SamplingRequest, authorization: LocationAuthorization? = nil,
         options: LocationOptions = LocationOptions(), declaresBackground: Bool = true
     ) -> LocationSettings {
-        LocationSettings(
-            request: request, options: options, authorization: authorization ?? always,
+        // The plan the core gives when the region is armed (see LocationTrackerTests for the rest).
+        let idle = request.stationaryGeofence != nil || request.priority == .passive
+        return LocationSettings(
+            plan: UpdatesPlan(request: request, standardUpdates: !idle, coarseFallback: false),
+            options: options, authorization: authorization ?? always,
             declaresBackgroundLocation: declaresBackground, maximumRegionRadius: 1_000)
     }
 
     func testPriorityBecomesDesiredAccuracy() {
         XCTAssertEqual(settings(request(.highAccuracy)).desiredAccuracy, -1)  // kCLLocationAccuracyBest
-        XCTAssertEqual(settings(request(.balanced)).desiredAccuracy, 10)
-        XCTAssertEqual(settings(request(.lowPower)).desiredAccuracy, 100)
+        // One step coarser than before: balanced is Wi-Fi quality, low power cell quality.
+        XCTAssertEqual(settings(request(.balanced)).desiredAccuracy, 100)
+        XCTAssertEqual(settings(request(.lowPower)).desiredAccuracy, 1_000)
         XCTAssertEqual(settings(request(.passive)).desiredAccuracy, 3_000)
     }
 
@@ -98,7 +102,11 @@ final class LocationSettingsTests: XCTestCase {
         let tracelet = try Tracelet(configuration: TraceletConfiguration(
             endpoint: URL(string: "https://ingest.example.com/v1/batches")!,
             deviceId: "settings-test", bearerToken: "token", storageDirectory: directory))
-        let live = settings(tracelet.samplingRequest)
+        let live = LocationSettings(
+            plan: tracelet.planUpdates(armed: WakeSources(
+                stationaryRegion: false, significantMotion: false, significantChange: false)),
+            options: LocationOptions(), authorization: always,
+            declaresBackgroundLocation: true, maximumRegionRadius: 1_000)
         XCTAssertTrue(live.usesStandardUpdates)
         XCTAssertEqual(live.distanceFilter, tracelet.samplingRequest.minDistanceM)
     }

@@ -13,6 +13,7 @@ use tracelet_core::filter::FilterConfig;
 use tracelet_core::geofence::{Geofence, parse_geofence_file};
 use tracelet_core::policy::PolicyConfig;
 use tracelet_replay::core_subject::ClockStep;
+use tracelet_replay::os_mode::OsMode;
 use tracelet_replay::replay::{PolicyKind, ReplayOptions};
 use tracelet_replay::{filter_eval, geofence_eval, replay, trace, truth};
 
@@ -97,6 +98,13 @@ struct Args {
     /// of the e-mission ground truth beside TRACE (or --truth).
     #[arg(long, value_name = "RADIUS_M")]
     make_geofences: Option<f64>,
+
+    /// Policy replay: the permission the simulated OS enforces: full (the default),
+    /// when-in-use-background (no region or relaunch wakes the app) or approximate-only (2 km
+    /// fixes, at most every 10 minutes). The report says what was recorded and what the app
+    /// was told (app_told_access, recording_mode, coarse_fallback_s).
+    #[arg(long, default_value = "full", value_name = "MODE")]
+    os_mode: String,
 
     /// Print one compact JSON object (default: pretty-printed).
     #[arg(long)]
@@ -204,6 +212,9 @@ fn policy_replay_mode(args: &Args) -> Result<serde_json::Value, String> {
             .map(|s| ClockStep::parse(s).ok_or(format!("--clock-step {s}: expected AT_S:DELTA_S")))
             .collect::<Result<_, _>>()?,
         offline: args.offline,
+        os_mode: OsMode::parse(&args.os_mode).ok_or(
+            "unknown --os-mode (expected full, when-in-use-background or approximate-only)",
+        )?,
     };
     let started = Instant::now();
     let report = replay::run(&options)?;

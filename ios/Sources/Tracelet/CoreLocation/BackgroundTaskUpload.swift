@@ -14,6 +14,21 @@ extension Tracelet {
     }
 }
 
+extension Tracelet {
+    /// What the SDK does when the app moves to the background (``LocationTracker`` and
+    /// ``LiveUpdatesTracker`` observe `didEnterBackgroundNotification` for it): begins a UIKit
+    /// background task at once, on the main thread, then uploads what is pending inside it.
+    @MainActor
+    func uploadInBackgroundTask() {
+        let backgroundTask = BackgroundTask(name: "Tracelet upload")
+        appDidEnterBackground()
+        Task { @MainActor in
+            defer { backgroundTask.end() }
+            _ = try? await self.flush()
+        }
+    }
+}
+
 /// One UIKit background task, ended exactly once: by the caller or when iOS says time is up.
 @MainActor
 private final class BackgroundTask {

@@ -1,4 +1,4 @@
-#if canImport(CoreLocation) && os(iOS)
+#if canImport(CoreLocation)
 import CoreLocation
 
 // Thin adapters from CoreLocation types to the plain values the rest of the SDK uses; the

@@ -10,7 +10,11 @@ import CoreLocation
 /// applied in full; prefer ``LocationTracker`` when that matters. Like it, create this at launch
 /// and call ``resumeIfTracking()``: iOS relaunches an app whose session was active. It also
 /// reports the network and the app moving to the background, as ``LocationTracker`` does.
+///
+/// `@MainActor`: its state is touched from one place only. Releasing it cancels the updates task
+/// and ends the background session, so nothing keeps recording after it is gone.
 @available(iOS 17.0, *)
+@MainActor
 public final class LiveUpdatesTracker {
     private let tracelet: Tracelet
     private let configuration: CLLocationUpdate.LiveConfiguration
@@ -22,6 +26,11 @@ public final class LiveUpdatesTracker {
         self.tracelet = tracelet
         self.configuration = configuration
         conditions = SystemConditions(tracelet: tracelet)
+    }
+
+    deinit {
+        updates?.cancel()
+        session?.invalidate()
     }
 
     public func start() throws {

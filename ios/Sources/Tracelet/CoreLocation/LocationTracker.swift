@@ -1,92 +1,139 @@
-#if canImport(CoreLocation) && os(iOS)
+#if canImport(CoreLocation)
 import CoreLocation
 import Foundation
 
-/// Feeds CoreLocation's positions into a ``Tracelet`` and applies the core's
-/// ``SamplingRequest`` to a `CLLocationManager`: the core decides, the OS obeys.
+/// Feeds CoreLocation's positions into a ``Tracelet`` and applies the core's plan to a
+/// `CLLocationManager`: the core decides, the OS obeys.
 ///
-/// Create it on the main thread (CoreLocation calls back on the thread that created the
-/// manager), early in `application(_:didFinishLaunchingWithOptions:)`, and call
+/// `@MainActor`: create it on the main thread (CoreLocation calls back on the thread that
+/// created the manager), early in `application(_:didFinishLaunchingWithOptions:)`, and call
 /// ``resumeIfTracking()`` there: after termination, iOS relaunches the app in the background for
 /// a region exit, a significant location change or a visit, and only a delegate that exists at
-/// launch receives it.
+/// launch receives it. The core kept the motion state, so a relaunch of a phone lying still
+/// resumes stationary instead of running GNSS for a whole stop timeout.
 ///
-/// While it exists it also tells the ``Tracelet`` about the network (`NWPathMonitor`) and about
-/// the app moving to the background, which uploads what is pending at once.
+/// Each time it applies the core's ``SamplingRequest`` it first arms what can wake the app (the
+/// stationary region with Always and precise location, significant-change and visit
+/// monitoring with Always) and asks the core for its ``UpdatesPlan``: standard updates stop only
+/// when something armed can wake the app again, otherwise coarse updates continue. With When In
+/// Use, with reduced accuracy, or after `monitoringDidFailFor`, the app therefore keeps
+/// receiving positions. The permission is reported to the core
+/// (``Tracelet/setLocationAccess(_:)``), which records coarse fixes with precise location off and
+/// says so as `.accessChanged(report:)`.
 ///
-/// The core announces each new ``SamplingRequest`` with a `samplingChanged` event (also when
-/// no fix arrives, say a stop noticed by time); the tracker applies it on the main thread, and
-/// reads the request back after each delivery of fixes in case an event was missed. Leaving the
-/// stationary geofence's region is reported with ``Tracelet/onGeofenceExit()``.
-///
-/// Likewise for app geofences: on each `regionsChanged` event the tracker monitors exactly the
-/// core's ``RegionRequest`` (as `CLCircularRegion`s named with a prefix, so regions the app
-/// monitors itself are left alone), and reports entering or leaving one with
-/// ``Tracelet/onRegionEvent(regionId:)``; the core confirms the transition with fixes.
-public final class LocationTracker: NSObject {
-    private static let stationaryRegionId = "dev.tracelet.stationary"
+/// App geofences: on each `regionsChanged` event the tracker monitors exactly the core's
+/// ``RegionRequest`` (regions named with a prefix, so those the app monitors itself are left
+/// alone) and reports crossings with ``Tracelet/onRegionEvent(regionId:)``.
+@MainActor
+public final class LocationTracker {
+    static let stationaryRegionId = "dev.tracelet.stationary"
     /// Prefix of the identifiers of app geofence regions; the rest is the geofence id.
-    private static let geofenceRegionPrefix = "dev.tracelet.geofence."
+    static let geofenceRegionPrefix = "dev.tracelet.geofence."
+    private static let alwaysRequestedKey = "dev.tracelet.alwaysRequested"
 
     private let tracelet: Tracelet
     private let options: LocationOptions
-    private let manager = CLLocationManager()
+    private let manager: any LocationManaging
+    private let declaresBackgroundLocation: Bool
+    private let defaults: UserDefaults
     private var applied: LocationSettings?
-    private let conditions: SystemConditions
-    private let authorizationContinuation: AsyncStream<LocationAuthorization>.Continuation
     private var samplingUpdates: Task<Void, Never>?
-
-    /// The user's location permission as it changes (the newest value is kept for a late reader).
-    public let authorizationUpdates: AsyncStream<LocationAuthorization>
+    private var authorizationContinuations: [UUID: AsyncStream<LocationAuthorization>.Continuation] = [:]
+    /// The OS refused to monitor the stationary region (`monitoringDidFailFor`); cleared when the
+    /// core asks for a new one.
+    private var stationaryRegionFailed = false
+    private var failedGeofence: StationaryGeofence?
+    #if os(iOS)
+    private var conditions: SystemConditions?
+    #endif
 
     /// The last error from recording (fix rejections also arrive as events on the Tracelet).
     public private(set) var lastError: TraceletError?
+    /// The last thing the OS refused (a region it would not monitor), or nil. Tracking goes on
+    /// with coarse updates instead; this says why GNSS did not go off.
+    public private(set) var lastProblem: String?
 
-    public init(tracelet: Tracelet, options: LocationOptions = LocationOptions()) {
+    /// Uses the system's `CLLocationManager`, and reports the network and the app moving to the
+    /// background to the ``Tracelet`` while it exists.
+    public convenience init(tracelet: Tracelet, options: LocationOptions = LocationOptions()) {
+        self.init(
+            tracelet: tracelet, options: options, manager: SystemLocationManager(),
+            declaresBackgroundLocation: LocationOptions.declaresBackgroundLocation(Bundle.main.infoDictionary))
+        #if os(iOS)
+        conditions = SystemConditions(tracelet: tracelet)
+        #endif
+    }
+
+    /// The designated initializer, with any manager: tests pass a fake.
+    init(
+        tracelet: Tracelet, options: LocationOptions, manager: any LocationManaging,
+        declaresBackgroundLocation: Bool, defaults: UserDefaults = .standard
+    ) {
         self.tracelet = tracelet
         self.options = options
-        conditions = SystemConditions(tracelet: tracelet)
-        (authorizationUpdates, authorizationContinuation) = AsyncStream.makeStream(
-            of: LocationAuthorization.self, bufferingPolicy: .bufferingNewest(1))
-        super.init()
-        manager.delegate = self
+        self.manager = manager
+        self.declaresBackgroundLocation = declaresBackgroundLocation
+        self.defaults = defaults
+        manager.events = self
         followSamplingChanges()
     }
 
     deinit {
         samplingUpdates?.cancel()
-        authorizationContinuation.finish()
+        for continuation in authorizationContinuations.values {
+            continuation.finish()
+        }
     }
 
-    /// Re-applies the core's sampling or region request on the main thread whenever it
-    /// announces a new one. The current request is read when the block runs, so events that
-    /// arrive out of order (the core emits from several threads) still leave the newest applied.
+    /// Re-applies the core's sampling or region request on the main actor whenever it
+    /// announces one. The current request is read when the block runs, so events that arrive
+    /// out of order (the core emits from several threads) still leave the newest applied.
     private func followSamplingChanges() {
-        let target = WeakTracker(self)
-        samplingUpdates = Task { [events = tracelet.events()] in
+        samplingUpdates = Task { [weak self, events = tracelet.events()] in
             for await event in events {
                 switch event {
-                case .samplingChanged:
-                    DispatchQueue.main.async { target.tracker?.applySamplingRequest() }
-                case .regionsChanged:
-                    DispatchQueue.main.async { target.tracker?.applyRegionRequest() }
-                default:
-                    continue
+                case .samplingChanged: self?.applySamplingRequest()
+                case .regionsChanged: self?.applyRegionRequest()
+                default: continue
                 }
             }
         }
     }
 
+    /// The user's location permission now.
     public var authorization: LocationAuthorization {
-        LocationAuthorization(manager)
+        var value = LocationAuthorization(
+            coreLocationStatus: manager.authorizationStatus.rawValue,
+            accuracyAuthorization: manager.accuracyAuthorization.rawValue)
+        value.alwaysRequested = defaults.bool(forKey: Self.alwaysRequestedKey)
+        return value
     }
+
+    /// The permission as it changes, starting with the current value. One stream per call:
+    /// several consumers each get every value, and cancelling one leaves the others running.
+    public func authorizationUpdates() -> AsyncStream<LocationAuthorization> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: LocationAuthorization.self, bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        authorizationContinuations[id] = continuation
+        continuation.yield(authorization)
+        continuation.onTermination = { [weak self] _ in
+            Task { @MainActor in self?.authorizationContinuations[id] = nil }
+        }
+        return stream
+    }
+
+    /// How many authorization streams are open; for tests.
+    var authorizationSubscriberCount: Int { authorizationContinuations.count }
 
     public func requestWhenInUseAuthorization() {
         manager.requestWhenInUseAuthorization()
     }
 
-    /// Needed for relaunch after termination. iOS may show this prompt later, not at once.
+    /// Needed for relaunch after termination. iOS shows this prompt once (and may show it
+    /// later, not at once); after that ``LocationAuthorization/nextStep`` stops suggesting it.
     public func requestAlwaysAuthorization() {
+        defaults.set(true, forKey: Self.alwaysRequestedKey)
         manager.requestAlwaysAuthorization()
     }
 
@@ -121,16 +168,28 @@ public final class LocationTracker: NSObject {
         }
     }
 
-    /// Applies the core's current request; does nothing when the outcome is unchanged.
+    /// Applies the core's current plan; does nothing when the outcome is unchanged.
     private func applySamplingRequest() {
+        guard tracelet.status.tracking else { return }
+        let authorization = authorization
+        tracelet.setLocationAccess(LocationAccess(authorization))
+        let request = tracelet.samplingRequest
+        if request.stationaryGeofence != failedGeofence {
+            // A new stop: the OS may well accept its region.
+            stationaryRegionFailed = false
+            failedGeofence = nil
+        }
+        let armed = LocationSettings.wakeSources(
+            request: request, authorization: authorization,
+            regionMonitoringAvailable: manager.circularRegionMonitoringAvailable,
+            stationaryRegionFailed: stationaryRegionFailed,
+            significantChangeAvailable: manager.significantChangeMonitoringAvailable)
         let settings = LocationSettings(
-            request: tracelet.samplingRequest,
+            plan: tracelet.planUpdates(armed: armed),
             options: options,
             authorization: authorization,
-            declaresBackgroundLocation: LocationOptions.declaresBackgroundLocation(
-                Bundle.main.infoDictionary),
-            maximumRegionRadius: manager.maximumRegionMonitoringDistance
-        )
+            declaresBackgroundLocation: declaresBackgroundLocation,
+            maximumRegionRadius: manager.maximumRegionMonitoringDistance)
         guard settings != applied else { return }
         applied = settings
 
@@ -145,9 +204,7 @@ public final class LocationTracker: NSObject {
         } else {
             manager.stopUpdatingLocation()
         }
-        if settings.monitorsSignificantChangesAndVisits,
-            CLLocationManager.significantLocationChangeMonitoringAvailable()
-        {
+        if armed.significantChange {
             manager.startMonitoringSignificantLocationChanges()
             manager.startMonitoringVisits()
         } else {
@@ -155,9 +212,7 @@ public final class LocationTracker: NSObject {
             manager.stopMonitoringVisits()
         }
         stopMonitoringStationaryRegion()
-        if let region = settings.stationaryRegion,
-            CLLocationManager.isMonitoringAvailable(for: CLCircularRegion.self)
-        {
+        if armed.stationaryRegion, let region = settings.stationaryRegion {
             let circle = CLCircularRegion(
                 center: CLLocationCoordinate2D(latitude: region.latitude, longitude: region.longitude),
                 radius: region.radius,
@@ -175,7 +230,7 @@ public final class LocationTracker: NSObject {
     private func applyRegionRequest() {
         var wanted: [String: CLCircularRegion] = [:]
         if tracelet.status.tracking, authorization.allowsRegionMonitoring,
-            CLLocationManager.isMonitoringAvailable(for: CLCircularRegion.self)
+            manager.circularRegionMonitoringAvailable
         {
             for region in tracelet.regionRequest.regions {
                 let circle = CLCircularRegion(
@@ -241,12 +296,12 @@ public final class LocationTracker: NSObject {
     }
 }
 
-extension LocationTracker: CLLocationManagerDelegate {
-    public func locationManager(_ manager: CLLocationManager, didUpdateLocations locations: [CLLocation]) {
+extension LocationTracker: LocationManagerEvents {
+    func didUpdateLocations(_ locations: [CLLocation]) {
         record(locations)
     }
 
-    public func locationManager(_ manager: CLLocationManager, didExitRegion region: CLRegion) {
+    func didExitRegion(_ region: CLRegion) {
         guard region.identifier == Self.stationaryRegionId else {
             reportRegionEvent(region)
             return
@@ -257,32 +312,48 @@ extension LocationTracker: CLLocationManagerDelegate {
         applySamplingRequest()
     }
 
-    public func locationManager(_ manager: CLLocationManager, didEnterRegion region: CLRegion) {
+    func didEnterRegion(_ region: CLRegion) {
         reportRegionEvent(region)
     }
 
-    public func locationManager(_ manager: CLLocationManager, didVisit visit: CLVisit) {
+    func didVisit() {
         // Mostly a wake-up after termination; positions follow from the restarted updates.
         resumeIfTracking()
     }
 
-    public func locationManagerDidChangeAuthorization(_ manager: CLLocationManager) {
-        authorizationContinuation.yield(authorization)
+    func didChangeAuthorization() {
+        let current = authorization
+        for continuation in authorizationContinuations.values {
+            continuation.yield(current)
+        }
         applied = nil
-        resumeIfTracking()
+        if tracelet.status.tracking {
+            if current.allowsTracking {
+                resumeIfTracking()
+            } else {
+                // Denied or restricted: report it (nothing can be recorded) and stop asking.
+                tracelet.setLocationAccess(LocationAccess(current))
+                manager.stopUpdatingLocation()
+                manager.stopMonitoringSignificantLocationChanges()
+                manager.stopMonitoringVisits()
+                stopMonitoringStationaryRegion()
+            }
+        }
     }
 
-    public func locationManager(_ manager: CLLocationManager, didFailWithError error: Error) {
-        // kCLErrorLocationUnknown is transient and CoreLocation keeps trying; a denial arrives
-        // through locationManagerDidChangeAuthorization. Nothing to do.
-    }
-}
-/// Lets the event task reach the tracker without keeping it alive. Read only on the main thread.
-private final class WeakTracker: @unchecked Sendable {
-    weak var tracker: LocationTracker?
-
-    init(_ tracker: LocationTracker) {
-        self.tracker = tracker
+    func monitoringDidFail(for region: CLRegion?) {
+        guard region?.identifier == Self.stationaryRegionId else {
+            if let region, region.identifier.hasPrefix(Self.geofenceRegionPrefix) {
+                lastProblem = "region monitoring failed for a geofence; fixes still decide its events"
+            }
+            return
+        }
+        // Without the region nothing wakes the app at a stop: keep coarse updates instead.
+        stationaryRegionFailed = true
+        failedGeofence = tracelet.samplingRequest.stationaryGeofence
+        lastProblem = "stationary region monitoring failed; coarse updates continue"
+        applied = nil
+        applySamplingRequest()
     }
 }
 #endif

@@ -19,10 +19,13 @@ final class SystemConditions {
         }
         monitor.start(queue: DispatchQueue(label: "dev.tracelet.network"))
         let center = NotificationCenter.default
+        // On the main queue, so the UIKit background task begins synchronously, before the app
+        // can be suspended: a task begun later, inside a Task, may never start. The notification
+        // is posted for scene-based apps too, unlike applicationDidEnterBackground.
         observers.append(center.addObserver(
-            forName: UIApplication.didEnterBackgroundNotification, object: nil, queue: nil
+            forName: UIApplication.didEnterBackgroundNotification, object: nil, queue: .main
         ) { [weak tracelet] _ in
-            tracelet?.appDidEnterBackground()
+            MainActor.assumeIsolated { tracelet?.uploadInBackgroundTask() }
         })
         // The core decides what a low battery or Low Power Mode changes; it only needs facts.
         UIDevice.current.isBatteryMonitoringEnabled = true

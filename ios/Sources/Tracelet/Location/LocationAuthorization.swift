@@ -30,10 +30,14 @@ public struct LocationAuthorization: Equatable, Hashable, Sendable {
     /// The user turned "Precise Location" off: fixes are kilometres off, and region
     /// monitoring is unavailable.
     public var isReducedAccuracy: Bool
+    /// The app already asked for Always: iOS shows that prompt once, so asking again does
+    /// nothing and only Settings can change it.
+    public var alwaysRequested: Bool
 
-    public init(status: Status, isReducedAccuracy: Bool = false) {
+    public init(status: Status, isReducedAccuracy: Bool = false, alwaysRequested: Bool = false) {
         self.status = status
         self.isReducedAccuracy = isReducedAccuracy
+        self.alwaysRequested = alwaysRequested
     }
 
     /// Maps CoreLocation's raw values (`CLAuthorizationStatus.rawValue`,
@@ -48,6 +52,7 @@ public struct LocationAuthorization: Equatable, Hashable, Sendable {
         default: status = .notDetermined
         }
         isReducedAccuracy = accuracyAuthorization == 1
+        alwaysRequested = false
     }
 
     /// Whether positions can be collected at all.
@@ -72,7 +77,9 @@ public struct LocationAuthorization: Equatable, Hashable, Sendable {
         case .restricted: return .none
         case .whenInUse, .always:
             if isReducedAccuracy { return .requestFullAccuracy }
-            return status == .whenInUse ? .requestAlways : .none
+            // Once asked, iOS shows no second Always prompt: When In Use is the user's answer,
+            // and tracking works with it (in the foreground and with background updates).
+            return status == .whenInUse && !alwaysRequested ? .requestAlways : .none
         }
     }
 }

@@ -1,5 +1,6 @@
-/// How the CoreLocation layer applies the core's ``SamplingRequest``, in plain numbers so that
-/// the decision is tested on every platform and the OS-specific code only copies fields.
+/// How the CoreLocation layer applies the core's ``UpdatesPlan`` (its ``SamplingRequest``, and
+/// whether standard updates may stop), in plain numbers so that the decision is tested on every
+/// platform and the OS-specific code only copies fields.
 ///
 /// iOS has no update interval: `intervalMs`, `fastestIntervalMs` and `maxBatchDelayMs` have no
 /// CoreLocation counterpart, so accuracy and distance filter carry the request.
@@ -7,8 +8,8 @@ public struct LocationSettings: Equatable, Hashable, Sendable {
     /// CoreLocation's accuracy constants, by value (`kCLLocationAccuracy...`).
     public enum Accuracy {
         public static let best = -1.0
-        public static let nearestTenMeters = 10.0
         public static let hundredMeters = 100.0
+        public static let kilometer = 1000.0
         public static let threeKilometers = 3000.0
     }
 
@@ -46,12 +47,13 @@ public struct LocationSettings: Equatable, Hashable, Sendable {
     public var stationaryRegion: Region?
 
     public init(
-        request: SamplingRequest,
+        plan: UpdatesPlan,
         options: LocationOptions,
         authorization: LocationAuthorization,
         declaresBackgroundLocation: Bool,
         maximumRegionRadius: Double
     ) {
+        let request = plan.request
         desiredAccuracy = Self.accuracy(for: request.priority)
         distanceFilter = request.minDistanceM > 0 ? request.minDistanceM : Self.noDistanceFilter
         pausesAutomatically = false
@@ -67,18 +69,36 @@ public struct LocationSettings: Equatable, Hashable, Sendable {
                 : nil
         }
         stationaryRegion = region
-        // While stationary the geofence (or, without one, significant changes) watches for
-        // movement, and GNSS stays off; `.passive` asks for no updates of our own at all.
-        usesStandardUpdates = authorization.allowsTracking
-            && request.priority != .passive
-            && request.stationaryGeofence == nil
+        // Standard updates stop only when the core's plan says a wake-up source was armed (the
+        // region, significant changes); with When In Use or reduced accuracy nothing can wake
+        // the app, and the plan keeps coarse updates instead of going deaf.
+        usesStandardUpdates = authorization.allowsTracking && plan.standardUpdates
     }
 
+    /// What the layer can arm for the core's `request`: the stationary region needs Always with
+    /// precise location, monitoring available, and no failure reported for it; significant
+    /// changes need Always. The core's plan is decided from these.
+    public static func wakeSources(
+        request: SamplingRequest,
+        authorization: LocationAuthorization,
+        regionMonitoringAvailable: Bool,
+        stationaryRegionFailed: Bool,
+        significantChangeAvailable: Bool
+    ) -> WakeSources {
+        WakeSources(
+            stationaryRegion: request.stationaryGeofence != nil && authorization.allowsRegionMonitoring
+                && regionMonitoringAvailable && !stationaryRegionFailed,
+            significantMotion: false,
+            significantChange: authorization.allowsRelaunch && significantChangeAvailable)
+    }
+
+    /// One step coarser than the priority's name suggests: CoreLocation's constants are goals
+    /// it overshoots with GNSS, so `balanced` (Wi-Fi quality) asks for 100 m, not 10 m.
     static func accuracy(for priority: Priority) -> Double {
         switch priority {
         case .highAccuracy: return Accuracy.best
-        case .balanced: return Accuracy.nearestTenMeters
-        case .lowPower: return Accuracy.hundredMeters
+        case .balanced: return Accuracy.hundredMeters
+        case .lowPower: return Accuracy.kilometer
         case .passive: return Accuracy.threeKilometers
         }
     }

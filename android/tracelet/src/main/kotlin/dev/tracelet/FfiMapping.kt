@@ -176,6 +176,7 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.SamplingChanged -> TraceletEvent.SamplingChanged(request.toPublic())
     is FfiEvent.Geofence -> TraceletEvent.GeofenceTransitioned(transition.toPublic(), id, timeMs)
     is FfiEvent.RegionsChanged -> TraceletEvent.RegionsChanged(request.toPublic())
+    is FfiEvent.AccessChanged -> TraceletEvent.AccessChanged(report.toPublic())
 }
 
 internal fun Geofence.toFfi(): FfiGeofence = FfiGeofence(
@@ -226,3 +227,12 @@ internal fun TokenProvider.toFfi(): FfiTokenProvider {
             }
     }
 }
+
+internal fun dev.tracelet.internal.AccessReport.toPublic(): AccessReport = AccessReport(
+    mode = when (mode) {
+        dev.tracelet.internal.RecordingMode.PRECISE -> RecordingMode.PRECISE
+        dev.tracelet.internal.RecordingMode.APPROXIMATE -> RecordingMode.APPROXIMATE
+        dev.tracelet.internal.RecordingMode.BLOCKED -> RecordingMode.BLOCKED
+    },
+    backgroundWake = backgroundWake,
+)

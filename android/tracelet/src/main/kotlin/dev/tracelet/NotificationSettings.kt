@@ -7,7 +7,8 @@ package dev.tracelet
  * @property channelName user-visible channel name in the system settings.
  * @property title first line of the notification.
  * @property text second line of the notification.
- * @property smallIconRes drawable resource id; 0 means the app's launcher icon.
+ * @property smallIconRes drawable resource id of a monochrome (white on transparent) icon; 0 uses
+ *   the SDK's own location dot. Never pass the launcher icon: adaptive icons crash SystemUI on 8.0.
  * @property notificationId id of the ongoing notification; change it if it collides with the app's.
  */
 data class NotificationSettings(

@@ -1,12 +1,17 @@
 package dev.tracelet
 
+import android.app.Application
 import android.content.Context
+import dev.tracelet.platform.ActivityVisibleCallback
 import dev.tracelet.platform.FlushScheduler
 import dev.tracelet.platform.PermissionProbe
 import dev.tracelet.platform.TrackingService
 import dev.tracelet.platform.UiHiddenCallback
+import dev.tracelet.platform.backgroundPermissionToRequest
 import dev.tracelet.platform.permissionState
 import dev.tracelet.platform.permissionsToRequest
+import dev.tracelet.platform.removeLeftoverAlerts
+import dev.tracelet.platform.reportAccess
 import java.io.File
 import kotlinx.coroutines.flow.Flow
 
@@ -33,7 +38,17 @@ object Tracelet {
     @Volatile private var runtime: Runtime? = null
     @Volatile private var tokenProvider: TokenProvider? = null
     private var uiHiddenCallback: UiHiddenCallback? = null
+    private var visibleCallback: ActivityVisibleCallback? = null
     private val hub = EventHub()
+
+    /** Whether the tracking service runs and receives positions in this process. */
+    @Volatile private var serviceRunning = false
+
+    /** Why tracking is on but no positions flow, until the service runs again. */
+    @Volatile private var interruptionReason: String? = null
+
+    /** How the foreground service is started; tests replace it to make Android refuse. */
+    @Volatile internal var serviceStarter: (Context) -> Unit = TrackingService::start
 
     /**
      * Opens the queue in the app's no-backup directory (fixes must not be restored to another
@@ -66,24 +81,84 @@ object Tracelet {
         if (uiHiddenCallback == null) {
             uiHiddenCallback = UiHiddenCallback(::onAppBackground).also { appContext.registerComponentCallbacks(it) }
         }
+        if (visibleCallback == null && appContext is Application) {
+            visibleCallback = ActivityVisibleCallback { resumeServiceIfInterrupted() }
+                .also { appContext.registerActivityLifecycleCallbacks(it) }
+        }
+        // Queued fixes of an earlier run go out once there is a network, even if the app is
+        // never opened again.
+        if (client.status.pendingCount > 0) FlushScheduler.schedule(appContext, config.uploadOnlyUnmetered)
+        // Tracking was on when the process died: the sticky restart's startForeground() is
+        // refused from the background on Android 12+, so resume from here when allowed.
+        resumeServiceIfInterrupted()
+    }
+
+    /**
+     * Tracking is on but its service is not running (a refused sticky restart, a process kill):
+     * start it again if the permission allows. Called by [configure] and whenever an activity of
+     * the app becomes visible, the moments Android lets an app start a location service.
+     */
+    internal fun resumeServiceIfInterrupted() {
+        val rt = runtime ?: return
+        if (serviceRunning || !rt.client.status.isTracking) return
+        if (!permissionState(rt.context).canTrack) return
+        try {
+            serviceStarter(rt.context)
+        } catch (e: RuntimeException) {
+            serviceRefused("foreground service refused: ${e.javaClass.simpleName}")
+        }
     }
 
     /** Whether [configure] has run in this process. */
     val isConfigured: Boolean get() = runtime != null
 
     /**
+     * Why tracking is on (`status.isTracking`) but no positions flow, or `null`: Android refused
+     * to restart the location service from the background (Android 12+ after a process kill),
+     * or the permission was revoked. The SDK restarts the service when an activity of the app
+     * becomes visible; the same reason also came as [TraceletEvent.TrackingInterrupted].
+     */
+    val interruption: String? get() = interruptionReason
+
+    /**
+     * What the SDK records under the current permission (approximate only, no background
+     * wake-ups), decided by the core; changes come as [TraceletEvent.AccessChanged].
+     *
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    val accessReport: AccessReport get() = requireRuntime().client.accessReport
+
+    /**
      * Starts tracking: the core accepts fixes and a foreground service of type `location` runs.
      * Call it from a visible activity: Android 12+ forbids starting the service from the background.
      *
+     * The service is started first and the tracking flag saved only once Android accepted it,
+     * so a refused start leaves tracking off instead of on with nothing flowing.
+     *
      * @throws TraceletException.NotConfigured before [configure].
      * @throws TraceletException.PermissionMissing without a location permission or with location off.
+     * @throws TraceletException.ForegroundServiceRefused when Android refuses the service
+     *   (called from the background on Android 12+); tracking stays off.
      */
     fun start() {
         val rt = requireRuntime()
         val state = permissionState(rt.context)
         if (!state.canTrack) throw TraceletException.PermissionMissing(state)
-        rt.client.start()
-        TrackingService.start(rt.context)
+        try {
+            serviceStarter(rt.context)
+        } catch (e: RuntimeException) {
+            throw TraceletException.ForegroundServiceRefused(e.javaClass.simpleName, e)
+        }
+        try {
+            rt.client.reportAccess(state)
+            rt.client.start()
+        } catch (e: TraceletException) {
+            TrackingService.stop(rt.context)
+            throw e
+        }
+        interruptionReason = null
+        // Fixes queued while tracking go out even if the process dies before an upload.
+        FlushScheduler.schedule(rt.context, unmeteredOnly = rt.config.uploadOnlyUnmetered)
     }
 
     /** Stops tracking; fixes already queued are still uploaded, by a job when the network allows. */
@@ -91,6 +166,10 @@ object Tracelet {
         val rt = requireRuntime()
         rt.client.stop()
         TrackingService.stop(rt.context)
+        // The service may be long dead (process killed) with its proximity alerts still in the
+        // OS: remove them whether or not this process registered them.
+        removeLeftoverAlerts(rt.context)
+        interruptionReason = null
         FlushScheduler.schedule(rt.context, unmeteredOnly = rt.config.uploadOnlyUnmetered)
     }
 
@@ -240,21 +319,42 @@ object Tracelet {
     fun permissionState(context: Context): PermissionState = permissionState(PermissionProbe.read(context))
 
     /**
-     * The permissions to pass to `Activity.requestPermissions` next, empty when nothing is
-     * missing. The background permission is asked as a second step (Android 11+ requires that)
-     * and only if the app declares it in its manifest.
+     * The permissions to pass to `Activity.requestPermissions` before [start], empty once
+     * tracking can start: any location permission ("while using the app" included). Background
+     * location is not among them: it is the optional upgrade of [backgroundPermissionToRequest].
      */
     fun permissionsToRequest(context: Context): Array<String> {
-        val wanted = permissionsToRequest(PermissionProbe.read(context), PermissionProbe.backgroundDeclared(context))
+        val wanted = permissionsToRequest(PermissionProbe.read(context))
         // Remember the request: it is how "not asked yet" differs from "denied".
         if (wanted.isNotEmpty()) PermissionProbe.markRequested(context)
         return wanted
     }
 
+    /**
+     * `ACCESS_BACKGROUND_LOCATION` when asking for it makes sense now (Android 10+, foreground
+     * granted, background not, and declared in the app's manifest), else `null`. Ask for it as
+     * its own step, after tracking started, with your own explanation: it lets tracking resume
+     * after a reboot or a process kill without the user opening the app. Declining it is fine.
+     */
+    fun backgroundPermissionToRequest(context: Context): String? =
+        backgroundPermissionToRequest(PermissionProbe.read(context), PermissionProbe.backgroundDeclared(context))
+
     internal fun runtimeOrNull(): Runtime? = runtime
 
     internal fun reportInterruption(reason: String) {
         hub.emit(TraceletEvent.TrackingInterrupted(reason))
+    }
+
+    /** The service could not enter the foreground: tracking is on, nothing flows. */
+    internal fun serviceRefused(reason: String) {
+        serviceRunning = false
+        interruptionReason = reason
+        reportInterruption(reason)
+    }
+
+    internal fun serviceRunning(running: Boolean) {
+        serviceRunning = running
+        if (running) interruptionReason = null
     }
 
     private fun requireRuntime(): Runtime = runtime ?: throw TraceletException.NotConfigured()

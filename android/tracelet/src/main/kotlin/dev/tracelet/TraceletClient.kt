@@ -255,6 +255,28 @@ class TraceletClient(config: TraceletConfig, storageDir: File, markerDir: File? 
     internal fun samplingRequest(): FfiSamplingRequest = core.samplingRequest()
 
     /**
+     * Reports the location permission: approximate only makes the core store coarse fixes
+     * instead of refusing every one; a change is told as [TraceletEvent.AccessChanged]. The
+     * tracking service reports it when it starts.
+     */
+    fun setLocationAccess(granted: Boolean, precise: Boolean, background: Boolean) {
+        core.setLocationAccess(dev.tracelet.internal.LocationAccess(granted, precise, background))
+    }
+
+    /** What the SDK records under the permission last reported. */
+    val accessReport: AccessReport
+        get() = core.accessReport().toPublic()
+
+    /** The significant-motion sensor fired while stationary: sampling resumes at once. */
+    fun onSignificantMotion() {
+        core.onSignificantMotion()
+    }
+
+    /** What to apply to the OS now, given the wake-up sources the Android layer armed. */
+    internal fun planUpdates(armed: dev.tracelet.internal.WakeSources): dev.tracelet.internal.UpdatesPlan =
+        core.planUpdates(armed)
+
+    /**
      * Called with every new sampling request, on the thread that caused it (the recording
      * thread, the core's upload thread, or the caller of [start]); must return at once.
      * One listener: the tracking service's location source.

@@ -95,4 +95,12 @@ sealed class TraceletEvent {
      * positions (service start refused, permission revoked, no provider). [reason] says which.
      */
     data class TrackingInterrupted(val reason: String) : TraceletEvent()
+
+    /**
+     * What the SDK records under the user's permission changed: approximate location only
+     * (coarse fixes are stored, at most one per 10 minutes, no stop detection), or nothing can
+     * wake the app in the background ("while using the app"). Also readable as
+     * `Tracelet.accessReport`.
+     */
+    data class AccessChanged(val report: AccessReport) : TraceletEvent()
 }

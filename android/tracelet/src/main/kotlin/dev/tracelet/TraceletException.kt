@@ -56,6 +56,14 @@ sealed class TraceletException(message: String, cause: Throwable? = null) :
     class NotConfigured :
         TraceletException("Tracelet is not configured: call Tracelet.configure(context, config) first")
 
+    /**
+     * Android refused to start the location foreground service ([reason] names the exception):
+     * `start()` was called while the app was in the background (Android 12+), or without the
+     * permission the service type needs (Android 14+). Tracking was not started.
+     */
+    class ForegroundServiceRefused(val reason: String, cause: Throwable? = null) :
+        TraceletException("the location service could not start: $reason", cause)
+
     /** Starting needs a location permission that the user has not granted. */
     class PermissionMissing(val state: PermissionState) :
         TraceletException("location permission missing: $state")

@@ -808,6 +808,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_start_trip(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_access_report(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_on_significant_motion(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_new(
@@ -916,6 +924,14 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_fix_extras(`ptr`: Long,`extras`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_start_trip(`ptr`: Long,`id`: RustBuffer.ByValue,`metadata`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_access_report(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_significant_motion(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(`ptr`: Long,`armed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(`ptr`: Long,`access`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1132,6 +1148,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() and 0xFFFF) != 53479) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_access_report() and 0xFFFF) != 38404) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_significant_motion() and 0xFFFF) != 27918) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() and 0xFFFF) != 10294) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() and 0xFFFF) != 13984) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
@@ -2500,6 +2528,27 @@ public interface TraceletInterface {
      */
     fun `startTrip`(`id`: kotlin.String, `metadata`: Map<kotlin.String, kotlin.String>)
     
+    /**
+     * What the SDK records under the permission last reported.
+     */
+    fun `accessReport`(): AccessReport
+    
+    /**
+     * Android's significant-motion sensor fired: sampling resumes if stationary.
+     */
+    fun `onSignificantMotion`()
+    
+    /**
+     * What to apply to the OS now, given the wake-up sources the platform armed.
+     */
+    fun `planUpdates`(`armed`: WakeSources): UpdatesPlan
+    
+    /**
+     * Reports the permission; call it at start and on every change. Approximate only makes
+     * the core store coarse fixes; each change is told as the `AccessChanged` event.
+     */
+    fun `setLocationAccess`(`access`: LocationAccess)
+    
     companion object
 }
 
@@ -3076,6 +3125,71 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     
 
     
+    /**
+     * What the SDK records under the permission last reported.
+     */override fun `accessReport`(): AccessReport {
+            return FfiConverterTypeAccessReport.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_access_report(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Android's significant-motion sensor fired: sampling resumes if stationary.
+     */override fun `onSignificantMotion`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_significant_motion(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * What to apply to the OS now, given the wake-up sources the platform armed.
+     */override fun `planUpdates`(`armed`: WakeSources): UpdatesPlan {
+            return FfiConverterTypeUpdatesPlan.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(
+        it,
+        
+        FfiConverterTypeWakeSources.lower(`armed`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Reports the permission; call it at start and on every change. Approximate only makes
+     * the core store coarse fixes; each change is told as the `AccessChanged` event.
+     */override fun `setLocationAccess`(`access`: LocationAccess)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(
+        it,
+        
+        FfiConverterTypeLocationAccess.lower(`access`),_status)
+}
+    }
+    
+    
+
+    
 
     
 
@@ -3450,6 +3564,51 @@ public object FfiConverterTypeTraceletListener: FfiConverter<TraceletListener, L
 
     override fun write(value: TraceletListener, buf: ByteBuffer) {
         buf.putLong(lower(value))
+    }
+}
+
+
+
+/**
+ * What the app is told about its permission (also as the `AccessChanged` event).
+ */
+data class AccessReport (
+    var `mode`: RecordingMode
+    , 
+    /**
+     * False: nothing can wake the app in the background (no regions, no relaunch); tracking
+     * continues only while it runs, and the platform keeps coarse updates while still.
+     */
+    var `backgroundWake`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccessReport: FfiConverterRustBuffer<AccessReport> {
+    override fun read(buf: ByteBuffer): AccessReport {
+        return AccessReport(
+            FfiConverterTypeRecordingMode.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: AccessReport) = (
+            FfiConverterTypeRecordingMode.allocationSize(value.`mode`) +
+            FfiConverterBoolean.allocationSize(value.`backgroundWake`)
+    )
+
+    override fun write(value: AccessReport, buf: ByteBuffer) {
+            FfiConverterTypeRecordingMode.write(value.`mode`, buf)
+            FfiConverterBoolean.write(value.`backgroundWake`, buf)
     }
 }
 
@@ -3882,6 +4041,61 @@ public object FfiConverterTypeLatLon: FfiConverterRustBuffer<LatLon> {
     override fun write(value: LatLon, buf: ByteBuffer) {
             FfiConverterDouble.write(value.`latitude`, buf)
             FfiConverterDouble.write(value.`longitude`, buf)
+    }
+}
+
+
+
+/**
+ * The location permission as the platform reads it.
+ */
+data class LocationAccess (
+    /**
+     * Some location permission is granted and location services are on.
+     */
+    var `granted`: kotlin.Boolean
+    , 
+    /**
+     * Precise location; false: approximate only.
+     */
+    var `precise`: kotlin.Boolean
+    , 
+    /**
+     * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
+     */
+    var `background`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocationAccess: FfiConverterRustBuffer<LocationAccess> {
+    override fun read(buf: ByteBuffer): LocationAccess {
+        return LocationAccess(
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LocationAccess) = (
+            FfiConverterBoolean.allocationSize(value.`granted`) +
+            FfiConverterBoolean.allocationSize(value.`precise`) +
+            FfiConverterBoolean.allocationSize(value.`background`)
+    )
+
+    override fun write(value: LocationAccess, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`granted`, buf)
+            FfiConverterBoolean.write(value.`precise`, buf)
+            FfiConverterBoolean.write(value.`background`, buf)
     }
 }
 
@@ -4552,6 +4766,105 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
 
 
 /**
+ * What the platform applies to the OS now.
+ */
+data class UpdatesPlan (
+    var `request`: SamplingRequest
+    , 
+    /**
+     * Keep standard location updates running; false only when the core allows GNSS off and
+     * a wake-up source is armed.
+     */
+    var `standardUpdates`: kotlin.Boolean
+    , 
+    /**
+     * The coarse fallback replaced an idle request because nothing can wake the app.
+     */
+    var `coarseFallback`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUpdatesPlan: FfiConverterRustBuffer<UpdatesPlan> {
+    override fun read(buf: ByteBuffer): UpdatesPlan {
+        return UpdatesPlan(
+            FfiConverterTypeSamplingRequest.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: UpdatesPlan) = (
+            FfiConverterTypeSamplingRequest.allocationSize(value.`request`) +
+            FfiConverterBoolean.allocationSize(value.`standardUpdates`) +
+            FfiConverterBoolean.allocationSize(value.`coarseFallback`)
+    )
+
+    override fun write(value: UpdatesPlan, buf: ByteBuffer) {
+            FfiConverterTypeSamplingRequest.write(value.`request`, buf)
+            FfiConverterBoolean.write(value.`standardUpdates`, buf)
+            FfiConverterBoolean.write(value.`coarseFallback`, buf)
+    }
+}
+
+
+
+/**
+ * The wake-up sources the platform actually armed (accepted by the OS).
+ */
+data class WakeSources (
+    var `stationaryRegion`: kotlin.Boolean
+    , 
+    var `significantMotion`: kotlin.Boolean
+    , 
+    var `significantChange`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWakeSources: FfiConverterRustBuffer<WakeSources> {
+    override fun read(buf: ByteBuffer): WakeSources {
+        return WakeSources(
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: WakeSources) = (
+            FfiConverterBoolean.allocationSize(value.`stationaryRegion`) +
+            FfiConverterBoolean.allocationSize(value.`significantMotion`) +
+            FfiConverterBoolean.allocationSize(value.`significantChange`)
+    )
+
+    override fun write(value: WakeSources, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`stationaryRegion`, buf)
+            FfiConverterBoolean.write(value.`significantMotion`, buf)
+            FfiConverterBoolean.write(value.`significantChange`, buf)
+    }
+}
+
+
+
+/**
  * What the OS activity recognition reports.
  */
 
@@ -4986,6 +5299,54 @@ public object FfiConverterTypeRecordOutcome : FfiConverterRustBuffer<RecordOutco
 
 
 
+/**
+ * What the SDK records under the current permission.
+ */
+
+enum class RecordingMode {
+    
+    /**
+     * Precise fixes; the motion policy decides the sampling.
+     */
+    PRECISE,
+    /**
+     * Approximate location only: coarse fixes are stored, at most one per 10 minutes; no stop
+     * detection, never GNSS.
+     */
+    APPROXIMATE,
+    /**
+     * No permission or location off: nothing can be recorded.
+     */
+    BLOCKED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRecordingMode: FfiConverterRustBuffer<RecordingMode> {
+    override fun read(buf: ByteBuffer) = try {
+        RecordingMode.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RecordingMode) = 4UL
+
+    override fun write(value: RecordingMode, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -5367,6 +5728,19 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * What the SDK records under the user's permission changed (approximate only, nothing
+     * can wake the app in the background...). Never silent.
+     */
+    data class AccessChanged(
+        val `report`: dev.tracelet.internal.AccessReport) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -5438,6 +5812,9 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 )
             14 -> TraceletEvent.RegionsChanged(
                 FfiConverterTypeRegionRequest.read(buf),
+                )
+            15 -> TraceletEvent.AccessChanged(
+                FfiConverterTypeAccessReport.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -5556,6 +5933,13 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterTypeRegionRequest.allocationSize(value.`request`)
             )
         }
+        is TraceletEvent.AccessChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAccessReport.allocationSize(value.`report`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -5642,6 +6026,11 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             is TraceletEvent.RegionsChanged -> {
                 buf.putInt(14)
                 FfiConverterTypeRegionRequest.write(value.`request`, buf)
+                Unit
+            }
+            is TraceletEvent.AccessChanged -> {
+                buf.putInt(15)
+                FfiConverterTypeAccessReport.write(value.`report`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

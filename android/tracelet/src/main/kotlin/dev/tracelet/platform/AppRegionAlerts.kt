@@ -75,8 +75,18 @@ internal class LocationManagerProximityAlerts(
 internal class AppRegionAlerts(
     private val alerts: ProximityAlerts,
     private val onProblem: (String) -> Unit,
+    private val ids: AlertIds? = null,
 ) {
     private val registered = LinkedHashMap<String, OsRegion>()
+
+    init {
+        // Alerts a killed process left behind: the OS still holds them. Remove them all; the
+        // core's request re-adds those still wanted.
+        ids?.let { persisted ->
+            persisted.load().forEach(alerts::remove)
+            persisted.save(emptySet())
+        }
+    }
 
     /** The regions registered now, by id; for tests. */
     @get:Synchronized
@@ -100,6 +110,7 @@ internal class AppRegionAlerts(
                 refused++
             }
         }
+        ids?.save(registered.keys)
         // One report per request: without fine location every region is refused, and the
         // fixes of the tracking service still decide the transitions.
         if (refused > 0) onProblem("$refused geofence region(s) refused by the OS")
@@ -107,8 +118,10 @@ internal class AppRegionAlerts(
 
     @Synchronized
     fun clear() {
-        registered.keys.forEach(alerts::remove)
+        val leftovers = ids?.load().orEmpty()
+        (registered.keys + leftovers).forEach(alerts::remove)
         registered.clear()
+        ids?.save(emptySet())
     }
 }
 

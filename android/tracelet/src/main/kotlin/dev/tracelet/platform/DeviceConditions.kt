@@ -48,6 +48,7 @@ internal class DeviceConditions(private val context: Context, private val client
                 Intent.ACTION_BATTERY_LOW -> snapshot.copy(batteryLow = true)
                 Intent.ACTION_BATTERY_OKAY -> snapshot.copy(batteryLow = false)
                 PowerManager.ACTION_POWER_SAVE_MODE_CHANGED -> snapshot.copy(powerSave = power.isPowerSaveMode)
+                // Plugged in or out: only the charging flag changes, read fresh in reportPower.
                 else -> snapshot
             }
             reportPower()
@@ -76,6 +77,12 @@ internal class DeviceConditions(private val context: Context, private val client
             addAction(Intent.ACTION_BATTERY_LOW)
             addAction(Intent.ACTION_BATTERY_OKAY)
             addAction(PowerManager.ACTION_POWER_SAVE_MODE_CHANGED)
+            // Without these the charging flag stayed what it was at start: a low battery on a
+            // charger kept saving power, a phone unplugged at 10 % did not.
+            addAction(Intent.ACTION_POWER_CONNECTED)
+            addAction(Intent.ACTION_POWER_DISCONNECTED)
+            addAction(BatteryManager.ACTION_CHARGING)
+            addAction(BatteryManager.ACTION_DISCHARGING)
         }
         // System broadcasts still arrive at a non-exported receiver; other apps' do not.
         if (Build.VERSION.SDK_INT >= 33) {

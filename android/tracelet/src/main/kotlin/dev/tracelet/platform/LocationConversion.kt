@@ -36,8 +36,11 @@ internal fun providerOf(name: String?): Provider = when (name) {
 
 private fun Location.isMockCompat(sdkInt: Int): Boolean =
     if (sdkInt >= 31) {
-        isMock
+        isMockApi31()
     } else {
         @Suppress("DEPRECATION")
         isFromMockProvider
     }
+
+@GuardedApiCall
+private fun Location.isMockApi31(): Boolean = isMock

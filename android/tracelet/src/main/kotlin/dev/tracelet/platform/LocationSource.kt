@@ -4,11 +4,14 @@ import android.annotation.SuppressLint
 import android.location.Location
 import android.location.LocationListener
 import android.location.LocationManager
+import android.os.Bundle
 import android.os.Handler
 import android.os.HandlerThread
 import dev.tracelet.TraceletClient
 import dev.tracelet.TraceletException
+import dev.tracelet.internal.Priority
 import dev.tracelet.internal.SamplingRequest
+import dev.tracelet.internal.WakeSources
 import java.util.concurrent.Executor
 
 /**
@@ -21,6 +24,11 @@ import java.util.concurrent.Executor
  * current request is also read back, in case an event was missed. While stationary, [geofence]
  * watches the core's stationary circle. The app's geofences nearest the device are registered
  * with the OS by [regions], following the core's `RegionsChanged` on the same thread.
+ *
+ * While the phone is still, [motion] (the significant-motion sensor) is armed beside the
+ * geofence, and the core's `planUpdates` says what to request given what could actually be
+ * armed: with neither (coarse location refuses proximity alerts; no sensor) it keeps coarse
+ * updates instead of a passive heartbeat that nothing would end.
  */
 internal class LocationSource(
     private val locationManager: LocationManager,
@@ -29,6 +37,11 @@ internal class LocationSource(
     private val geofence: StationaryGeofenceAlert?,
     private val onProblem: (String) -> Unit,
     private val regions: AppRegionAlerts? = null,
+    private val motion: MotionTrigger? = null,
+    /** The device's location setting; read through [locationServicesEnabled] by the service. */
+    private val locationEnabled: () -> Boolean = { true },
+    /** The OS refused updates for lack of permission (revoked while running): stop cleanly. */
+    private val onPermissionLost: () -> Unit = {},
 ) : LocationListener {
 
     private val thread = HandlerThread("tracelet-location").apply { start() }
@@ -36,6 +49,8 @@ internal class LocationSource(
     private val executor = Executor { handler.post(it) }
     @Volatile private var applied: SamplingRequest? = null
     private var stopped = false
+    /** The providers listened to now; re-requesting the same ones replaces their request. */
+    private var listening: List<String> = emptyList()
 
     /** Applies the core's current sampling request and follows its changes. Needs a location permission. */
     fun start() {
@@ -58,6 +73,8 @@ internal class LocationSource(
         locationManager.removeUpdates(this)
         geofence?.clear()
         regions?.clear()
+        motion?.disarm()
+        listening = emptyList()
         applied = null
         thread.quitSafely()
     }
@@ -81,8 +98,13 @@ internal class LocationSource(
     }
 
     override fun onProviderDisabled(provider: String) {
-        if (applied != null && !locationManager.isLocationEnabled) onProblem("location services turned off")
+        if (applied != null && !locationEnabled()) onProblem("location services turned off")
     }
+
+    // Abstract in LocationListener before API 30, and still called on API 26-28: without it the
+    // location thread dies with AbstractMethodError, and the process with it.
+    @Deprecated("Deprecated in API 29; required below API 30.")
+    override fun onStatusChanged(provider: String?, status: Int, extras: Bundle?) = Unit
 
     override fun onProviderEnabled(provider: String) {
         // A provider the current selection wanted may be back: select again.
@@ -119,19 +141,46 @@ internal class LocationSource(
         // A request posted before stop() must not restart updates after it.
         if (stopped) return
         applied = request
-        geofence?.set(request.stationaryGeofence)
-        locationManager.removeUpdates(this)
-        val sampling = request.toOsSampling()
-        val enabled = locationManager.getProviders(true).toSet()
-        val providers = selectProviders(request.priority, sdkInt, enabled)
-        for (provider in providers) {
-            if (sdkInt >= 31) {
-                locationManager.requestLocationUpdates(provider, sampling.toLocationRequest(), executor, this)
-            } else {
-                locationManager.requestLocationUpdates(
-                    provider, sampling.intervalMillis, sampling.minDistanceMeters, this, thread.looper,
-                )
-            }
+        val regionArmed = geofence?.set(request.stationaryGeofence) ?: false
+        val idle = request.stationaryGeofence != null || request.priority == Priority.PASSIVE
+        val motionArmed = if (idle) {
+            motion?.arm(client::onSignificantMotion) ?: false
+        } else {
+            motion?.disarm()
+            false
         }
+        val plan = client.planUpdates(
+            WakeSources(stationaryRegion = regionArmed, significantMotion = motionArmed, significantChange = false),
+        )
+        val sampling = plan.request.toOsSampling()
+        val enabled = locationManager.getProviders(true).toSet()
+        val providers = selectProviders(plan.request.priority, sdkInt, enabled)
+        try {
+            // Requesting again for the same listener and provider replaces the request; a
+            // removeUpdates first would drop fixes the OS is batching (API 31+).
+            if (providers != listening) locationManager.removeUpdates(this)
+            for (provider in providers) {
+                if (sdkInt >= 31) {
+                    requestApi31(provider, sampling)
+                } else {
+                    locationManager.requestLocationUpdates(
+                        provider, sampling.legacyMinTimeMillis, sampling.minDistanceMeters, this, thread.looper,
+                    )
+                }
+            }
+            listening = providers
+        } catch (e: SecurityException) {
+            // The permission was revoked while tracking: the OS refuses, and retrying would
+            // only throw again. Stop cleanly; the app is told why.
+            listening = emptyList()
+            onProblem("location permission revoked")
+            onPermissionLost()
+        }
+    }
+
+    @GuardedApiCall
+    @SuppressLint("MissingPermission")
+    private fun requestApi31(provider: String, sampling: OsSampling) {
+        locationManager.requestLocationUpdates(provider, sampling.toLocationRequest(), executor, this)
     }
 }

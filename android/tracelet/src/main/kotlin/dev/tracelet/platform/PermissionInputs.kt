@@ -32,21 +32,31 @@ internal fun permissionState(inputs: PermissionInputs): PermissionState {
 }
 
 /**
- * What to pass to `Activity.requestPermissions` next. Android 11+ refuses a background request
- * bundled with the foreground one, so it is asked as a second step; an app that does not
- * declare ACCESS_BACKGROUND_LOCATION in its manifest never gets asked for it.
+ * What tracking needs before `start()`: foreground location (and, on Android 13+, the
+ * notification the service shows). Empty once any location permission is granted, so a user who
+ * keeps "while using the app" can track: background is an upgrade ([backgroundPermissionToRequest]),
+ * never a gate.
  */
-internal fun permissionsToRequest(inputs: PermissionInputs, backgroundDeclared: Boolean): Array<String> {
+internal fun permissionsToRequest(inputs: PermissionInputs): Array<String> {
     val foreground = inputs.fineGranted || inputs.coarseGranted
-    return when {
-        !foreground -> buildList {
-            add(FINE)
-            add(COARSE)
-            if (inputs.sdkInt >= 33) add(POST_NOTIFICATIONS)
-        }.toTypedArray()
-        inputs.sdkInt >= 29 && !inputs.backgroundGranted && backgroundDeclared -> arrayOf(BACKGROUND)
-        else -> emptyArray()
-    }
+    if (foreground) return emptyArray()
+    return buildList {
+        add(FINE)
+        add(COARSE)
+        if (inputs.sdkInt >= 33) add(POST_NOTIFICATIONS)
+    }.toTypedArray()
+}
+
+/**
+ * The optional upgrade to "allow all the time" (resume after a reboot or a process kill without
+ * the user opening the app), or `null`. Android 11+ refuses it bundled with the foreground
+ * request, so it is its own step after that; an app that does not declare
+ * ACCESS_BACKGROUND_LOCATION in its manifest is never asked for it.
+ */
+internal fun backgroundPermissionToRequest(inputs: PermissionInputs, backgroundDeclared: Boolean): String? {
+    val foreground = inputs.fineGranted || inputs.coarseGranted
+    val wanted = foreground && inputs.sdkInt >= 29 && !inputs.backgroundGranted && backgroundDeclared
+    return if (wanted) BACKGROUND else null
 }
 
 // Literal names: the Manifest.permission constants for newer APIs are inlined anyway, and these

@@ -17,7 +17,7 @@ internal object PermissionProbe {
             fineGranted = context.granted(FINE),
             coarseGranted = context.granted(COARSE),
             backgroundGranted = Build.VERSION.SDK_INT >= 29 && context.granted(BACKGROUND),
-            locationServicesEnabled = locationManager?.isLocationEnabled ?: false,
+            locationServicesEnabled = locationServicesEnabled(context, locationManager, Build.VERSION.SDK_INT),
             requestedBefore = prefs(context).getBoolean(KEY_REQUESTED, false),
         )
     }

@@ -10,6 +10,12 @@ import dev.tracelet.internal.SamplingRequest
  */
 internal data class OsSampling(
     val intervalMillis: Long,
+    /**
+     * `minTime` of the pre-API-31 `requestLocationUpdates`: the interval, and for a passive
+     * request the heartbeat itself. `PASSIVE_INTERVAL` (Long.MAX_VALUE) there becomes a fastest
+     * interval that drops every fix after the first.
+     */
+    val legacyMinTimeMillis: Long,
     val minUpdateIntervalMillis: Long,
     val minDistanceMeters: Float,
     /** Hardware batching: the OS may hold fixes back this long. */
@@ -24,6 +30,7 @@ internal fun SamplingRequest.toOsSampling(): OsSampling {
     val interval = if (passive) LocationRequest.PASSIVE_INTERVAL else intervalMs.coerceAtLeast(0)
     return OsSampling(
         intervalMillis = interval,
+        legacyMinTimeMillis = intervalMs.coerceAtLeast(0),
         // The OS requires min interval <= interval; a faster "fastest" would be an invalid request.
         minUpdateIntervalMillis = fastestIntervalMs.coerceIn(0, interval),
         minDistanceMeters = minDistanceM.coerceAtLeast(0.0).toFloat(),
@@ -38,6 +45,7 @@ internal fun SamplingRequest.toOsSampling(): OsSampling {
 }
 
 /** API 31+ only: `LocationRequest.Builder` does not exist before. */
+@GuardedApiCall
 internal fun OsSampling.toLocationRequest(): LocationRequest =
     LocationRequest.Builder(intervalMillis)
         .setMinUpdateIntervalMillis(minUpdateIntervalMillis)

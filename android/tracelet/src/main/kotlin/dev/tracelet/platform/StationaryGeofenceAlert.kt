@@ -24,29 +24,31 @@ internal class StationaryGeofenceAlert(
 ) {
     private var current: StationaryGeofence? = null
 
-    /** Monitors [geofence], or nothing when `null`. */
+    /** Monitors [geofence], or nothing when `null`; true when the OS accepted it (it is armed). */
     @Synchronized
     @SuppressLint("MissingPermission") // The service checks the permission before starting us.
-    fun set(geofence: StationaryGeofence?) {
-        if (geofence == current) return
+    fun set(geofence: StationaryGeofence?): Boolean {
+        if (geofence == current) return geofence != null
         clear()
-        if (geofence == null) return
-        try {
+        if (geofence == null) return false
+        return try {
             // No expiration: the alert lasts until the policy moves on (or the device reboots).
             locationManager.addProximityAlert(
                 geofence.latitude, geofence.longitude, geofence.radiusM.toFloat(), -1L, pendingIntent(),
             )
             current = geofence
+            true
         } catch (e: RuntimeException) {
-            // SecurityException without fine location (coarse only): the stationary heartbeat
-            // fixes still notice movement, later.
+            // SecurityException without fine location (coarse only): the core then keeps coarse
+            // updates running (plan_updates), so movement is still noticed.
             onProblem("stationary geofence refused: ${e.javaClass.simpleName}")
+            false
         }
     }
 
+    /** Removes the alert, also one a killed process registered: the `PendingIntent` is fixed. */
     @Synchronized
     fun clear() {
-        if (current == null) return
         current = null
         try {
             locationManager.removeProximityAlert(pendingIntent())

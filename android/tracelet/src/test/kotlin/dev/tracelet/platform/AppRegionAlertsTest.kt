@@ -49,6 +49,33 @@ class AppRegionAlertsTest {
 
     private fun region(id: String, radius: Double = 100.0) = OsRegion(id, 52.52, 13.405, radius)
 
+    /** Stands in for the SharedPreferences file that outlives the process. */
+    private class FakeAlertIds : AlertIds {
+        var ids: Set<String> = emptySet()
+
+        override fun load(): Set<String> = ids
+
+        override fun save(ids: Set<String>) {
+            this.ids = ids.toSet()
+        }
+    }
+
+    @Test
+    fun `alerts a killed process registered are removed by the next one, and by clear (fake OS)`() {
+        val os = FakeOsProximityAlerts()
+        val persisted = FakeAlertIds()
+        AppRegionAlerts(os, {}, persisted).set(RegionRequest(listOf(region("a"), region("b"))))
+        assertEquals(setOf("a", "b"), persisted.ids)
+
+        // The process dies with both alerts registered in the OS; the next one starts afresh.
+        val next = AppRegionAlerts(os, {}, persisted)
+        assertTrue(os.registered.isEmpty(), "leftover alerts keep waking the app: ${os.registered.keys}")
+        next.set(RegionRequest(listOf(region("c"))))
+        next.clear()
+        assertTrue(os.registered.isEmpty())
+        assertTrue(persisted.ids.isEmpty())
+    }
+
     @Test
     fun `a new request registers the new regions, removes the dropped ones and leaves the rest (fake OS)`() {
         val os = FakeOsProximityAlerts()
@@ -133,7 +160,7 @@ class AppRegionAlertsTest {
                 val deviceId = "kt-regions-" + UUID.randomUUID().toString().take(8)
                 TraceletClient(config(collector, deviceId), storage).use { client ->
                     val os = FakeOsProximityAlerts()
-                    val alerts = AppRegionAlerts(os) { throw AssertionError(it) }
+                    val alerts = AppRegionAlerts(os, onProblem = { throw AssertionError(it) })
                     // What LocationSource does, without its thread: apply the current request.
                     client.setRegionListener { alerts.set(client.regionRequest()) }
                     client.addGeofences(

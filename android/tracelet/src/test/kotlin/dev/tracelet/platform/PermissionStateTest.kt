@@ -65,11 +65,21 @@ class PermissionStateTest {
     }
 
     @Test
-    fun `foreground first, with notifications on Android 13+, then background as its own step`() {
-        assertArrayEquals(arrayOf(FINE, COARSE, POST_NOTIFICATIONS), permissionsToRequest(none, backgroundDeclared = true))
-        assertArrayEquals(arrayOf(FINE, COARSE), permissionsToRequest(none.copy(sdkInt = 30), backgroundDeclared = true))
-        assertArrayEquals(arrayOf(BACKGROUND), permissionsToRequest(none.copy(fineGranted = true), backgroundDeclared = true))
-        assertArrayEquals(emptyArray<String>(), permissionsToRequest(none.copy(fineGranted = true), backgroundDeclared = false))
-        assertArrayEquals(emptyArray<String>(), permissionsToRequest(none.copy(sdkInt = 28, fineGranted = true), backgroundDeclared = true))
+    fun `what tracking needs is foreground location, with notifications on Android 13+`() {
+        assertArrayEquals(arrayOf(FINE, COARSE, POST_NOTIFICATIONS), permissionsToRequest(none))
+        assertArrayEquals(arrayOf(FINE, COARSE), permissionsToRequest(none.copy(sdkInt = 30)))
+    }
+
+    @Test
+    fun `keeping while-using is enough to start, background is an upgrade and not a gate`() {
+        // The quick start calls start() once permissionsToRequest is empty; it used to return
+        // BACKGROUND forever to a user who keeps "while using the app".
+        val whileUsing = none.copy(fineGranted = true, coarseGranted = true, requestedBefore = true)
+        assertArrayEquals(emptyArray<String>(), permissionsToRequest(whileUsing))
+        assertEquals(BACKGROUND, backgroundPermissionToRequest(whileUsing, backgroundDeclared = true))
+        assertEquals(null, backgroundPermissionToRequest(whileUsing, backgroundDeclared = false))
+        assertEquals(null, backgroundPermissionToRequest(whileUsing.copy(sdkInt = 28), backgroundDeclared = true))
+        assertEquals(null, backgroundPermissionToRequest(whileUsing.copy(backgroundGranted = true), backgroundDeclared = true))
+        assertEquals(null, backgroundPermissionToRequest(none, backgroundDeclared = true))
     }
 }

@@ -43,6 +43,15 @@ class SamplingMappingTest {
     }
 
     @Test
+    fun `below API 31 a passive heartbeat asks for fixes at the heartbeat, not at Long MAX_VALUE`() {
+        // The legacy requestLocationUpdates(provider, minTime, ...) treats minTime as the fastest
+        // interval: PASSIVE_INTERVAL there let the first fix through and dropped every later one.
+        val heartbeat = moving.copy(priority = Priority.PASSIVE, intervalMs = 30 * 60_000L).toOsSampling()
+        assertEquals(30 * 60_000L, heartbeat.legacyMinTimeMillis)
+        assertEquals(5_000L, moving.toOsSampling().legacyMinTimeMillis)
+    }
+
+    @Test
     fun `values the OS would reject are clamped`() {
         val odd = moving.copy(fastestIntervalMs = 9_000, minDistanceM = -3.0, maxBatchDelayMs = -1).toOsSampling()
         assertEquals(5_000L, odd.minUpdateIntervalMillis)

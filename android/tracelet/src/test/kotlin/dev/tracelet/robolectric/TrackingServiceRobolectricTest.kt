@@ -6,6 +6,7 @@ import android.location.Location
 import android.location.LocationManager
 import android.net.ConnectivityManager
 import android.net.NetworkCapabilities
+import android.os.Build
 import android.os.SystemClock
 import dev.tracelet.CollectorProcess
 import dev.tracelet.Tracelet
@@ -33,10 +34,11 @@ import org.robolectric.shadows.ShadowNetworkCapabilities
  * The Android layer under Robolectric: `Tracelet.configure` / `start`, the real
  * [TrackingService] (foreground notification, `LocationSource`, `DeviceConditions`), fixes
  * delivered by Robolectric's `ShadowLocationManager`, the real core through JNA, and a real
- * collector process that the fixes are read back from.
+ * collector process that the fixes are read back from. Runs once per API level, minSdk 26 to 35:
+ * the legacy `requestLocationUpdates` path below 31, the fused provider from 31.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [35])
+@Config(sdk = [26, 28, 30, 31, 33, 34, 35])
 class TrackingServiceRobolectricTest {
 
     companion object {
@@ -83,9 +85,15 @@ class TrackingServiceRobolectricTest {
         val service = controller.get()
         assertNotNull("no foreground notification", shadowOf(service).lastForegroundNotification)
 
-        // The service applied the core's sampling request: find the provider it listens to.
-        val provider = locationManager.allProviders.single { shadowOf(locationManager).getLocationRequests(it).isNotEmpty() }
-        assertEquals("on API 31+ the fused provider is used alone", LocationManager.FUSED_PROVIDER, provider)
+        // The service applied the core's sampling request: find the providers it listens to.
+        val listened = locationManager.allProviders.filter { shadowOf(locationManager).getLocationRequests(it).isNotEmpty() }
+        val provider = if (Build.VERSION.SDK_INT >= 31) {
+            assertEquals("on API 31+ the fused provider is used alone", listOf(LocationManager.FUSED_PROVIDER), listened)
+            LocationManager.FUSED_PROVIDER
+        } else {
+            assertTrue("below API 31 high accuracy listens to gps: $listened", LocationManager.GPS_PROVIDER in listened)
+            LocationManager.GPS_PROVIDER
+        }
 
         // A walk east, each fix spaced by what the current request asks for: the shadow, like the
         // OS, drops fixes that come sooner than minUpdateIntervalMillis or closer than
@@ -95,10 +103,11 @@ class TrackingServiceRobolectricTest {
         var timeMillis = 1_767_225_600_000L
         var elapsedNanos = SystemClock.elapsedRealtimeNanos()
         var longitude = 2.3522
+        // Steps wider than any moving request's interval (5 s) and distance filter (at most
+        // 50 m), so the same walk works on every level (LocationRequest's getters are API 31+).
+        val stepMillis = 6_000L
+        val stepMeters = 60.0
         repeat(count) { i ->
-            val request = shadowOf(locationManager).getLocationRequests(provider).last()
-            val stepMillis = maxOf(request.intervalMillis, request.minUpdateIntervalMillis, 1_000L)
-            val stepMeters = maxOf(request.minUpdateDistanceMeters * 1.5, 5.0)
             if (i > 0) {
                 timeMillis += stepMillis
                 elapsedNanos += stepMillis * 1_000_000L
