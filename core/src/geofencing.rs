@@ -2,7 +2,7 @@
 //! its transitions into queued events, and keeps the OS region request current as the device
 //! moves. Pure: the tracker stores what this returns and tells the app.
 
-use crate::filter::distance_m;
+use crate::geodesy::distance_m;
 use crate::geofence::{
     FenceState, FixTimes, Geofence, GeofenceConfig, GeofenceEngine, GeofenceError, GeofenceEvent,
     RegionRequest,

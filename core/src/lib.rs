@@ -12,6 +12,7 @@ pub mod decisions;
 pub mod error;
 pub mod filter;
 pub mod fix;
+pub mod geodesy;
 pub mod geofence;
 pub mod geofencing;
 pub mod jitter;

@@ -14,8 +14,8 @@
 //!
 //! Pure and deterministic: state in, decisions out; time comes in as arguments.
 
-use crate::filter::distance_m;
 use crate::fix::Fix;
+use crate::geodesy::distance_m;
 use crate::steady::Now;
 
 /// How hard the OS should work for a fix, from most to least power.

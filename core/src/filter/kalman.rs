@@ -34,7 +34,7 @@
 //! more than `SAME_SOURCE_ACCURACY_RATIO` (a network fix amid GNSS, GNSS coming back) restarts
 //! the estimate at 1, so a learned trust never carries over to a vaguer provider.
 
-use super::geo::{LocalPlane, REBASE_DISTANCE_M};
+use crate::geodesy::{LocalPlane, REBASE_DISTANCE_M};
 
 /// A reported horizontal accuracy is the 68 % radius of a circular 2-D Gaussian; the per-axis
 /// standard deviation is that radius divided by sqrt(-2 ln 0.32).

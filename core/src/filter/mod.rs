@@ -55,13 +55,12 @@
 //! Counters ([`FilterCounters`]) add up: every processed fix is either accepted or rejected for
 //! exactly one reason.
 
-mod geo;
 mod kalman;
 
-pub use geo::{LocalPlane, distance_m};
 pub use kalman::{ACCURACY_68_PER_SIGMA, Smoothed};
 
 use crate::fix::{Fix, FixError, validate};
+use crate::geodesy::distance_m;
 use crate::steady::Now;
 use kalman::Kalman;
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::fix::Provider;
+use crate::geodesy::{LocalPlane, distance_m};
 use proptest::prelude::*;
 
 const T0: i64 = 1_700_000_000_000;

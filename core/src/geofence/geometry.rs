@@ -1,12 +1,21 @@
-//! Signed distance from a point to a geofence's boundary, and bounding circles.
+//! Signed distance from a point to a geofence's boundary, and bounding circles. Polygons are
+//! projected once into a local plane around their centre; `geo` measures them there (point in
+//! polygon, distance to the ring, validity, centroid).
 
-use crate::filter::{LocalPlane, distance_m};
+use geo::{Area, Centroid, Contains, Distance, Euclidean, LineString, Point, Polygon, Validation};
+
+use crate::geodesy::{LocalPlane, distance_m};
 
 use super::model::valid_lat_lon;
-use super::model::{GeofenceError, GeofenceShape, MAX_RADIUS_M, MAX_VERTICES, MIN_RADIUS_M};
+use super::model::{
+    Geofence, GeofenceError, GeofenceShape, MAX_RADIUS_M, MAX_VERTICES, MIN_RADIUS_M,
+};
 
-/// Metres per degree of latitude, with the Earth radius of [`crate::filter`]'s plane.
-pub(crate) const M_PER_DEG_LAT: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+pub(crate) use crate::geodesy::M_PER_DEG_LAT;
+
+/// A polygon enclosing less than this (square metres) has no area worth the name: the smallest
+/// circle allowed encloses about 3 m².
+const MIN_POLYGON_AREA_M2: f64 = 1.0;
 
 /// A point this close to the boundary is on it: absorbs the rounding of the projection, so a
 /// point given exactly on an edge or a vertex reads as distance 0.
@@ -30,8 +39,8 @@ enum Kind {
     Circle(BoundingCircle),
     Polygon {
         plane: LocalPlane,
-        /// Vertices in the plane (east, north metres).
-        points: Vec<(f64, f64)>,
+        /// The polygon in the plane (east, north metres).
+        polygon: Polygon<f64>,
         bound: BoundingCircle,
     },
 }
@@ -43,6 +52,14 @@ fn wrap_180(mut deg: f64) -> f64 {
         deg += 360.0;
     }
     deg
+}
+
+impl Geofence {
+    /// Checks every rule in the module docs.
+    pub fn validate(&self) -> Result<(), GeofenceError> {
+        self.validate_fields()?;
+        PreparedShape::new(&self.shape).map(|_| ())
+    }
 }
 
 impl PreparedShape {
@@ -81,8 +98,15 @@ impl PreparedShape {
     pub fn signed_distance_m(&self, lat: f64, lon: f64) -> f64 {
         let d = match &self.0 {
             Kind::Circle(c) => distance_m(lat, lon, c.lat, c.lon) - c.radius_m,
-            Kind::Polygon { plane, points, .. } => {
-                polygon_signed_distance(points, plane.to_local(lat, lon))
+            Kind::Polygon { plane, polygon, .. } => {
+                let (east, north) = plane.to_local(lat, lon);
+                let point = Point::new(east, north);
+                let to_ring = Euclidean.distance(&point, polygon.exterior());
+                if polygon.contains(&point) {
+                    -to_ring
+                } else {
+                    to_ring
+                }
             }
         };
         if d.abs() <= ON_BOUNDARY_M { 0.0 } else { d }
@@ -109,30 +133,40 @@ fn prepare_polygon(vertices: &[(f64, f64)]) -> Result<PreparedShape, GeofenceErr
         });
     }
     // Unwrap longitudes relative to the first vertex so that a polygon crossing the
-    // antimeridian is one piece (e.g. 179.9 and -179.9 become 179.9 and 180.1).
+    // antimeridian is one piece (e.g. 179.9 and -179.9 become 179.9 and 180.1), and project
+    // around the middle of its extent.
     let lon0 = vertices[0].1;
-    let (mut min_lat, mut max_lat) = (f64::INFINITY, f64::NEG_INFINITY);
-    let (mut min_lon, mut max_lon) = (f64::INFINITY, f64::NEG_INFINITY);
-    for &(lat, lon) in vertices {
-        let lon = lon0 + wrap_180(lon - lon0);
-        min_lat = min_lat.min(lat);
-        max_lat = max_lat.max(lat);
-        min_lon = min_lon.min(lon);
-        max_lon = max_lon.max(lon);
-    }
-    let center_lat = (min_lat + max_lat) / 2.0;
-    let center_lon = wrap_180((min_lon + max_lon) / 2.0);
-    let plane = LocalPlane::new(center_lat, center_lon);
+    let unwrapped: Vec<(f64, f64)> = vertices
+        .iter()
+        .map(|&(lat, lon)| (lat, lon0 + wrap_180(lon - lon0)))
+        .collect();
+    let (min_lat, max_lat) = extent(unwrapped.iter().map(|v| v.0));
+    let (min_lon, max_lon) = extent(unwrapped.iter().map(|v| v.1));
+    let plane = LocalPlane::new(
+        (min_lat + max_lat) / 2.0,
+        wrap_180((min_lon + max_lon) / 2.0),
+    );
     // Every vertex is within 180 degrees of the centre, so the plane's own short-way wrap
     // agrees with the unwrapping above.
-    let points: Vec<(f64, f64)> = vertices
+    let ring: LineString<f64> = vertices
         .iter()
         .map(|&(lat, lon)| plane.to_local(lat, lon))
         .collect();
-    if is_degenerate(&points) {
-        return Err(GeofenceError::DegeneratePolygon);
+    let polygon = Polygon::new(ring, Vec::new());
+    // Edges that cross, repeated points only, or (once projected, where rounding can hide an
+    // exact overlap) collinear vertices enclosing no real area.
+    if polygon.check_validation().is_err() || polygon.unsigned_area() < MIN_POLYGON_AREA_M2 {
+        return Err(GeofenceError::InvalidPolygon);
     }
-    let plane_r = points.iter().map(|p| p.0.hypot(p.1)).fold(0.0, f64::max);
+    // The bounding circle is centred on the polygon's centroid; its radius covers every vertex
+    // both in the plane and on the sphere.
+    let centre = polygon.centroid().ok_or(GeofenceError::InvalidPolygon)?;
+    let (center_lat, center_lon) = plane.to_geo(centre.x(), centre.y());
+    let plane_r = polygon
+        .exterior()
+        .points()
+        .map(|p| Euclidean.distance(p, centre))
+        .fold(0.0, f64::max);
     let sphere_r = vertices
         .iter()
         .map(|&(lat, lon)| distance_m(center_lat, center_lon, lat, lon))
@@ -144,7 +178,7 @@ fn prepare_polygon(vertices: &[(f64, f64)]) -> Result<PreparedShape, GeofenceErr
     }
     Ok(PreparedShape(Kind::Polygon {
         plane,
-        points,
+        polygon,
         bound: BoundingCircle {
             lat: center_lat,
             lon: center_lon,
@@ -153,58 +187,8 @@ fn prepare_polygon(vertices: &[(f64, f64)]) -> Result<PreparedShape, GeofenceErr
     }))
 }
 
-/// True when all vertices lie within a centimetre of one line (or on one point).
-fn is_degenerate(points: &[(f64, f64)]) -> bool {
-    let a = points[0];
-    let far = points
-        .iter()
-        .copied()
-        .max_by(|p, q| dist2(*p, a).total_cmp(&dist2(*q, a)))
-        .unwrap_or(a);
-    let len = dist2(far, a).sqrt();
-    if len < 0.01 {
-        return true;
-    }
-    let (ux, uy) = ((far.0 - a.0) / len, (far.1 - a.1) / len);
-    points
-        .iter()
-        .all(|p| ((p.0 - a.0) * uy - (p.1 - a.1) * ux).abs() < 0.01)
-}
-
-fn dist2(p: (f64, f64), q: (f64, f64)) -> f64 {
-    (p.0 - q.0).powi(2) + (p.1 - q.1).powi(2)
-}
-
-/// Squared distance from `p` to the segment `ab`.
-fn segment_dist2(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    dist2(p, (a.0 + t * dx, a.1 + t * dy))
-}
-
-fn polygon_signed_distance(points: &[(f64, f64)], p: (f64, f64)) -> f64 {
-    let mut min_d2 = f64::INFINITY;
-    let mut inside = false;
-    // Validation guarantees at least 3 points; an empty list is simply never inside.
-    let mut j = points.len().saturating_sub(1);
-    for (i, &a) in points.iter().enumerate() {
-        let b = points[j];
-        min_d2 = min_d2.min(segment_dist2(p, a, b));
-        // Crossing number with a half-open rule on y: a ray through a vertex counts it once,
-        // which keeps concave shapes right.
-        if (a.1 > p.1) != (b.1 > p.1) {
-            let x = a.0 + (p.1 - a.1) * (b.0 - a.0) / (b.1 - a.1);
-            if p.0 < x {
-                inside = !inside;
-            }
-        }
-        j = i;
-    }
-    let d = min_d2.sqrt();
-    if inside { -d } else { d }
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
 }

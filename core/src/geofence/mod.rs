@@ -16,12 +16,14 @@
 //! # Geometry ([`geometry`])
 //!
 //! [`PreparedShape::signed_distance_m`] is the distance from a point to the boundary, negative
-//! inside. Circles use the haversine distance to the centre. Polygons are projected once into a
-//! local tangent plane centred on their bounding box; their longitudes are first unwrapped
-//! relative to the first vertex, so a polygon crossing the antimeridian is one piece, not two.
-//! Inside is decided by ray casting (crossing number), which holds for concave shapes. A point
-//! within [`ON_BOUNDARY_M`] (1 mm) of the boundary, e.g. exactly on an edge or a vertex, is *on*
-//! it: distance 0.
+//! inside. Circles use the haversine distance to the centre (`crate::geodesy`). Polygons are
+//! projected once into a local tangent plane centred on their extent; their longitudes are
+//! first unwrapped relative to the first vertex, so a polygon crossing the antimeridian is one
+//! piece, not two. The `geo` crate measures them there: point in polygon (concave shapes
+//! included), distance to the ring, and validity (a polygon whose edges cross, or that encloses
+//! no area, is refused); the bounding circle is centred on the centroid. A point within
+//! [`ON_BOUNDARY_M`] (1 mm) of the boundary, e.g. exactly on an edge or a vertex, is *on* it:
+//! distance 0.
 //!
 //! # Events ([`engine`])
 //!

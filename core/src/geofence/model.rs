@@ -4,8 +4,6 @@ use thiserror::Error;
 
 use crate::annotations::{MetadataError, validate_map};
 
-use super::geometry::PreparedShape;
-
 /// Longest id, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 /// Smallest circle radius, metres.
@@ -54,8 +52,10 @@ pub enum GeofenceError {
     TooFewVertices { count: usize },
     #[error("polygon has {count} vertices, the most is 1000")]
     TooManyVertices { count: usize },
-    #[error("polygon is degenerate: its vertices are all collinear")]
-    DegeneratePolygon,
+    #[error(
+        "polygon is invalid: it has no area (collinear or repeated vertices) or its edges cross"
+    )]
+    InvalidPolygon,
     #[error("polygon must fit in a circle of 100 km")]
     PolygonTooLarge,
     #[error("dwell time must be within 0 and 30 days")]
@@ -126,13 +126,8 @@ impl Geofence {
         }
     }
 
-    /// Checks every rule in the module docs.
-    pub fn validate(&self) -> Result<(), GeofenceError> {
-        self.validate_fields()?;
-        PreparedShape::new(&self.shape).map(|_| ())
-    }
-
-    /// The checks that do not need the geometry; [`PreparedShape::new`] does the rest.
+    /// The checks that do not need the geometry; `PreparedShape::new` (in `geometry`, which
+    /// also holds `Geofence::validate`) does the rest.
     pub(crate) fn validate_fields(&self) -> Result<(), GeofenceError> {
         let chars = self.id.chars().count();
         if chars == 0 || chars > MAX_ID_CHARS {

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::annotations::MetadataError;
-use crate::filter::{LocalPlane, distance_m};
+use crate::geodesy::{LocalPlane, distance_m};
 
 const LAT0: f64 = 48.85;
 const LON0: f64 = 2.35;
@@ -67,11 +67,19 @@ fn validation_errors() {
                 "a",
                 &[(0.0, 0.0), (100.0, 100.0), (200.0, 200.0), (50.0, 50.0)],
             ),
-            GeofenceError::DegeneratePolygon,
+            GeofenceError::InvalidPolygon,
         ),
         (
             poly_m("a", &[(0.0, 0.0), (0.0, 0.0), (0.0, 0.0)]),
-            GeofenceError::DegeneratePolygon,
+            GeofenceError::InvalidPolygon,
+        ),
+        // A bow tie: its edges cross, so inside and outside are not well defined.
+        (
+            poly_m(
+                "a",
+                &[(0.0, 0.0), (100.0, 0.0), (0.0, 100.0), (100.0, 100.0)],
+            ),
+            GeofenceError::InvalidPolygon,
         ),
         (
             poly_m("a", &[(0.0, 0.0), (150_000.0, 0.0), (0.0, 150_000.0)]),

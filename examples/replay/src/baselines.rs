@@ -11,7 +11,8 @@
 
 use serde_json::json;
 use tracelet_core::Fix;
-use tracelet_core::filter::{Activity, distance_m};
+use tracelet_core::filter::Activity;
+use tracelet_core::geodesy::distance_m;
 use tracelet_core::policy::{Priority, SamplingRequest, StationaryGeofence};
 use tracelet_core::store::StoredFix;
 use tracelet_core::upload::{Encoding, encode_batch};

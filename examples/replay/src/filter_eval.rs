@@ -19,11 +19,11 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tracelet_core::Fix;
 
-use crate::geo::{Point, position_at};
+use crate::geo::{Point, offset, position_at};
 use tracelet_core::filter::{
-    ACCURACY_68_PER_SIGMA, Filter, FilterConfig, FilterContext, FilterDecision, LocalPlane,
-    RejectReason, distance_m,
+    ACCURACY_68_PER_SIGMA, Filter, FilterConfig, FilterContext, FilterDecision, RejectReason,
 };
+use tracelet_core::geodesy::distance_m;
 
 /// Outliers at least this far off count towards `outlier_recall` (the target).
 pub const RECALL_MIN_JUMP_M: f64 = 200.0;
@@ -91,11 +91,6 @@ impl Rng {
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
-}
-
-/// Moves a position by (east, north) metres.
-fn offset(lat: f64, lon: f64, east_m: f64, north_m: f64) -> (f64, f64) {
-    LocalPlane::new(lat, lon).to_geo(east_m, north_m)
 }
 
 /// Ground truth at `t`, linearly interpolated; `None` outside the truth's time span (there

@@ -1,9 +1,7 @@
-//! Small geometry and randomness helpers shared by the simulation modules.
+//! Points on a track and randomness for the simulation modules. Geodesy is the core's
+//! (`tracelet_core::geodesy`, on the `geo` crate).
 
-use tracelet_core::filter::distance_m;
-
-/// Metres per degree of latitude (spherical Earth, as `distance_m` assumes).
-pub const M_PER_DEG: f64 = 111_195.0;
+use tracelet_core::geodesy::{LocalPlane, distance_m, distance_to_segment_m};
 
 /// A position at a time.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,28 +17,14 @@ impl Point {
     }
 }
 
-/// Moves a position by metres east and north (small offsets, local tangent plane).
+/// Moves a position by metres east and north (small offsets, in a plane around it).
 pub fn offset(lat: f64, lon: f64, east_m: f64, north_m: f64) -> (f64, f64) {
-    let lat2 = lat + north_m / M_PER_DEG;
-    let lon2 = lon + east_m / (M_PER_DEG * lat.to_radians().cos().max(1e-6));
-    (lat2, lon2)
+    LocalPlane::new(lat, lon).to_geo(east_m, north_m)
 }
 
-/// Distance from `p` to the segment `a`-`b`, in a local plane around `p`.
+/// Distance in metres from `p` to the segment `a`-`b`.
 pub fn distance_to_segment(p: &Point, a: &Point, b: &Point) -> f64 {
-    let k = p.lat.to_radians().cos();
-    let to_xy = |q: &Point| ((q.lon - p.lon) * M_PER_DEG * k, (q.lat - p.lat) * M_PER_DEG);
-    let (ax, ay) = to_xy(a);
-    let (bx, by) = to_xy(b);
-    let (dx, dy) = (bx - ax, by - ay);
-    let len2 = dx * dx + dy * dy;
-    let t = if len2 > 0.0 {
-        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let (x, y) = (ax + t * dx, ay + t * dy);
-    (x * x + y * y).sqrt()
+    distance_to_segment_m((p.lat, p.lon), (a.lat, a.lon), (b.lat, b.lon))
 }
 
 /// Linear interpolation of a time-sorted path at `t` (held at the ends).

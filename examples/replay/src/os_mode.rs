@@ -6,7 +6,7 @@ use tracelet_core::Fix;
 use tracelet_core::fix::Provider;
 use tracelet_core::platform::{LocationAccess, WakeSources};
 
-use crate::geo::M_PER_DEG;
+use tracelet_core::geodesy::M_PER_DEG_LAT as M_PER_DEG;
 
 /// Android's approximate location: positions snapped to a grid about this wide.
 pub const APPROXIMATE_GRID_M: f64 = 2_000.0;
@@ -88,7 +88,7 @@ pub fn approximate_fix(time_ms: i64, lat: f64, lon: f64) -> Fix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tracelet_core::filter::distance_m;
+    use tracelet_core::geodesy::distance_m;
 
     #[test]
     fn approximate_positions_stay_within_their_grid_cell() {

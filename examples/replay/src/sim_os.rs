@@ -16,8 +16,9 @@
 //!   10 minutes, whatever the request asks for.
 
 use tracelet_core::Fix;
-use tracelet_core::filter::{Activity, distance_m};
+use tracelet_core::filter::Activity;
 use tracelet_core::fix::Provider;
+use tracelet_core::geodesy::distance_m;
 use tracelet_core::policy::{Priority, SamplingRequest};
 
 use crate::emission::ActivityEvent;

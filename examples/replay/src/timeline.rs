@@ -90,7 +90,7 @@ fn waypoints(fixes: &[Fix]) -> Vec<Fix> {
         }
         if let Some(prev) = out.last() {
             let dt_s = (f.time_ms - prev.time_ms) as f64 / 1000.0;
-            let d = tracelet_core::filter::distance_m(
+            let d = tracelet_core::geodesy::distance_m(
                 prev.latitude_deg,
                 prev.longitude_deg,
                 f.latitude_deg,
@@ -140,7 +140,7 @@ fn segment_speed(waypoints: &[Fix], i: usize) -> Option<f64> {
     if dt_s <= 0.0 || dt_s * 1000.0 > HOLD_GAP_MS as f64 {
         return None;
     }
-    let d = tracelet_core::filter::distance_m(
+    let d = tracelet_core::geodesy::distance_m(
         a.latitude_deg,
         a.longitude_deg,
         b.latitude_deg,
