@@ -2,7 +2,8 @@
 //! projected once into a local plane around their centre; `geo` measures them there (point in
 //! polygon, distance to the ring, validity, centroid).
 
-use geo::{Area, Centroid, Contains, Distance, Euclidean, LineString, Point, Polygon, Validation};
+use geo::line_intersection::{LineIntersection, line_intersection};
+use geo::{Area, Centroid, Contains, Distance, Euclidean, LineString, Point, Polygon};
 
 use crate::geodesy::{LocalPlane, distance_m};
 
@@ -155,7 +156,7 @@ fn prepare_polygon(vertices: &[(f64, f64)]) -> Result<PreparedShape, GeofenceErr
     let polygon = Polygon::new(ring, Vec::new());
     // Edges that cross, repeated points only, or (once projected, where rounding can hide an
     // exact overlap) collinear vertices enclosing no real area.
-    if polygon.check_validation().is_err() || polygon.unsigned_area() < MIN_POLYGON_AREA_M2 {
+    if polygon.unsigned_area() < MIN_POLYGON_AREA_M2 || edges_cross(polygon.exterior()) {
         return Err(GeofenceError::InvalidPolygon);
     }
     // The bounding circle is centred on the polygon's centroid; its radius covers every vertex
@@ -185,6 +186,25 @@ fn prepare_polygon(vertices: &[(f64, f64)]) -> Result<PreparedShape, GeofenceErr
             radius_m,
         },
     }))
+}
+
+/// Whether two edges of the ring cross or overlap, beyond neighbours sharing their vertex.
+/// (`geo`'s full `Validation` does this too, but brings 70 KB of code along; a geofence is
+/// checked once, so comparing every pair of edges with `geo`'s line intersection is enough.)
+fn edges_cross(ring: &LineString<f64>) -> bool {
+    let edges: Vec<_> = ring.lines().filter(|l| l.start != l.end).collect();
+    let n = edges.len();
+    (0..n).any(|i| {
+        (i + 1..n).any(|j| {
+            let neighbours = j == i + 1 || (i == 0 && j == n - 1);
+            match line_intersection(edges[i], edges[j]) {
+                None => false,
+                // Neighbours meet at their shared vertex; anything more is an overlap.
+                Some(LineIntersection::SinglePoint { .. }) => !neighbours,
+                Some(LineIntersection::Collinear { .. }) => true,
+            }
+        })
+    })
 }
 
 fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
