@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use super::*;
 use crate::annotations::MetadataError;
 use crate::clock::ManualClock;
+use crate::fix::Fix;
 use crate::geofence::Geofence;
+use crate::geofence::RegionRequest;
+use crate::geofencing::Transition;
 use crate::store::EventKind;
 
 const T0: i64 = 1_700_000_000_000;

@@ -19,17 +19,14 @@ use crate::annotations::Annotations;
 use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::config::TrackerConfig;
-use crate::decisions::{Decider, Refusal};
+use crate::decisions::Decider;
 use crate::error::TrackerError;
 use crate::filter::Activity;
-use crate::filter::{RejectReason, Smoothed};
-use crate::fix::Fix;
-use crate::geofence::RegionRequest;
-use crate::geofencing::{Geofencing, Observed, Position, Transition};
+use crate::geofencing::Geofencing;
 use crate::jitter::Jitter;
-use crate::policy::{MotionReason, MotionState, PolicyOutput, PowerState, SamplingRequest};
-use crate::steady::{Now, SteadyClock, SteadyMark};
-use crate::store::{Append, EvictionReason, Store, StoreOptions};
+use crate::policy::{PowerState, SamplingRequest};
+use crate::steady::{SteadyClock, SteadyMark};
+use crate::store::{Store, StoreOptions};
 #[cfg(feature = "reqwest-transport")]
 use crate::upload::ReqwestTransport;
 use crate::upload::Transport;
@@ -49,179 +46,23 @@ const META_TRACKING: &str = "tracking";
 const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
+mod events;
+mod outcomes;
+mod recording;
 mod schedule;
 mod uploader;
+
+pub use events::{Event, EventListener};
+pub use outcomes::{BatchRecord, FlushReport, NetworkState, RecordOutcome, Status, UploadOutcome};
 
 pub use schedule::{UploadDecision, UploadState};
 pub(crate) use uploader::is_valid_token;
 mod platform_inputs;
 
-/// Something the app may want to know, delivered in order on the thread that caused it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    FixAccepted {
-        seq: u64,
-    },
-    /// The filter smoothed the fix stored as `seq` (the raw position is what is stored).
-    FixSmoothed {
-        seq: u64,
-        smoothed: Smoothed,
-    },
-    /// A fix was not stored; `reason` is a stable short name (`implied_speed`, `not_finite`…).
-    FixRejected {
-        reason: String,
-    },
-    TrackingChanged {
-        tracking: bool,
-    },
-    UploadSucceeded {
-        first_seq: u64,
-        last_seq: u64,
-    },
-    UploadFailed {
-        reason: String,
-        retry_in_ms: i64,
-    },
-    BatchDeadLettered {
-        first_seq: u64,
-        last_seq: u64,
-        http_status: u16,
-    },
-    /// The server said it already had fixes or events of a batch sent for the first time:
-    /// another install is sending under this device id and stream, or the server does not key
-    /// on streams. The batch was deleted as delivered; those fixes may be missing at the
-    /// server. (`first_seq`/`last_seq` are 0 for a batch of events only.)
-    DeliveryAnomaly {
-        first_seq: u64,
-        last_seq: u64,
-        duplicates: u64,
-        event_duplicates: u64,
-    },
-    /// The queue was full by `reason` and its oldest fixes were dropped.
-    FixesEvicted {
-        count: u64,
-        reason: String,
-    },
-    /// The queue database was corrupt; it was moved aside and a fresh one started.
-    StorageRecovered {
-        quarantined_file: String,
-    },
-    /// The motion policy changed state (for example moving to stationary), and why.
-    MotionChanged {
-        state: MotionState,
-        reason: MotionReason,
-    },
-    /// The platform layer should apply this request to the OS location API now.
-    SamplingChanged {
-        request: SamplingRequest,
-    },
-    /// The device entered, left or dwelt in an app geofence (decided on the fix at `time_ms`).
-    Geofence {
-        transition: Transition,
-        id: String,
-        time_ms: i64,
-    },
-    /// The platform layer should have the OS watch exactly these regions now.
-    RegionsChanged {
-        request: RegionRequest,
-    },
-    /// What the SDK records under the user's permission changed (approximate only, no
-    /// background wake-ups...); see `Tracker::set_location_access`.
-    AccessChanged {
-        report: crate::platform::AccessReport,
-    },
-}
-
-/// Receives events. Implementations must return quickly and must not call back into the
-/// tracker synchronously.
-pub trait EventListener: Send + Sync {
-    fn on_event(&self, event: Event);
-}
-
 /// Asked for a new bearer token when the server answers 401. Called on the upload thread.
 pub trait TokenProvider: Send + Sync {
     /// A fresh token, or `None` if the app has none to offer.
     fn fresh_token(&self) -> Option<String>;
-}
-
-/// The network as the platform layer sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NetworkState {
-    pub connected: bool,
-    /// Wi-Fi or Ethernet rather than cellular.
-    pub unmetered: bool,
-}
-
-/// The result of the most recent upload attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UploadOutcome {
-    Delivered {
-        fixes: u64,
-        at_ms: i64,
-    },
-    Failed {
-        reason: String,
-        at_ms: i64,
-        retry_at_ms: i64,
-    },
-    DeadLettered {
-        http_status: u16,
-        at_ms: i64,
-    },
-}
-
-/// A snapshot of the tracker's state and counters since it was configured.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Status {
-    pub tracking: bool,
-    pub pending_count: u64,
-    pub accepted_total: u64,
-    pub rejected_total: u64,
-    pub uploaded_total: u64,
-    /// Request bodies of delivered batches, as sent (gzip).
-    pub uploaded_bytes: u64,
-    pub dead_lettered_total: u64,
-    pub evicted_total: u64,
-    pub upload_attempts: u64,
-    /// Batches whose first attempt the server answered with duplicates ([`Event::DeliveryAnomaly`]).
-    pub delivery_anomalies: u64,
-    /// The queue database was found corrupt at open and replaced.
-    pub storage_recovered: bool,
-    pub motion_state: Option<MotionState>,
-    /// Refused fixes by reason name, in name order.
-    pub rejected_by_reason: Vec<(String, u64)>,
-    pub last_upload: Option<UploadOutcome>,
-}
-
-/// What a completed flush achieved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FlushReport {
-    pub uploaded: u64,
-    pub batches: u64,
-    pub pending: u64,
-}
-
-/// Result of recording several fixes at once.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct BatchRecord {
-    /// Sequence numbers of the fixes stored, in input order.
-    pub accepted: Vec<u64>,
-    /// Index in the input and error, for each invalid fix.
-    pub rejected: Vec<(usize, TrackerError)>,
-    /// Index in the input and reason, for each valid fix the filter did not keep.
-    pub filtered: Vec<(usize, RejectReason)>,
-}
-
-/// What happened to one recorded fix that was valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordOutcome {
-    Stored {
-        seq: u64,
-    },
-    /// Valid, but the filter judged it a bad fix (a jump, a duplicate, too vague…).
-    Filtered {
-        reason: RejectReason,
-    },
 }
 
 pub struct Tracker {
@@ -446,138 +287,6 @@ impl Tracker {
         Ok(())
     }
 
-    /// Validates, filters and durably stores one fix. An invalid fix is a typed error; a valid
-    /// one the filter does not keep is a [`RecordOutcome::Filtered`], counted and reported.
-    pub fn record(&self, fix: Fix) -> Result<RecordOutcome, TrackerError> {
-        let mut result = self.record_batch(vec![fix])?;
-        if let Some(seq) = result.accepted.pop() {
-            return Ok(RecordOutcome::Stored { seq });
-        }
-        if let Some((_, reason)) = result.filtered.pop() {
-            return Ok(RecordOutcome::Filtered { reason });
-        }
-        match result.rejected.pop() {
-            Some((_, error)) => Err(error),
-            None => Err(TrackerError::Storage("fix was not stored".into())),
-        }
-    }
-
-    /// Judges each fix and stores the kept ones in one transaction, as the OS hands over
-    /// batched locations. Refused fixes are reported per index and do not affect the others.
-    ///
-    /// When the write fails (a full disk), the filter, the policy and the geofences are put
-    /// back as they were, so that the same fixes recorded again are judged afresh.
-    pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
-        if !lock(&self.shared.state).status.tracking {
-            return Err(TrackerError::NotTracking);
-        }
-        let now = self.shared.steady.now();
-        // The decider stays locked through the append, so the filter's order is the queue's.
-        let (verdicts, outcome, checkpoint_hint, policy_outputs, observed) = {
-            let mut decider = lock(&self.shared.decider);
-            let before = decider.clone();
-            let mut verdicts = decider.judge(fixes, now);
-            let (outcome, checkpoint_hint, observed) = if verdicts.keep.is_empty() {
-                (Default::default(), false, Observed::default())
-            } else {
-                let mut geofencing = lock(&self.shared.geofencing);
-                let positions = positions(
-                    &verdicts.keep,
-                    &verdicts.smoothed,
-                    now,
-                    self.shared.config.policy.max_batch_delay_ms,
-                );
-                let observed = geofencing.observe(&positions, now.wall_ms);
-                let annotation = lock(&self.shared.annotations).for_fix();
-                let mut store = lock(&self.shared.store);
-                // Smoothed positions are stored only to be uploaded.
-                let smoothed: &[Option<Smoothed>] = if self.shared.config.upload.include_smoothed {
-                    &verdicts.smoothed
-                } else {
-                    &[]
-                };
-                let append = Append {
-                    fixes: &verdicts.keep,
-                    smoothed,
-                    annotation: Some(&annotation),
-                    events: &observed.events,
-                    fence_states: &observed.states,
-                };
-                match store.append_with(append, now) {
-                    Ok(outcome) => (outcome, store.take_checkpoint_hint(), observed),
-                    Err(e) => {
-                        // Nothing was stored: put every judge back as it was.
-                        *decider = before;
-                        if let Ok((stored, _)) = store.load_geofences() {
-                            geofencing.load(stored);
-                        }
-                        return Err(e.into());
-                    }
-                }
-            };
-            let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
-            policy_outputs.extend(decider.observe(&verdicts.keep, now));
-            (verdicts, outcome, checkpoint_hint, policy_outputs, observed)
-        };
-        let mut record = BatchRecord {
-            accepted: outcome.seqs.clone(),
-            ..BatchRecord::default()
-        };
-        {
-            let mut state = lock(&self.shared.state);
-            state.status.accepted_total += outcome.seqs.len() as u64;
-            state.status.rejected_total += verdicts.refused.len() as u64;
-            state.status.evicted_total += outcome.evicted.iter().map(|(_, n)| n).sum::<u64>();
-            for (_, refusal) in &verdicts.refused {
-                *state.rejected_by_reason.entry(refusal.name()).or_default() += 1;
-            }
-        }
-        for (index, refusal) in verdicts.refused {
-            self.shared.emit(Event::FixRejected {
-                reason: refusal.name().into(),
-            });
-            match refusal {
-                Refusal::Invalid(error) => {
-                    record
-                        .rejected
-                        .push((index, TrackerError::InvalidFix(error)));
-                }
-                Refusal::Filtered(reason) => record.filtered.push((index, reason)),
-            }
-        }
-        for &(reason, count) in &outcome.evicted {
-            self.shared.emit(Event::FixesEvicted {
-                count,
-                reason: eviction_name(reason).into(),
-            });
-        }
-        for (&seq, smoothed) in outcome.seqs.iter().zip(&verdicts.smoothed) {
-            self.shared.emit(Event::FixAccepted { seq });
-            if let Some(smoothed) = *smoothed {
-                self.shared.emit(Event::FixSmoothed { seq, smoothed });
-            }
-        }
-        let motion_changed = self.shared.apply_policy(policy_outputs);
-        let transitions = self.shared.emit_observed(&observed);
-        if motion_changed || transitions {
-            self.upload_now(false);
-        } else if checkpoint_hint || !outcome.seqs.is_empty() {
-            // New fixes may bring an upload or a stop timeout forward: let the uploader look
-            // again (it sleeps until the earliest of them, so this costs no extra wake-up
-            // unless one moved).
-            self.shared.wake_if_sooner();
-        }
-        Ok(record)
-    }
-
-    /// Lets time-based decisions happen (a still phone sends no fixes). The uploader thread
-    /// runs them when they fall due; a replay calls this for every simulated second.
-    pub fn tick(&self) {
-        if self.shared.tick() {
-            self.upload_now(false);
-        }
-    }
-
     /// The OS reports that the phone left the stationary geofence: resume sampling at once.
     pub fn on_geofence_exit(&self) {
         let output = lock(&self.shared.decider).geofence_exit(self.shared.steady.now_ms());
@@ -743,196 +452,9 @@ impl Drop for Tracker {
     }
 }
 
-fn eviction_name(reason: EvictionReason) -> &'static str {
-    match reason {
-        EvictionReason::Count => "count",
-        EvictionReason::Age => "age",
-        EvictionReason::Bytes => "bytes",
-    }
-}
-
 impl Shared {
-    /// The time-based steps (the policy's stop timeout, geofence dwell); true if they call for
-    /// an upload now (the phone stopped, a geofence fired).
-    fn tick(&self) -> bool {
-        let now = self.steady.now();
-        let output = lock(&self.decider).tick(now.steady_ms);
-        let stopped = self.apply_policy(vec![output]);
-        let observed = {
-            let mut geofencing = lock(&self.geofencing);
-            let observed = geofencing.tick(now.steady_ms, now.wall_ms);
-            if !observed.events.is_empty() {
-                let append = Append {
-                    events: &observed.events,
-                    fence_states: &observed.states,
-                    ..Append::default()
-                };
-                if lock(&self.store).append_with(append, now).is_err() {
-                    // Not stored, so not told: the state goes back and the dwell fires later.
-                    if let Ok((stored, _)) = lock(&self.store).load_geofences() {
-                        geofencing.load(stored);
-                    }
-                    return stopped;
-                }
-            }
-            observed
-        };
-        let fired = self.emit_observed(&observed);
-        stopped || fired
-    }
-
-    /// Tells the app about geofence transitions and a new region request; true if a geofence
-    /// fired (worth an upload at once: the server's "arrived" should not wait for a batch).
-    fn emit_observed(&self, observed: &Observed) -> bool {
-        let mut fired = false;
-        for (transition, id, time_ms) in observed.transitions() {
-            fired = true;
-            self.emit(Event::Geofence {
-                transition,
-                id: id.to_owned(),
-                time_ms,
-            });
-        }
-        if let Some(request) = &observed.regions {
-            self.emit(Event::RegionsChanged {
-                request: request.clone(),
-            });
-        }
-        fired
-    }
-
-    /// Emits what the policy decided; true if the phone stopped (an upload trigger).
-    fn apply_policy(&self, outputs: Vec<PolicyOutput>) -> bool {
-        let mut stopped = false;
-        for output in outputs {
-            if let Some((state, reason)) = output.motion_change {
-                // A stop is worth an upload at once (the server sees the trip end); a departure
-                // has little queued and rides with the next interval upload.
-                stopped |= state == MotionState::Stationary;
-                self.emit(Event::MotionChanged { state, reason });
-                self.remember_motion(state);
-            }
-            if let Some(request) = output.request {
-                self.emit(Event::SamplingChanged { request });
-            }
-        }
-        stopped
-    }
-
-    fn emit(&self, event: Event) {
-        // Clone the listener out so that no lock is held while foreign code runs.
-        let listener = lock(&self.listener).clone();
-        if let Some(listener) = listener {
-            listener.on_event(event);
-        }
-    }
-
     fn network_usable(&self, state: &State) -> bool {
         state.network.connected && (state.network.unmetered || !self.config.upload.unmetered_only)
-    }
-
-    /// The upload schedule's inputs as they are now.
-    fn upload_state(&self, now_ms: i64) -> UploadState {
-        let max_delay_ms = self.max_delay_ms();
-        let (network_usable, retry_at_ms) = {
-            let state = lock(&self.state);
-            (self.network_usable(&state), state.retry_at_ms)
-        };
-        let store = lock(&self.store);
-        UploadState {
-            now_ms,
-            network_usable,
-            pending: store.pending_count() + store.pending_event_count(),
-            oldest_pending_ms: oldest_pending_ms(&store),
-            batch_trigger_count: u64::from(self.config.upload.batch_trigger_count),
-            max_delay_ms,
-            retry_at_ms,
-            requested: self.upload_requested.load(Ordering::SeqCst),
-            ignore_backoff: self.ignore_backoff.load(Ordering::SeqCst),
-        }
-    }
-
-    fn upload_decision(&self) -> UploadDecision {
-        schedule::decide(&self.upload_state(self.steady.now_ms()))
-    }
-
-    /// When time alone will next give the uploader something to do (steady time).
-    fn next_wake_ms(&self) -> Option<i64> {
-        let now_ms = self.steady.now_ms();
-        let policy = lock(&self.decider).next_deadline_ms();
-        let dwell = lock(&self.geofencing).next_deadline_ms();
-        let upload = match schedule::decide(&self.upload_state(now_ms)) {
-            UploadDecision::UploadNow => Some(now_ms),
-            decision => decision.wake_at_ms(),
-        };
-        [policy, dwell, upload].into_iter().flatten().min()
-    }
-
-    /// Wakes the uploader if it should now wake sooner than it planned when it went to sleep.
-    fn wake_if_sooner(&self) {
-        let planned = lock(&self.state).planned_wake_ms.unwrap_or(i64::MAX);
-        if self.next_wake_ms().is_some_and(|next| next < planned) {
-            self.wake.notify_one();
-        }
-    }
-
-    /// The upload delay in force: the configured one while moving, the policy's longer one
-    /// while stationary (only heartbeat fixes arrive then) or saving power.
-    fn max_delay_ms(&self) -> i64 {
-        let decider = lock(&self.decider);
-        if decider.uploads_sparsely() {
-            decider
-                .upload_interval_ms()
-                .max(self.config.upload.max_delay_ms)
-        } else {
-            self.config.upload.max_delay_ms
-        }
-    }
-}
-
-/// The positions the geofences judge (the filter's smoothed one where there is one), each with
-/// the steady time it was taken at: its age by the wall clock, credited no further back than
-/// the OS's batching explains (as the motion policy does).
-fn positions(
-    fixes: &[Fix],
-    smoothed: &[Option<Smoothed>],
-    now: Now,
-    max_batch_delay_ms: i64,
-) -> Vec<Position> {
-    fixes
-        .iter()
-        .enumerate()
-        .map(|(i, fix)| {
-            let age = now
-                .wall_ms
-                .saturating_sub(fix.time_ms)
-                .clamp(0, max_batch_delay_ms.saturating_add(5_000));
-            let (lat, lon, accuracy_m) = match smoothed.get(i).copied().flatten() {
-                Some(s) => (s.latitude_deg, s.longitude_deg, s.accuracy_m),
-                None => (
-                    fix.latitude_deg,
-                    fix.longitude_deg,
-                    fix.horizontal_accuracy_m,
-                ),
-            };
-            Position {
-                time_ms: fix.time_ms,
-                steady_ms: now.steady_ms - age,
-                lat,
-                lon,
-                accuracy_m,
-            }
-        })
-        .collect()
-}
-
-/// When the oldest pending fix or event was stored (steady time).
-fn oldest_pending_ms(store: &Store) -> Option<i64> {
-    let fix = store.oldest_stored_ms().ok().flatten();
-    let event = store.oldest_event_stored_ms().ok().flatten();
-    match (fix, event) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
     }
 }
 

@@ -8,7 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use super::*;
 use crate::clock::ManualClock;
+use crate::filter::RejectReason;
+use crate::fix::Fix;
 use crate::geofence::Geofence;
+use crate::geofencing::Transition;
 use crate::policy::MotionState;
 use crate::upload::{TransportFuture, UploadRequest, UploadResponse};
 

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::schedule::UploadDecision;
+use super::schedule::{self, UploadDecision, UploadState};
 use super::{Event, FlushReport, Shared, UploadOutcome, lock};
 use crate::error::TrackerError;
 use crate::jitter::backoff_ms;
 use crate::steady::Now;
-use crate::store::{Checkpointer, SentBefore};
+use crate::store::{Checkpointer, SentBefore, Store};
 use crate::upload::{
     EncodedBatch, ResponseClass, TransportError, UploadRequest, UploadResponse, classify,
     encode_batch,
@@ -435,5 +435,75 @@ impl Shared {
             retry_in_ms,
         });
         TrackerError::Upload(reason)
+    }
+}
+
+impl Shared {
+    /// The upload schedule's inputs as they are now.
+    pub(super) fn upload_state(&self, now_ms: i64) -> UploadState {
+        let max_delay_ms = self.max_delay_ms();
+        let (network_usable, retry_at_ms) = {
+            let state = lock(&self.state);
+            (self.network_usable(&state), state.retry_at_ms)
+        };
+        let store = lock(&self.store);
+        UploadState {
+            now_ms,
+            network_usable,
+            pending: store.pending_count() + store.pending_event_count(),
+            oldest_pending_ms: oldest_pending_ms(&store),
+            batch_trigger_count: u64::from(self.config.upload.batch_trigger_count),
+            max_delay_ms,
+            retry_at_ms,
+            requested: self.upload_requested.load(Ordering::SeqCst),
+            ignore_backoff: self.ignore_backoff.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(super) fn upload_decision(&self) -> UploadDecision {
+        schedule::decide(&self.upload_state(self.steady.now_ms()))
+    }
+
+    /// When time alone will next give the uploader something to do (steady time).
+    pub(super) fn next_wake_ms(&self) -> Option<i64> {
+        let now_ms = self.steady.now_ms();
+        let policy = lock(&self.decider).next_deadline_ms();
+        let dwell = lock(&self.geofencing).next_deadline_ms();
+        let upload = match schedule::decide(&self.upload_state(now_ms)) {
+            UploadDecision::UploadNow => Some(now_ms),
+            decision => decision.wake_at_ms(),
+        };
+        [policy, dwell, upload].into_iter().flatten().min()
+    }
+
+    /// Wakes the uploader if it should now wake sooner than it planned when it went to sleep.
+    pub(super) fn wake_if_sooner(&self) {
+        let planned = lock(&self.state).planned_wake_ms.unwrap_or(i64::MAX);
+        if self.next_wake_ms().is_some_and(|next| next < planned) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The upload delay in force: the configured one while moving, the policy's longer one
+    /// while stationary (only heartbeat fixes arrive then) or saving power.
+    pub(super) fn max_delay_ms(&self) -> i64 {
+        let decider = lock(&self.decider);
+        if decider.uploads_sparsely() {
+            decider
+                .upload_interval_ms()
+                .max(self.config.upload.max_delay_ms)
+        } else {
+            self.config.upload.max_delay_ms
+        }
+    }
+}
+
+/// When the oldest pending fix or event was stored (steady time).
+fn oldest_pending_ms(store: &Store) -> Option<i64> {
+    let fix = store.oldest_stored_ms().ok().flatten();
+    let event = store.oldest_event_stored_ms().ok().flatten();
+    match (fix, event) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
