@@ -220,12 +220,12 @@ impl From<core::geofence::RegionRequest> for RegionRequest {
     }
 }
 
-impl From<core::geofencing::Transition> for GeofenceTransition {
-    fn from(t: core::geofencing::Transition) -> Self {
+impl From<core::Transition> for GeofenceTransition {
+    fn from(t: core::Transition) -> Self {
         match t {
-            core::geofencing::Transition::Enter => GeofenceTransition::Enter,
-            core::geofencing::Transition::Exit => GeofenceTransition::Exit,
-            core::geofencing::Transition::Dwell => GeofenceTransition::Dwell,
+            core::Transition::Enter => GeofenceTransition::Enter,
+            core::Transition::Exit => GeofenceTransition::Exit,
+            core::Transition::Dwell => GeofenceTransition::Dwell,
         }
     }
 }

@@ -220,10 +220,6 @@ impl Decider {
         Some(self.in_mode(output))
     }
 
-    pub fn saving_power(&self) -> bool {
-        self.policy.saving_power()
-    }
-
     pub fn geofence_exit(&mut self, now_ms: i64) -> PolicyOutput {
         let output = self.policy.on_geofence_exit(now_ms);
         self.in_mode(output)

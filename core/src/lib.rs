@@ -1,34 +1,67 @@
 //! Tracelet core: everything the SDK decides, free of any FFI concern.
 //!
-//! Data takes one road: a [`Fix`] from the OS is validated ([`fix`]), stored durably in the
-//! SQLite queue ([`store`]) and uploaded in batches by the uploader thread ([`upload`]).
-//! [`Tracker`] owns all of it together with the injected [`Clock`].
+//! Data takes one road: a [`Fix`] from the OS is validated ([`fix`]), judged by the filter and
+//! the motion policy, stored durably in the SQLite queue ([`store`]) and uploaded in batches by
+//! the uploader thread ([`upload`]). [`Tracker`] owns all of it together with the injected
+//! [`Clock`].
+//!
+//! # The API
+//!
+//! What an app or a binding uses is re-exported here, at the crate root: the [`Tracker`] and
+//! its configuration, what it takes ([`Fix`], [`NetworkState`], [`Activity`], [`PowerState`],
+//! [`Geofence`], [`LocationAccess`]…), what it reports ([`Event`], [`Status`],
+//! [`TrackerError`]…), and the seams a platform may fill ([`Transport`], [`TokenProvider`],
+//! [`Clock`]).
+//!
+//! # Building blocks
+//!
+//! The modules below are public for the tools beside the SDK (the replay, the bench, the
+//! chaos runner) and for finer configuration; their items are documented where they live.
+//! Everything else (the decider, geofence tracking, steady time, the tracker's internals) is
+//! private to the crate.
 
 pub mod annotations;
 pub mod clock;
 pub mod compact;
 pub mod config;
-pub mod decisions;
 pub mod error;
 pub mod filter;
 pub mod fix;
 pub mod geodesy;
 pub mod geofence;
-pub mod geofencing;
 pub mod jitter;
 pub mod platform;
 pub mod policy;
 pub mod protocol;
-pub mod steady;
 pub mod store;
-pub mod tracker;
 pub mod upload;
 
+pub(crate) mod decisions;
+pub(crate) mod geofencing;
+pub(crate) mod steady;
+pub(crate) mod tracker;
+
+pub use annotations::MetadataError;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::TrackerConfig;
+pub use config::{ConfigError, TrackerConfig, UploadPolicy};
 pub use error::TrackerError;
-pub use fix::{Fix, FixError};
+pub use filter::{Activity, FilterConfig, RejectReason, Smoothed};
+pub use fix::{Fix, FixError, Provider};
+pub use geofence::{
+    Geofence, GeofenceConfig, GeofenceError, GeofenceShape, OsRegion, RegionRequest,
+};
+pub use geofencing::Transition;
+pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
+pub use policy::{
+    MotionReason, MotionState, PolicyConfig, PowerState, Priority, SamplingRequest,
+    StationaryGeofence,
+};
+pub use steady::Now;
+pub use store::{StoreLimits, StreamIds};
 pub use tracker::{
     BatchRecord, Event, EventListener, FlushReport, NetworkState, RecordOutcome, Status,
-    TokenProvider, Tracker, UploadOutcome,
+    TokenProvider, Tracker, UploadDecision, UploadOutcome, UploadState,
+};
+pub use upload::{
+    Encoding, Transport, TransportError, TransportFuture, UploadRequest, UploadResponse,
 };

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracelet_collector::{CollectorConfig, RunningCollector, start};
-use tracelet_core::tracker::{Event, EventListener, Status};
 use tracelet_core::{Clock, Fix, ManualClock, RecordOutcome, Tracker, TrackerConfig, TrackerError};
+use tracelet_core::{Event, EventListener, Status};
 use tracelet_replay::replay::{self, PolicyKind, ReplayOptions};
 
 const DEMO_TOKEN: &str = "tracelet-demo-token";

@@ -13,8 +13,8 @@
 //!   Exit (a flap during a stay).
 
 use serde_json::{Value, json};
+use tracelet_core::Transition;
 use tracelet_core::geofence::{Geofence, PreparedShape};
-use tracelet_core::geofencing::Transition;
 
 use crate::geo::{Point, percentile};
 use crate::truth::Visit;
