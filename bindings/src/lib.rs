@@ -2,12 +2,14 @@
 //! Swift can hold; every conversion between the two lives in this crate, and every error
 //! crosses as the one `TraceletError` enum.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tracelet_core as core;
 
 uniffi::setup_scaffolding!();
 
+mod http;
 mod places;
 mod platform;
 // The platform-transport test runs the crate as a unit test: the library is built only as
@@ -15,6 +17,8 @@ mod platform;
 #[cfg(test)]
 mod platform_transport_tests;
 
+use http::ForeignTransport;
+pub use http::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportFailure};
 pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
@@ -65,6 +69,14 @@ pub struct TraceletConfig {
     /// Android layer sets it). One is kept for the stationary geofence.
     #[uniffi(default = 20)]
     pub os_max_regions: u32,
+    /// The app's own headers on every upload request (an API gateway's key, a tenant). Names
+    /// the SDK sets itself (Authorization, Content-Type, Idempotency-Key...) are refused.
+    #[uniffi(default = [])]
+    pub headers: Vec<HttpHeader>,
+    /// Extra fields in the `params` object of every batch (JSON bodies), under the metadata
+    /// caps (16 entries, 1,024 bytes).
+    #[uniffi(default)]
+    pub params: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -127,6 +139,9 @@ pub enum TraceletError {
     /// A trip id, extras or metadata map past its caps (16 entries, 1,024 bytes).
     #[error("invalid metadata: {reason}")]
     InvalidMetadata { reason: String },
+    /// An app header the SDK cannot send: a reserved name, a line break in a value, too many.
+    #[error("invalid header: {reason}")]
+    InvalidHeader { reason: String },
 }
 
 /// Error a foreign listener may report; the SDK logs nothing of it and carries on.
@@ -339,54 +354,6 @@ pub struct NetworkState {
 pub trait TokenProvider: Send + Sync {
     /// A new token, or `None` if the app has none.
     fn fresh_token(&self) -> Result<Option<String>, CallbackError>;
-}
-
-/// One HTTP request, as the SDK wants a platform transport to send it.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpRequest {
-    pub url: String,
-    pub headers: Vec<HttpHeader>,
-    /// The gzip-compressed body.
-    pub body: Vec<u8>,
-    pub timeout_ms: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpHeader {
-    pub name: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct HttpResponse {
-    pub status: u16,
-    /// `Retry-After` in whole seconds, when the server sent one.
-    pub retry_after_s: Option<u64>,
-    /// The answer's body, or its first 4 KiB: a 2xx body's duplicate count is how the SDK
-    /// notices a delivery anomaly. Empty is allowed and turns that check off.
-    pub body: Vec<u8>,
-}
-
-/// Why a platform transport could not get an answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
-pub enum TransportFailure {
-    #[error("request timed out")]
-    Timeout,
-    #[error("network error: {reason}")]
-    Network { reason: String },
-}
-
-impl From<uniffi::UnexpectedUniFFICallbackError> for TransportFailure {
-    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        TransportFailure::Network { reason: e.reason }
-    }
-}
-
-/// A platform's own HTTP stack (OkHttp, URLSession). Called on the SDK's upload thread, one
-/// request at a time, so a blocking implementation is right. Must not follow redirects.
-#[uniffi::export(with_foreign)]
-pub trait HttpTransport: Send + Sync {
-    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure>;
 }
 
 /// Implemented by the platform layer to receive events. Called on the thread that caused the
@@ -605,6 +572,8 @@ fn core_config(config: TraceletConfig) -> Result<core::TrackerConfig, TraceletEr
         config.storage_dir,
     );
     core_config.marker_dir = config.marker_dir.map(Into::into);
+    core_config.headers = http::header_pairs(config.headers);
+    core_config.params = places::pairs(config.params);
     if !core_config.apply_preset(&config.preset) {
         return Err(TraceletError::InvalidConfig {
             reason: "preset must be efficient, balanced or continuous".into(),
@@ -640,50 +609,6 @@ impl core::EventListener for ListenerBridge {
     }
 }
 
-/// Runs a platform transport. Its call blocks, so it runs on a thread of its own (tokio's
-/// blocking pool): the uploader can then give up on it at the request timeout or at shutdown,
-/// even if the platform's code never returns.
-struct ForeignTransport(Arc<dyn HttpTransport>);
-
-impl core::upload::Transport for ForeignTransport {
-    fn send(&self, request: core::upload::UploadRequest) -> core::upload::TransportFuture<'_> {
-        let foreign = HttpRequest {
-            url: request.url.to_string(),
-            headers: request
-                .headers()
-                .into_iter()
-                .map(|(name, value)| HttpHeader {
-                    name: name.to_owned(),
-                    value,
-                })
-                .collect(),
-            timeout_ms: u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
-            body: request.body,
-        };
-        let transport = Arc::clone(&self.0);
-        Box::pin(async move {
-            let call = tokio::task::spawn_blocking(move || transport.send(foreign));
-            match call.await {
-                Ok(Ok(mut r)) => Ok(core::upload::UploadResponse {
-                    status: r.status,
-                    retry_after_s: r.retry_after_s,
-                    body: {
-                        r.body.truncate(core::upload::MAX_RESPONSE_BODY);
-                        r.body
-                    },
-                }),
-                Ok(Err(TransportFailure::Timeout)) => Err(core::upload::TransportError::Timeout),
-                Ok(Err(TransportFailure::Network { reason })) => {
-                    Err(core::upload::TransportError::Network(reason))
-                }
-                Err(_) => Err(core::upload::TransportError::Network(
-                    "the platform transport did not complete".into(),
-                )),
-            }
-        })
-    }
-}
-
 /// A provider that throws is treated as having no token.
 struct TokenProviderBridge(Arc<dyn TokenProvider>);
 
@@ -715,6 +640,9 @@ impl From<core::TrackerError> for TraceletError {
             },
             E::InvalidMetadata(m) => TraceletError::InvalidMetadata {
                 reason: m.to_string(),
+            },
+            E::InvalidHeader(h) => TraceletError::InvalidHeader {
+                reason: h.to_string(),
             },
         }
     }

@@ -66,7 +66,7 @@ pub struct RegionRequest {
     pub regions: Vec<OsRegion>,
 }
 
-fn pairs(map: HashMap<String, String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(map: HashMap<String, String>) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = map.into_iter().collect();
     // HashMap order is random: sort so that equal maps store and compare equal.
     pairs.sort();

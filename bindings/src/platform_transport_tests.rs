@@ -8,18 +8,32 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::{
-    Fix, HttpRequest, HttpResponse, HttpTransport, Provider, RecordOutcome, Tracelet,
-    TraceletConfig, TransportFailure,
+    Fix, HttpHeader, HttpRequest, HttpResponse, HttpTransport, Provider, RecordOutcome, Tracelet,
+    TraceletConfig, TraceletError, TransportFailure,
 };
 use tracelet_collector::CollectorConfig;
 
 struct PlainHttp {
     requests: AtomicU32,
+    /// Every request's headers and its body's `params`, as the app's stack saw them.
+    seen: std::sync::Mutex<Vec<(Vec<HttpHeader>, serde_json::Value)>>,
 }
 
 impl HttpTransport for PlainHttp {
     fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportFailure> {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(request.body.as_slice())
+            .read_to_end(&mut json)
+            .map_err(|e| TransportFailure::Network {
+                reason: e.to_string(),
+            })?;
+        let params = serde_json::from_slice::<serde_json::Value>(&json)
+            .map(|batch| batch["params"].clone())
+            .unwrap_or_default();
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((request.headers.clone(), params));
+        }
         let network = |e: std::io::Error| TransportFailure::Network {
             reason: e.to_string(),
         };
@@ -83,6 +97,11 @@ fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
         smoothing_enabled: true,
         reject_mock: false,
         os_max_regions: 20,
+        headers: vec![HttpHeader {
+            name: "X-Api-Key".into(),
+            value: "k1".into(),
+        }],
+        params: [("app_version".to_owned(), "2.1.0".to_owned())].into(),
     }
 }
 
@@ -94,6 +113,7 @@ async fn fixes_travel_through_a_platform_http_stack() {
     let dir = tempfile::tempdir().expect("dir");
     let transport = Arc::new(PlainHttp {
         requests: AtomicU32::new(0),
+        seen: std::sync::Mutex::new(Vec::new()),
     });
     let tracelet = Tracelet::with_transport(
         config(collector.ingest_url(), dir.path()),
@@ -135,6 +155,68 @@ async fn fixes_travel_through_a_platform_http_stack() {
         30
     );
     assert!(transport.requests.load(Ordering::SeqCst) >= 1);
+    // Every request went through the app's stack with the app's header and params.
+    let seen = transport.seen.lock().expect("seen").clone();
+    assert_eq!(seen.len() as u32, transport.requests.load(Ordering::SeqCst));
+    for (headers, params) in &seen {
+        assert!(
+            headers
+                .iter()
+                .any(|h| h.name == "X-Api-Key" && h.value == "k1"),
+            "{headers:?}"
+        );
+        assert_eq!(params["app_version"], "2.1.0");
+    }
+
+    // Replaced at run time: a bad header changes nothing, a good one applies to the next batch.
+    let injected = vec![HttpHeader {
+        name: "X-Api-Key".into(),
+        value: "k2\r\nX-Evil: 1".into(),
+    }];
+    assert!(matches!(
+        tracelet.set_headers(injected),
+        Err(TraceletError::InvalidHeader { .. })
+    ));
+    assert_eq!(tracelet.headers()[0].value, "k1");
+    tracelet
+        .set_headers(vec![HttpHeader {
+            name: "X-Api-Key".into(),
+            value: "k2".into(),
+        }])
+        .expect("header replaced");
+    tracelet
+        .set_params(Default::default())
+        .expect("params cleared");
+    let outcome = tracelet
+        .record(Fix {
+            time_ms: now - 1_000,
+            latitude: 52.53,
+            longitude: 13.405,
+            horizontal_accuracy_m: 5.0,
+            altitude_m: None,
+            vertical_accuracy_m: None,
+            speed_mps: Some(1.1),
+            speed_accuracy_mps: None,
+            bearing_deg: None,
+            bearing_accuracy_deg: None,
+            provider: Provider::Gps,
+            is_mock: false,
+            elapsed_realtime_ns: None,
+        })
+        .expect("recorded");
+    assert!(
+        matches!(outcome, RecordOutcome::Stored { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(tracelet.flush().await.expect("flushed").pending, 0);
+    let seen = transport.seen.lock().expect("seen").clone();
+    let (headers, params) = seen.last().expect("a last request");
+    assert!(
+        headers
+            .iter()
+            .any(|h| h.name == "X-Api-Key" && h.value == "k2")
+    );
+    assert!(params.is_null(), "params were cleared: {params}");
 }
 
 /// A platform HTTP stack stuck inside its call for good (a hung socket, a deadlock in the

@@ -9,6 +9,7 @@ use url::Url;
 use crate::filter::FilterConfig;
 use crate::geofence::{GeofenceConfig, IOS_MAX_REGIONS, STATIONARY_REGION_SLOTS};
 use crate::policy::PolicyConfig;
+use crate::request_extras::{RequestExtras, RequestExtrasError};
 use crate::store::{StoreLimits, StreamIds};
 use crate::upload::Encoding;
 
@@ -44,6 +45,12 @@ pub struct TrackerConfig {
     /// How many regions the OS watches for this app ([`IOS_MAX_REGIONS`] by default, the
     /// platform layer sets [`crate::geofence::ANDROID_MAX_REGIONS`] on Android).
     pub os_max_regions: usize,
+    /// The app's own headers on every upload request (validated: see
+    /// [`crate::request_extras`]); `Tracker::set_headers` replaces them later.
+    pub headers: Vec<(String, String)>,
+    /// Extra fields at the batch level of every JSON body (`params`); `Tracker::set_params`
+    /// replaces them later.
+    pub params: Vec<(String, String)>,
 }
 
 /// When and how much to upload. Every limit is named here rather than buried in the uploader.
@@ -118,6 +125,8 @@ pub enum ConfigError {
     BadGeofenceConfig,
     #[error("upload policy: {0}")]
     BadUploadPolicy(&'static str),
+    #[error("request extras: {0}")]
+    BadRequestExtras(#[from] RequestExtrasError),
 }
 
 impl TrackerConfig {
@@ -141,6 +150,8 @@ impl TrackerConfig {
             stream_ids: StreamIds::Random,
             geofence: GeofenceConfig::default(),
             os_max_regions: IOS_MAX_REGIONS,
+            headers: Vec::new(),
+            params: Vec::new(),
         }
     }
 
@@ -209,7 +220,16 @@ impl TrackerConfig {
         if limits.max_fixes == 0 || limits.max_age_ms <= 0 || limits.max_bytes < 64 * 1024 {
             return Err(ConfigError::BadStoreLimits);
         }
+        self.request_extras()?;
         Ok(url)
+    }
+
+    /// The configured headers and params, validated.
+    pub fn request_extras(&self) -> Result<RequestExtras, ConfigError> {
+        Ok(RequestExtras::new(
+            self.headers.clone(),
+            self.params.clone(),
+        )?)
     }
 }
 

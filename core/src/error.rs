@@ -7,6 +7,7 @@ use crate::annotations::MetadataError;
 use crate::config::ConfigError;
 use crate::fix::FixError;
 use crate::geofence::GeofenceError;
+use crate::request_extras::HeaderError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -30,6 +31,9 @@ pub enum TrackerError {
     /// A trip id, extras or metadata map past its caps (`annotations`).
     #[error("invalid metadata: {0}")]
     InvalidMetadata(#[from] MetadataError),
+    /// An app header the SDK cannot send (`request_extras`).
+    #[error("invalid header: {0}")]
+    InvalidHeader(#[from] HeaderError),
 }
 
 impl From<StoreError> for TrackerError {

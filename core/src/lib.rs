@@ -31,6 +31,7 @@ pub mod geofence;
 pub mod platform;
 pub mod policy;
 pub mod protocol;
+pub mod request_extras;
 pub mod store;
 pub mod upload;
 

@@ -1,5 +1,6 @@
 //! Turning queued fixes into HTTP requests, and HTTP answers into decisions.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
@@ -71,13 +72,15 @@ impl Encoding {
 }
 
 /// Encodes a run of queued fixes and events as a protocol v1 body, gzip-compressed; `None`
-/// when both are empty. The compact encoding carries plain fixes only: a batch with events or
-/// with trip ids or extras on its fixes goes as JSON whatever the configured encoding.
+/// when both are empty. The compact encoding carries plain fixes only: a batch with events,
+/// with trip ids or extras on its fixes, or with the app's params goes as JSON whatever the
+/// configured encoding.
 pub fn encode_batch(
     device_id: &str,
     stream: &str,
     fixes: &[StoredFix],
     events: &[StoredEvent],
+    params: &BTreeMap<String, String>,
     encoding: Encoding,
 ) -> Option<EncodedBatch> {
     let fix_range = fixes.first().zip(fixes.last()).map(|(a, b)| (a.seq, b.seq));
@@ -92,7 +95,7 @@ pub fn encode_batch(
     let first_seq = fix_range.map_or(0, |r| r.0);
     let wire: Vec<WireFix> = fixes.iter().map(wire_fix_of_stored).collect();
     let annotated = fixes.iter().any(|f| !f.annotation.is_empty());
-    let encoding = if events.is_empty() && !annotated {
+    let encoding = if events.is_empty() && !annotated && params.is_empty() {
         encoding
     } else {
         Encoding::Json
@@ -107,6 +110,7 @@ pub fn encode_batch(
                 first_seq,
                 fixes: wire,
                 events: events.iter().map(wire_event).collect(),
+                params: params.clone(),
             };
             // Serialising plain data into a Vec cannot fail.
             serde_json::to_vec(&batch).ok()?
@@ -144,17 +148,25 @@ pub struct UploadRequest {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub timeout: Duration,
+    /// The app's own headers ([`crate::request_extras`]), already validated.
+    pub app_headers: Vec<(String, String)>,
 }
 
 impl UploadRequest {
     /// Every header the request carries, in one place for every transport.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("Authorization", format!("Bearer {}", self.bearer_token)),
-            ("Content-Type", self.content_type.to_owned()),
-            ("Content-Encoding", "gzip".to_owned()),
-            (IDEMPOTENCY_HEADER, self.idempotency_key.clone()),
-        ]
+    /// The app's headers come first; none of them can replace the SDK's own.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        let mut headers = self.app_headers.clone();
+        headers.extend([
+            (
+                "Authorization".to_owned(),
+                format!("Bearer {}", self.bearer_token),
+            ),
+            ("Content-Type".to_owned(), self.content_type.to_owned()),
+            ("Content-Encoding".to_owned(), "gzip".to_owned()),
+            (IDEMPOTENCY_HEADER.to_owned(), self.idempotency_key.clone()),
+        ]);
+        headers
     }
 }
 
@@ -323,7 +335,8 @@ mod tests {
     #[test]
     fn batch_body_is_gzip_json_with_a_stable_key() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let batch = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json).unwrap();
+        let batch =
+            encode_batch("dev-1", "s1", &fixes, &[], &BTreeMap::new(), Encoding::Json).unwrap();
         assert_eq!(batch.idempotency_key, "s1:7-9");
         assert_eq!(batch.fix_count(), 3);
         let mut json = String::new();
@@ -336,7 +349,7 @@ mod tests {
         assert_eq!(decoded.stream, "s1");
         assert_eq!(decoded.fixes.len(), 3);
         assert_eq!(
-            encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json),
+            encode_batch("dev-1", "s1", &fixes, &[], &BTreeMap::new(), Encoding::Json),
             Some(batch)
         );
     }
@@ -344,8 +357,17 @@ mod tests {
     #[test]
     fn compact_bodies_decode_to_the_same_fixes() {
         let fixes: Vec<StoredFix> = (7..=9).map(stored).collect();
-        let json = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Json).unwrap();
-        let compact = encode_batch("dev-1", "s1", &fixes, &[], Encoding::Compact).unwrap();
+        let json =
+            encode_batch("dev-1", "s1", &fixes, &[], &BTreeMap::new(), Encoding::Json).unwrap();
+        let compact = encode_batch(
+            "dev-1",
+            "s1",
+            &fixes,
+            &[],
+            &BTreeMap::new(),
+            Encoding::Compact,
+        )
+        .unwrap();
         assert_eq!(compact.idempotency_key, json.idempotency_key);
         let mut raw = Vec::new();
         GzDecoder::new(&compact.body[..])
@@ -358,7 +380,10 @@ mod tests {
 
     #[test]
     fn empty_batches_are_not_encoded() {
-        assert_eq!(encode_batch("dev-1", "s1", &[], &[], Encoding::Json), None);
+        assert_eq!(
+            encode_batch("dev-1", "s1", &[], &[], &BTreeMap::new(), Encoding::Json),
+            None
+        );
     }
 
     #[test]

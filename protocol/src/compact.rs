@@ -168,6 +168,7 @@ pub fn decode(bytes: &[u8]) -> Result<BatchV1, DecodeError> {
         stream,
         first_seq,
         fixes,
+        params: Default::default(),
     })
 }
 

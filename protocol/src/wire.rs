@@ -41,6 +41,10 @@ pub struct BatchV1 {
     /// Numbered by their own per-device sequence `s`, which makes them idempotent like fixes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<WireEvent>,
+    /// The app's own fields for the whole batch (an app version, a tenant): a string map under
+    /// the metadata caps; omitted when empty. Not part of the batch's identity.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 /// The kinds of [`WireEvent`], by their wire names.

@@ -25,6 +25,7 @@ use crate::filter::Activity;
 use crate::geofencing::Geofencing;
 use crate::jitter::Jitter;
 use crate::policy::{PowerState, SamplingRequest};
+use crate::request_extras::RequestExtras;
 use crate::steady::{SteadyClock, SteadyMark};
 use crate::store::{Store, StoreOptions};
 #[cfg(feature = "reqwest-transport")]
@@ -47,6 +48,7 @@ const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
 mod events;
+mod http_extras;
 mod outcomes;
 mod recording;
 mod schedule;
@@ -109,6 +111,8 @@ struct State {
     status: Status,
     rejected_by_reason: BTreeMap<&'static str, u64>,
     bearer_token: String,
+    /// The app's headers and batch params for the next request.
+    request_extras: RequestExtras,
     network: NetworkState,
     /// The corrupt queue file moved aside at open, until a listener has been told.
     unreported_quarantine: Option<String>,
@@ -167,6 +171,7 @@ impl Tracker {
             },
             rejected_by_reason: BTreeMap::new(),
             bearer_token: config.bearer_token.clone(),
+            request_extras: config.request_extras()?,
             // Assume a network until the platform layer says otherwise: a failed attempt
             // costs little, and a platform without connectivity callbacks still uploads.
             network: NetworkState {

@@ -197,11 +197,14 @@ impl Shared {
                 self.set_aside_unreadable(seq)?;
                 continue;
             }
+            // Copied out: the state lock is not held while the batch is encoded and gzipped.
+            let params = lock(&self.state).request_extras.params().clone();
             let Some(batch) = encode_batch(
                 &self.config.device_id,
                 &outgoing.stream,
                 &outgoing.fixes,
                 &outgoing.events,
+                &params,
                 self.config.upload.encoding,
             ) else {
                 report.pending = lock(&self.store).pending_count();
@@ -213,13 +216,21 @@ impl Shared {
             }
             let sent_before =
                 lock(&self.store).mark_sending(batch.fix_range(), batch.event_range())?;
+            let (bearer_token, app_headers) = {
+                let state = lock(&self.state);
+                (
+                    state.bearer_token.clone(),
+                    state.request_extras.headers().to_vec(),
+                )
+            };
             let request = UploadRequest {
                 url: self.endpoint.clone(),
-                bearer_token: lock(&self.state).bearer_token.clone(),
+                bearer_token,
                 idempotency_key: batch.idempotency_key.clone(),
                 content_type: batch.content_type,
                 body: batch.body.clone(),
                 timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
+                app_headers,
             };
             let result = self.send(request).await;
             lock(&self.state).status.upload_attempts += 1;

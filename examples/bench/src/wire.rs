@@ -40,8 +40,15 @@ pub fn measure() -> Result<WireReport, Box<dyn std::error::Error>> {
     let mut totals = [0usize; 4];
     for chunk in stored.chunks(BATCH) {
         for (k, encoding) in [Encoding::Json, Encoding::Compact].into_iter().enumerate() {
-            let batch = encode_batch("pixel4-gsdc", BENCH_STREAM, chunk, &[], encoding)
-                .ok_or("empty batch")?;
+            let batch = encode_batch(
+                "pixel4-gsdc",
+                BENCH_STREAM,
+                chunk,
+                &[],
+                &Default::default(),
+                encoding,
+            )
+            .ok_or("empty batch")?;
             totals[k] += batch.body.len();
             totals[k + 2] += batch.uncompressed_len;
         }

@@ -541,6 +541,7 @@ mod tests {
             first_seq,
             fixes,
             events,
+            params: Default::default(),
         }
     }
 

@@ -255,7 +255,10 @@ fn invalid_batches() -> Vec<(&'static str, Value, Option<&'static str>)> {
     big_extras["x"] = many(2, &"v".repeat(600));
     let mut empty_trip = fix(0);
     empty_trip["tr"] = json!("");
+    let mut many_params = ev(json!({"s": 1, "t": T0, "k": "device"}));
+    many_params["params"] = many(17, "v");
     vec![
+        ("17 batch params", many_params, None),
         (
             "unknown kind",
             ev(json!({"s": 1, "t": T0, "k": "teleport", "id": "a"})),

@@ -256,6 +256,7 @@ fn check_batch(batch: &BatchV1, headers: &HeaderMap) -> Result<(), Refusal> {
     for (index, event) in batch.events.iter().enumerate() {
         check_event(event).map_err(|e| bad_request(format!("events[{index}]: {e}")))?;
     }
+    check_map(&batch.params).map_err(|e| bad_request(format!("params: {e}")))?;
     Ok(())
 }
 

@@ -93,6 +93,7 @@ impl Recorder {
                     BASELINE_STREAM,
                     &self.pending,
                     &[],
+                    &Default::default(),
                     Encoding::Json,
                 )
                 .map_or(0, |b| b.body.len() as u64);

@@ -15,15 +15,18 @@ public final class Tracelet: Sendable {
     /// Configures the SDK: validates `configuration`, opens the queue in its storage directory
     /// and starts the upload thread. Fixes queued by an earlier run are uploaded as usual.
     ///
+    /// `transport` sends every upload through the app's own HTTP stack (proxies, custom CAs,
+    /// pinning; see ``URLSessionTransport``); `nil` keeps the built-in HTTPS client.
+    ///
     /// - Throws: ``TraceletError/invalidConfiguration(reason:)`` or
     ///   ``TraceletError/storage(reason:)``.
-    public convenience init(configuration: TraceletConfiguration) throws {
-        try self.init(configuration: configuration, backup: BackupExclusion.system)
+    public convenience init(configuration: TraceletConfiguration, transport: (any HttpTransport)? = nil) throws {
+        try self.init(configuration: configuration, backup: BackupExclusion.system, transport: transport)
     }
 
     /// As the public initializer, with the backup exclusion injected (tests record it on Linux,
     /// where no backup service exists).
-    init(configuration: TraceletConfiguration, backup: BackupExclusion) throws {
+    init(configuration: TraceletConfiguration, backup: BackupExclusion, transport: (any HttpTransport)? = nil) throws {
         let config = try configuration.bindingsConfig()
         for directory in [configuration.storageDirectory, configuration.effectiveMarkerDirectory] {
             do {
@@ -33,7 +36,13 @@ public final class Tracelet: Sendable {
                     reason: "cannot prepare \(directory.lastPathComponent): \(error.localizedDescription)")
             }
         }
-        core = try bridged { try TraceletBindings.Tracelet(config: config) }
+        core = try bridged {
+            if let transport {
+                try TraceletBindings.Tracelet.withTransport(config: config, transport: HttpTransportBridge(transport))
+            } else {
+                try TraceletBindings.Tracelet(config: config)
+            }
+        }
         core.setListener(listener: broadcaster)
     }
 
@@ -158,6 +167,32 @@ public final class Tracelet: Sendable {
 
     /// Asked for a new token when the server answers 401; `nil` removes it. See
     /// ``TokenProvider``.
+    /// Replaces the app's headers from the next request on (empty removes them).
+    ///
+    /// - Throws: ``TraceletError/invalidHeader(reason:)`` (a name the SDK sets itself, a line
+    ///   break in a value...); the headers in force are kept.
+    public func setHeaders(_ headers: [String: String]) throws {
+        try bridged { try core.setHeaders(headers: headers.httpHeaders) }
+    }
+
+    /// The app's headers in force.
+    public var headers: [String: String] {
+        Dictionary(core.headers().map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Replaces the batch `params` from the next request on (empty removes them).
+    ///
+    /// - Throws: ``TraceletError/invalidMetadata(reason:)`` past 16 entries or 1,024 bytes;
+    ///   the params in force are kept.
+    public func setParams(_ params: [String: String]) throws {
+        try bridged { try core.setParams(params: params) }
+    }
+
+    /// The batch params in force.
+    public var params: [String: String] {
+        core.params()
+    }
+
     public func setTokenProvider(_ provider: (any TokenProvider)?) {
         core.setTokenProvider(provider: provider.map(TokenProviderBridge.init))
     }

@@ -18,6 +18,12 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
     /// phones never share one. `nil` (the default) uses ``defaultMarkerDirectory``, which the
     /// SDK also excludes from backup.
     public var markerDirectory: URL?
+    /// The app's own headers on every upload request (an API gateway's key, a tenant). Names the
+    /// SDK sets itself are refused with ``TraceletError/invalidHeader(reason:)``.
+    public var headers: [String: String]
+    /// Extra fields in the `params` object of every batch (JSON bodies), at most 16 entries and
+    /// 1,024 bytes.
+    public var params: [String: String]
     /// Upload as soon as this many fixes are pending.
     public var batchTriggerCount: UInt32
     /// Most fixes in one request.
@@ -79,7 +85,9 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         smoothingEnabled: Bool = true,
         rejectMock: Bool = false,
         maxMonitoredRegions: UInt32 = 20,
-        markerDirectory: URL? = nil
+        markerDirectory: URL? = nil,
+        headers: [String: String] = [:],
+        params: [String: String] = [:]
     ) {
         self.endpoint = endpoint
         self.deviceId = deviceId
@@ -96,6 +104,8 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
         self.rejectMock = rejectMock
         self.maxMonitoredRegions = maxMonitoredRegions
         self.markerDirectory = markerDirectory
+        self.headers = headers
+        self.params = params
     }
 
     /// The marker's directory when ``markerDirectory`` is `nil`: beside the storage directory,
@@ -139,7 +149,16 @@ public struct TraceletConfiguration: Equatable, Hashable, Sendable {
             uploadSmoothed: uploadSmoothed,
             smoothingEnabled: smoothingEnabled,
             rejectMock: rejectMock,
-            osMaxRegions: maxMonitoredRegions
+            osMaxRegions: maxMonitoredRegions,
+            headers: headers.httpHeaders,
+            params: params
         )
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// Headers in name order, so that two equal dictionaries send the same request.
+    var httpHeaders: [HttpHeader] {
+        sorted { $0.key < $1.key }.map { HttpHeader(name: $0.key, value: $0.value) }
     }
 }

@@ -25,6 +25,10 @@ public enum TraceletError: Error, Equatable, Hashable, Sendable {
     /// than 1,024 bytes of keys and values, a bad key, a trip id not of 1-128 characters);
     /// what was in force is kept.
     case invalidMetadata(reason: String)
+    /// An app header the SDK cannot send: a name it sets itself (`Authorization`,
+    /// `Content-Type`, `Idempotency-Key`...), a name that is not an HTTP token, a control
+    /// character in a value, or more than 32 headers or 8 KiB. Never contains the value.
+    case invalidHeader(reason: String)
     /// The Swift/Rust boundary failed in a way the core does not describe. This is a bug in
     /// Tracelet; please report it.
     case internalFailure(description: String)
@@ -43,6 +47,7 @@ extension TraceletError: LocalizedError {
         case .shutDown: return "the tracker has shut down"
         case .invalidGeofence(let reason): return "invalid geofence: \(reason)"
         case .invalidMetadata(let reason): return "invalid metadata: \(reason)"
+        case .invalidHeader(let reason): return "invalid header: \(reason)"
         case .internalFailure(let description): return "internal failure: \(description)"
         }
     }
@@ -61,6 +66,7 @@ extension TraceletError {
         case .ShutDown: self = .shutDown
         case .InvalidGeofence(let reason): self = .invalidGeofence(reason: reason)
         case .InvalidMetadata(let reason): self = .invalidMetadata(reason: reason)
+        case .InvalidHeader(let reason): self = .invalidHeader(reason: reason)
         }
     }
 

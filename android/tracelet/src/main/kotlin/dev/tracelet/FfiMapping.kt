@@ -52,6 +52,8 @@ internal fun TraceletConfig.toFfi(storageDir: String, markerDir: String? = null)
         smoothingEnabled = smoothingEnabled,
         rejectMock = rejectMock,
         osMaxRegions = ANDROID_MAX_REGIONS.toUInt(),
+        headers = headers.toHttpHeaders(),
+        params = params,
     )
 }
 
@@ -89,7 +91,10 @@ internal fun FfiException.toPublic(): TraceletException = when (this) {
     is FfiException.ShutDown -> TraceletException.ShutDown(this)
     is FfiException.InvalidGeofence -> TraceletException.InvalidGeofence(reason, this)
     is FfiException.InvalidMetadata -> TraceletException.InvalidMetadata(reason, this)
+    is FfiException.InvalidHeader -> TraceletException.InvalidHeader(reason, this)
 }
+
+internal fun Map<String, String>.toHttpHeaders(): List<HttpHeader> = map { (name, value) -> HttpHeader(name, value) }
 
 /** Runs a call into the core and rethrows its errors as the public hierarchy. */
 internal inline fun <T> translatingErrors(block: () -> T): T =

@@ -56,10 +56,13 @@ object Tracelet {
      * previous tracker before the new one opens the queue. To change the config while tracking,
      * call [stop] first, since the running service holds the previous tracker.
      *
+     * [transport] sends every upload through the app's own HTTP stack (proxies, custom CAs,
+     * pinning); `null` keeps the built-in HTTPS client. See [HttpUrlConnectionTransport].
+     *
      * @throws TraceletException.InvalidConfig if the config is refused.
      */
     @Synchronized
-    fun configure(context: Context, config: TraceletConfig) {
+    fun configure(context: Context, config: TraceletConfig, transport: HttpTransport? = null) {
         val appContext = context.applicationContext ?: context
         if (runtime?.config == config) return
         // The previous tracker goes first: two uploaders must never share one queue database.
@@ -74,6 +77,7 @@ object Tracelet {
             config,
             storageDir = File(appContext.noBackupFilesDir, "tracelet"),
             markerDir = appContext.noBackupFilesDir,
+            transport = transport,
         )
         client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
@@ -189,6 +193,12 @@ object Tracelet {
     fun setBearerToken(token: String) {
         requireRuntime().client.setBearerToken(token)
     }
+
+    /** See [TraceletClient.setHeaders]. @throws TraceletException.NotConfigured before [configure]. */
+    fun setHeaders(headers: Map<String, String>) = requireRuntime().client.setHeaders(headers)
+
+    /** See [TraceletClient.setParams]. @throws TraceletException.NotConfigured before [configure]. */
+    fun setParams(params: Map<String, String>) = requireRuntime().client.setParams(params)
 
     /**
      * Asked for a new token when the server answers 401, on the SDK's upload thread; `null`

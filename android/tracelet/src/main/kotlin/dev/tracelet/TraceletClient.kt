@@ -22,13 +22,22 @@ import dev.tracelet.internal.TraceletEvent as FfiEvent
  * Every method is quick and safe from any thread: recording is a local SQLite write and uploads
  * run on the core's own thread. Only [flush] waits for the network, and it suspends.
  *
+ * [transport] replaces the built-in HTTPS client with the app's own HTTP stack ([HttpTransport],
+ * for example [HttpUrlConnectionTransport]); `null` keeps the built-in one.
+ *
  * @throws TraceletException.InvalidConfig if the core refuses [config].
  * @throws TraceletException.Storage if the queue in [storageDir] cannot be opened.
  */
-class TraceletClient(config: TraceletConfig, storageDir: File, markerDir: File? = null) : AutoCloseable {
+class TraceletClient(
+    config: TraceletConfig,
+    storageDir: File,
+    markerDir: File? = null,
+    transport: HttpTransport? = null,
+) : AutoCloseable {
 
     private val core: FfiTracelet = translatingErrors {
-        FfiTracelet(config.toFfi(storageDir.absolutePath, markerDir?.absolutePath))
+        val ffiConfig = config.toFfi(storageDir.absolutePath, markerDir?.absolutePath)
+        if (transport == null) FfiTracelet(ffiConfig) else FfiTracelet.withTransport(ffiConfig, transport)
     }
 
     // The core calls the listener on the recording thread or its upload thread and needs it to
@@ -245,6 +254,22 @@ class TraceletClient(config: TraceletConfig, storageDir: File, markerDir: File? 
      * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.
      */
     fun setBearerToken(token: String): Unit = translatingErrors { core.setBearerToken(token) }
+
+    /**
+     * Replaces the app's headers from the next request on (empty removes them).
+     * @throws TraceletException.InvalidHeader and keeps the headers in force.
+     */
+    fun setHeaders(headers: Map<String, String>): Unit = translatingErrors { core.setHeaders(headers.toHttpHeaders()) }
+
+    fun headers(): Map<String, String> = core.headers().associate { it.name to it.value }
+
+    /**
+     * Replaces the batch `params` from the next request on (empty removes them).
+     * @throws TraceletException.InvalidMetadata past the caps, and keeps the params in force.
+     */
+    fun setParams(params: Map<String, String>): Unit = translatingErrors { core.setParams(params) }
+
+    fun params(): Map<String, String> = core.params()
 
     /** Asked for a new token when the server answers 401; `null` removes it. See [TokenProvider]. */
     fun setTokenProvider(provider: TokenProvider?) {

@@ -23,6 +23,10 @@ package dev.tracelet
  * @property smoothingEnabled Kalman smoothing in the filter ([TraceletEvent.FixSmoothed]).
  * @property rejectMock refuse fixes Android flags as mock locations (reason `mock`).
  * @property notification what the foreground service shows while tracking (Android only).
+ * @property headers the app's own headers on every upload request (an API gateway's key, a
+ *   tenant). Names the SDK sets itself are refused with [TraceletException.InvalidHeader].
+ * @property params extra fields in the `params` object of every batch (JSON bodies), at most
+ *   16 entries and 1,024 bytes.
  */
 data class TraceletConfig(
     val endpoint: String,
@@ -38,6 +42,8 @@ data class TraceletConfig(
     val smoothingEnabled: Boolean = true,
     val rejectMock: Boolean = false,
     val notification: NotificationSettings = NotificationSettings(),
+    val headers: Map<String, String> = emptyMap(),
+    val params: Map<String, String> = emptyMap(),
 ) {
     // The token is a credential: keep it out of logs and crash reports.
     override fun toString(): String =
@@ -46,5 +52,5 @@ data class TraceletConfig(
             "maxUploadDelayMillis=$maxUploadDelayMillis, uploadOnlyUnmetered=$uploadOnlyUnmetered, " +
             "preset=$preset, filterEnabled=$filterEnabled, uploadSmoothed=$uploadSmoothed, " +
             "smoothingEnabled=$smoothingEnabled, rejectMock=$rejectMock, " +
-            "notification=$notification)"
+            "notification=$notification, headers=${headers.keys}, params=${params.keys})"
 }

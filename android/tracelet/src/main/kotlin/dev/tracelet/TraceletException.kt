@@ -52,6 +52,15 @@ sealed class TraceletException(message: String, cause: Throwable? = null) :
     class InvalidMetadata(val reason: String, cause: Throwable? = null) :
         TraceletException("invalid metadata: $reason", cause)
 
+    /**
+     * An app header the SDK cannot send: a name the SDK sets itself (`Authorization`,
+     * `Content-Type`, `Idempotency-Key`...), a name that is not an HTTP token, a line break or
+     * control character in a value, or more than 32 headers / 8 KiB. The headers in force are
+     * kept. The message never contains the value.
+     */
+    class InvalidHeader(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid header: $reason", cause)
+
     /** `Tracelet.configure(context, config)` has not been called in this process. */
     class NotConfigured :
         TraceletException("Tracelet is not configured: call Tracelet.configure(context, config) first")
