@@ -48,10 +48,11 @@ let linuxOnlyTargets: [Target] = [
 ]
 let traceletLinuxDependencies: [Target.Dependency] = ["CoreLocation"]
 #else
-// Release asset: the release workflow rewrites these two lines with the values that
-// scripts/build-xcframework.sh prints. The placeholder checksum fails resolution on purpose.
+// Release asset: on the release tag, scripts/release-swift-package.sh rewrites these two values
+// (the release workflow runs it after uploading the zip). The placeholder checksum on other
+// commits fails resolution on purpose.
 let xcframeworkURL =
-    "https://github.com/tracelet/tracelet/releases/download/0.1.0/TraceletFFI.xcframework.zip"
+    "https://github.com/tracelet/tracelet/releases/download/v0.1.0/TraceletFFI.xcframework.zip"
 let xcframeworkChecksum = "0000000000000000000000000000000000000000000000000000000000000000"
 
 // A local build (git-ignored, so never present in a consumer's checkout) wins, for SDK work.
@@ -79,11 +80,14 @@ let package = Package(
             dependencies: ["TraceletFFI"],
             path: "ios/Sources/TraceletBindings"
         ),
-        // The public, idiomatic API over the bindings, plus the CoreLocation layer.
+        // The public, idiomatic API over the bindings, plus the CoreLocation layer. The privacy
+        // manifest travels in the target's resource bundle, where Xcode finds it for the app's
+        // privacy report.
         .target(
             name: "Tracelet",
             dependencies: ["TraceletBindings"] + traceletLinuxDependencies,
             path: "ios/Sources/Tracelet",
+            resources: [.copy("PrivacyInfo.xcprivacy")],
             swiftSettings: swift6
         ),
         // Runs against the real core and a real collector process; see ios/README.md. The

@@ -9,6 +9,9 @@ out="$root/test-output"
 mkdir -p "$out"
 started=$(date +%s)
 
+# Pinned tools the release checks install when missing.
+ACTIONLINT_VERSION=v1.7.12
+
 say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'test-all: %s\n' "$*" >&2; exit 1; }
 
@@ -21,6 +24,24 @@ install_prerequisites() {
             die "could not install Maven"
     fi
     rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+    # The release checks (tests/release): pytest, actionlint (a Go module, pinned) and
+    # ShellCheck, which actionlint runs on the shell steps of the workflows.
+    python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest ||
+        die "could not install pytest"
+    actionlint=$(go env GOPATH 2>/dev/null)/bin/actionlint
+    if [ ! -x "$actionlint" ] || ! "$actionlint" -version | grep -qx "$ACTIONLINT_VERSION"; then
+        say "installing actionlint $ACTIONLINT_VERSION (Go module proxy)"
+        command -v go >/dev/null || die "go not found: needed to install actionlint"
+        go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION" ||
+            die "could not install actionlint"
+    fi
+    export TRACELET_ACTIONLINT=$actionlint
+    if ! command -v shellcheck >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck; } ||
+            die "could not install shellcheck"
+    fi
     say "Swift toolchain (cached Debian 13 chroot; about 2 minutes on a fresh machine)"
     scripts/swift-toolchain.sh ensure || die "could not install the Swift toolchain"
 }
@@ -42,6 +63,16 @@ swift_counts() {
     grep -E 'Executed [0-9]+ tests?, with [0-9]+ failures?' "$1" | tail -n 1 |
         sed -E 's/.*Executed ([0-9]+) tests?, with ([0-9]+) failures?.*/\1 \2/' |
         awk '{ printf "%d %d", $1 - $2, $2 }'
+}
+
+# pytest's closing line: "N passed, M failed, K errors in ...s" (any part may be missing).
+pytest_counts() {
+    tail -n 1 "$1" | awk '{
+        for (i = 2; i <= NF; i++) {
+            if ($i ~ /^passed/) p = $(i - 1)
+            if ($i ~ /^(failed|errors?)/) f += $(i - 1)
+        }
+    } END { printf "%d %d", p, f }'
 }
 
 # node --test's final "# pass N" and "# fail N" lines.
@@ -107,6 +138,11 @@ say "browser: the live map in headless Chromium (playwright-core) while tracelet
 ) 2>&1 | tee "$out/browser.log"
 record browser "$out/browser.log" browser_counts "${PIPESTATUS[0]}"
 
+say "release: workflows (actionlint), 16 KiB pages, Package.swift rewrite, privacy manifest, POM, Gradle pin"
+TRACELET_LIB_DIR="$root/target/release" python3 -m pytest -p no:cacheprovider tests/release 2>&1 |
+    tee "$out/release.log"
+record release "$out/release.log" pytest_counts "${PIPESTATUS[0]}"
+
 elapsed=$(($(date +%s) - started))
 echo
 echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in test-output/) =="
@@ -114,7 +150,7 @@ echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; logs in test-output
 [ "$demo_status" -eq 0 ] && echo "demo: ok" || echo "demo: FAILED"
 total_p=0
 total_f=0
-for lang in rust kotlin swift browser; do
+for lang in rust kotlin swift browser release; do
     echo "$lang: ${passed[$lang]} passed, ${failed[$lang]} failed"
     total_p=$((total_p + passed[$lang]))
     total_f=$((total_f + failed[$lang]))

@@ -1,17 +1,24 @@
 // The Tracelet Android library (AAR). Framework APIs only: no AndroidX, no Play Services, so
 // the SDK forces neither on the apps that use it.
+import com.vanniktech.maven.publish.AndroidSingleVariantLibrary
+import com.vanniktech.maven.publish.JavadocJar
+import com.vanniktech.maven.publish.SourcesJar
+
 plugins {
     id("com.android.library")
     id("org.jetbrains.kotlin.android")
-    `maven-publish`
+    id("org.jetbrains.dokka")
+    id("com.vanniktech.maven.publish")
 }
 
-group = "dev.tracelet"
-version = providers.gradleProperty("tracelet.version").getOrElse("0.1.0-SNAPSHOT")
+// Coordinates, version and POM: ../gradle.properties (GROUP, POM_ARTIFACT_ID, VERSION_NAME,
+// POM_*), read by the publishing plugin. Nothing here repeats them.
 
 android {
     namespace = "dev.tracelet"
     compileSdk = 35
+    // The NDK the release workflow builds the libraries with; AGP strips and packages them.
+    ndkVersion = providers.gradleProperty("tracelet.ndkVersion").get()
 
     defaultConfig {
         // 26: LocationManager + foreground services + JobScheduler as used here; JNA's AAR
@@ -25,9 +32,9 @@ android {
     }
 
     sourceSets["main"].apply {
-        // libtracelet_ffi.so per ABI, written by:
-        //   cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 \
-        //     -o android/tracelet/src/main/jniLibs build --release -p tracelet-ffi
+        // libtracelet_ffi.so per ABI, written by (the release workflow runs exactly this):
+        //   cargo ndk -t arm64-v8a -t armeabi-v7a -t x86_64 -P 26 \
+        //     -o android/tracelet/src/main/jniLibs build --release --locked -p tracelet-ffi
         jniLibs.srcDirs("src/main/jniLibs")
     }
 
@@ -43,11 +50,6 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
 
-    publishing {
-        singleVariant("release") {
-            withSourcesJar()
-        }
-    }
 }
 
 kotlin {
@@ -67,9 +69,9 @@ val cargoNdk by tasks.registering(Exec::class) {
     workingDir = rootDir.resolve("..")
     commandLine(
         "cargo", "ndk",
-        "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+        "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64", "-P", "26",
         "-o", "android/tracelet/src/main/jniLibs",
-        "build", "--release", "-p", "tracelet-ffi",
+        "build", "--release", "--locked", "-p", "tracelet-ffi",
     )
 }
 if (providers.gradleProperty("tracelet.buildRust").orNull == "true") {
@@ -83,26 +85,25 @@ dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.11.0")
 }
 
+// Maven Central through the Central Portal, every artifact signed (in-memory key from the
+// environment: docs/releasing.md). The release variant's AAR, a sources jar and a javadoc jar
+// made by Dokka; the POM comes from ../gradle.properties.
+mavenPublishing {
+    configure(
+        AndroidSingleVariantLibrary(
+            javadocJar = JavadocJar.Dokka("dokkaGeneratePublicationHtml"),
+            sourcesJar = SourcesJar.Sources(),
+            variant = "release",
+        ),
+    )
+    publishToMavenCentral()
+    signAllPublications()
+}
+
+// A local repository to inspect what would be published, without signing keys for a
+// -SNAPSHOT version: ./gradlew :tracelet:publishAllPublicationsToLocalRepository
 publishing {
-    publications {
-        register<MavenPublication>("release") {
-            artifactId = "tracelet-android"
-            afterEvaluate { from(components["release"]) }
-            pom {
-                name.set("Tracelet for Android")
-                description.set("Frugal, trustworthy location tracking: Rust core, Kotlin API.")
-                url.set("https://github.com/tracelet/tracelet")
-                licenses {
-                    license {
-                        name.set("Apache-2.0")
-                        url.set("https://www.apache.org/licenses/LICENSE-2.0")
-                    }
-                }
-            }
-        }
-    }
     repositories {
-        // ./gradlew :tracelet:publishReleasePublicationToLocalRepository
         maven {
             name = "local"
             url = uri(rootDir.resolve("build/repo"))

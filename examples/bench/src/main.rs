@@ -34,6 +34,10 @@ struct Args {
     /// and exit; the README is not written.
     #[arg(long)]
     idle_only: bool,
+    /// Measure only the native libraries (sizes, LOAD alignment, Android ABIs present), print
+    /// them and exit; the README is not written.
+    #[arg(long)]
+    size_only: bool,
     /// Internal: the child process of the memory measurement.
     #[arg(long, hide = true)]
     memory_child: bool,
@@ -55,6 +59,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     if args.memory_child {
         return memory::run_child();
+    }
+    if args.size_only {
+        let size = size::measure(!args.no_build)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&size)?);
+        } else {
+            println!("| figure | value | target |\n|---|---|---|");
+            for (name, value, target) in size::rows(&size) {
+                println!("| {name} | {value} | {target} |");
+            }
+        }
+        return Ok(());
     }
     if args.idle_only {
         let idle = idle::measure()?;
@@ -111,17 +127,9 @@ fn markdown(r: &Report) -> String {
     let mut row = |name: &str, value: String, target: &str| {
         line(format!("| {name} | {value} | {target} |"));
     };
-    let size = |b: Option<u64>| b.map_or("not built".into(), |b| format!("{b} B"));
-    row(
-        "stripped release cdylib, x86_64 (reqwest + rustls + SQLite)",
-        size(r.size.cdylib_bytes),
-        "≤ 3 MB",
-    );
-    row(
-        "the same with the platform's HTTP stack instead of reqwest",
-        size(r.size.cdylib_platform_transport_bytes),
-        "",
-    );
+    for (name, value, target) in size::rows(&r.size) {
+        row(&name, value, &target);
+    }
     let crates: Vec<String> = r
         .size
         .top_crates

@@ -16,18 +16,35 @@ pub struct SizeReport {
     pub cdylib_bytes: Option<u64>,
     /// The same without the reqwest transport (`--no-default-features`).
     pub cdylib_platform_transport_bytes: Option<u64>,
+    /// The smallest alignment of the default cdylib's LOAD segments: Google Play requires
+    /// 16 KiB (`-z max-page-size=16384` in .cargo/config.toml).
+    pub cdylib_load_alignment: Option<u64>,
+    /// Android libraries, per ABI, when a cargo-ndk build left them in
+    /// android/tracelet/src/main/jniLibs (the release workflow's step; no NDK here).
+    pub android: Vec<AbiLibrary>,
     /// Largest crates by symbol bytes in the default build (approximate: LTO inlines across
     /// crates, and SQLite's C code counts as `sqlite3`).
     pub top_crates: Vec<(String, u64)>,
 }
 
+/// One ABI's shipped library.
+#[derive(Debug, Serialize)]
+pub struct AbiLibrary {
+    pub abi: String,
+    pub bytes: u64,
+    pub load_alignment: Option<u64>,
+}
+
 pub fn measure(build: bool) -> Result<SizeReport, Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let android = android_libraries(&root.join("android/tracelet/src/main/jniLibs"));
     if !build {
         let shipped = root.join("target/release/libtracelet_ffi.so");
         return Ok(SizeReport {
-            cdylib_bytes: std::fs::metadata(shipped).ok().map(|m| m.len()),
+            cdylib_bytes: std::fs::metadata(&shipped).ok().map(|m| m.len()),
             cdylib_platform_transport_bytes: None,
+            cdylib_load_alignment: load_alignment(&shipped),
+            android,
             top_crates: Vec::new(),
         });
     }
@@ -37,8 +54,84 @@ pub fn measure(build: bool) -> Result<SizeReport, Box<dyn std::error::Error>> {
     Ok(SizeReport {
         cdylib_bytes: Some(stripped_size(&default)?),
         cdylib_platform_transport_bytes: Some(stripped_size(&platform)?),
+        cdylib_load_alignment: load_alignment(&default),
+        android,
         top_crates,
     })
+}
+
+/// The size rows of the figures table: (figure, value, target).
+pub fn rows(size: &SizeReport) -> Vec<(String, String, String)> {
+    let bytes = |b: Option<u64>| b.map_or("not built".into(), |b| format!("{b} B"));
+    let mut rows = vec![
+        (
+            "stripped release cdylib, x86_64 (reqwest + rustls + SQLite), 16 KiB pages".into(),
+            bytes(size.cdylib_bytes),
+            "≤ 3 MB".into(),
+        ),
+        (
+            "the same with the platform's HTTP stack instead of reqwest".into(),
+            bytes(size.cdylib_platform_transport_bytes),
+            String::new(),
+        ),
+        (
+            "smallest LOAD segment alignment of the cdylib (Google Play: 16 KiB)".into(),
+            bytes(size.cdylib_load_alignment),
+            "≥ 16384 B".into(),
+        ),
+    ];
+    for lib in &size.android {
+        rows.push((
+            format!("release cdylib, Android {} (LOAD alignment)", lib.abi),
+            format!("{} B ({})", lib.bytes, bytes(lib.load_alignment)),
+            "≥ 16384 B alignment".into(),
+        ));
+    }
+    rows
+}
+
+/// libtracelet_ffi.so under `jni_libs/<abi>/`, for each ABI present.
+fn android_libraries(jni_libs: &Path) -> Vec<AbiLibrary> {
+    let Ok(entries) = std::fs::read_dir(jni_libs) else {
+        return Vec::new();
+    };
+    let mut found: Vec<AbiLibrary> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let library = entry.path().join("libtracelet_ffi.so");
+            let bytes = std::fs::metadata(&library).ok()?.len();
+            Some(AbiLibrary {
+                abi: entry.file_name().to_string_lossy().into_owned(),
+                bytes,
+                load_alignment: load_alignment(&library),
+            })
+        })
+        .collect();
+    found.sort_by(|a, b| a.abi.cmp(&b.abi));
+    found
+}
+
+/// The smallest `Align` of the library's LOAD program headers (`readelf -lW`), or None if it
+/// cannot be read.
+fn load_alignment(library: &Path) -> Option<u64> {
+    let output = ["readelf", "llvm-readelf"]
+        .iter()
+        .find_map(|tool| Command::new(tool).arg("-lW").arg(library).output().ok())?;
+    if !output.status.success() {
+        return None;
+    }
+    smallest_load_alignment(&String::from_utf8_lossy(&output.stdout))
+}
+
+/// From `readelf -lW` text: LOAD rows end with their alignment in hex (the flags before it
+/// may contain spaces, so the last field is taken).
+fn smallest_load_alignment(headers: &str) -> Option<u64> {
+    headers
+        .lines()
+        .filter(|line| line.split_whitespace().next() == Some("LOAD"))
+        .filter_map(|line| line.split_whitespace().last())
+        .filter_map(|align| u64::from_str_radix(align.trim_start_matches("0x"), 16).ok())
+        .min()
 }
 
 /// Builds the cdylib unstripped and returns a copy of it. Both variants share one target
@@ -118,7 +211,20 @@ fn crate_of(symbol: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::crate_of;
+    use super::{crate_of, smallest_load_alignment};
+
+    #[test]
+    fn the_smallest_load_alignment_is_read_from_readelf_output() {
+        let headers = "\
+  Type           Offset   VirtAddr           PhysAddr           FileSiz  MemSiz   Flg Align
+  PHDR           0x000040 0x0000000000000040 0x0000000000000040 0x000230 0x000230 R   0x8
+  LOAD           0x000000 0x0000000000000000 0x0000000000000000 0x09a2c4 0x09a2c4 R   0x4000
+  LOAD           0x09a2d0 0x000000000009e2d0 0x000000000009e2d0 0x1b9f5c 0x1b9f5c R E 0x1000
+  GNU_STACK      0x000000 0x0000000000000000 0x0000000000000000 0x000000 0x000000 RW  0x0
+";
+        assert_eq!(smallest_load_alignment(headers), Some(0x1000));
+        assert_eq!(smallest_load_alignment("no program headers"), None);
+    }
 
     #[test]
     fn symbols_are_attributed_to_their_crate() {
