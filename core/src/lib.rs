@@ -30,6 +30,7 @@ pub mod fix;
 pub mod geodesy;
 pub mod geofence;
 pub mod jitter;
+pub mod odometer;
 pub mod platform;
 pub mod policy;
 pub mod protocol;
@@ -51,6 +52,7 @@ pub use geofence::{
     Geofence, GeofenceConfig, GeofenceError, GeofenceShape, OsRegion, RegionRequest,
 };
 pub use geofencing::Transition;
+pub use odometer::{OdometerError, OdometerReading};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use policy::{
     MotionReason, MotionState, PolicyConfig, PowerState, Priority, SamplingRequest,
