@@ -30,9 +30,11 @@ pub mod fix;
 pub mod geodesy;
 pub mod geofence;
 pub mod jitter;
+pub mod location;
 pub mod odometer;
 pub mod platform;
 pub mod policy;
+pub mod privacy;
 pub mod protocol;
 pub mod store;
 pub mod upload;
@@ -52,12 +54,14 @@ pub use geofence::{
     Geofence, GeofenceConfig, GeofenceError, GeofenceShape, OsRegion, RegionRequest,
 };
 pub use geofencing::Transition;
+pub use location::{Location, LocationListener};
 pub use odometer::{OdometerError, OdometerReading};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use policy::{
     MotionReason, MotionState, PolicyConfig, PowerState, Priority, SamplingRequest,
     StationaryGeofence,
 };
+pub use privacy::{PrivacyAction, PrivacyZone, PrivacyZoneError};
 pub use steady::Now;
 pub use store::{StoreLimits, StreamIds};
 pub use tracker::{

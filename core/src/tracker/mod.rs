@@ -47,6 +47,7 @@ const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
 mod events;
+mod locations;
 mod outcomes;
 mod recording;
 mod schedule;
@@ -87,10 +88,12 @@ struct Shared {
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
-    /// Lock order: `decider`, `geofencing`, `annotations`, `store`, `state`.
+    /// Lock order: `decider`, `geofencing`, `annotations`, `locations`, `store`, `state`.
     decider: Mutex<Decider>,
     geofencing: Mutex<Geofencing>,
     annotations: Mutex<Annotations>,
+    /// Privacy zones, odometer, last known location (`locations.rs`).
+    locations: locations::Locations,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     /// Wakes the uploader to look again; wake-ups coalesce and are never lost.
@@ -158,6 +161,7 @@ impl Tracker {
         let mut geofencing = Geofencing::new(config.geofence, config.os_max_regions);
         geofencing.load(store.load_geofences()?.0);
         let annotations = app_data::load_annotations(&store)?;
+        let locations = locations::Locations::load(&store)?;
         let state = State {
             status: Status {
                 tracking,
@@ -194,6 +198,7 @@ impl Tracker {
             decider: Mutex::new(decider),
             geofencing: Mutex::new(geofencing),
             annotations: Mutex::new(annotations),
+            locations,
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
             wake: Notify::new(),
@@ -261,6 +266,8 @@ impl Tracker {
     /// Begins accepting fixes, sampling as if moving until the phone is known to be still.
     /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
+        // The odometer does not count what happened while tracking was off.
+        (self.shared.locations).forget_position(&mut lock(&self.shared.store))?;
         self.set_tracking(true)?;
         let output = lock(&self.shared.decider).restart(self.shared.steady.now_ms());
         self.shared.apply_policy(vec![output]);
