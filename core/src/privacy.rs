@@ -156,12 +156,48 @@ mod tests {
         let good = zone("home", PrivacyAction::Drop);
         let other = zone("work", PrivacyAction::Coarsen);
         let cases = [
-            (PrivacyZone { id: String::new(), ..good.clone() }, PrivacyZoneError::BadId),
-            (PrivacyZone { id: "x".repeat(101), ..good.clone() }, PrivacyZoneError::BadId),
-            (PrivacyZone { latitude_deg: 91.0, ..other.clone() }, PrivacyZoneError::BadCentre),
-            (PrivacyZone { longitude_deg: f64::NAN, ..other.clone() }, PrivacyZoneError::BadCentre),
-            (PrivacyZone { radius_m: 10.0, ..other.clone() }, PrivacyZoneError::BadRadius),
-            (PrivacyZone { radius_m: f64::INFINITY, ..other.clone() }, PrivacyZoneError::BadRadius),
+            (
+                PrivacyZone {
+                    id: String::new(),
+                    ..good.clone()
+                },
+                PrivacyZoneError::BadId,
+            ),
+            (
+                PrivacyZone {
+                    id: "x".repeat(101),
+                    ..good.clone()
+                },
+                PrivacyZoneError::BadId,
+            ),
+            (
+                PrivacyZone {
+                    latitude_deg: 91.0,
+                    ..other.clone()
+                },
+                PrivacyZoneError::BadCentre,
+            ),
+            (
+                PrivacyZone {
+                    longitude_deg: f64::NAN,
+                    ..other.clone()
+                },
+                PrivacyZoneError::BadCentre,
+            ),
+            (
+                PrivacyZone {
+                    radius_m: 10.0,
+                    ..other.clone()
+                },
+                PrivacyZoneError::BadRadius,
+            ),
+            (
+                PrivacyZone {
+                    radius_m: f64::INFINITY,
+                    ..other.clone()
+                },
+                PrivacyZoneError::BadRadius,
+            ),
         ];
         for (bad, error) in cases {
             assert_eq!(validate(&[good.clone(), bad]), Err(error));
@@ -210,14 +246,23 @@ mod tests {
         };
         assert_eq!(judge(&drop, &outside, Some(&smoothed)), Verdict::Drop);
         // Dropping wins over coarsening.
-        let both = [zone("a", PrivacyAction::Coarsen), zone("b", PrivacyAction::Drop)];
+        let both = [
+            zone("a", PrivacyAction::Coarsen),
+            zone("b", PrivacyAction::Drop),
+        ];
         assert_eq!(judge(&both, &inside, None), Verdict::Drop);
     }
 
     #[test]
     fn zones_survive_their_persisted_form_and_garbage_is_an_error() {
-        let zones = vec![zone("a", PrivacyAction::Coarsen), zone("b", PrivacyAction::Drop)];
+        let zones = vec![
+            zone("a", PrivacyAction::Coarsen),
+            zone("b", PrivacyAction::Drop),
+        ];
         assert_eq!(from_json(&to_json(&zones)), Ok(zones));
-        assert!(matches!(from_json("[{]"), Err(PrivacyZoneError::Storage(_))));
+        assert!(matches!(
+            from_json("[{]"),
+            Err(PrivacyZoneError::Storage(_))
+        ));
     }
 }

@@ -111,7 +111,11 @@ fn a_still_phone_reporting_no_speed_gains_nothing() {
 fn a_constant_zero_speed_does_not_stop_a_drive_from_counting() {
     let mut odo = Odometer::default();
     for t in 0..100 {
-        odo.observe(mark_at(t, t as f64 * 15.0, 0.0, 5.0), Some(0.0), MotionState::Moving);
+        odo.observe(
+            mark_at(t, t as f64 * 15.0, 0.0, 5.0),
+            Some(0.0),
+            MotionState::Moving,
+        );
     }
     assert!(odo.reading().meters > 1400.0, "{:?}", odo.reading());
 }
@@ -163,7 +167,11 @@ fn a_coarse_first_fix_is_replaced_by_a_better_one_nearby() {
 fn a_bad_reset_changes_nothing_and_a_good_one_sets_the_reading() {
     let mut odo = Odometer::default();
     for t in 0..20 {
-        odo.observe(mark_at(t, t as f64 * 10.0, 0.0, 5.0), None, MotionState::Moving);
+        odo.observe(
+            mark_at(t, t as f64 * 10.0, 0.0, 5.0),
+            None,
+            MotionState::Moving,
+        );
     }
     let before = odo.clone();
     for bad in [-1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
@@ -184,7 +192,11 @@ fn a_bad_reset_changes_nothing_and_a_good_one_sets_the_reading() {
 fn the_state_survives_json_and_garbage_starts_afresh() {
     let mut odo = Odometer::default();
     for t in 0..20 {
-        odo.observe(mark_at(t, t as f64 * 10.0, 0.0, 5.0), None, MotionState::Moving);
+        odo.observe(
+            mark_at(t, t as f64 * 10.0, 0.0, 5.0),
+            None,
+            MotionState::Moving,
+        );
     }
     let back = Odometer::from_json(&odo.to_json());
     assert!((back.reading().meters - odo.reading().meters).abs() < 1e-9);
@@ -193,7 +205,9 @@ fn the_state_survives_json_and_garbage_starts_afresh() {
     assert!((a.lat - b.lat).abs() < 1e-12 && (a.lon - b.lon).abs() < 1e-12);
     assert_eq!(Odometer::from_json("{not json"), Odometer::default());
     assert_eq!(
-        Odometer::from_json(r#"{"total_m":-5,"variance_m2":0,"anchor":null,"candidate":null,"previous":null}"#),
+        Odometer::from_json(
+            r#"{"total_m":-5,"variance_m2":0,"anchor":null,"candidate":null,"previous":null}"#
+        ),
         Odometer::default()
     );
 }
@@ -202,7 +216,11 @@ fn the_state_survives_json_and_garbage_starts_afresh() {
 fn forgetting_the_position_keeps_the_reading_and_skips_the_gap() {
     let mut odo = Odometer::default();
     for t in 0..20 {
-        odo.observe(mark_at(t, t as f64 * 10.0, 0.0, 5.0), None, MotionState::Moving);
+        odo.observe(
+            mark_at(t, t as f64 * 10.0, 0.0, 5.0),
+            None,
+            MotionState::Moving,
+        );
     }
     let before = odo.reading();
     odo.forget_position();

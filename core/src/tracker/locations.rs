@@ -34,8 +34,9 @@ impl Locations {
     /// What the store kept from the previous run.
     pub(super) fn load(store: &Store) -> Result<Locations, TrackerError> {
         let zones = match store.meta(META_PRIVACY_ZONES)? {
-            Some(text) => privacy::from_json(&text)
-                .map_err(|e| TrackerError::Storage(e.to_string()))?,
+            Some(text) => {
+                privacy::from_json(&text).map_err(|e| TrackerError::Storage(e.to_string()))?
+            }
             None => Vec::new(),
         };
         let odometer = store

@@ -476,4 +476,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod app_data_tests;
 #[cfg(test)]
+mod locations_tests;
+#[cfg(test)]
 mod real_phone_tests;

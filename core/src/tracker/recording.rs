@@ -86,7 +86,12 @@ impl Tracker {
                     meta: Some(MetaWriter(&meta)),
                 };
                 match store.append_with(append, now) {
-                    Ok(outcome) => (outcome, store.take_checkpoint_hint(), observed, Some(prepared)),
+                    Ok(outcome) => (
+                        outcome,
+                        store.take_checkpoint_hint(),
+                        observed,
+                        Some(prepared),
+                    ),
                     Err(e) => {
                         // Nothing was stored: put every judge back as it was (the odometer's
                         // new state was only a copy).
@@ -98,7 +103,14 @@ impl Tracker {
                     }
                 }
             };
-            (verdicts, outcome, checkpoint_hint, policy_outputs, observed, prepared)
+            (
+                verdicts,
+                outcome,
+                checkpoint_hint,
+                policy_outputs,
+                observed,
+                prepared,
+            )
         };
         let (dropped, coarsened, stored_smoothed, locations) = match prepared {
             Some(prepared) => (

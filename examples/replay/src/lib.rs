@@ -15,6 +15,7 @@ pub mod geofence_eval;
 pub mod gpx;
 pub mod input;
 pub mod metrics;
+pub mod odometer_eval;
 pub mod os_mode;
 pub mod replay;
 pub mod report;
