@@ -34,6 +34,7 @@ pub mod location;
 pub mod odometer;
 pub mod platform;
 pub mod policy;
+pub mod position_request;
 pub mod privacy;
 pub mod protocol;
 pub mod store;
@@ -61,6 +62,7 @@ pub use policy::{
     MotionReason, MotionState, PolicyConfig, PowerState, Priority, SamplingRequest,
     StationaryGeofence,
 };
+pub use position_request::{CurrentPositionError, PositionRequest};
 pub use privacy::{PrivacyAction, PrivacyZone, PrivacyZoneError};
 pub use steady::Now;
 pub use store::{StoreLimits, StreamIds};
