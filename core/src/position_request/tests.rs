@@ -113,7 +113,10 @@ fn waiting_is_bounded_and_gone_callers_are_forgotten() {
         Err(CurrentPositionError::TooManyRequests)
     );
     requests.forget(|i| *i % 2 == 0);
-    assert_eq!(requests.fail_all(&CurrentPositionError::ShutDown).len(), MAX_PENDING / 2);
+    assert_eq!(
+        requests.fail_all(&CurrentPositionError::ShutDown).len(),
+        MAX_PENDING / 2
+    );
 }
 
 #[test]

@@ -24,9 +24,9 @@ const META_PRIVACY_ZONES: &str = "privacy_zones";
 
 /// The tracker's position state; lock order: `zones`, `odometer`, (the store), `last`.
 pub(super) struct Locations {
-    zones: Mutex<Vec<PrivacyZone>>,
-    odometer: Mutex<Odometer>,
-    last: Mutex<Option<Location>>,
+    pub(super) zones: Mutex<Vec<PrivacyZone>>,
+    pub(super) odometer: Mutex<Odometer>,
+    pub(super) last: Mutex<Option<Location>>,
     listener: Mutex<Option<Arc<dyn LocationListener>>>,
 }
 

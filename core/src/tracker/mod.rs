@@ -46,6 +46,7 @@ const META_TRACKING: &str = "tracking";
 const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
+mod current_position;
 mod events;
 mod locations;
 mod outcomes;
@@ -94,6 +95,9 @@ struct Shared {
     annotations: Mutex<Annotations>,
     /// Privacy zones, odometer, last known location (`locations.rs`).
     locations: locations::Locations,
+    /// Position requests waiting for a fix, and whether their sampling was announced.
+    requests: Mutex<crate::position_request::Requests<current_position::Reply>>,
+    sampling_overridden: Mutex<bool>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     /// Wakes the uploader to look again; wake-ups coalesce and are never lost.
@@ -199,6 +203,8 @@ impl Tracker {
             geofencing: Mutex::new(geofencing),
             annotations: Mutex::new(annotations),
             locations,
+            requests: Mutex::default(),
+            sampling_overridden: Mutex::new(false),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
             wake: Notify::new(),
@@ -403,7 +409,8 @@ impl Tracker {
 
     /// The sampling the platform layer should apply to the OS location API now.
     pub fn sampling_request(&self) -> SamplingRequest {
-        lock(&self.shared.decider).sampling_request()
+        let policy = lock(&self.shared.decider).sampling_request();
+        self.shared.effective_sampling(policy)
     }
 
     /// The newest fix time ever stored by this tracker's queue, across restarts. A recorder
@@ -475,6 +482,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod app_data_tests;
+#[cfg(test)]
+mod current_position_tests;
 #[cfg(test)]
 mod locations_tests;
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The recording path: validate, filter, store in one transaction, then tell the app; and the
 //! decisions time alone makes (the policy's stop timeout, geofence dwell).
 
-use super::{BatchRecord, Event, RecordOutcome, Shared, Tracker, lock};
+use super::{BatchRecord, Event, RecordOutcome, Shared, Tracker, current_position, lock};
 use crate::decisions::Refusal;
 use crate::error::TrackerError;
 use crate::filter::{RejectReason, Smoothed};
@@ -23,6 +23,8 @@ impl Tracker {
         }
         match result.rejected.pop() {
             Some((_, error)) => Err(error),
+            // Tracking is off: the fix only answered a position request.
+            None if !lock(&self.shared.state).status.tracking => Err(TrackerError::NotTracking),
             None => Err(TrackerError::Storage("fix was not stored".into())),
         }
     }
@@ -34,8 +36,17 @@ impl Tracker {
     /// back as they were, so that the same fixes recorded again are judged afresh.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
         if !lock(&self.shared.state).status.tracking {
+            if self.shared.positions_waiting() {
+                return self.record_for_position(fixes);
+            }
             return Err(TrackerError::NotTracking);
         }
+        // A waiting position request may take a fix the policy does not store.
+        let inputs = if self.shared.positions_waiting() {
+            fixes.clone()
+        } else {
+            Vec::new()
+        };
         let now = self.shared.steady.now();
         // The decider stays locked through the append, so the filter's order is the queue's.
         let (verdicts, outcome, checkpoint_hint, policy_outputs, observed, prepared) = {
@@ -142,6 +153,7 @@ impl Tracker {
                     .or_default() += dropped.len() as u64;
             }
         }
+        let still = current_position::stationary_refusals(&verdicts.refused);
         let refusals = verdicts.refused.into_iter().chain(
             dropped
                 .into_iter()
@@ -173,6 +185,9 @@ impl Tracker {
                 self.shared.emit(Event::FixSmoothed { seq, smoothed });
             }
         }
+        if !inputs.is_empty() {
+            self.shared.offer_batch(&locations, &inputs, &still);
+        }
         self.shared.deliver(locations);
         let motion_changed = self.shared.apply_policy(policy_outputs);
         let transitions = self.shared.emit_observed(&observed);
@@ -201,6 +216,7 @@ impl Shared {
     /// an upload now (the phone stopped, a geofence fired).
     pub(super) fn tick(&self) -> bool {
         let now = self.steady.now();
+        self.expire_positions();
         let output = lock(&self.decider).tick(now.steady_ms);
         let stopped = self.apply_policy(vec![output]);
         let observed = {
