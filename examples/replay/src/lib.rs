@@ -7,6 +7,7 @@
 
 pub mod baselines;
 pub mod core_subject;
+pub mod current_position_eval;
 pub mod emission;
 pub mod energy;
 pub mod filter_eval;
