@@ -2,6 +2,8 @@
 //! without any help: every fix counted as if the motion policy believed the phone moving, and
 //! no speed report to veto with. It must still gain at most 50 m per hour.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns; a failed unwrap fails the test
+
 use tracelet_core::odometer::{Mark, Odometer};
 use tracelet_core::policy::MotionState;
 

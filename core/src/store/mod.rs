@@ -161,7 +161,10 @@ pub struct Append<'a> {
 /// Meta values written in the append's transaction, made from the sequence numbers the fixes
 /// were given (known only inside it).
 #[derive(Clone, Copy)]
-pub struct MetaWriter<'a>(pub &'a dyn Fn(&[u64]) -> Vec<(&'static str, String)>);
+pub struct MetaWriter<'a>(pub &'a dyn Fn(&[u64]) -> MetaValues);
+
+/// Meta keys and their values.
+pub type MetaValues = Vec<(&'static str, String)>;
 
 impl std::fmt::Debug for MetaWriter<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -27,6 +27,8 @@ use crate::privacy::{self, Verdict};
 use crate::store::Append;
 
 pub(super) type Reply = oneshot::Sender<Result<Location, CurrentPositionError>>;
+/// Where a waiting request's answer arrives.
+type Pending = oneshot::Receiver<Result<Location, CurrentPositionError>>;
 
 impl Tracker {
     /// One position: the last known location if younger than `max_age_ms`, else the first fix
@@ -54,14 +56,10 @@ impl Tracker {
 
 impl Shared {
     /// Answers from the cache, or registers the request and returns where its answer will come.
-    #[allow(clippy::type_complexity)]
     fn ask_position(
         &self,
         request: PositionRequest,
-    ) -> Result<
-        Result<Location, oneshot::Receiver<Result<Location, CurrentPositionError>>>,
-        CurrentPositionError,
-    > {
+    ) -> Result<Result<Location, Pending>, CurrentPositionError> {
         request.validate()?;
         if lock(&self.access).mode == RecordingMode::Blocked {
             return Err(CurrentPositionError::PermissionDenied);

@@ -3,6 +3,8 @@
 //! and at most 50 m per hour while the phone truly stands still (the e-mission day's stops, the
 //! static GnssLogger recordings). The figures are printed (`cargo test -- --nocapture`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns; a failed unwrap fails the test
+
 use std::path::PathBuf;
 
 use tracelet_replay::os_mode::OsMode;

@@ -3,6 +3,8 @@
 //! routes; afterwards no stored fix, raw or smoothed, lies inside a dropping zone, and the
 //! coarsened ones are exactly at their zone's centre.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns; a failed unwrap fails the test
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
