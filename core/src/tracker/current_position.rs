@@ -154,11 +154,11 @@ impl Shared {
         if answers.is_empty() {
             return;
         }
-        let tracking = lock(&self.state).status.tracking;
         for mut answer in answers {
             if let Ok(location) = &mut answer.result {
-                // With tracking on every accepted fix is queued already.
-                if answer.request.persist && location.seq == 0 && !tracking {
+                // A stored fix is queued already; `seq` 0 is one that was not stored (tracking
+                // off, or a stationary phone's fix the policy did not keep).
+                if answer.request.persist && location.seq == 0 {
                     if let Ok(outcome) = lock(&self.store).append_with(
                         Append {
                             fixes: &[location_fix(location)],
@@ -169,6 +169,7 @@ impl Shared {
                         location.seq = outcome.seqs.first().copied().unwrap_or(0);
                     }
                 }
+                self.remember_if_newer(location);
             }
             let _ = answer.reply.send(answer.result);
         }

@@ -22,7 +22,7 @@ const META_ODOMETER: &str = "odometer";
 const META_LAST_LOCATION: &str = "last_location";
 const META_PRIVACY_ZONES: &str = "privacy_zones";
 
-/// The tracker's position state; lock order: `zones`, `odometer`, (the store), `last`.
+/// The tracker's position state; lock order: `zones`, `odometer`, `last`, then the store.
 pub(super) struct Locations {
     pub(super) zones: Mutex<Vec<PrivacyZone>>,
     pub(super) odometer: Mutex<Odometer>,
@@ -54,15 +54,6 @@ impl Locations {
         })
     }
 
-    /// Tracking starts again: what happened while it was off is not distance travelled.
-    pub(super) fn forget_position(&self, store: &mut Store) -> Result<(), TrackerError> {
-        let mut odometer = lock(&self.odometer);
-        let mut next = odometer.clone();
-        next.forget_position();
-        store.set_meta(META_ODOMETER, &next.to_json())?;
-        *odometer = next;
-        Ok(())
-    }
 }
 
 /// One batch after the privacy zones and the odometer, before it is stored.
@@ -126,6 +117,16 @@ impl Prepared {
 }
 
 impl Shared {
+    /// Tracking starts again: what happened while it was off is not distance travelled.
+    pub(super) fn forget_position(&self) -> Result<(), TrackerError> {
+        let mut odometer = lock(&self.locations.odometer);
+        let mut next = odometer.clone();
+        next.forget_position();
+        lock(&self.store).set_meta(META_ODOMETER, &next.to_json())?;
+        *odometer = next;
+        Ok(())
+    }
+
     /// Applies the privacy zones to the kept fixes (`kept`: their input indices, `motion`: the
     /// policy's state after each) and counts the rest on a copy of the odometer.
     pub(super) fn prepare(
@@ -195,6 +196,16 @@ impl Shared {
             *lock(&self.locations.last) = Some(newest.clone());
         }
         locations
+    }
+
+    /// An answer to a position request is the last known location when it is the newest
+    /// (best effort: a failed write only leaves the previous one on disk).
+    pub(super) fn remember_if_newer(&self, location: &Location) {
+        let mut last = lock(&self.locations.last);
+        if last.as_ref().is_none_or(|l| l.time_ms < location.time_ms) {
+            let _ = lock(&self.store).set_meta(META_LAST_LOCATION, &location.to_json());
+            *last = Some(location.clone());
+        }
     }
 
     /// Hands the committed locations to the app, in order, with no lock held.

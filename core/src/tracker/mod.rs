@@ -273,7 +273,7 @@ impl Tracker {
     /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
         // The odometer does not count what happened while tracking was off.
-        (self.shared.locations).forget_position(&mut lock(&self.shared.store))?;
+        self.shared.forget_position()?;
         self.set_tracking(true)?;
         let output = lock(&self.shared.decider).restart(self.shared.steady.now_ms());
         self.shared.apply_policy(vec![output]);
