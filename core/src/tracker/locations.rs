@@ -53,7 +53,6 @@ impl Locations {
             listener: Mutex::new(None),
         })
     }
-
 }
 
 /// One batch after the privacy zones and the odometer, before it is stored.
@@ -196,6 +195,12 @@ impl Shared {
             *lock(&self.locations.last) = Some(newest.clone());
         }
         locations
+    }
+
+    /// Whether a position lies in any privacy zone.
+    pub(super) fn in_privacy_zone(&self, latitude_deg: f64, longitude_deg: f64) -> bool {
+        let probe = Fix::new(0, latitude_deg, longitude_deg, 1.0);
+        privacy::judge(&lock(&self.locations.zones), &probe, None) != Verdict::Keep
     }
 
     /// An answer to a position request is the last known location when it is the newest
