@@ -87,7 +87,7 @@ impl RunningCollector {
         format!(
             "http://{}{}",
             self.addr,
-            tracelet_core::protocol::INGEST_PATH
+            tracelet_protocol::wire::INGEST_PATH
         )
     }
 
@@ -200,7 +200,7 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
 
 fn router(state: AppState, max_body_bytes: usize) -> Router {
     Router::new()
-        .route(tracelet_core::protocol::INGEST_PATH, post(ingest::ingest))
+        .route(tracelet_protocol::wire::INGEST_PATH, post(ingest::ingest))
         .route("/v1/devices", get(read::devices))
         .route("/v1/devices/{device}/fixes", get(read::fixes))
         .route("/v1/devices/{device}/latest", get(read::latest))
