@@ -9,8 +9,10 @@
 //!
 //! What an app or a binding uses is re-exported here, at the crate root: the [`Tracker`] and
 //! its configuration, what it takes ([`Fix`], [`NetworkState`], [`Activity`], [`PowerState`],
-//! [`Geofence`], [`LocationAccess`]…), what it reports ([`Event`], [`Status`],
-//! [`TrackerError`]…), and the seams a platform may fill ([`Transport`], [`TokenProvider`],
+//! [`Geofence`], [`LocationAccess`], [`PrivacyZone`], [`PositionRequest`]…), what it reports
+//! ([`Event`], [`Location`], [`OdometerReading`], [`Status`], [`TrackerError`] and the typed
+//! errors of single calls: [`OdometerError`], [`PrivacyZoneError`], [`CurrentPositionError`]),
+//! and the seams a platform may fill ([`Transport`], [`TokenProvider`], [`LocationListener`],
 //! [`Clock`]).
 //!
 //! # Building blocks
