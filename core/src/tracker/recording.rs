@@ -96,18 +96,26 @@ impl Tracker {
                     fence_states: &observed.states,
                     meta: Some(MetaWriter(&meta)),
                 };
-                match store.append_with(append, now) {
-                    Ok(outcome) => (
-                        outcome,
-                        store.take_checkpoint_hint(),
-                        observed,
-                        Some(prepared),
-                    ),
+                let written = store.append_with(append, now);
+                let hint = store.take_checkpoint_hint();
+                drop(store);
+                match written {
+                    // Adopted while the decider is still locked, so that the next batch
+                    // counts on from this one's odometer.
+                    Ok(outcome) => {
+                        let batch = Batch {
+                            dropped: prepared.dropped.clone(),
+                            coarsened: prepared.coarsened,
+                            smoothed: prepared.smoothed.clone(),
+                            locations: self.shared.adopt(prepared, &outcome.seqs),
+                        };
+                        (outcome, hint, observed, Some(batch))
+                    }
                     Err(e) => {
                         // Nothing was stored: put every judge back as it was (the odometer's
                         // new state was only a copy).
                         *decider = before;
-                        if let Ok((stored, _)) = store.load_geofences() {
+                        if let Ok((stored, _)) = lock(&self.shared.store).load_geofences() {
                             geofencing.load(stored);
                         }
                         return Err(e.into());
@@ -123,15 +131,12 @@ impl Tracker {
                 prepared,
             )
         };
-        let (dropped, coarsened, stored_smoothed, locations) = match prepared {
-            Some(prepared) => (
-                prepared.dropped.clone(),
-                prepared.coarsened,
-                prepared.smoothed.clone(),
-                self.shared.adopt(prepared, &outcome.seqs),
-            ),
-            None => (Vec::new(), 0, Vec::new(), Vec::new()),
-        };
+        let Batch {
+            dropped,
+            coarsened,
+            smoothed: stored_smoothed,
+            locations,
+        } = prepared.unwrap_or_default();
         let mut record = BatchRecord {
             accepted: outcome.seqs.clone(),
             ..BatchRecord::default()
@@ -241,6 +246,16 @@ impl Shared {
         let fired = self.emit_observed(&observed);
         stopped || fired
     }
+}
+
+/// What a stored batch leaves for the app: the fixes a privacy zone dropped (input indices),
+/// how many it coarsened, the smoothed positions stored, the locations to deliver.
+#[derive(Default)]
+struct Batch {
+    dropped: Vec<usize>,
+    coarsened: u64,
+    smoothed: Vec<Option<Smoothed>>,
+    locations: Vec<crate::location::Location>,
 }
 
 /// The positions the geofences judge (the filter's smoothed one where there is one), each with
