@@ -43,6 +43,8 @@ pub struct Decider {
 #[derive(Debug, Default)]
 pub struct Verdicts {
     pub keep: Vec<Fix>,
+    /// The input index of each kept fix.
+    pub kept: Vec<usize>,
     /// The filter's smoothed position of each kept fix, by the same index.
     pub smoothed: Vec<Option<Smoothed>>,
     pub refused: Vec<(usize, Refusal)>,
@@ -111,6 +113,7 @@ impl Decider {
                 verdicts.refused.push((index, Refusal::Filtered(reason)));
             } else {
                 verdicts.keep.push(fix);
+                verdicts.kept.push(index);
                 verdicts.smoothed.push(None);
             }
         }
@@ -143,6 +146,7 @@ impl Decider {
                 }
                 None => {
                     verdicts.keep.push(fix);
+                    verdicts.kept.push(index);
                     verdicts.smoothed.push(None);
                 }
                 Some(FilterDecision::Accept { smoothed, .. }) => {
@@ -151,6 +155,7 @@ impl Decider {
                         verdicts.refused.push((index, Refusal::Filtered(reason)));
                     } else {
                         verdicts.keep.push(fix);
+                        verdicts.kept.push(index);
                         verdicts.smoothed.push(smoothed);
                     }
                 }

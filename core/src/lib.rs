@@ -9,8 +9,10 @@
 //!
 //! What an app or a binding uses is re-exported here, at the crate root: the [`Tracker`] and
 //! its configuration, what it takes ([`Fix`], [`NetworkState`], [`Activity`], [`PowerState`],
-//! [`Geofence`], [`LocationAccess`]…), what it reports ([`Event`], [`Status`],
-//! [`TrackerError`]…), and the seams a platform may fill ([`Transport`], [`TokenProvider`],
+//! [`Geofence`], [`LocationAccess`], [`PrivacyZone`], [`PositionRequest`]…), what it reports
+//! ([`Event`], [`Location`], [`OdometerReading`], [`Status`], [`TrackerError`] and the typed
+//! errors of single calls: [`OdometerError`], [`PrivacyZoneError`], [`CurrentPositionError`]),
+//! and the seams a platform may fill ([`Transport`], [`TokenProvider`], [`LocationListener`],
 //! [`Clock`]).
 //!
 //! # Building blocks
@@ -28,8 +30,12 @@ pub mod filter;
 pub mod fix;
 pub mod geodesy;
 pub mod geofence;
+pub mod location;
+pub mod odometer;
 pub mod platform;
 pub mod policy;
+pub mod position_request;
+pub mod privacy;
 pub mod protocol;
 pub mod request_extras;
 pub mod store;
@@ -53,11 +59,15 @@ pub use geofence::{
     Geofence, GeofenceConfig, GeofenceError, GeofenceShape, OsRegion, RegionRequest,
 };
 pub use geofencing::Transition;
+pub use location::{Location, LocationListener};
+pub use odometer::{OdometerError, OdometerReading};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use policy::{
     MotionReason, MotionState, PolicyConfig, PowerState, Priority, SamplingRequest,
     StationaryGeofence,
 };
+pub use position_request::{CurrentPositionError, PositionRequest};
+pub use privacy::{PrivacyAction, PrivacyZone, PrivacyZoneError};
 pub use steady::Now;
 pub use store::{StoreLimits, StreamIds};
 pub use tracker::{

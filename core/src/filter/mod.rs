@@ -289,10 +289,13 @@ pub enum RejectReason {
     /// A heartbeat fix while stationary that shows no movement: the stop's position is already
     /// stored, and a vague heartbeat would only draw jitter around it.
     Stationary,
+    /// Inside an app's privacy zone that drops fixes (`crate::privacy`); decided after the
+    /// filter, by the tracker.
+    PrivacyZone,
 }
 
 impl RejectReason {
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
     /// Every reason, in the order of the pipeline.
     pub const ALL: [RejectReason; RejectReason::COUNT] = [
         RejectReason::InvalidValue,
@@ -306,6 +309,7 @@ impl RejectReason {
         RejectReason::Superseded,
         RejectReason::ImpliedSpeed,
         RejectReason::Stationary,
+        RejectReason::PrivacyZone,
     ];
 
     /// Stable short name for events, counters and logs.
@@ -322,6 +326,7 @@ impl RejectReason {
             RejectReason::Superseded => "superseded",
             RejectReason::ImpliedSpeed => "implied_speed",
             RejectReason::Stationary => "stationary",
+            RejectReason::PrivacyZone => "privacy_zone",
         }
     }
 

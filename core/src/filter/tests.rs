@@ -52,7 +52,8 @@ fn reason_names_are_stable_and_unique() {
             "accuracy_too_low",
             "superseded",
             "implied_speed",
-            "stationary"
+            "stationary",
+            "privacy_zone"
         ]
     );
     for r in RejectReason::ALL {

@@ -144,7 +144,8 @@ pub enum StoreError {
 }
 
 /// Everything one `record` call stores, in one transaction: the kept fixes, what the app
-/// attached to them, and the geofence events they caused with the states those left behind.
+/// attached to them, the geofence events they caused with the states those left behind, and
+/// the meta values that must agree with them (the odometer, the last known location).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Append<'a> {
     pub fixes: &'a [Fix],
@@ -154,6 +155,21 @@ pub struct Append<'a> {
     pub annotation: Option<&'a FixAnnotation>,
     pub events: &'a [QueuedEvent],
     pub fence_states: &'a [(String, FenceState)],
+    pub meta: Option<MetaWriter<'a>>,
+}
+
+/// Meta values written in the append's transaction, made from the sequence numbers the fixes
+/// were given (known only inside it).
+#[derive(Clone, Copy)]
+pub struct MetaWriter<'a>(pub &'a dyn Fn(&[u64]) -> MetaValues);
+
+/// Meta keys and their values.
+pub type MetaValues = Vec<(&'static str, String)>;
+
+impl std::fmt::Debug for MetaWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetaWriter")
+    }
 }
 
 /// The head of the queue: a run of readable fixes of one stream, and the row that ended it if
@@ -480,6 +496,15 @@ impl Store {
         let seqs = insert_all(&tx, fixes, append.smoothed, append.annotation, now_ms)?;
         events::insert_events(&tx, append.events, now_ms)?;
         geofences::update_states(&tx, append.fence_states)?;
+        if let Some(MetaWriter(values)) = append.meta {
+            for (key, value) in values(&seqs) {
+                tx.prepare_cached(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                )?
+                .execute(params![key, value])?;
+            }
+        }
         if let Some(newest) = fixes.iter().map(|f| f.time_ms).max() {
             // In the same transaction, so that after a crash it agrees with the queue.
             tx.prepare_cached(

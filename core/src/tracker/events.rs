@@ -122,7 +122,9 @@ impl Shared {
                 self.emit(Event::MotionChanged { state, reason });
                 self.remember_motion(state);
             }
-            if let Some(request) = output.request {
+            // While a position request waits, GNSS stays on; the policy's request is
+            // announced again when it is answered.
+            if let Some(request) = output.request.filter(|_| !self.positions_waiting()) {
                 self.emit(Event::SamplingChanged { request });
             }
         }

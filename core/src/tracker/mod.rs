@@ -47,8 +47,10 @@ const META_TRACKING: &str = "tracking";
 const META_STEADY_MARK: &str = "steady_mark";
 
 mod app_data;
+mod current_position;
 mod events;
 mod http_extras;
+mod locations;
 mod outcomes;
 mod recording;
 mod schedule;
@@ -89,10 +91,15 @@ struct Shared {
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
-    /// Lock order: `decider`, `geofencing`, `annotations`, `store`, `state`.
+    /// Lock order: `decider`, `geofencing`, `annotations`, `locations`, `store`, `state`.
     decider: Mutex<Decider>,
     geofencing: Mutex<Geofencing>,
     annotations: Mutex<Annotations>,
+    /// Privacy zones, odometer, last known location (`locations.rs`).
+    locations: locations::Locations,
+    /// Position requests waiting for a fix, and whether their sampling was announced.
+    requests: Mutex<crate::position_request::Requests<current_position::Reply>>,
+    sampling_overridden: Mutex<bool>,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     token_provider: Mutex<Option<Arc<dyn TokenProvider>>>,
     /// Wakes the uploader to look again; wake-ups coalesce and are never lost.
@@ -162,6 +169,7 @@ impl Tracker {
         let mut geofencing = Geofencing::new(config.geofence, config.os_max_regions);
         geofencing.load(store.load_geofences()?.0);
         let annotations = app_data::load_annotations(&store)?;
+        let locations = locations::Locations::load(&store)?;
         let state = State {
             status: Status {
                 tracking,
@@ -199,6 +207,9 @@ impl Tracker {
             decider: Mutex::new(decider),
             geofencing: Mutex::new(geofencing),
             annotations: Mutex::new(annotations),
+            locations,
+            requests: Mutex::default(),
+            sampling_overridden: Mutex::new(false),
             listener: Mutex::new(None),
             token_provider: Mutex::new(None),
             wake: Notify::new(),
@@ -266,6 +277,8 @@ impl Tracker {
     /// Begins accepting fixes, sampling as if moving until the phone is known to be still.
     /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
+        // The odometer does not count what happened while tracking was off.
+        self.shared.forget_position()?;
         self.set_tracking(true)?;
         let output = lock(&self.shared.decider).restart(self.shared.steady.now_ms());
         self.shared.apply_policy(vec![output]);
@@ -401,7 +414,8 @@ impl Tracker {
 
     /// The sampling the platform layer should apply to the OS location API now.
     pub fn sampling_request(&self) -> SamplingRequest {
-        lock(&self.shared.decider).sampling_request()
+        let policy = lock(&self.shared.decider).sampling_request();
+        self.shared.effective_sampling(policy)
     }
 
     /// The newest fix time ever stored by this tracker's queue, across restarts. A recorder
@@ -473,5 +487,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod app_data_tests;
+#[cfg(test)]
+mod current_position_tests;
+#[cfg(test)]
+mod locations_tests;
 #[cfg(test)]
 mod real_phone_tests;

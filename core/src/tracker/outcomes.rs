@@ -52,6 +52,9 @@ pub struct Status {
     /// Refused fixes by reason name, in name order.
     pub rejected_by_reason: Vec<(String, u64)>,
     pub last_upload: Option<UploadOutcome>,
+    /// Fixes a privacy zone dropped, or stored at its centre, since the tracker was opened.
+    pub privacy_dropped_total: u64,
+    pub privacy_coarsened_total: u64,
 }
 
 /// What a completed flush achieved.

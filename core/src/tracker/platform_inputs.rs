@@ -48,7 +48,12 @@ impl Shared {
     /// Saves the motion state for the next process, best effort: a failed write only costs
     /// a relaunch some GNSS time.
     pub(super) fn remember_motion(&self, state: MotionState) {
-        let saved = match (state, lock(&self.decider).stop_position()) {
+        // A stop inside a privacy zone is not written down: the relaunched process starts
+        // moving instead (some GNSS time) rather than store a position the app keeps private.
+        let stop = lock(&self.decider)
+            .stop_position()
+            .filter(|&(lat, lon)| !self.in_privacy_zone(lat, lon));
+        let saved = match (state, stop) {
             (MotionState::Stationary, Some((latitude_deg, longitude_deg))) => {
                 RelaunchState::Stationary {
                     latitude_deg,

@@ -226,3 +226,33 @@ fn a_still_phone_keeps_coarse_updates_unless_something_can_wake_it() {
     assert!(!armed.standard_updates);
     assert_eq!(armed.request, tracker.sampling_request());
 }
+
+#[test]
+fn a_stop_inside_a_privacy_zone_is_not_saved_for_a_relaunch() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    {
+        let (tracker, _) = open(dir.path(), &clock);
+        tracker
+            .set_privacy_zones(vec![crate::privacy::PrivacyZone {
+                id: "home".into(),
+                latitude_deg: HOME.0,
+                longitude_deg: HOME.1,
+                radius_m: 200.0,
+                action: crate::privacy::PrivacyAction::Drop,
+            }])
+            .unwrap();
+        tracker.start().unwrap();
+        come_to_rest(&tracker, &clock);
+        assert_eq!(tracker.status().motion_state, Some(MotionState::Stationary));
+    }
+    clock.advance_ms(2 * 3_600_000);
+    let (tracker, _) = open(dir.path(), &clock);
+    // Nothing saved to resume: it starts moving, and no position of the stop is stored.
+    assert_eq!(tracker.status().motion_state, Some(MotionState::Moving));
+    let saved = crate::tracker::lock(&tracker.shared.store)
+        .meta(crate::platform::relaunch::META_KEY)
+        .unwrap()
+        .unwrap_or_default();
+    assert!(!saved.contains(&format!("{}", HOME.0)), "{saved}");
+}

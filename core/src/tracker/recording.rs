@@ -1,14 +1,14 @@
 //! The recording path: validate, filter, store in one transaction, then tell the app; and the
 //! decisions time alone makes (the policy's stop timeout, geofence dwell).
 
-use super::{BatchRecord, Event, RecordOutcome, Shared, Tracker, lock};
+use super::{BatchRecord, Event, RecordOutcome, Shared, Tracker, current_position, lock};
 use crate::decisions::Refusal;
 use crate::error::TrackerError;
-use crate::filter::Smoothed;
+use crate::filter::{RejectReason, Smoothed};
 use crate::fix::Fix;
 use crate::geofencing::{Observed, Position};
 use crate::steady::Now;
-use crate::store::{Append, EvictionReason};
+use crate::store::{Append, EvictionReason, MetaWriter};
 
 impl Tracker {
     /// Validates, filters and durably stores one fix. An invalid fix is a typed error; a valid
@@ -23,6 +23,8 @@ impl Tracker {
         }
         match result.rejected.pop() {
             Some((_, error)) => Err(error),
+            // Tracking is off: the fix only answered a position request.
+            None if !lock(&self.shared.state).status.tracking => Err(TrackerError::NotTracking),
             None => Err(TrackerError::Storage("fix was not stored".into())),
         }
     }
@@ -34,16 +36,33 @@ impl Tracker {
     /// back as they were, so that the same fixes recorded again are judged afresh.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
         if !lock(&self.shared.state).status.tracking {
+            if self.shared.positions_waiting() {
+                return self.record_for_position(fixes);
+            }
             return Err(TrackerError::NotTracking);
         }
+        // A waiting position request may take a fix the policy does not store.
+        let inputs = if self.shared.positions_waiting() {
+            fixes.clone()
+        } else {
+            Vec::new()
+        };
         let now = self.shared.steady.now();
         // The decider stays locked through the append, so the filter's order is the queue's.
-        let (verdicts, outcome, checkpoint_hint, policy_outputs, observed) = {
+        let (verdicts, outcome, checkpoint_hint, policy_outputs, observed, prepared) = {
             let mut decider = lock(&self.shared.decider);
             let before = decider.clone();
             let mut verdicts = decider.judge(fixes, now);
-            let (outcome, checkpoint_hint, observed) = if verdicts.keep.is_empty() {
-                (Default::default(), false, Observed::default())
+            // The policy sees every kept fix, inside a privacy zone or not (a stop at home is a
+            // stop); each location reports the state after its fix.
+            let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
+            let mut motion = Vec::with_capacity(verdicts.keep.len());
+            for fix in &verdicts.keep {
+                policy_outputs.extend(decider.observe(std::slice::from_ref(fix), now));
+                motion.push(decider.motion_state());
+            }
+            let (outcome, checkpoint_hint, observed, prepared) = if verdicts.keep.is_empty() {
+                (Default::default(), false, Observed::default(), None)
             } else {
                 let mut geofencing = lock(&self.shared.geofencing);
                 let positions = positions(
@@ -54,36 +73,70 @@ impl Tracker {
                 );
                 let observed = geofencing.observe(&positions, now.wall_ms);
                 let annotation = lock(&self.shared.annotations).for_fix();
+                let prepared = self.shared.prepare(
+                    &verdicts.keep,
+                    &verdicts.kept,
+                    &verdicts.smoothed,
+                    &motion,
+                    annotation.trip_id.clone(),
+                );
                 let mut store = lock(&self.shared.store);
                 // Smoothed positions are stored only to be uploaded.
                 let smoothed: &[Option<Smoothed>] = if self.shared.config.upload.include_smoothed {
-                    &verdicts.smoothed
+                    &prepared.smoothed
                 } else {
                     &[]
                 };
+                let meta = |seqs: &[u64]| prepared.meta(seqs);
                 let append = Append {
-                    fixes: &verdicts.keep,
+                    fixes: &prepared.fixes,
                     smoothed,
                     annotation: Some(&annotation),
                     events: &observed.events,
                     fence_states: &observed.states,
+                    meta: Some(MetaWriter(&meta)),
                 };
-                match store.append_with(append, now) {
-                    Ok(outcome) => (outcome, store.take_checkpoint_hint(), observed),
+                let written = store.append_with(append, now);
+                let hint = store.take_checkpoint_hint();
+                drop(store);
+                match written {
+                    // Adopted while the decider is still locked, so that the next batch
+                    // counts on from this one's odometer.
+                    Ok(outcome) => {
+                        let batch = Batch {
+                            dropped: prepared.dropped.clone(),
+                            coarsened: prepared.coarsened,
+                            smoothed: prepared.smoothed.clone(),
+                            locations: self.shared.adopt(prepared, &outcome.seqs),
+                        };
+                        (outcome, hint, observed, Some(batch))
+                    }
                     Err(e) => {
-                        // Nothing was stored: put every judge back as it was.
+                        // Nothing was stored: put every judge back as it was (the odometer's
+                        // new state was only a copy).
                         *decider = before;
-                        if let Ok((stored, _)) = store.load_geofences() {
+                        if let Ok((stored, _)) = lock(&self.shared.store).load_geofences() {
                             geofencing.load(stored);
                         }
                         return Err(e.into());
                     }
                 }
             };
-            let mut policy_outputs = std::mem::take(&mut verdicts.policy_outputs);
-            policy_outputs.extend(decider.observe(&verdicts.keep, now));
-            (verdicts, outcome, checkpoint_hint, policy_outputs, observed)
+            (
+                verdicts,
+                outcome,
+                checkpoint_hint,
+                policy_outputs,
+                observed,
+                prepared,
+            )
         };
+        let Batch {
+            dropped,
+            coarsened,
+            smoothed: stored_smoothed,
+            locations,
+        } = prepared.unwrap_or_default();
         let mut record = BatchRecord {
             accepted: outcome.seqs.clone(),
             ..BatchRecord::default()
@@ -91,13 +144,27 @@ impl Tracker {
         {
             let mut state = lock(&self.shared.state);
             state.status.accepted_total += outcome.seqs.len() as u64;
-            state.status.rejected_total += verdicts.refused.len() as u64;
+            state.status.rejected_total += (verdicts.refused.len() + dropped.len()) as u64;
             state.status.evicted_total += outcome.evicted.iter().map(|(_, n)| n).sum::<u64>();
+            state.status.privacy_dropped_total += dropped.len() as u64;
+            state.status.privacy_coarsened_total += coarsened;
             for (_, refusal) in &verdicts.refused {
                 *state.rejected_by_reason.entry(refusal.name()).or_default() += 1;
             }
+            if !dropped.is_empty() {
+                *state
+                    .rejected_by_reason
+                    .entry(RejectReason::PrivacyZone.name())
+                    .or_default() += dropped.len() as u64;
+            }
         }
-        for (index, refusal) in verdicts.refused {
+        let still = current_position::stationary_refusals(&verdicts.refused);
+        let refusals = verdicts.refused.into_iter().chain(
+            dropped
+                .into_iter()
+                .map(|index| (index, Refusal::Filtered(RejectReason::PrivacyZone))),
+        );
+        for (index, refusal) in refusals {
             self.shared.emit(Event::FixRejected {
                 reason: refusal.name().into(),
             });
@@ -110,18 +177,23 @@ impl Tracker {
                 Refusal::Filtered(reason) => record.filtered.push((index, reason)),
             }
         }
+        record.filtered.sort_by_key(|(index, _)| *index);
         for &(reason, count) in &outcome.evicted {
             self.shared.emit(Event::FixesEvicted {
                 count,
                 reason: eviction_name(reason).into(),
             });
         }
-        for (&seq, smoothed) in outcome.seqs.iter().zip(&verdicts.smoothed) {
+        for (&seq, smoothed) in outcome.seqs.iter().zip(&stored_smoothed) {
             self.shared.emit(Event::FixAccepted { seq });
             if let Some(smoothed) = *smoothed {
                 self.shared.emit(Event::FixSmoothed { seq, smoothed });
             }
         }
+        if !inputs.is_empty() {
+            self.shared.offer_batch(&locations, &inputs, &still);
+        }
+        self.shared.deliver(locations);
         let motion_changed = self.shared.apply_policy(policy_outputs);
         let transitions = self.shared.emit_observed(&observed);
         if motion_changed || transitions {
@@ -149,6 +221,7 @@ impl Shared {
     /// an upload now (the phone stopped, a geofence fired).
     pub(super) fn tick(&self) -> bool {
         let now = self.steady.now();
+        self.expire_positions();
         let output = lock(&self.decider).tick(now.steady_ms);
         let stopped = self.apply_policy(vec![output]);
         let observed = {
@@ -173,6 +246,16 @@ impl Shared {
         let fired = self.emit_observed(&observed);
         stopped || fired
     }
+}
+
+/// What a stored batch leaves for the app: the fixes a privacy zone dropped (input indices),
+/// how many it coarsened, the smoothed positions stored, the locations to deliver.
+#[derive(Default)]
+struct Batch {
+    dropped: Vec<usize>,
+    coarsened: u64,
+    smoothed: Vec<Option<Smoothed>>,
+    locations: Vec<crate::location::Location>,
 }
 
 /// The positions the geofences judge (the filter's smoothed one where there is one), each with

@@ -484,7 +484,11 @@ impl Shared {
             UploadDecision::UploadNow => Some(now_ms),
             decision => decision.wake_at_ms(),
         };
-        [policy, dwell, upload].into_iter().flatten().min()
+        let position = self.next_position_deadline_ms();
+        [policy, dwell, upload, position]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Wakes the uploader if it should now wake sooner than it planned when it went to sleep.

@@ -129,6 +129,7 @@ impl Recorder {
                 .collect(),
             uploads: self.uploads,
             extra: extra.as_object().cloned().unwrap_or_default(),
+            odometer: Vec::new(),
             geofence_events: Vec::new(),
         }
     }

@@ -20,9 +20,12 @@ use tracelet_core::platform::WakeSources;
 use tracelet_core::policy::{MotionState, PolicyConfig, SamplingRequest};
 use tracelet_core::store::StreamIds;
 use tracelet_core::upload::ReqwestTransport;
-use tracelet_core::{Event, EventListener, Fix, ManualClock, Tracker, TrackerConfig};
+use tracelet_core::{
+    Event, EventListener, Fix, Location, LocationListener, ManualClock, Tracker, TrackerConfig,
+};
 
 use crate::geofence_eval::FiredEvent;
+use crate::odometer_eval::Reading;
 use crate::os_mode::OsMode;
 use crate::subject::{Outcome, Subject};
 use crate::transport::CountingTransport;
@@ -78,6 +81,23 @@ impl EventListener for EventLog {
     }
 }
 
+/// The odometer after every accepted fix, as the app's location listener sees it.
+#[derive(Default)]
+struct OdometerLog(Mutex<Vec<Reading>>);
+
+impl LocationListener for OdometerLog {
+    fn on_location(&self, location: Location) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Reading {
+                time_ms: location.time_ms,
+                meters: location.odometer_m,
+                uncertainty_m: location.odometer_uncertainty_m,
+            });
+    }
+}
+
 pub struct CoreSubject {
     preset: String,
     runtime: tokio::runtime::Runtime,
@@ -86,6 +106,7 @@ pub struct CoreSubject {
     transport: Arc<CountingTransport>,
     tracker: Option<Tracker>,
     events: Arc<EventLog>,
+    odometer: Arc<OdometerLog>,
     /// The upload triggers in force, for the report.
     triggers: UploadPolicy,
     policy: PolicyConfig,
@@ -162,6 +183,8 @@ impl CoreSubject {
             .map_err(|e| format!("cannot start the tracker: {e}"))?;
         let events = Arc::new(EventLog::default());
         tracker.set_listener(Some(events.clone()));
+        let odometer = Arc::new(OdometerLog::default());
+        tracker.set_location_listener(Some(odometer.clone()));
         tracker.start().map_err(|e| e.to_string())?;
         if options.offline {
             tracker.set_network(tracelet_core::NetworkState {
@@ -184,6 +207,7 @@ impl CoreSubject {
             transport,
             tracker: Some(tracker),
             events,
+            odometer,
             triggers,
             policy,
             request: SamplingRequest::moving_balanced(),
@@ -433,6 +457,13 @@ impl Subject for CoreSubject {
             uploads: self.transport.uploads(),
             extra,
             geofence_events: std::mem::take(&mut self.geofence_events),
+            odometer: std::mem::take(
+                &mut *self
+                    .odometer
+                    .0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
         })
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod baselines;
 pub mod core_subject;
+pub mod current_position_eval;
 pub mod emission;
 pub mod energy;
 pub mod filter_eval;
@@ -15,6 +16,7 @@ pub mod geofence_eval;
 pub mod gpx;
 pub mod input;
 pub mod metrics;
+pub mod odometer_eval;
 pub mod os_mode;
 pub mod replay;
 pub mod report;

@@ -15,7 +15,7 @@ use crate::report::{Report, RunFigures};
 use crate::sim_os::SimOs;
 use crate::subject::Subject;
 use crate::timeline::{self, Timeline};
-use crate::{geofence_eval, input, truth};
+use crate::{geofence_eval, input, odometer_eval, truth};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyKind {
@@ -86,6 +86,14 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
     };
     let timeline = timeline::build(&trace.fixes, points.as_deref(), options.tail_s * 1000)
         .ok_or("the trace has no usable fixes")?;
+    // The phone's recording window, over which the true distance is measured.
+    let window = (
+        trace.fixes.first().map_or(0, |f| f.time_ms),
+        trace.fixes.last().map_or(0, |f| f.time_ms),
+    );
+    let truth_distance_m = points
+        .as_deref()
+        .map(|p| odometer_eval::truth_distance_m(p, window.0, window.1));
     let truth = truth_of(&timeline, points, trips);
     let start_ms = timeline.samples[0].truth.time_ms;
 
@@ -185,10 +193,18 @@ pub fn run(options: &ReplayOptions) -> Result<Report, String> {
         ))
     };
 
+    // Still: at rest by the ground truth's trips (where given) and by the simulated path.
+    let end_ms = now_ms + 1000;
+    let still = odometer_eval::still_within(
+        &odometer_eval::rest(&truth.moving, start_ms, end_ms),
+        &odometer_eval::rest(&truth::moving_from_path(&truth.path), start_ms, end_ms),
+    );
+    let odometer = odometer_eval::to_json(&outcome.odometer, truth_distance_m, &still);
     Ok(Report {
         policy: name,
         trace: options.trace.display().to_string(),
         geofences,
+        odometer,
         figures: RunFigures {
             duration_s: timeline.samples.len() as u64,
             trace_s: timeline.trace_samples as u64,

@@ -36,6 +36,8 @@ pub struct Report {
     pub trace: String,
     /// The `--geofences` evaluation (`geofence_eval::evaluate`), when asked for.
     pub geofences: Option<Value>,
+    /// The odometer's figures (`odometer_eval::to_json`).
+    pub odometer: Value,
     pub figures: RunFigures,
 }
 
@@ -121,7 +123,14 @@ impl Report {
         });
         let mut out = serde_json::Map::new();
         let geofences = self.geofences.clone().unwrap_or(Value::Null);
-        for part in [counts, energy, quality, geofences, context] {
+        for part in [
+            counts,
+            energy,
+            quality,
+            self.odometer.clone(),
+            geofences,
+            context,
+        ] {
             if let Value::Object(fields) = part {
                 out.extend(fields);
             }

@@ -29,6 +29,8 @@ pub struct Outcome {
     pub extra: serde_json::Map<String, serde_json::Value>,
     /// App geofence events, in order (the core only).
     pub geofence_events: Vec<crate::geofence_eval::FiredEvent>,
+    /// The odometer after each accepted fix (the core only).
+    pub odometer: Vec<crate::odometer_eval::Reading>,
 }
 
 /// A policy under test. `now_ms` is the simulated time of the current second.

@@ -106,6 +106,12 @@ struct Args {
     #[arg(long, default_value = "full", value_name = "MODE")]
     os_mode: String,
 
+    /// Mode: ask the core for one position every N seconds along the trace (default 60), cold
+    /// (tracking off, nothing cached) and warm (tracking for two minutes before), and report
+    /// the median time to a fix within 20 m of the truth (--truth, else the trace itself).
+    #[arg(long, value_name = "EVERY_S", num_args = 0..=1, default_missing_value = "60")]
+    current_position: Option<usize>,
+
     /// Print one compact JSON object (default: pretty-printed).
     #[arg(long)]
     json: bool,
@@ -116,6 +122,7 @@ enum Mode {
     PolicyReplay,
     FilterEval,
     MakeGeofences(f64),
+    CurrentPosition(usize),
 }
 
 fn main() -> ExitCode {
@@ -138,6 +145,12 @@ fn main() -> ExitCode {
 }
 
 fn mode(args: &Args) -> Result<Mode, String> {
+    if let Some(every_s) = args.current_position {
+        if args.filter_eval || args.make_geofences.is_some() {
+            return Err("--current-position is a mode of its own".into());
+        }
+        return Ok(Mode::CurrentPosition(every_s));
+    }
     match (args.filter_eval, args.make_geofences) {
         (true, Some(_)) => Err("--filter-eval and --make-geofences are separate modes".into()),
         (true, None) => Ok(Mode::FilterEval),
@@ -151,7 +164,22 @@ fn run(args: &Args) -> Result<serde_json::Value, String> {
         Mode::FilterEval => filter_eval_mode(args),
         Mode::PolicyReplay => policy_replay_mode(args),
         Mode::MakeGeofences(radius_m) => make_geofences_mode(args, radius_m),
+        Mode::CurrentPosition(every_s) => current_position_mode(args, every_s),
     }
+}
+
+fn current_position_mode(args: &Args, every_s: usize) -> Result<serde_json::Value, String> {
+    let trace = tracelet_replay::input::load(&args.trace)
+        .map_err(|e| format!("{}: {e}", args.trace.display()))?;
+    let points = match &args.truth {
+        Some(path) if path.extension().is_none_or(|e| e != "json") => {
+            Some(truth::load_points(path).map_err(|e| format!("{}: {e}", path.display()))?)
+        }
+        _ => None,
+    };
+    let timeline = tracelet_replay::timeline::build(&trace.fixes, points.as_deref(), 0)
+        .ok_or("the trace has no usable fixes")?;
+    tracelet_replay::current_position_eval::run(&timeline, &args.preset, every_s, args.seed)
 }
 
 fn ground_truth_json(args: &Args) -> Result<PathBuf, String> {
