@@ -42,18 +42,28 @@ pub fn decode(gzip: bool, body: &[u8], limits: &DecodeLimits) -> Result<BatchV1,
     let header = read_header(&bytes)?;
     check_count(&header, limits)?;
     reader.finish()?;
-    // The columns cost no more than the structures they fill.
-    let decoded = usize::try_from(header.count)
+    // The columns cost no more than the structures they fill: check before decoding them,
+    // then once more with the ids.
+    let fixes_bytes = usize::try_from(header.count)
         .unwrap_or(usize::MAX)
         .saturating_mul(size_of::<WireFix>());
-    if decoded > limits.max_decoded_bytes {
-        return Err(DecodeError::TooLarge(format!(
+    let over = || {
+        DecodeError::TooLarge(format!(
             "the decoded batch is larger than {} bytes",
             limits.max_decoded_bytes
-        )));
+        ))
+    };
+    if fixes_bytes > limits.max_decoded_bytes {
+        return Err(over());
     }
-    compact::decode(&bytes)
-        .map_err(|e| DecodeError::Malformed(format!("body is not a compact v1 batch: {e}")))
+    let batch = compact::decode(&bytes)
+        .map_err(|e| DecodeError::Malformed(format!("body is not a compact v1 batch: {e}")))?;
+    if fixes_bytes + batch.device.len() + batch.stream.len() + batch.batch.len()
+        > limits.max_decoded_bytes
+    {
+        return Err(over());
+    }
+    Ok(batch)
 }
 
 fn check_count(header: &Header, limits: &DecodeLimits) -> Result<(), DecodeError> {
