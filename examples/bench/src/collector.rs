@@ -128,7 +128,14 @@ struct Server {
 impl Server {
     fn start(binary: &PathBuf, db: &std::path::Path) -> Result<Server, Box<dyn std::error::Error>> {
         let mut child = Command::new(binary)
-            .args(["--listen", "127.0.0.1:0", "--token", TOKEN, "--read-token", READ_TOKEN])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                TOKEN,
+                "--read-token",
+                READ_TOKEN,
+            ])
             .arg("--db")
             .arg(db)
             .stdout(Stdio::piped())
@@ -428,8 +435,10 @@ fn run_devices(addr: SocketAddr, first_seq: u64, with_reader: bool) -> (f64, f64
                 let mut latencies = Vec::with_capacity(BATCHES);
                 for b in 0..BATCHES {
                     let first = first_seq + (b * FIXES) as u64;
-                    let body = gzip_chunks([normal_batch(&format!("dev-{d}"), first, FIXES as u64)
-                        .into_bytes()]);
+                    let body =
+                        gzip_chunks([
+                            normal_batch(&format!("dev-{d}"), first, FIXES as u64).into_bytes()
+                        ]);
                     let key = format!("{first}-{}", first + FIXES as u64 - 1);
                     let started = Instant::now();
                     let status = post_batch(addr, &key, &body).unwrap_or(0);
@@ -458,6 +467,9 @@ fn run_devices(addr: SocketAddr, first_seq: u64, with_reader: bool) -> (f64, f64
     (
         at(0.50),
         at(0.99),
-        (tracks.load(Ordering::Relaxed), fixes.load(Ordering::Relaxed)),
+        (
+            tracks.load(Ordering::Relaxed),
+            fixes.load(Ordering::Relaxed),
+        ),
     )
 }

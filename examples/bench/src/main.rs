@@ -309,12 +309,7 @@ fn markdown(r: &Report) -> String {
 /// The collector's figures as Markdown, each with its target.
 fn collector_markdown(r: &collector::CollectorReport) -> String {
     let mib = |b: u64| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0));
-    let statuses = |s: &[u16]| {
-        s.iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let statuses = |s: &[u16]| s.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
     let mut out = format!("Measured on: {}.\n\n", machine_description());
     out.push_str("| figure | value | target |\n|---|---|---|\n");
     let b = &r.bomb;

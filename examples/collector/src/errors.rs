@@ -1,10 +1,10 @@
 //! Every error answer is `{"error": "..."}` JSON, including those the framework writes itself
 //! (404 for an unknown path, 405, 408 from the request timeout, query rejections).
 
+use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use tracelet_core::protocol::ErrorResponse;
 
 /// Plain-text error bodies longer than this are replaced by the status's reason.

@@ -416,7 +416,11 @@ async fn invalid_events_and_annotations_are_refused_with_a_json_error() {
         );
         let (status, answer) = post_with_key(&collector, &body, &key).await;
         // Over a count limit is 413 (the SDK halves the batch); anything else is 400.
-        let expected = if what.starts_with("1001 events") { 413 } else { 400 };
+        let expected = if what.starts_with("1001 events") {
+            413
+        } else {
+            400
+        };
         assert_eq!(status, expected, "{what}: {answer}");
         let message = answer["error"].as_str().expect("a JSON error");
         // Errors name a field and a rule, never a value.

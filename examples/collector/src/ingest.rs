@@ -53,7 +53,10 @@ pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bod
                 Ok(Err(refusal)) => refuse(&state, refusal),
                 Err(_) => refuse(
                     &state,
-                    (StatusCode::INTERNAL_SERVER_ERROR, "ingest task failed".into()),
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "ingest task failed".into(),
+                    ),
                 ),
             }
         }
@@ -98,7 +101,10 @@ async fn receive(
                 "the request body stopped arriving".into(),
             )
         } else {
-            (StatusCode::BAD_REQUEST, "could not read the request body".into())
+            (
+                StatusCode::BAD_REQUEST,
+                "could not read the request body".into(),
+            )
         }
     })?;
     Ok((kind, bytes))

@@ -64,7 +64,10 @@ fn parse_answer(answer: &str) -> (u16, String, Value) {
 fn assert_json_error(answer: &(u16, String, Value), status: u16, containing: &str) {
     let (got, content_type, body) = answer;
     assert_eq!(*got, status, "{body}");
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let message = body["error"].as_str().expect("an error message");
     assert!(message.contains(containing), "{message}");
 }
@@ -104,7 +107,11 @@ async fn a_long_field_trailing_bytes_and_too_many_fixes_are_refused() {
     let mut long = br#"{"v":1,"device":"d","batch":"1-1","first_seq":1,"fixes":[{"t":1,"la":0,"lo":0,"ac":1,"tr":""#.to_vec();
     long.extend(std::iter::repeat_n(b'a', 4 * 1024 * 1024));
     long.extend_from_slice(br#""}]}"#);
-    assert_json_error(&post_bytes(&collector, &gzip(&long), "").await, 400, "longer than");
+    assert_json_error(
+        &post_bytes(&collector, &gzip(&long), "").await,
+        400,
+        "longer than",
+    );
 
     let fix = json!({"t": T0, "la": 52.5, "lo": 13.4, "ac": 5.0});
     let one = json!({"v": 1, "device": "d", "batch": "1-1", "first_seq": 1, "fixes": [fix]});
@@ -258,10 +265,16 @@ async fn reads_need_the_read_token_and_the_ingest_token_cannot_read() {
     let ingest_auth = format!("\r\nAuthorization: Bearer {TOKEN}");
     for path in paths {
         for auth in ["", ingest_auth.as_str()] {
-            let (status, body) = raw_request(&collector, &format!("GET {path} HTTP/1.1{auth}"), "").await;
+            let (status, body) =
+                raw_request(&collector, &format!("GET {path} HTTP/1.1{auth}"), "").await;
             assert_eq!(status, 401, "{path} {auth:?}: {body}");
             let json: Value = serde_json::from_str(&body).expect("JSON");
-            assert!(json["error"].as_str().expect("error").contains("read token"));
+            assert!(
+                json["error"]
+                    .as_str()
+                    .expect("error")
+                    .contains("read token")
+            );
         }
     }
     let (status, _) = request(&collector, "GET /v1/devices HTTP/1.1", "").await;
@@ -285,7 +298,10 @@ async fn the_map_trades_its_token_for_a_session_cookie() {
     socket.write_all(opening.as_bytes()).await.expect("write");
     let answer = String::from_utf8_lossy(&until_closed(&mut socket).await).into_owned();
     assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("location: /map\r\n"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("location: /map\r\n"),
+        "{answer}"
+    );
     let cookie = answer
         .lines()
         .find_map(|l| l.strip_prefix("set-cookie: "))
@@ -293,13 +309,21 @@ async fn the_map_trades_its_token_for_a_session_cookie() {
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let session = cookie.split(';').next().expect("name=value");
     for path in ["/map", "/v1/devices", "/v1/stats"] {
-        let (status, body) =
-            raw_request(&collector, &format!("GET {path} HTTP/1.1\r\nCookie: {session}"), "").await;
+        let (status, body) = raw_request(
+            &collector,
+            &format!("GET {path} HTTP/1.1\r\nCookie: {session}"),
+            "",
+        )
+        .await;
         assert_eq!(status, 200, "{path}: {body}");
     }
     let (status, _) = raw_request(&collector, "GET /map?access_token=wrong HTTP/1.1", "").await;
     assert_eq!(status, 401);
-    assert!(collector.map_url().ends_with(&format!("/map?access_token={READ_TOKEN}")));
+    assert!(
+        collector
+            .map_url()
+            .ends_with(&format!("/map?access_token={READ_TOKEN}"))
+    );
     collector.stop().await;
 }
 
@@ -308,7 +332,8 @@ async fn post_fixes(collector: &RunningCollector, device: &str, first_seq: u64, 
         .map(|i| json!({"t": T0 + ((first_seq + i) as i64) * 1000, "la": 52.5, "lo": 13.4, "ac": 5.0}))
         .collect();
     let batch = format!("{first_seq}-{}", first_seq + count - 1);
-    let body = json!({"v": 1, "device": device, "batch": batch, "first_seq": first_seq, "fixes": fixes});
+    let body =
+        json!({"v": 1, "device": device, "batch": batch, "first_seq": first_seq, "fixes": fixes});
     let head = format!(
         "POST /v1/batches HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\
          Content-Type: application/json\r\nIdempotency-Key: {batch}"
@@ -316,12 +341,19 @@ async fn post_fixes(collector: &RunningCollector, device: &str, first_seq: u64, 
     raw_request(collector, &head, &body.to_string()).await.0
 }
 
+/// Holds the ingest lock across the reads on purpose: they must not need it.
 #[tokio::test]
+#[allow(clippy::await_holding_lock)]
 async fn reads_are_answered_while_the_ingest_lock_is_held() {
     let collector = collector().await;
     assert_eq!(post_fixes(&collector, "held", 1, 10).await, 200);
     let guard = crate::lock(collector.ingest_lock());
-    for path in ["/v1/devices", "/v1/devices/held/track", "/v1/devices/held/fixes", "/v1/stats"] {
+    for path in [
+        "/v1/devices",
+        "/v1/devices/held/track",
+        "/v1/devices/held/fixes",
+        "/v1/stats",
+    ] {
         let head = format!("GET {path} HTTP/1.1");
         let read = request(&collector, &head, "");
         let (status, body) = tokio::time::timeout(DEADLINE, read)

@@ -22,7 +22,12 @@ use crate::Limits;
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `app` on `listener` until `stop` fires.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: oneshot::Receiver<()>) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    stop: oneshot::Receiver<()>,
+) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)

@@ -230,7 +230,10 @@ fn map_to_sql(map: &BTreeMap<String, String>) -> Option<String> {
     serde_json::to_string(map).ok()
 }
 
-pub(crate) fn map_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<BTreeMap<String, String>> {
+pub(crate) fn map_from_sql(
+    r: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<BTreeMap<String, String>> {
     let text: Option<String> = r.get(index)?;
     match text {
         None => Ok(BTreeMap::new()),

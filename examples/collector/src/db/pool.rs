@@ -26,7 +26,10 @@ impl ReadPool {
     }
 
     /// Runs `read` on a read-only connection (blocking: call it off the async workers).
-    pub fn read<T>(&self, read: impl FnOnce(&Queries<'_>) -> Result<T, DbError>) -> Result<T, DbError> {
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&Queries<'_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         let idle = crate::lock(&self.idle).pop();
         let conn = match idle {
             Some(conn) => conn,

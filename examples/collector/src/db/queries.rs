@@ -125,7 +125,9 @@ mod tests {
             "SELECT device, fixes, last_t, events, metadata FROM devices WHERE device > ?1 ORDER BY device LIMIT ?2".to_owned(),
         ];
         for sql in statements {
-            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).expect("plan");
+            let mut stmt = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan");
             // Unbound parameters are NULL, which is enough for a plan.
             let mut rows = stmt.raw_query();
             let mut steps: Vec<String> = Vec::new();
@@ -133,7 +135,9 @@ mod tests {
                 steps.push(row.get(3).expect("detail"));
             }
             assert!(
-                steps.iter().all(|s| !s.starts_with("SCAN") && !s.contains("TEMP B-TREE")),
+                steps
+                    .iter()
+                    .all(|s| !s.starts_with("SCAN") && !s.contains("TEMP B-TREE")),
                 "{sql}: {steps:?}"
             );
         }

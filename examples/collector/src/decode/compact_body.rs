@@ -34,7 +34,9 @@ pub fn decode(gzip: bool, body: &[u8], limits: &DecodeLimits) -> Result<BatchV1,
         (Err(_), Some(SourceLimit::Inflated(_))) if longest < limits.max_inflated_bytes => {
             let header = read_header(&bytes)?;
             check_count(&header, limits)?;
-            return Err(DecodeError::Malformed("bytes after the compact batch".into()));
+            return Err(DecodeError::Malformed(
+                "bytes after the compact batch".into(),
+            ));
         }
         (Err(_), Some(limit)) => return Err(limit.to_error()),
         (Err(_), None) => return Err(SourceLimit::BadGzip.to_error()),
@@ -78,7 +80,8 @@ fn check_count(header: &Header, limits: &DecodeLimits) -> Result<(), DecodeError
 
 /// Reads the magic, the device and stream lengths, and the fix count.
 fn read_header(bytes: &[u8]) -> Result<Header, DecodeError> {
-    let malformed = |what: &str| DecodeError::Malformed(format!("body is not a compact v1 batch: {what}"));
+    let malformed =
+        |what: &str| DecodeError::Malformed(format!("body is not a compact v1 batch: {what}"));
     let mut rest = bytes;
     let magic = take(&mut rest, 4).ok_or_else(|| malformed("truncated input"))?;
     let with_stream = match magic {

@@ -97,10 +97,7 @@ struct At {
 }
 
 impl At {
-    const BATCH: At = At {
-        list: "",
-        index: 0,
-    };
+    const BATCH: At = At { list: "", index: 0 };
 }
 
 impl fmt::Display for At {
@@ -307,7 +304,8 @@ impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BatchV1, A::Error> {
         let ctx = self.ctx;
         let at = At::BATCH;
-        let (mut v, mut device, mut stream, mut batch, mut first_seq) = (None, None, None, None, None);
+        let (mut v, mut device, mut stream, mut batch, mut first_seq) =
+            (None, None, None, None, None);
         let (mut fixes, mut events) = (None, None);
         while let Some(field) = map.next_key_seed(FieldSeed(BATCH_FIELDS))? {
             match field {
@@ -326,7 +324,11 @@ impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
                 }
                 Some(4) => put(&mut first_seq, map.next_value::<u64>()?, "first_seq")?,
                 Some(5) => put(&mut fixes, map.next_value_seed(FixesSeed { ctx })?, "fixes")?,
-                Some(6) => put(&mut events, map.next_value_seed(EventsSeed { ctx })?, "events")?,
+                Some(6) => put(
+                    &mut events,
+                    map.next_value_seed(EventsSeed { ctx })?,
+                    "events",
+                )?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -433,7 +435,15 @@ impl<'de> Visitor<'de> for FixSeed<'_, '_> {
                     let seed = BoundedStr::new(ctx, at, name, MAX_TRIP_ID_CHARS);
                     put(&mut tr, map.next_value_seed(OptionalStr(seed))?, name)?;
                 }
-                _ => put(&mut x, map.next_value_seed(MapSeed { ctx, at, field: name })?, name)?,
+                _ => put(
+                    &mut x,
+                    map.next_value_seed(MapSeed {
+                        ctx,
+                        at,
+                        field: name,
+                    })?,
+                    name,
+                )?,
             }
         }
         let [al, va, sp, sa, be, ba, sla, slo, sac] = optional.map(Option::flatten);
@@ -540,7 +550,15 @@ impl<'de> Visitor<'de> for EventSeed<'_, '_> {
                 }
                 4 => put(&mut la, map.next_value::<Option<f64>>()?, name)?,
                 5 => put(&mut lo, map.next_value::<Option<f64>>()?, name)?,
-                _ => put(&mut m, map.next_value_seed(MapSeed { ctx, at, field: name })?, name)?,
+                _ => put(
+                    &mut m,
+                    map.next_value_seed(MapSeed {
+                        ctx,
+                        at,
+                        field: name,
+                    })?,
+                    name,
+                )?,
             }
         }
         Ok(WireEvent {

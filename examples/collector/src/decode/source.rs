@@ -39,9 +39,9 @@ impl SourceLimit {
             SourceLimit::LongNumber => DecodeError::Malformed(format!(
                 "a number in the body is longer than {MAX_NUMBER_BYTES} characters"
             )),
-            SourceLimit::TooDeep => DecodeError::Malformed(format!(
-                "the body nests deeper than {MAX_NESTING} levels"
-            )),
+            SourceLimit::TooDeep => {
+                DecodeError::Malformed(format!("the body nests deeper than {MAX_NESTING} levels"))
+            }
             SourceLimit::BadGzip => DecodeError::Malformed("body is not valid gzip".into()),
         }
     }

@@ -61,7 +61,10 @@ fn too_large(result: Result<BatchV1, DecodeError>, what: &str) -> String {
             assert!(message.contains(what), "{message}");
             message
         }
-        other => panic!("expected TooLarge({what}), got {:?}", other.map(|b| b.fixes.len())),
+        other => panic!(
+            "expected TooLarge({what}), got {:?}",
+            other.map(|b| b.fixes.len())
+        ),
     }
 }
 
@@ -71,7 +74,10 @@ fn malformed(result: Result<BatchV1, DecodeError>, what: &str) -> String {
             assert!(message.contains(what), "{message}");
             message
         }
-        other => panic!("expected Malformed({what}), got {:?}", other.map(|b| b.fixes.len())),
+        other => panic!(
+            "expected Malformed({what}), got {:?}",
+            other.map(|b| b.fixes.len())
+        ),
     }
 }
 
@@ -96,7 +102,10 @@ fn inflating_stops_at_the_inflated_limit() {
         ..limits()
     };
     let body = gzip_parts([OPENING.as_bytes().to_vec(), vec![b' '; 1024 * 1024]]);
-    too_large(decode(JSON, &body, &small), "inflated body is larger than 65536");
+    too_large(
+        decode(JSON, &body, &small),
+        "inflated body is larger than 65536",
+    );
 }
 
 #[test]
@@ -121,7 +130,11 @@ fn every_string_field_has_its_bound() {
     let mut with_extras = fix(1);
     with_extras.x = (0..17).map(|i| (format!("k{i}"), "v".into())).collect();
     let mut with_big_extras = fix(1);
-    with_big_extras.x = [("a".into(), "v".repeat(1000)), ("b".into(), "v".repeat(100))].into();
+    with_big_extras.x = [
+        ("a".into(), "v".repeat(1000)),
+        ("b".into(), "v".repeat(100)),
+    ]
+    .into();
     let cases = [
         (with_provider, "pr is longer than 16 bytes"),
         (with_trip, "tr is longer than 128 characters"),
@@ -136,7 +149,10 @@ fn every_string_field_has_its_bound() {
     let mut long_device = batch(vec![fix(0)]);
     long_device.device = "d".repeat(129);
     let json = serde_json::to_vec(&long_device).expect("json");
-    malformed(decode(JSON, &gzip(&json), &limits()), "device is longer than 128");
+    malformed(
+        decode(JSON, &gzip(&json), &limits()),
+        "device is longer than 128",
+    );
     let mut long_kind = batch(vec![fix(0)]);
     long_kind.events = vec![WireEvent {
         s: 1,
@@ -148,7 +164,10 @@ fn every_string_field_has_its_bound() {
         m: Default::default(),
     }];
     let json = serde_json::to_vec(&long_kind).expect("json");
-    malformed(decode(JSON, &gzip(&json), &limits()), "events[0]: k is longer");
+    malformed(
+        decode(JSON, &gzip(&json), &limits()),
+        "events[0]: k is longer",
+    );
 }
 
 #[test]
@@ -156,16 +175,28 @@ fn bytes_after_the_gzip_member_or_the_json_value_are_refused() {
     let json = serde_json::to_vec(&batch(vec![fix(0)])).expect("json");
     let mut two_members = gzip(&json);
     two_members.extend_from_slice(&gzip(b" "));
-    malformed(decode(JSON, &two_members, &limits()), "after the gzip member");
+    malformed(
+        decode(JSON, &two_members, &limits()),
+        "after the gzip member",
+    );
     let mut garbage = gzip(&json);
     garbage.push(0);
-    malformed(decode(JSON, &garbage, &limits()), "1 bytes after the gzip member");
+    malformed(
+        decode(JSON, &garbage, &limits()),
+        "1 bytes after the gzip member",
+    );
     let mut second_value = json.clone();
     second_value.extend_from_slice(b" {}");
-    malformed(decode(JSON, &gzip(&second_value), &limits()), "after the JSON value");
+    malformed(
+        decode(JSON, &gzip(&second_value), &limits()),
+        "after the JSON value",
+    );
     let mut compact_trailing = compact::encode("d", "s", 1, &[fix(0)]);
     compact_trailing.push(7);
-    malformed(decode(COMPACT, &gzip(&compact_trailing), &limits()), "trailing");
+    malformed(
+        decode(COMPACT, &gzip(&compact_trailing), &limits()),
+        "trailing",
+    );
     // Whitespace after the value is not garbage.
     let mut spaced = json;
     spaced.extend_from_slice(b" \n");
@@ -176,21 +207,33 @@ fn bytes_after_the_gzip_member_or_the_json_value_are_refused() {
 fn a_compact_header_over_the_fix_limit_is_refused_before_its_columns() {
     let mut header = b"TLB2\x01d\x01s\x01".to_vec();
     header.extend_from_slice(&[0x91, 0x4e]); // 10,001
-    too_large(decode(COMPACT, &gzip(&header), &limits()), "at most 10000 fixes");
+    too_large(
+        decode(COMPACT, &gzip(&header), &limits()),
+        "at most 10000 fixes",
+    );
     // A compact body longer than 10,000 fixes can need, whatever it claims.
     let mut long = b"TLB2\x01d\x01s\x01\x01".to_vec();
     long.extend(std::iter::repeat_n(0u8, 2 * 1024 * 1024));
-    malformed(decode(COMPACT, &gzip(&long), &limits()), "bytes after the compact batch");
+    malformed(
+        decode(COMPACT, &gzip(&long), &limits()),
+        "bytes after the compact batch",
+    );
     let mut long_device = b"TLB2\x81\x01".to_vec();
     long_device.extend_from_slice(&[b'd'; 129]);
-    malformed(decode(COMPACT, &gzip(&long_device), &limits()), "device is longer");
+    malformed(
+        decode(COMPACT, &gzip(&long_device), &limits()),
+        "device is longer",
+    );
 }
 
 #[test]
 fn deep_nesting_and_long_numbers_are_refused() {
     let mut deep = br#"{"v":1,"junk":"#.to_vec();
     deep.extend(std::iter::repeat_n(b'[', 100_000));
-    malformed(decode(JSON, &gzip(&deep), &limits()), "nests deeper than 32");
+    malformed(
+        decode(JSON, &gzip(&deep), &limits()),
+        "nests deeper than 32",
+    );
     let mut long_number = br#"{"v":1"#.to_vec();
     long_number.extend(std::iter::repeat_n(b'1', 100));
     malformed(decode(JSON, &gzip(&long_number), &limits()), "number");
@@ -203,7 +246,10 @@ fn the_decoded_budget_stops_a_batch_of_heavy_fixes() {
         ..limits()
     };
     let json = serde_json::to_vec(&batch((0..1_000).map(fix).collect())).expect("json");
-    too_large(decode(JSON, &gzip(&json), &small), "decoded batch is larger than 65536");
+    too_large(
+        decode(JSON, &gzip(&json), &small),
+        "decoded batch is larger than 65536",
+    );
     assert!(decode(JSON, &gzip(&json), &limits()).is_ok());
 }
 
@@ -235,7 +281,9 @@ fn held_bytes(batch: &BatchV1) -> usize {
     let events: usize = batch
         .events
         .iter()
-        .map(|e| size_of::<WireEvent>() + e.k.len() + e.id.as_ref().map_or(0, String::len) + map(&e.m))
+        .map(|e| {
+            size_of::<WireEvent>() + e.k.len() + e.id.as_ref().map_or(0, String::len) + map(&e.m)
+        })
         .sum();
     batch.device.len() + batch.stream.len() + batch.batch.len() + fixes + events
 }
