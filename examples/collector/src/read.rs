@@ -134,20 +134,18 @@ pub async fn fixes(
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     // One more than asked tells whether another page follows.
     let (name, after) = (device.clone(), query.after);
-    match read_db(&state, move |q| q.fixes(&name, after, limit + 1)).await {
-        Ok(mut fixes) => {
-            let more = fixes.len() > limit as usize;
-            fixes.truncate(limit as usize);
-            let next = more.then(|| fixes.last().map(|f| f.cursor)).flatten();
-            Json(FixesPage {
-                device,
-                fixes,
-                next,
-            })
-            .into_response()
+    let read = move |q: &Queries<'_>| q.fixes(&name, after, limit + 1);
+    read_json(&state, read, move |mut fixes| {
+        let more = fixes.len() > limit as usize;
+        fixes.truncate(limit as usize);
+        let next = more.then(|| fixes.last().map(|f| f.cursor)).flatten();
+        FixesPage {
+            device,
+            fixes,
+            next,
         }
-        Err(response) => response,
-    }
+    })
+    .await
 }
 
 pub async fn track(
@@ -166,19 +164,17 @@ pub async fn track(
         .clamp(1, MAX_TRACK_POINTS);
     // One more than asked tells whether the range holds more.
     let name = device.clone();
-    match read_db(&state, move |q| q.track(&name, from_ms, to_ms, limit + 1)).await {
-        Ok(mut rows) => {
-            let truncated = rows.len() > limit as usize;
-            rows.truncate(limit as usize);
-            Json(TrackPage {
-                device,
-                points: rows.into_iter().map(TrackPoint::from).collect(),
-                truncated,
-            })
-            .into_response()
+    let read = move |q: &Queries<'_>| q.track(&name, from_ms, to_ms, limit + 1);
+    read_json(&state, read, move |mut rows| {
+        let truncated = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        TrackPage {
+            device,
+            points: rows.into_iter().map(TrackPoint::from).collect(),
+            truncated,
         }
-        Err(response) => response,
-    }
+    })
+    .await
 }
 
 pub async fn events(
@@ -214,19 +210,16 @@ pub async fn events(
             .map(|k| k.iter().map(String::as_str).collect());
         q.events(&name, since, until, kinds.as_deref(), limit + 1)
     };
-    match read_db(&state, read).await {
-        Ok(mut events) => {
-            let truncated = events.len() > limit as usize;
-            events.truncate(limit as usize);
-            Json(EventsPage {
-                device,
-                events,
-                truncated,
-            })
-            .into_response()
+    read_json(&state, read, move |mut events| {
+        let truncated = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        EventsPage {
+            device,
+            events,
+            truncated,
         }
-        Err(response) => response,
-    }
+    })
+    .await
 }
 
 pub async fn latest(State(state): State<AppState>, Path(device): Path<String>) -> Response {
@@ -245,21 +238,42 @@ pub async fn latest(State(state): State<AppState>, Path(device): Path<String>) -
 pub async fn devices(State(state): State<AppState>, Query(query): Query<DevicesQuery>) -> Response {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     let after = query.after;
-    match read_db(&state, move |q| q.devices(&after, limit + 1)).await {
-        Ok(mut devices) => {
-            let more = devices.len() > limit as usize;
-            devices.truncate(limit as usize);
-            let next = more
-                .then(|| devices.last().map(|d| d.device.clone()))
-                .flatten();
-            Json(DevicesPage { devices, next }).into_response()
-        }
-        Err(response) => response,
-    }
+    let read = move |q: &Queries<'_>| q.devices(&after, limit + 1);
+    read_json(&state, read, move |mut devices| {
+        let more = devices.len() > limit as usize;
+        devices.truncate(limit as usize);
+        let next = more
+            .then(|| devices.last().map(|d| d.device.clone()))
+            .flatten();
+        DevicesPage { devices, next }
+    })
+    .await
 }
 
 pub async fn stats(State(state): State<AppState>) -> Response {
     Json(state.counters.snapshot()).into_response()
+}
+
+/// A read whose answer is JSON, serialized on the blocking thread too: a whole track is
+/// megabytes of text, which would otherwise hold an async worker.
+async fn read_json<T, U: Serialize>(
+    state: &AppState,
+    read: impl FnOnce(&Queries<'_>) -> Result<T, DbError> + Send + 'static,
+    shape: impl FnOnce(T) -> U + Send + 'static,
+) -> Response
+where
+    T: Send + 'static,
+{
+    let json = read_db(state, move |q| Ok(serde_json::to_vec(&shape(read(q)?)))).await;
+    match json {
+        Ok(Ok(bytes)) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => internal(e),
+        Err(response) => response,
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
