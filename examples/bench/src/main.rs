@@ -35,8 +35,8 @@ struct Args {
     /// and exit; the README is not written.
     #[arg(long)]
     idle_only: bool,
-    /// Measure only the collector under hostile clients and under a reader (about two
-    /// minutes), print it, and with --write-readme write it into the README's collector
+    /// Measure only the collector under hostile clients and under a reader (about half a
+    /// minute), print it, and with --write-readme write it into the README's collector
     /// section.
     #[arg(long)]
     collector_only: bool,
