@@ -3,25 +3,10 @@
 //! Validation never panics and never echoes coordinates: location history is personal data, so
 //! an error names the field and the rule, not the value.
 
-use thiserror::Error;
-
-/// Earliest plausible fix time: 2000-01-01T00:00:00Z. Older values are uninitialised clocks.
-pub const MIN_PLAUSIBLE_TIME_MS: i64 = 946_684_800_000;
-/// How far a fix may lie in the future of the injected clock before it is refused.
-pub const MAX_FUTURE_SKEW_MS: i64 = 10 * 60 * 1000;
-/// How far ahead of the device clock a fix stamped by the satellite receiver may be. Android's
-/// GPS provider reports GNSS time, which is right when the device clock is not (set by hand,
-/// never synced): such fixes are accepted up to this far ahead. Other providers stamp fixes with
-/// the device clock, so anything ahead of it by more than [`MAX_FUTURE_SKEW_MS`] is broken.
-pub const MAX_GNSS_AHEAD_MS: i64 = 30 * 24 * 3600 * 1000;
-/// Fixes arrive out of order only within the OS's batching, a few minutes at most. One older
-/// than the newest fix by more than this is not a late fix but a sign that the clock stamping
-/// the fixes was set back (see [`time_went_back`]).
-pub const REORDER_WINDOW_MS: i64 = 10 * 60 * 1000;
-/// Largest speed any phone reports honestly (a jet is ~300 m/s); larger is a broken value.
-pub const MAX_REPORTED_SPEED_MPS: f64 = 1_000.0;
-/// Largest horizontal accuracy worth storing at all (beyond this it is not a position).
-pub const MAX_ACCURACY_M: f64 = 100_000.0;
+pub use tracelet_protocol::fix_rules::{
+    FixError, FixValues, MAX_ACCURACY_M, MAX_FUTURE_SKEW_MS, MAX_GNSS_AHEAD_MS,
+    MAX_REPORTED_SPEED_MPS, MIN_PLAUSIBLE_TIME_MS, REORDER_WINDOW_MS,
+};
 
 /// Where a fix came from, as reported by the OS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +64,23 @@ pub struct Fix {
 }
 
 impl Fix {
+    /// What the validation rules look at.
+    pub fn values(&self) -> FixValues {
+        FixValues {
+            time_ms: self.time_ms,
+            latitude_deg: self.latitude_deg,
+            longitude_deg: self.longitude_deg,
+            horizontal_accuracy_m: self.horizontal_accuracy_m,
+            altitude_m: self.altitude_m,
+            vertical_accuracy_m: self.vertical_accuracy_m,
+            speed_mps: self.speed_mps,
+            speed_accuracy_mps: self.speed_accuracy_mps,
+            bearing_deg: self.bearing_deg,
+            bearing_accuracy_deg: self.bearing_accuracy_deg,
+            gnss_timed: self.provider == Provider::Gps,
+        }
+    }
+
     /// A fix with only the required fields; the rest can be filled in with struct update syntax.
     pub fn new(time_ms: i64, latitude_deg: f64, longitude_deg: f64, accuracy_m: f64) -> Fix {
         Fix {
@@ -99,86 +101,10 @@ impl Fix {
     }
 }
 
-/// Why a fix was refused. Carries field names and rules only, never coordinates.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum FixError {
-    #[error("{field} is not a finite number")]
-    NotFinite { field: &'static str },
-    #[error("latitude is outside [-90, 90]")]
-    LatitudeOutOfRange,
-    #[error("longitude is outside [-180, 180]")]
-    LongitudeOutOfRange,
-    #[error("horizontal accuracy must be > 0 and <= {MAX_ACCURACY_M} m")]
-    BadAccuracy,
-    #[error("{field} must not be negative")]
-    Negative { field: &'static str },
-    #[error("bearing must be in [0, 360)")]
-    BearingOutOfRange,
-    #[error("speed is above {MAX_REPORTED_SPEED_MPS} m/s")]
-    SpeedImplausible,
-    #[error("fix time is before 2000-01-01")]
-    TimeTooOld,
-    #[error(
-        "fix time is ahead of the clock by more than {} s ({} days for GNSS-timed fixes)",
-        MAX_FUTURE_SKEW_MS / 1000,
-        MAX_GNSS_AHEAD_MS / 86_400_000
-    )]
-    TimeInFuture,
-}
-
-/// Checks one fix against the rules every later stage relies on.
+/// Checks one fix against the rules every later stage relies on (the protocol's, so that the
+/// server accepts whatever the SDK stored).
 pub fn validate(fix: &Fix, now_ms: i64) -> Result<(), FixError> {
-    finite("latitude", fix.latitude_deg)?;
-    finite("longitude", fix.longitude_deg)?;
-    finite("horizontal_accuracy", fix.horizontal_accuracy_m)?;
-    for (field, value) in [
-        ("altitude", fix.altitude_m),
-        ("vertical_accuracy", fix.vertical_accuracy_m),
-        ("speed", fix.speed_mps),
-        ("speed_accuracy", fix.speed_accuracy_mps),
-        ("bearing", fix.bearing_deg),
-        ("bearing_accuracy", fix.bearing_accuracy_deg),
-    ] {
-        if let Some(v) = value {
-            finite(field, v)?;
-        }
-    }
-    if !(-90.0..=90.0).contains(&fix.latitude_deg) {
-        return Err(FixError::LatitudeOutOfRange);
-    }
-    if !(-180.0..=180.0).contains(&fix.longitude_deg) {
-        return Err(FixError::LongitudeOutOfRange);
-    }
-    if !(fix.horizontal_accuracy_m > 0.0 && fix.horizontal_accuracy_m <= MAX_ACCURACY_M) {
-        return Err(FixError::BadAccuracy);
-    }
-    for (field, value) in [
-        ("vertical_accuracy", fix.vertical_accuracy_m),
-        ("speed", fix.speed_mps),
-        ("speed_accuracy", fix.speed_accuracy_mps),
-        ("bearing_accuracy", fix.bearing_accuracy_deg),
-    ] {
-        if value.is_some_and(|v| v < 0.0) {
-            return Err(FixError::Negative { field });
-        }
-    }
-    if fix.speed_mps.is_some_and(|v| v > MAX_REPORTED_SPEED_MPS) {
-        return Err(FixError::SpeedImplausible);
-    }
-    if fix.bearing_deg.is_some_and(|b| !(0.0..360.0).contains(&b)) {
-        return Err(FixError::BearingOutOfRange);
-    }
-    if fix.time_ms < MIN_PLAUSIBLE_TIME_MS {
-        return Err(FixError::TimeTooOld);
-    }
-    let allowed_ahead = match fix.provider {
-        Provider::Gps => MAX_GNSS_AHEAD_MS,
-        _ => MAX_FUTURE_SKEW_MS,
-    };
-    if fix.time_ms > now_ms.saturating_add(allowed_ahead) {
-        return Err(FixError::TimeInFuture);
-    }
-    Ok(())
+    tracelet_protocol::fix_rules::validate(&fix.values(), now_ms)
 }
 
 /// Whether a fix stamped `fix_time_ms`, arriving when the newest fix seen so far was stamped
@@ -190,14 +116,6 @@ pub fn validate(fix: &Fix, now_ms: i64) -> Result<(), FixError> {
 pub fn time_went_back(newest_ms: i64, fix_time_ms: i64, wall_now_ms: i64) -> bool {
     fix_time_ms < newest_ms.saturating_sub(REORDER_WINDOW_MS)
         && newest_ms > wall_now_ms.saturating_add(MAX_FUTURE_SKEW_MS)
-}
-
-fn finite(field: &'static str, value: f64) -> Result<(), FixError> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(FixError::NotFinite { field })
-    }
 }
 
 #[cfg(test)]

@@ -22,19 +22,20 @@
 
 pub mod annotations;
 pub mod clock;
-pub mod compact;
 pub mod config;
 pub mod error;
 pub mod filter;
 pub mod fix;
 pub mod geodesy;
 pub mod geofence;
-pub mod jitter;
 pub mod platform;
 pub mod policy;
 pub mod protocol;
 pub mod store;
 pub mod upload;
+
+/// The wire format's compact encoding and the clients' retry timing, from `tracelet-protocol`.
+pub use tracelet_protocol::{compact, jitter};
 
 pub(crate) mod decisions;
 pub(crate) mod geofencing;

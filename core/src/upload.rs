@@ -12,8 +12,8 @@ use url::Url;
 
 use crate::compact;
 use crate::protocol::{
-    BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION, WireEvent,
-    WireFix, batch_id,
+    BatchV1, CONTENT_TYPE_JSON, IDEMPOTENCY_HEADER, IngestResponse, PROTOCOL_VERSION, WireFix,
+    batch_id, wire_event, wire_fix_of_stored,
 };
 use crate::store::{StoredEvent, StoredFix};
 
@@ -90,7 +90,7 @@ pub fn encode_batch(
     }
     let idempotency_key = batch_id(stream, fix_range, event_range);
     let first_seq = fix_range.map_or(0, |r| r.0);
-    let wire: Vec<WireFix> = fixes.iter().map(WireFix::from_stored).collect();
+    let wire: Vec<WireFix> = fixes.iter().map(wire_fix_of_stored).collect();
     let annotated = fixes.iter().any(|f| !f.annotation.is_empty());
     let encoding = if events.is_empty() && !annotated {
         encoding
@@ -106,7 +106,7 @@ pub fn encode_batch(
                 batch: idempotency_key.clone(),
                 first_seq,
                 fixes: wire,
-                events: events.iter().map(WireEvent::from_stored).collect(),
+                events: events.iter().map(wire_event).collect(),
             };
             // Serialising plain data into a Vec cannot fail.
             serde_json::to_vec(&batch).ok()?

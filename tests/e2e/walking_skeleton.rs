@@ -1,7 +1,7 @@
 //! The walking skeleton's Rust acceptance test: fixes travel through the real `Tracker`, its
 //! SQLite queue and reqwest, to the real collector on loopback, exactly once and in order.
 
-use tracelet_core::protocol::WireFix;
+use tracelet_core::protocol::wire_fix;
 use tracelet_core::{Fix, TrackerError};
 use tracelet_tests::{now_ms, start_collector, tracker_for, walk};
 
@@ -23,7 +23,7 @@ async fn a_thousand_fixes_arrive_once_each_in_order() {
     let seqs: Vec<u64> = stored.iter().map(|r| r.seq).collect();
     assert_eq!(seqs, (1..=1000).collect::<Vec<_>>());
     for (row, sent) in stored.iter().zip(&fixes) {
-        assert_eq!(row.fix, WireFix::from_fix(sent));
+        assert_eq!(row.fix, wire_fix(sent));
     }
     let stats = collector.stats();
     assert_eq!(stats.fixes_accepted, 1000);

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tracelet_core::jitter::Jitter;
+use tracelet_protocol::jitter::Jitter;
 
 /// Probabilities (0..=1) of each fault, per request.
 #[derive(Debug, Clone, Copy, PartialEq)]

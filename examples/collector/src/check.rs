@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use tracelet_core::annotations::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
-use tracelet_core::fix::validate;
-use tracelet_core::protocol::{
+use tracelet_protocol::fix_rules::validate;
+use tracelet_protocol::metadata::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
+use tracelet_protocol::wire::{
     BatchV1, EVENT_KINDS, MAX_STREAM_CHARS, PROTOCOL_VERSION, WireEvent, WireFix, batch_id,
     is_valid_stream,
 };
@@ -115,7 +115,7 @@ pub fn check_batch(batch: &BatchV1, idempotency_key: Option<&str>) -> Result<(),
     }
     for (index, wire) in batch.fixes.iter().enumerate() {
         // Device clocks may run ahead of ours: only the SDK checks against its own clock.
-        validate(&wire.to_fix(), i64::MAX / 2)
+        validate(&wire.values(), i64::MAX / 2)
             .map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
         check_smoothed(wire).map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
         check_annotation(wire).map_err(|e| bad_request(format!("fixes[{index}]: {e}")))?;
@@ -175,7 +175,7 @@ fn check_id(id: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The caps of `tracelet_core::annotations` on metadata and extras maps.
+/// The caps of `tracelet_protocol::metadata` on metadata and extras maps.
 fn check_map(map: &BTreeMap<String, String>) -> Result<(), String> {
     if map.len() > MAX_ENTRIES {
         return Err(format!("{} entries, the most is {MAX_ENTRIES}", map.len()));

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracelet_core::protocol::ErrorResponse;
+use tracelet_protocol::wire::ErrorResponse;
 
 /// Plain-text error bodies longer than this are replaced by the status's reason.
 const MAX_TEXT_BYTES: usize = 1024;

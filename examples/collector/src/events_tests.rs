@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
-use tracelet_core::protocol::IngestResponse;
+use tracelet_protocol::wire::IngestResponse;
 
 use crate::RunningCollector;
 use crate::live_tests::{DEADLINE, T0, TOKEN, collector, json, request, subscribe};

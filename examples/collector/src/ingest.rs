@@ -9,7 +9,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracelet_core::protocol::{IDEMPOTENCY_HEADER, IngestResponse};
+use tracelet_protocol::wire::{IDEMPOTENCY_HEADER, IngestResponse};
 
 use crate::AppState;
 use crate::chaos::HttpFault;

@@ -212,7 +212,7 @@ impl RunningCollector {
         format!(
             "http://{}{}",
             self.addr,
-            tracelet_core::protocol::INGEST_PATH
+            tracelet_protocol::wire::INGEST_PATH
         )
     }
 
@@ -369,7 +369,7 @@ fn router(state: AppState) -> Router {
             read::require_read,
         ));
     Router::new()
-        .route(tracelet_core::protocol::INGEST_PATH, post(ingest::ingest))
+        .route(tracelet_protocol::wire::INGEST_PATH, post(ingest::ingest))
         .merge(reads)
         .route("/", get(web::map_page))
         .route("/map", get(web::map_page))

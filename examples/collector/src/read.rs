@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tracelet_core::protocol::EVENT_KINDS;
+use tracelet_protocol::wire::EVENT_KINDS;
 
 use crate::AppState;
 use crate::db::{DbError, DeviceSummary, EventRow, Queries, StoredRow};

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::Type;
 use rusqlite::{Connection, ErrorCode, params};
 use serde::Serialize;
-use tracelet_core::protocol::{BatchV1, WireEvent, WireFix};
+use tracelet_protocol::wire::{BatchV1, WireEvent, WireFix};
 
 pub use pool::ReadPool;
 pub use queries::Queries;
@@ -528,7 +528,8 @@ mod tests {
         VALUES ('old', 1, 1717243200000, 52.52, 13.405, 5.0, 0, 1717243201000);";
 
     fn fix(t: i64) -> WireFix {
-        WireFix::from_fix(&tracelet_core::Fix::new(t, 52.52, 13.405, 5.0))
+        serde_json::from_value(serde_json::json!({"t": t, "la": 52.52, "lo": 13.405, "ac": 5.0}))
+            .unwrap()
     }
 
     fn batch(stream: &str, first_seq: u64, fixes: Vec<WireFix>, events: Vec<WireEvent>) -> BatchV1 {

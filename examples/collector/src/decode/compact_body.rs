@@ -4,8 +4,8 @@
 
 use std::io::Read;
 
-use tracelet_core::compact;
-use tracelet_core::protocol::{BatchV1, MAX_STREAM_CHARS, WireFix};
+use tracelet_protocol::compact;
+use tracelet_protocol::wire::{BatchV1, MAX_STREAM_CHARS, WireFix};
 
 use super::source::{BodyReader, SourceLimit};
 use super::{DecodeError, DecodeLimits};

@@ -8,8 +8,8 @@ use std::fmt;
 use std::io::BufReader;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use tracelet_core::annotations::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
-use tracelet_core::protocol::{BatchV1, MAX_STREAM_CHARS, WireEvent, WireFix};
+use tracelet_protocol::metadata::{MAX_ENTRIES, MAX_KEY_CHARS, MAX_MAP_BYTES, MAX_TRIP_ID_CHARS};
+use tracelet_protocol::wire::{BatchV1, MAX_STREAM_CHARS, WireEvent, WireFix};
 
 use super::source::BodyReader;
 use super::{DecodeError, DecodeLimits};
@@ -226,7 +226,7 @@ impl<'de> Visitor<'de> for OptionalStr<'_, '_> {
     }
 }
 
-/// Extras (`x`) or metadata (`m`): the caps of `tracelet_core::annotations`, checked per entry.
+/// Extras (`x`) or metadata (`m`): the caps of `tracelet_protocol::metadata`, checked per entry.
 struct MapSeed<'c, 'l> {
     ctx: &'c Ctx<'l>,
     at: At,

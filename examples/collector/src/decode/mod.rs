@@ -11,8 +11,8 @@ mod json;
 mod source;
 
 use axum::http::{HeaderMap, StatusCode, header};
-use tracelet_core::compact::COMPACT_MEDIA_TYPE;
-use tracelet_core::protocol::{BatchV1, CONTENT_TYPE_JSON};
+use tracelet_protocol::compact::COMPACT_MEDIA_TYPE;
+use tracelet_protocol::wire::{BatchV1, CONTENT_TYPE_JSON};
 
 pub use source::{MAX_NESTING, MAX_TOKEN_BYTES};
 

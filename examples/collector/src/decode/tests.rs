@@ -6,8 +6,8 @@ use std::io::Write;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use proptest::prelude::*;
-use tracelet_core::compact;
-use tracelet_core::protocol::{BatchV1, WireEvent, WireFix};
+use tracelet_protocol::compact;
+use tracelet_protocol::wire::{BatchV1, WireEvent, WireFix};
 
 use super::*;
 
@@ -36,7 +36,8 @@ fn gzip_parts(parts: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
 }
 
 fn fix(t: i64) -> WireFix {
-    WireFix::from_fix(&tracelet_core::Fix::new(t, 52.52, 13.405, 5.0))
+    serde_json::from_value(serde_json::json!({"t": t, "la": 52.52, "lo": 13.405, "ac": 5.0}))
+        .expect("a fix")
 }
 
 fn batch(fixes: Vec<WireFix>) -> BatchV1 {

@@ -8,7 +8,7 @@
 
 use thiserror::Error;
 
-use crate::protocol::{BatchV1, PROTOCOL_VERSION, WireFix, batch_id};
+use crate::wire::{BatchV1, PROTOCOL_VERSION, WireFix, batch_id};
 
 pub const CONTENT_TYPE_COMPACT: &str = "application/vnd.tracelet.batch+binary; v=2";
 /// The media type without parameters: what a receiver matches on.
@@ -316,14 +316,44 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::{Fix, Provider};
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use std::io::Write;
 
     const STREAM: &str = "00112233445566778899aabbccddeeff";
 
+    /// A fix with only the required fields, already at wire precision.
+    fn fix(t: i64, la: f64, lo: f64, ac: f64) -> WireFix {
+        WireFix {
+            t,
+            la,
+            lo,
+            ac,
+            al: None,
+            va: None,
+            sp: None,
+            sa: None,
+            be: None,
+            ba: None,
+            pr: None,
+            mk: false,
+            sla: None,
+            slo: None,
+            sac: None,
+            tr: None,
+            x: BTreeMap::new(),
+        }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
     #[test]
     fn layout_1_still_decodes_as_the_legacy_stream() {
-        let fixes = wire(&[Fix::new(1_700_000_000_000, 1.0, 2.0, 3.0)]);
+        let fixes = vec![fix(1_700_000_000_000, 1.0, 2.0, 3.0)];
         let v2 = encode("d", STREAM, 5, &fixes);
         // Layout 1 is layout 2 without the stream: drop the stream's length and bytes.
         let mut v1 = MAGIC_V1.to_vec();
@@ -337,31 +367,27 @@ mod tests {
         assert_eq!(current.batch, format!("{STREAM}:5-5"));
     }
 
-    fn wire(fixes: &[Fix]) -> Vec<WireFix> {
-        fixes.iter().map(WireFix::from_fix).collect()
-    }
-
     #[test]
     fn a_steady_drive_costs_a_few_bytes_per_fix() {
-        let fixes: Vec<Fix> = (0..100)
-            .map(|i| Fix {
-                speed_mps: Some(13.9),
-                bearing_deg: Some(90.0),
-                altitude_m: Some(12.0),
-                provider: Provider::Gps,
-                ..Fix::new(
+        let fixes: Vec<WireFix> = (0..100)
+            .map(|i| WireFix {
+                sp: Some(13.9),
+                be: Some(90.0),
+                al: Some(12.0),
+                pr: Some("gps".to_owned()),
+                ..fix(
                     1_700_000_000_000 + i * 1000,
                     37.0,
-                    -122.0 + i as f64 * 1.5e-4,
+                    crate::wire::round_to(-122.0 + i as f64 * 1.5e-4, 1e7),
                     4.0,
                 )
             })
             .collect();
-        let bytes = encode("d", STREAM, 1, &wire(&fixes));
+        let bytes = encode("d", STREAM, 1, &fixes);
         assert!(bytes.len() < 100 * 10, "{} bytes raw", bytes.len());
-        let gzipped = crate::upload::gzip(&bytes);
+        let gzipped = gzip(&bytes);
         assert!(gzipped.len() < 100 * 3, "{} bytes gzipped", gzipped.len());
-        assert_eq!(decode(&bytes).unwrap().fixes, wire(&fixes));
+        assert_eq!(decode(&bytes).unwrap().fixes, fixes);
     }
 
     #[test]
@@ -376,38 +402,48 @@ mod tests {
         assert_eq!(decode(&trailing), Err(DecodeError::Trailing(1)));
     }
 
-    fn arb_fix() -> impl Strategy<Value = Fix> {
-        let opt = |lo: f64, hi: f64| proptest::option::of(lo..hi);
+    /// Any fix the SDK can send: every value already rounded to its wire precision.
+    fn arb_fix() -> impl Strategy<Value = WireFix> {
+        let scaled = |lo: i64, hi: i64, scale: f64| (lo..hi).prop_map(move |v| v as f64 / scale);
+        let opt = move |lo: i64, hi: i64, scale: f64| proptest::option::of(scaled(lo, hi, scale));
         (
             (946_684_800_000i64..4_102_444_800_000),
-            (-90.0f64..=90.0),
-            (-180.0f64..=180.0),
-            (0.01f64..10_000.0),
+            scaled(-900_000_000, 900_000_001, 1e7),
+            scaled(-1_800_000_000, 1_800_000_001, 1e7),
+            scaled(1, 100_000, 10.0),
             (
-                opt(-500.0, 9000.0),
-                opt(0.0, 500.0),
-                opt(0.0, 999.0),
-                opt(0.0, 50.0),
+                opt(-5_000, 90_000, 10.0),
+                opt(0, 5_000, 10.0),
+                opt(0, 99_900, 100.0),
+                opt(0, 500, 10.0),
             ),
-            (opt(0.0, 359.99), opt(0.0, 180.0), 0u8..5, any::<bool>()),
+            (
+                opt(0, 3_600, 10.0),
+                opt(0, 1_800, 10.0),
+                0u8..5,
+                any::<bool>(),
+            ),
         )
-            .prop_map(|(t, la, lo, ac, (al, va, sp, sa), (be, ba, pr, mk))| Fix {
-                altitude_m: al,
-                vertical_accuracy_m: va,
-                speed_mps: sp,
-                speed_accuracy_mps: sa,
-                bearing_deg: be,
-                bearing_accuracy_deg: ba,
-                provider: [
-                    Provider::Unknown,
-                    Provider::Gps,
-                    Provider::Fused,
-                    Provider::Network,
-                    Provider::Passive,
-                ][usize::from(pr)],
-                is_mock: mk,
-                ..Fix::new(t, la, lo, ac)
-            })
+            .prop_map(
+                |(t, la, lo, ac, (al, va, sp, sa), (be, ba, pr, mk))| WireFix {
+                    al,
+                    va,
+                    sp,
+                    sa,
+                    be,
+                    ba,
+                    pr: [
+                        None,
+                        Some("gps"),
+                        Some("fused"),
+                        Some("network"),
+                        Some("passive"),
+                    ][usize::from(pr)]
+                    .map(str::to_owned),
+                    mk,
+                    ..fix(t, la, lo, ac)
+                },
+            )
     }
 
     proptest! {
@@ -417,11 +453,10 @@ mod tests {
             first_seq in 1u64..1_000_000_000,
             device in "[A-Za-z0-9._:-]{1,20}",
         ) {
-            let expected = wire(&fixes);
-            let decoded = decode(&encode(&device, STREAM, first_seq, &expected)).unwrap();
+            let decoded = decode(&encode(&device, STREAM, first_seq, &fixes)).unwrap();
             prop_assert_eq!(decoded.device, device);
             prop_assert_eq!(decoded.first_seq, first_seq);
-            prop_assert_eq!(decoded.fixes, expected);
+            prop_assert_eq!(decoded.fixes, fixes);
         }
 
         #[test]
@@ -437,24 +472,24 @@ mod tests {
     #[test]
     fn the_protocol_documents_worked_example_is_what_encode_writes() {
         let fixes = [
-            Fix {
-                altitude_m: Some(38.2),
-                vertical_accuracy_m: Some(3.1),
-                speed_mps: Some(1.42),
-                speed_accuracy_mps: Some(0.5),
-                bearing_deg: Some(87.3),
-                bearing_accuracy_deg: Some(12.0),
-                provider: Provider::Fused,
-                ..Fix::new(1_717_243_200_000, 52.52, 13.405, 4.8)
+            WireFix {
+                al: Some(38.2),
+                va: Some(3.1),
+                sp: Some(1.42),
+                sa: Some(0.5),
+                be: Some(87.3),
+                ba: Some(12.0),
+                pr: Some("fused".to_owned()),
+                ..fix(1_717_243_200_000, 52.52, 13.405, 4.8)
             },
-            Fix {
-                speed_mps: Some(1.38),
-                provider: Provider::Gps,
-                ..Fix::new(1_717_243_205_000, 52.520_043_1, 13.405_121_8, 5.0)
+            WireFix {
+                sp: Some(1.38),
+                pr: Some("gps".to_owned()),
+                ..fix(1_717_243_205_000, 52.520_043_1, 13.405_121_8, 5.0)
             },
-            Fix {
-                is_mock: true,
-                ..Fix::new(1_717_243_210_000, 52.520_087_4, 13.405_240_6, 12.5)
+            WireFix {
+                mk: true,
+                ..fix(1_717_243_210_000, 52.520_087_4, 13.405_240_6, 12.5)
             },
         ];
         let documented = "54 4c 42 32 11 61 31 62 32 63 33 64 34 2d 66 69
@@ -473,9 +508,9 @@ mod tests {
             "a1b2c3d4-field-07",
             "9f3c2a71e4b8d6051c7a2e9b8f4d3c21",
             41,
-            &wire(&fixes),
+            &fixes,
         );
         assert_eq!(encoded, expected);
-        assert_eq!(decode(&encoded).unwrap().fixes, wire(&fixes));
+        assert_eq!(decode(&encoded).unwrap().fixes, fixes);
     }
 }
