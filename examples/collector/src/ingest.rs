@@ -64,19 +64,14 @@ pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Bod
     }
 }
 
-/// The checks that need no body, then the body itself, at most `max_body_bytes` of it.
+/// The body, at most `max_body_bytes` of it, then the checks of the headers. The body is read
+/// first even for a request that will be refused, so that the answer is not lost to a reset of
+/// a connection closed with unread bytes.
 async fn receive(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(BodyKind, Bytes), Refusal> {
-    if !state.auth.may_ingest(headers) {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            "missing or unknown bearer token".into(),
-        ));
-    }
-    let kind = BodyKind::from_headers(headers).map_err(|e| (e.status(), e.to_string()))?;
     let max = state.max_body_bytes;
     let too_large = || {
         (
@@ -107,6 +102,13 @@ async fn receive(
             )
         }
     })?;
+    if !state.auth.may_ingest(headers) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            "missing or unknown bearer token".into(),
+        ));
+    }
+    let kind = BodyKind::from_headers(headers).map_err(|e| (e.status(), e.to_string()))?;
     Ok((kind, bytes))
 }
 
