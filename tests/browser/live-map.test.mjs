@@ -47,6 +47,8 @@ let demo;
 let demoExit;
 let mapUrl;
 let base;
+/** The read token the demo's collector drew; the map URL carries it. */
+let readAuth;
 let browser;
 let page;
 
@@ -88,6 +90,7 @@ describe("live map", () => {
   before(async () => {
     mapUrl = await startDemo();
     base = new URL(mapUrl).origin;
+    readAuth = { headers: { Authorization: `Bearer ${new URL(mapUrl).searchParams.get("access_token")}` } };
     browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
@@ -136,7 +139,7 @@ describe("live map", () => {
     // once the core's batch trigger fires.
     // `<id>:raw` devices are the demo's raw layer, drawn under their device, without a marker.
     const devices = await eventually("both devices at the collector", async () => {
-      const { devices: list } = await (await fetch(`${base}/v1/devices`)).json();
+      const { devices: list } = await (await fetch(`${base}/v1/devices`, readAuth)).json();
       const tracked = list.filter(({ device }) => !device.endsWith(":raw"));
       return tracked.length >= 2 && tracked;
     });
@@ -148,7 +151,7 @@ describe("live map", () => {
           `svg#map circle.latest[data-device="${device}"]`,
           (m) => ({ seq: Number(m.dataset.seq), la: Number(m.dataset.lat), lo: Number(m.dataset.lon) }),
         ).catch(() => null);
-        const api = await (await fetch(`${base}/v1/devices/${encodeURIComponent(device)}/latest`)).json();
+        const api = await (await fetch(`${base}/v1/devices/${encodeURIComponent(device)}/latest`, readAuth)).json();
         last = { marker, api: { seq: api.seq, la: api.la, lo: api.lo } };
         return marker && marker.seq === api.seq && marker.la === api.la && marker.lo === api.lo;
       }).catch((e) => {
@@ -174,7 +177,7 @@ describe("live map", () => {
   it("draws geofence events as markers and lists trips and metadata", async () => {
     // The demo records no events: post a batch of them, beside two fixes, for a device of our
     // own, next to a replayed track so that the map's scale stays as it was.
-    const here = await (await fetch(`${base}/v1/devices/gsdc-pixel4/latest`)).json();
+    const here = await (await fetch(`${base}/v1/devices/gsdc-pixel4/latest`, readAuth)).json();
     const device = "browser-events";
     const at = (i) => ({ la: Math.round((here.la + i * 1e-4) * 1e7) / 1e7, lo: here.lo });
     const body = {

@@ -1,51 +1,111 @@
 //! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
 //!
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
-//! (device, stream, sequence) and each (device, stream, event `s`) once in SQLite, and serves a small read API,
-//! a live stream of stored fixes and events (server-sent events) and a live map page for
-//! tests, the demo and front ends.
+//! (device, stream, sequence) and each (device, stream, event `s`) once in SQLite, and serves a
+//! small read API, a live stream of stored fixes and events (server-sent events) and a live
+//! map page for tests, the demo and front ends. Reads need a read token of their own.
+//!
+//! Hostile clients are bounded: bodies are decoded within fixed budgets
+//! ([`decode::DecodeLimits`]) on blocking threads behind a concurrency limit, and slow or idle
+//! connections are closed by hyper's and tower-http's timeouts ([`Limits`]).
 
+mod auth;
 pub mod chaos;
+mod check;
 mod db;
+pub mod decode;
+mod errors;
 #[cfg(test)]
 mod events_tests;
 mod ingest;
+#[cfg(test)]
+mod limits_tests;
 mod live;
 #[cfg(test)]
 mod live_tests;
 mod read;
+mod server;
 mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::JoinHandle;
+use tower_http::timeout::TimeoutLayer;
 
 pub use chaos::{ChaosConfig, ChaosCounts};
-pub use db::{CollectorDb, DbError, DeviceSummary, EventRow, StoredBatch, StoredRow};
+pub use check::{MAX_EVENTS_PER_BATCH, MAX_FIXES_PER_BATCH};
+pub use db::{CollectorDb, DbError, DeviceSummary, EventRow, Stats, StoredBatch, StoredRow};
+pub use decode::DecodeLimits;
 
+use auth::Auth;
 use chaos::Chaos;
+use db::ReadPool;
 use live::LiveFeed;
+
+/// The ingest token `tracelet-collector` accepts when none is given. Fine on loopback; the
+/// collector refuses to listen anywhere else with it.
+pub const DEV_TOKEN: &str = "tracelet-dev-token";
 
 /// How the collector runs.
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
     pub listen: SocketAddr,
-    /// SQLite file; `None` keeps everything in memory.
+    /// SQLite file; `None` stores in a temporary file deleted when the collector stops.
     pub db_path: Option<PathBuf>,
-    /// Bearer tokens accepted on the ingest endpoint.
+    /// Bearer tokens accepted on the ingest endpoint (and nowhere else).
     pub tokens: Vec<String>,
+    /// Bearer token of the read API, the live stream and the map; `None` draws a random one
+    /// ([`RunningCollector::read_token`]).
+    pub read_token: Option<String>,
     /// Largest request body accepted, compressed, before answering 413.
     pub max_body_bytes: usize,
+    pub limits: Limits,
     /// Injected faults; `None` for a well-behaved server.
     pub chaos: Option<ChaosConfig>,
 }
+
+/// What one client, and all of them together, may cost the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub decode: DecodeLimits,
+    /// Time to send a request's headers; also how long an idle keep-alive connection stays.
+    pub header_timeout: Duration,
+    /// Longest pause between two chunks of a request body.
+    pub body_timeout: Duration,
+    /// Time from the request's headers to the answer's (408 after it).
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    /// Batches decoded and stored at once; more wait for a turn.
+    pub max_concurrent_ingest: usize,
+    /// Reads run at once; more wait for a turn.
+    pub max_concurrent_reads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            decode: DecodeLimits::default(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            max_concurrent_ingest: 4,
+            max_concurrent_reads: 4,
+        }
+    }
+}
+
+/// Largest compressed body accepted by default.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 impl CollectorConfig {
     pub fn loopback(tokens: Vec<String>) -> CollectorConfig {
@@ -53,18 +113,82 @@ impl CollectorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: None,
             tokens,
-            max_body_bytes: 8 * 1024 * 1024,
+            read_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            limits: Limits::default(),
             chaos: None,
+        }
+    }
+}
+
+/// Why the collector did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "refusing to listen on {0} with the built-in development token; \
+         pass --token with a secret of your own"
+    )]
+    DevTokenOnPublicAddress(SocketAddr),
+    #[error("the read token must differ from every ingest token")]
+    ReadTokenIsIngestToken,
+    #[error("give at least one ingest token")]
+    NoIngestToken,
+}
+
+/// Counters since the collector started, kept apart from the database so that reading them
+/// never waits for a write.
+#[derive(Default)]
+struct Counters {
+    batches: AtomicU64,
+    fixes_accepted: AtomicU64,
+    duplicates: AtomicU64,
+    rejected_requests: AtomicU64,
+    events_accepted: AtomicU64,
+    events_duplicates: AtomicU64,
+}
+
+impl Counters {
+    fn stored(&self, stored: &StoredBatch) {
+        let add = |counter: &AtomicU64, n: u64| counter.fetch_add(n, Ordering::Relaxed);
+        add(&self.batches, 1);
+        add(&self.fixes_accepted, stored.rows.len() as u64);
+        add(&self.duplicates, stored.duplicates);
+        add(&self.events_accepted, stored.events.len() as u64);
+        add(&self.events_duplicates, stored.event_duplicates);
+    }
+
+    fn rejected(&self) {
+        self.rejected_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> Stats {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            batches: get(&self.batches),
+            fixes_accepted: get(&self.fixes_accepted),
+            duplicates: get(&self.duplicates),
+            rejected_requests: get(&self.rejected_requests),
+            events_accepted: get(&self.events_accepted),
+            events_duplicates: get(&self.events_duplicates),
         }
     }
 }
 
 #[derive(Clone)]
 struct AppState {
-    db: Arc<Mutex<CollectorDb>>,
-    tokens: Arc<Vec<String>>,
-    /// Inflated bodies larger than this are refused too (a gzip bomb is small on the wire).
-    max_inflated_bytes: usize,
+    /// The ingest lock: the one writing connection.
+    writer: Arc<Mutex<CollectorDb>>,
+    reads: Arc<ReadPool>,
+    auth: Arc<Auth>,
+    counters: Arc<Counters>,
+    ingest_permits: Arc<Semaphore>,
+    read_permits: Arc<Semaphore>,
+    max_body_bytes: usize,
+    limits: Limits,
     chaos: Option<Arc<Chaos>>,
     live: LiveFeed,
 }
@@ -72,13 +196,14 @@ struct AppState {
 /// A collector serving in the background of the current tokio runtime.
 pub struct RunningCollector {
     pub addr: SocketAddr,
-    db: Arc<Mutex<CollectorDb>>,
-    chaos: Option<Arc<Chaos>>,
+    state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     /// Ends the live streams, which would otherwise hold a graceful shutdown open.
     stopping: watch::Sender<bool>,
     task: JoinHandle<()>,
     proxy: Option<JoinHandle<()>>,
+    /// The database's directory when no `db_path` was given; deleted on drop.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl RunningCollector {
@@ -91,38 +216,51 @@ impl RunningCollector {
         )
     }
 
-    /// The live map page.
+    /// The live map page, with the read token that opens it.
     pub fn map_url(&self) -> String {
-        format!("http://{}/map", self.addr)
+        format!(
+            "http://{}/map?access_token={}",
+            self.addr,
+            self.read_token()
+        )
     }
 
-    /// Every stored fix of a device, ordered by sequence number.
+    /// The bearer token of the read API, the stream and the map.
+    pub fn read_token(&self) -> &str {
+        self.state.auth.read_token()
+    }
+
+    /// Every stored fix of a device, ordered by storage.
     pub fn fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
-        lock(&self.db).fixes(device, 0, u32::MAX)
+        self.state.reads.read(|q| q.fixes(device, 0, u32::MAX))
     }
 
-    /// Every stored event of a device, ordered by `s`.
+    /// Every stored event of a device, ordered by storage.
     pub fn events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
-        lock(&self.db).all_events(device)
+        self.state.reads.read(|q| q.all_events(device))
     }
 
     /// Every device with fixes or events, as `GET /v1/devices` answers.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
-        lock(&self.db).devices()
+        self.state.reads.read(|q| q.devices("", u32::MAX))
     }
 
     /// The device's fix with the latest time, as `GET /v1/devices/{device}/latest` answers.
     pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
-        lock(&self.db).latest(device)
+        self.state.reads.read(|q| q.latest(device))
     }
 
-    pub fn stats(&self) -> db::Stats {
-        lock(&self.db).stats()
+    pub fn stats(&self) -> Stats {
+        self.state.counters.snapshot()
     }
 
     /// Faults injected so far (all zero without chaos mode).
     pub fn chaos_counts(&self) -> ChaosCounts {
-        self.chaos.as_ref().map(|c| c.counts()).unwrap_or_default()
+        self.state
+            .chaos
+            .as_ref()
+            .map(|c| c.counts())
+            .unwrap_or_default()
     }
 
     pub async fn stop(mut self) {
@@ -135,29 +273,53 @@ impl RunningCollector {
         }
         let _ = (&mut self.task).await;
     }
+
+    /// The ingest lock, for tests that prove reads never wait for it.
+    #[cfg(test)]
+    fn ingest_lock(&self) -> &Mutex<CollectorDb> {
+        &self.state.writer
+    }
 }
 
 /// Binds and starts serving; returns once the socket is listening.
-pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io::Error> {
-    let db = match &config.db_path {
-        Some(path) => CollectorDb::open(path),
-        None => CollectorDb::in_memory(),
+pub async fn start(config: CollectorConfig) -> Result<RunningCollector, StartError> {
+    if config.tokens.is_empty() {
+        return Err(StartError::NoIngestToken);
     }
-    .map_err(std::io::Error::other)?;
-    let db = Arc::new(Mutex::new(db));
+    if !config.listen.ip().is_loopback() && config.tokens.iter().any(|t| t == DEV_TOKEN) {
+        return Err(StartError::DevTokenOnPublicAddress(config.listen));
+    }
+    let read_token = config.read_token.clone().unwrap_or_else(auth::random_token);
+    if config.tokens.contains(&read_token) {
+        return Err(StartError::ReadTokenIsIngestToken);
+    }
+    let (db_path, scratch) = match &config.db_path {
+        Some(path) => (path.clone(), None),
+        None => {
+            let dir = tempfile::tempdir()?;
+            (dir.path().join("collector.sqlite3"), Some(dir))
+        }
+    };
+    let writer = CollectorDb::open(&db_path)?;
+    let limits = config.limits;
     let chaos = config.chaos.map(|c| Arc::new(Chaos::new(c)));
     let (stopping, stopping_rx) = watch::channel(false);
     let state = AppState {
-        db: Arc::clone(&db),
-        tokens: Arc::new(config.tokens.clone()),
-        max_inflated_bytes: config.max_body_bytes.saturating_mul(20),
-        chaos: chaos.clone(),
+        writer: Arc::new(Mutex::new(writer)),
+        reads: Arc::new(ReadPool::new(&db_path, limits.max_concurrent_reads)),
+        auth: Arc::new(Auth::new(config.tokens.clone(), read_token)),
+        counters: Arc::new(Counters::default()),
+        ingest_permits: Arc::new(Semaphore::new(limits.max_concurrent_ingest.max(1))),
+        read_permits: Arc::new(Semaphore::new(limits.max_concurrent_reads.max(1))),
+        max_body_bytes: config.max_body_bytes,
+        limits,
+        chaos,
         live: LiveFeed::new(stopping_rx),
     };
     let public = TcpListener::bind(config.listen).await?;
     let addr = public.local_addr()?;
     // With connection faults, a proxy owns the public port and the HTTP server hides behind it.
-    let (listener, proxy) = match &chaos {
+    let (listener, proxy) = match &state.chaos {
         Some(c) if c.config().needs_proxy() => {
             let inner = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
             let upstream = inner.local_addr()?;
@@ -167,8 +329,8 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
         _ => (public, None),
     };
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-    let mut app = router(state, config.max_body_bytes);
-    if chaos.is_some() {
+    let mut app = router(state.clone());
+    if state.chaos.is_some() {
         // One request per connection, so that connection faults hit single requests.
         app = app.layer(axum::middleware::map_response(
             |mut response: axum::response::Response| async move {
@@ -180,27 +342,21 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, std::io:
             },
         ));
     }
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = shutdown_rx.await;
-            })
-            .await;
-    });
+    let task = tokio::spawn(server::serve(listener, app, limits, shutdown_rx));
     Ok(RunningCollector {
         addr,
-        db,
-        chaos,
+        state,
         shutdown: Some(shutdown),
         stopping,
         task,
         proxy,
+        _scratch: scratch,
     })
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
-    Router::new()
-        .route(tracelet_protocol::wire::INGEST_PATH, post(ingest::ingest))
+fn router(state: AppState) -> Router {
+    // Everything that shows stored data needs the read token.
+    let reads = Router::new()
         .route("/v1/devices", get(read::devices))
         .route("/v1/devices/{device}/fixes", get(read::fixes))
         .route("/v1/devices/{device}/latest", get(read::latest))
@@ -208,11 +364,22 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/devices/{device}/events", get(read::events))
         .route("/v1/stats", get(read::stats))
         .route("/v1/stream", get(live::stream))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            read::require_read,
+        ));
+    Router::new()
+        .route(tracelet_protocol::wire::INGEST_PATH, post(ingest::ingest))
+        .merge(reads)
         .route("/", get(web::map_page))
         .route("/map", get(web::map_page))
         .route("/map.js", get(web::map_script))
         .route("/healthz", get(|| async { "ok" }))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.limits.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(errors::json_errors))
         .with_state(state)
 }
 

@@ -8,19 +8,37 @@ use tokio::net::TcpStream;
 use crate::{CollectorConfig, RunningCollector, start};
 
 pub(crate) const TOKEN: &str = "live-test-token";
+pub(crate) const READ_TOKEN: &str = "live-test-read-token";
 /// 2024-06-01T12:00:00Z; fix times in the tests are offsets from it.
 pub(crate) const T0: i64 = 1_717_243_200_000;
 /// A guard against hanging forever, not a timing assertion.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(20);
 
 pub(crate) async fn collector() -> RunningCollector {
-    start(CollectorConfig::loopback(vec![TOKEN.into()]))
-        .await
-        .expect("collector starts")
+    start(CollectorConfig {
+        read_token: Some(READ_TOKEN.into()),
+        ..CollectorConfig::loopback(vec![TOKEN.into()])
+    })
+    .await
+    .expect("collector starts")
 }
 
-/// One request on its own connection; returns (status, body).
+/// One request on its own connection; returns (status, body). A GET without an
+/// `Authorization` header gets the read token.
 pub(crate) async fn request(collector: &RunningCollector, head: &str, body: &str) -> (u16, String) {
+    if head.starts_with("GET ") && !head.contains("Authorization:") {
+        let head = format!("{head}\r\nAuthorization: Bearer {READ_TOKEN}");
+        return raw_request(collector, &head, body).await;
+    }
+    raw_request(collector, head, body).await
+}
+
+/// One request exactly as given, on its own connection; returns (status, body).
+pub(crate) async fn raw_request(
+    collector: &RunningCollector,
+    head: &str,
+    body: &str,
+) -> (u16, String) {
     let mut socket = TcpStream::connect(collector.addr).await.expect("connect");
     let request = format!(
         "{head}\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
@@ -73,7 +91,13 @@ pub(crate) async fn subscribe(collector: &RunningCollector) -> BufReader<TcpStre
     let mut stream = BufReader::new(socket);
     stream
         .get_mut()
-        .write_all(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        .write_all(
+            format!(
+                "GET /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {READ_TOKEN}\r\n\
+                 Accept: text/event-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        )
         .await
         .expect("subscribe");
     stream

@@ -219,7 +219,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); pass --port 0"))?;
     // Scripts and the browser test read these lines to find the collector.
     println!("collector listening on http://{}", collector.addr);
+    // The map URL carries the collector's read token, drawn for this run; the read API takes
+    // it as `Authorization: Bearer`.
     println!("live map: {}", collector.map_url());
+    println!("read token: {}", collector.read_token());
     std::io::stdout().flush()?;
 
     let sources: Vec<(String, PathBuf, String)> = if args.trace.is_empty() {

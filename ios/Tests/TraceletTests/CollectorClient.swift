@@ -90,7 +90,7 @@ struct CollectorClient {
             url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         components.query = query
         var request = URLRequest(url: components.url!)
-        request.setValue("Bearer \(CollectorProcess.token)", forHTTPHeaderField: "Authorization")
+        request.setValue("Bearer \(CollectorProcess.readToken)", forHTTPHeaderField: "Authorization")
         // The completion-handler API: async URLSession methods are missing on older
         // swift-corelibs-foundation releases.
         let (data, response): (Data, URLResponse) = try await withCheckedThrowingContinuation {

@@ -8,6 +8,8 @@ import XCTest
 /// behind.
 final class CollectorProcess {
     static let token = "swift-test-token"
+    /// The read API's token: the ingest token cannot read.
+    static let readToken = "swift-test-read-token"
 
     let baseURL: URL
     private let process: Process
@@ -41,7 +43,10 @@ final class CollectorProcess {
             """#
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", watchdog, binary, "--listen", "127.0.0.1:0", "--token", Self.token]
+        process.arguments = [
+            "-c", watchdog, binary, "--listen", "127.0.0.1:0", "--token", Self.token,
+            "--read-token", Self.readToken,
+        ]
         let stopPipe = Pipe()
         let output = Pipe()
         process.standardInput = stopPipe

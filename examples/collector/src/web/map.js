@@ -339,15 +339,32 @@ function appendEventFacts(row, d, placedCount) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url);
+  // The session cookie set when the page was opened with ?access_token= goes along.
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (response.status === 401) {
+    throw new Error("the read session ended: open the map again with ?access_token=<read token>");
+  }
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
+}
+
+// Every device, following the list's pages.
+async function allDevices() {
+  const list = [];
+  let after = null;
+  for (;;) {
+    const q = after === null ? "" : `?after=${encodeURIComponent(after)}`;
+    const page = await getJson(`/v1/devices${q}`);
+    list.push(...page.devices);
+    if (!page.next) return list;
+    after = page.next;
+  }
 }
 
 // Loads every stored fix and event of every device, page by page; the stream fills in what
 // follows.
 async function loadAll() {
-  const { devices: list } = await getJson("/v1/devices");
+  const list = await allDevices();
   for (const { device: name, metadata: listed } of list) {
     if (!name.endsWith(RAW_SUFFIX)) device(name).listedMetadata = listed ?? {};
     await loadEvents(name);

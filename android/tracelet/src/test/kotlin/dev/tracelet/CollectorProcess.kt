@@ -48,6 +48,8 @@ class CollectorProcess private constructor(
     private val process: Process,
     val baseUrl: String,
     val token: String,
+    /** The read API's token: the ingest [token] cannot read. */
+    private val readToken: String,
 ) : AutoCloseable {
 
     val ingestUrl: String get() = "$baseUrl/v1/batches"
@@ -106,7 +108,7 @@ class CollectorProcess private constructor(
 
     private fun get(path: String): String {
         val request = HttpRequest.newBuilder(URI.create(baseUrl + path))
-            .header("Authorization", "Bearer $token")
+            .header("Authorization", "Bearer $readToken")
             .timeout(Duration.ofSeconds(10))
             .GET()
             .build()
@@ -125,11 +127,13 @@ class CollectorProcess private constructor(
     companion object {
         private const val BANNER = "tracelet-collector listening on "
 
-        fun start(token: String = "test-token"): CollectorProcess {
+        fun start(token: String = "test-token", readToken: String = "test-read-token"): CollectorProcess {
             val bin = System.getProperty("tracelet.collector.bin")
                 ?: error("system property tracelet.collector.bin is not set")
             check(File(bin).canExecute()) { "collector binary not found at $bin: build it with cargo" }
-            val process = ProcessBuilder(bin, "--listen", "127.0.0.1:0", "--token", token)
+            val process = ProcessBuilder(
+                bin, "--listen", "127.0.0.1:0", "--token", token, "--read-token", readToken,
+            )
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start()
             try {
@@ -143,7 +147,7 @@ class CollectorProcess private constructor(
                 Thread({ reader.useLines { lines -> lines.forEach { _ -> } } }, "collector-stdout")
                     .apply { isDaemon = true }
                     .start()
-                return CollectorProcess(process, first.removePrefix(BANNER).trim(), token)
+                return CollectorProcess(process, first.removePrefix(BANNER).trim(), token, readToken)
             } catch (e: Throwable) {
                 process.destroyForcibly()
                 throw e

@@ -1,14 +1,30 @@
 //! The collector's storage: one row per (device, stream, sequence) for fixes and one per
 //! (device, stream, `s`) for events, so retries never duplicate. Rows also get an id in the
 //! order they were stored, which the read API pages by.
+//!
+//! One connection writes ([`CollectorDb`], behind the ingest lock); reads go through
+//! read-only connections of their own ([`ReadPool`]), which WAL lets read while a batch is
+//! being written.
+
+mod pool;
+mod queries;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::types::Type;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ErrorCode, params};
 use serde::Serialize;
 use tracelet_protocol::wire::{BatchV1, WireEvent, WireFix};
+
+pub use pool::ReadPool;
+pub use queries::Queries;
+
+/// Written into every collector database, so that another application's file is recognised.
+const APPLICATION_ID: i64 = 0x544c_4331; // "TLC1"
+
+/// Tables a collector database may hold; a file with other tables belongs to someone else.
+const OWN_TABLES: [&str; 3] = ["fixes", "events", "devices"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -19,11 +35,17 @@ pub enum DbError {
          ({supported}); run a newer collector"
     )]
     NewerSchema { found: i64, supported: i64 },
+    #[error("{}: is a directory; --db takes the path of a database file", .0.display())]
+    IsDirectory(PathBuf),
+    #[error("{}: is not an SQLite database; --db takes a collector database or a new path", .0.display())]
+    NotADatabase(PathBuf),
+    #[error("{}: is an SQLite database of another application ({reason}); not touching it", .path.display())]
+    Foreign { path: PathBuf, reason: String },
 }
 
+/// The writing connection. Every write goes through it, one batch at a time.
 pub struct CollectorDb {
     conn: Connection,
-    stats: Stats,
 }
 
 /// Counters since the collector started.
@@ -164,6 +186,23 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX events_by_time ON events (device, t);
      CREATE INDEX events_by_kind ON events (device, k, id);
      CREATE INDEX events_by_device ON events (device, id);",
+    // v3: one row per device with its counts, last fix time and metadata, kept by ingest, so
+    // that listing devices reads one row per device instead of counting every fix.
+    "CREATE TABLE devices (
+        device TEXT PRIMARY KEY,
+        fixes INTEGER NOT NULL,
+        last_t INTEGER,
+        events INTEGER NOT NULL,
+        metadata TEXT
+     ) WITHOUT ROWID;
+     INSERT INTO devices (device, fixes, last_t, events, metadata)
+     WITH f AS (SELECT device, COUNT(*) AS n, MAX(t) AS last_t FROM fixes GROUP BY device),
+          e AS (SELECT device, COUNT(*) AS n FROM events GROUP BY device),
+          ids AS (SELECT device FROM f UNION SELECT device FROM e)
+     SELECT ids.device, COALESCE(f.n, 0), f.last_t, COALESCE(e.n, 0),
+            (SELECT m FROM events WHERE events.device = ids.device AND k = 'device'
+             ORDER BY id DESC LIMIT 1)
+     FROM ids LEFT JOIN f ON f.device = ids.device LEFT JOIN e ON e.device = ids.device;",
 ];
 
 /// Columns added to `fixes` before the schema had versions: files from then may lack them.
@@ -177,11 +216,11 @@ const ADDED_FIX_COLUMNS: [(&str, &str); 5] = [
 ];
 
 /// The columns [`read_row`] expects, in its order.
-const ROW_COLUMNS: &str = "id, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, \
+pub(crate) const ROW_COLUMNS: &str = "id, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, \
      received_ms, sla, slo, sac, tr, x";
 
 /// The columns [`read_event`] expects, in its order.
-const EVENT_COLUMNS: &str = "id, stream, s, t, k, subject, la, lo, m, received_ms";
+pub(crate) const EVENT_COLUMNS: &str = "id, stream, s, t, k, subject, la, lo, m, received_ms";
 
 /// A string map as stored: JSON text, NULL when empty.
 fn map_to_sql(map: &BTreeMap<String, String>) -> Option<String> {
@@ -191,7 +230,10 @@ fn map_to_sql(map: &BTreeMap<String, String>) -> Option<String> {
     serde_json::to_string(map).ok()
 }
 
-fn map_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<BTreeMap<String, String>> {
+pub(crate) fn map_from_sql(
+    r: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<BTreeMap<String, String>> {
     let text: Option<String> = r.get(index)?;
     match text {
         None => Ok(BTreeMap::new()),
@@ -200,15 +242,15 @@ fn map_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<BTreeMa
     }
 }
 
-fn seq_to_sql(seq: u64) -> i64 {
+pub(crate) fn seq_to_sql(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
-fn u64_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
+pub(crate) fn u64_from_sql(r: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<u64> {
     Ok(u64::try_from(r.get::<_, i64>(index)?).unwrap_or(0))
 }
 
-fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+pub(crate) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         cursor: u64_from_sql(r, 0)?,
         stream: r.get(1)?,
@@ -225,7 +267,7 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     })
 }
 
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
+pub(crate) fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
     Ok(StoredRow {
         cursor: u64_from_sql(r, 0)?,
         stream: r.get(1)?,
@@ -254,15 +296,43 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRow> {
 }
 
 impl CollectorDb {
+    /// Opens (creating if needed) the database at `path`, in WAL mode so that readers on other
+    /// connections never wait for a write. Refuses directories, files that are not SQLite,
+    /// other applications' databases and databases from a newer collector.
     pub fn open(path: &Path) -> Result<CollectorDb, DbError> {
+        if path.is_dir() {
+            return Err(DbError::IsDirectory(path.to_owned()));
+        }
         let conn = Connection::open(path)?;
+        let not_a_db = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase) => DbError::NotADatabase(path.to_owned()),
+            _ => DbError::Sqlite(e),
+        };
+        let app_id: i64 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(not_a_db)?;
+        if app_id != 0 && app_id != APPLICATION_ID {
+            return Err(DbError::Foreign {
+                path: path.to_owned(),
+                reason: format!("application id {app_id:#x}"),
+            });
+        }
+        let mut tables = conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")?;
+        let foreign: Vec<String> = tables
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(Result::ok)
+            .filter(|name| !OWN_TABLES.contains(&name.as_str()) && !name.starts_with("sqlite_"))
+            .collect();
+        drop(tables);
+        if !foreign.is_empty() {
+            return Err(DbError::Foreign {
+                path: path.to_owned(),
+                reason: format!("it has tables such as {:?}", foreign[0]),
+            });
+        }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         Self::init(conn)
-    }
-
-    pub fn in_memory() -> Result<CollectorDb, DbError> {
-        Self::init(Connection::open_in_memory()?)
     }
 
     fn init(mut conn: Connection) -> Result<CollectorDb, DbError> {
@@ -280,10 +350,13 @@ impl CollectorDb {
             tx.pragma_update(None, "user_version", index as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(CollectorDb {
-            conn,
-            stats: Stats::default(),
-        })
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        Ok(CollectorDb { conn })
+    }
+
+    /// Read queries on the writing connection (tests; the server reads through [`ReadPool`]).
+    pub fn queries(&self) -> Queries<'_> {
+        Queries::new(&self.conn)
     }
 
     /// Stores a validated batch in one transaction; returns (new, duplicates) of its fixes.
@@ -292,9 +365,9 @@ impl CollectorDb {
         Ok((stored.rows.len() as u64, stored.duplicates))
     }
 
-    /// Stores a validated batch, its fixes and its events, in one transaction: either all of
-    /// it is stored or none. Returns what was new (the live stream publishes it) and the
-    /// numbers of duplicates.
+    /// Stores a validated batch, its fixes and its events, and updates the device's summary,
+    /// in one transaction: either all of it is stored or none. Returns what was new (the live
+    /// stream publishes it) and the numbers of duplicates.
     pub fn store_batch_rows(
         &mut self,
         batch: &BatchV1,
@@ -372,119 +445,46 @@ impl CollectorDb {
                     });
                 }
             }
+            if !stored.rows.is_empty() || !stored.events.is_empty() {
+                update_summary(&tx, &batch.device, &stored)?;
+            }
         }
         tx.commit()?;
         stored.duplicates = (batch.fixes.len() - stored.rows.len()) as u64;
         stored.event_duplicates = (batch.events.len() - stored.events.len()) as u64;
-        self.stats.batches += 1;
-        self.stats.fixes_accepted += stored.rows.len() as u64;
-        self.stats.duplicates += stored.duplicates;
-        self.stats.events_accepted += stored.events.len() as u64;
-        self.stats.events_duplicates += stored.event_duplicates;
         Ok(stored)
     }
+}
 
-    pub fn count_rejected_request(&mut self) {
-        self.stats.rejected_requests += 1;
-    }
-
-    pub fn stats(&self) -> Stats {
-        self.stats
-    }
-
-    /// Fixes of one device stored after the row with id `after`, in storage order.
-    pub fn fixes(&self, device: &str, after: u64, limit: u32) -> Result<Vec<StoredRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(params![device, seq_to_sql(after), limit], read_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The fix of a device with the largest time `t` (the last stored among equal times),
-    /// or `None` for an unknown device.
-    pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 ORDER BY t DESC, id DESC LIMIT 1"
-        ))?;
-        let mut rows = stmt.query_map(params![device], read_row)?;
-        Ok(rows.next().transpose()?)
-    }
-
-    /// Fixes of one device with `from_ms <= t <= to_ms`, ordered by time then storage, at
-    /// most `limit` of them.
-    pub fn track(
-        &self,
-        device: &str,
-        from_ms: i64,
-        to_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND t >= ?2 AND t <= ?3
-             ORDER BY t, id LIMIT ?4"
-        ))?;
-        let rows = stmt.query_map(params![device, from_ms, to_ms, limit], read_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Events of one device with `since_ms <= t <= until_ms`, of the given kinds (all when
-    /// `None`), ordered by time then storage order, at most `limit` of them.
-    pub fn events(
-        &self,
-        device: &str,
-        since_ms: i64,
-        until_ms: i64,
-        kinds: Option<&[&str]>,
-        limit: u32,
-    ) -> Result<Vec<EventRow>, DbError> {
-        // The kinds travel as one parameter, ",enter,exit,", so that the statement is fixed.
-        let kinds = kinds.map(|k| format!(",{},", k.join(",")));
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 AND t >= ?2 AND t <= ?3
-             AND (?4 IS NULL OR instr(?4, ',' || k || ',') > 0)
-             ORDER BY t, id LIMIT ?5"
-        ))?;
-        let rows = stmt.query_map(
-            params![device, since_ms, until_ms, kinds, limit],
-            read_event,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Every event of one device, in storage order.
-    pub fn all_events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map(params![device], read_event)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Every device with fixes or events, ordered by id.
-    pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
-        let mut stmt = self.conn.prepare_cached(
-            "WITH f AS (SELECT device, COUNT(*) AS n, MAX(t) AS last_t
-                        FROM fixes GROUP BY device),
-                  e AS (SELECT device, COUNT(*) AS n FROM events GROUP BY device),
-                  ids AS (SELECT device FROM f UNION SELECT device FROM e)
-             SELECT ids.device, COALESCE(f.n, 0), f.last_t, COALESCE(e.n, 0),
-                    (SELECT m FROM events WHERE events.device = ids.device AND k = 'device'
-                     ORDER BY id DESC LIMIT 1)
-             FROM ids LEFT JOIN f ON f.device = ids.device LEFT JOIN e ON e.device = ids.device
-             ORDER BY ids.device",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(DeviceSummary {
-                device: r.get(0)?,
-                fixes: u64_from_sql(r, 1)?,
-                last_t: r.get(2)?,
-                events: u64_from_sql(r, 3)?,
-                metadata: map_from_sql(r, 4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
+/// Adds what a batch stored to its device's row of `devices`.
+fn update_summary(
+    tx: &rusqlite::Transaction<'_>,
+    device: &str,
+    stored: &StoredBatch,
+) -> Result<(), DbError> {
+    let last_t = stored.rows.iter().map(|r| r.fix.t).max();
+    // The latest new `device` event sets the metadata; none leaves it as it was.
+    let metadata = stored.events.iter().rev().find(|e| e.event.k == "device");
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO devices (device, fixes, last_t, events, metadata)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (device) DO UPDATE SET
+            fixes = fixes + excluded.fixes,
+            last_t = CASE WHEN excluded.last_t IS NULL THEN last_t
+                          WHEN last_t IS NULL THEN excluded.last_t
+                          ELSE max(last_t, excluded.last_t) END,
+            events = events + excluded.events,
+            metadata = CASE WHEN ?6 THEN excluded.metadata ELSE metadata END",
+    )?;
+    stmt.execute(params![
+        device,
+        stored.rows.len() as i64,
+        last_t,
+        stored.events.len() as i64,
+        metadata.and_then(|e| map_to_sql(&e.event.m)),
+        metadata.is_some(),
+    ])?;
+    Ok(())
 }
 
 /// Files from before schema versions may lack columns that `fixes` gained meanwhile.
@@ -550,7 +550,7 @@ mod tests {
         let conn = Connection::open_in_memory().expect("open");
         conn.execute_batch(FIRST_SCHEMA).expect("old schema");
         let mut db = CollectorDb::init(conn).expect("migrates");
-        let old = db.fixes("old", 0, 10).expect("old rows");
+        let old = db.queries().fixes("old", 0, 10).expect("old rows");
         assert_eq!(old.len(), 1);
         assert_eq!((old[0].stream.as_str(), old[0].seq), ("", 1));
         assert_eq!((old[0].fix.tr.as_ref(), old[0].fix.x.len()), (None, 0));
@@ -574,13 +574,13 @@ mod tests {
         let repeat = batch("", 1, vec![fix(1_717_243_200_000)], vec![]);
         assert_eq!(db.store_batch(&repeat, 2).expect("store"), (0, 1));
         let after_old = old[0].cursor;
-        let new_rows = db.fixes("old", after_old, 10).expect("new row");
+        let new_rows = db.queries().fixes("old", after_old, 10).expect("new row");
         assert_eq!(new_rows.len(), 1);
         assert_eq!(
             (new_rows[0].stream.as_str(), &new_rows[0].fix),
             ("a1", &annotated)
         );
-        let events = db.all_events("old").expect("events");
+        let events = db.queries().all_events("old").expect("events");
         assert_eq!(
             (events[0].stream.as_str(), &events[0].event),
             ("a1", &trip_start)
@@ -589,8 +589,8 @@ mod tests {
         // Opening it again (every start does) changes nothing.
         let conn = std::mem::replace(&mut db.conn, Connection::open_in_memory().expect("open"));
         let db = CollectorDb::init(conn).expect("reopens");
-        assert_eq!(db.fixes("old", 0, 10).expect("rows").len(), 2);
-        let devices = db.devices().expect("devices");
+        assert_eq!(db.queries().fixes("old", 0, 10).expect("rows").len(), 2);
+        let devices = db.queries().devices("", u32::MAX).expect("devices");
         assert_eq!((devices[0].fixes, devices[0].events), (2, 1));
     }
 
