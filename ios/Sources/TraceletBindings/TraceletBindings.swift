@@ -1152,6 +1152,22 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func tick() 
     
+    func headers()  -> [HttpHeader]
+    
+    func params()  -> [String: String]
+    
+    /**
+     * Replaces the app's headers from the next request on (empty removes them). A refused
+     * list is `InvalidHeader` and the headers in force are kept. Values are never logged.
+     */
+    func setHeaders(headers: [HttpHeader]) throws 
+    
+    /**
+     * Replaces the batch params from the next request on (empty removes them). Past the
+     * metadata caps it is `InvalidMetadata` and the params in force are kept.
+     */
+    func setParams(params: [String: String]) throws 
+    
     /**
      * Adds geofences, or replaces those with the same ids. All are validated first: if one is
      * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
@@ -1503,6 +1519,50 @@ open func tick()  {try! rustCall() {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_tick(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+open func headers() -> [HttpHeader]  {
+    return try!  FfiConverterSequenceTypeHttpHeader.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_headers(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func params() -> [String: String]  {
+    return try!  FfiConverterDictionaryStringString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_params(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces the app's headers from the next request on (empty removes them). A refused
+     * list is `InvalidHeader` and the headers in force are kept. Values are never logged.
+     */
+open func setHeaders(headers: [HttpHeader])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_headers(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeHttpHeader.lower(headers),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces the batch params from the next request on (empty removes them). Past the
+     * metadata caps it is `InvalidMetadata` and the params in force are kept.
+     */
+open func setParams(params: [String: String])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_params(
+            self.uniffiCloneHandle(),
+        FfiConverterDictionaryStringString.lower(params),uniffiCallStatus
     )
 }
 }
@@ -3288,6 +3348,16 @@ public struct TraceletConfig: Equatable, Hashable {
      * Android layer sets it). One is kept for the stationary geofence.
      */
     public var osMaxRegions: UInt32
+    /**
+     * The app's own headers on every upload request (an API gateway's key, a tenant). Names
+     * the SDK sets itself (Authorization, Content-Type, Idempotency-Key...) are refused.
+     */
+    public var headers: [HttpHeader]
+    /**
+     * Extra fields in the `params` object of every batch (JSON bodies), under the metadata
+     * caps (16 entries, 1,024 bytes).
+     */
+    public var params: [String: String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3334,7 +3404,15 @@ public struct TraceletConfig: Equatable, Hashable {
         /**
          * Regions the OS watches for the app: 20 on iOS (the default), 100 on Android (the
          * Android layer sets it). One is kept for the stationary geofence.
-         */osMaxRegions: UInt32 = UInt32(20)) {
+         */osMaxRegions: UInt32 = UInt32(20), 
+        /**
+         * The app's own headers on every upload request (an API gateway's key, a tenant). Names
+         * the SDK sets itself (Authorization, Content-Type, Idempotency-Key...) are refused.
+         */headers: [HttpHeader] = [], 
+        /**
+         * Extra fields in the `params` object of every batch (JSON bodies), under the metadata
+         * caps (16 entries, 1,024 bytes).
+         */params: [String: String] = [:]) {
         self.endpoint = endpoint
         self.deviceId = deviceId
         self.bearerToken = bearerToken
@@ -3350,6 +3428,8 @@ public struct TraceletConfig: Equatable, Hashable {
         self.smoothingEnabled = smoothingEnabled
         self.rejectMock = rejectMock
         self.osMaxRegions = osMaxRegions
+        self.headers = headers
+        self.params = params
     }
 
     
@@ -3382,7 +3462,9 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
                 uploadSmoothed: FfiConverterBool.read(from: &buf), 
                 smoothingEnabled: FfiConverterBool.read(from: &buf), 
                 rejectMock: FfiConverterBool.read(from: &buf), 
-                osMaxRegions: FfiConverterUInt32.read(from: &buf)
+                osMaxRegions: FfiConverterUInt32.read(from: &buf), 
+                headers: FfiConverterSequenceTypeHttpHeader.read(from: &buf), 
+                params: FfiConverterDictionaryStringString.read(from: &buf)
         )
     }
 
@@ -3402,6 +3484,8 @@ public struct FfiConverterTypeTraceletConfig: FfiConverterRustBuffer {
         FfiConverterBool.write(value.smoothingEnabled, into: &buf)
         FfiConverterBool.write(value.rejectMock, into: &buf)
         FfiConverterUInt32.write(value.osMaxRegions, into: &buf)
+        FfiConverterSequenceTypeHttpHeader.write(value.headers, into: &buf)
+        FfiConverterDictionaryStringString.write(value.params, into: &buf)
     }
 }
 
@@ -4417,6 +4501,11 @@ enum TraceletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      */
     case InvalidMetadata(reason: String
     )
+    /**
+     * An app header the SDK cannot send: a reserved name, a line break in a value, too many.
+     */
+    case InvalidHeader(reason: String
+    )
 
     
 
@@ -4465,6 +4554,9 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
             reason: try FfiConverterString.read(from: &buf)
             )
         case 9: return .InvalidMetadata(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 10: return .InvalidHeader(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4518,6 +4610,11 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
         
         case let .InvalidMetadata(reason):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .InvalidHeader(reason):
+            writeInt(&buf, Int32(10))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -5504,9 +5601,6 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_httptransport_send() != 24247) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() != 38511) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5561,6 +5655,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_tick() != 15786) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_headers() != 50587) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_params() != 25302) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_headers() != 50162) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_params() != 56792) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() != 858) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5609,10 +5715,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_httptransport_send() != 16112) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_constructor_tracelet_new() != 13409) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport() != 23257) {
+    if (uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport() != 2498) {
         return InitializationResult.apiChecksumMismatch
     }
 

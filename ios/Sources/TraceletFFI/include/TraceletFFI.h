@@ -243,13 +243,6 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
-typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
-
-#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TOKEN_PROVIDER_METHOD0
 typedef void (*UniffiCallbackInterfaceTokenProviderMethod0)(uint64_t, RustBuffer* _Nonnull, 
@@ -264,13 +257,11 @@ typedef void (*UniffiCallbackInterfaceTraceletListenerMethod0)(uint64_t, RustBuf
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
-typedef struct UniffiVTableCallbackInterfaceHttpTransport {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
-} UniffiVTableCallbackInterfaceHttpTransport;
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HTTP_TRANSPORT_METHOD0
+typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
@@ -291,25 +282,14 @@ typedef struct UniffiVTableCallbackInterfaceTraceletListener {
 } UniffiVTableCallbackInterfaceTraceletListener;
 
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
-uint64_t uniffi_tracelet_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
-void uniffi_tracelet_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
-#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
-void uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
-#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
-RustBuffer uniffi_tracelet_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
-);
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HTTP_TRANSPORT
+typedef struct UniffiVTableCallbackInterfaceHttpTransport {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
+} UniffiVTableCallbackInterfaceHttpTransport;
+
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
@@ -436,6 +416,26 @@ void uniffi_tracelet_ffi_fn_method_tracelet_stop(uint64_t ptr, RustCallStatus *_
 void uniffi_tracelet_ffi_fn_method_tracelet_tick(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_HEADERS
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_headers(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_PARAMS
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_params(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_HEADERS
+void uniffi_tracelet_ffi_fn_method_tracelet_set_headers(uint64_t ptr, RustBuffer headers, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_PARAMS
+void uniffi_tracelet_ffi_fn_method_tracelet_set_params(uint64_t ptr, RustBuffer params, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ADD_GEOFENCES
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ADD_GEOFENCES
 void uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(uint64_t ptr, RustBuffer geofences, RustCallStatus *_Nonnull out_status
@@ -529,6 +529,26 @@ void uniffi_tracelet_ffi_fn_init_callback_vtable_traceletlistener(const UniffiVT
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELETLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELETLISTENER_ON_EVENT
 void uniffi_tracelet_ffi_fn_method_traceletlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_HTTPTRANSPORT
+uint64_t uniffi_tracelet_ffi_fn_clone_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_HTTPTRANSPORT
+void uniffi_tracelet_ffi_fn_free_httptransport(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_HTTPTRANSPORT
+void uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(const UniffiVTableCallbackInterfaceHttpTransport* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
+RustBuffer uniffi_tracelet_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_TRACELET_FFI_RUSTBUFFER_ALLOC
@@ -791,12 +811,6 @@ void ffi_tracelet_ffi_rust_future_free_void(uint64_t handle
 void ffi_tracelet_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
-#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
-uint16_t uniffi_tracelet_ffi_checksum_method_httptransport_send(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TOKENPROVIDER_FRESH_TOKEN
 uint16_t uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(void
@@ -905,6 +919,30 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_tick(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_HEADERS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_headers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_PARAMS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_params(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_HEADERS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_HEADERS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_headers(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_PARAMS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_PARAMS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_params(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ADD_GEOFENCES
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ADD_GEOFENCES
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences(void
@@ -998,6 +1036,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELETLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELETLISTENER_ON_EVENT
 uint16_t uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
+uint16_t uniffi_tracelet_ffi_checksum_method_httptransport_send(void
     
 );
 #endif

@@ -657,33 +657,14 @@ internal open class UniffiForeignFutureResultVoid(
 internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
     fun callback(`callbackData`: Long,`result`: UniffiForeignFutureResultVoid.UniffiByValue,)
 }
-internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
-}
 internal interface UniffiCallbackInterfaceTokenProviderMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceTraceletListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
-@Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
-internal open class UniffiVTableCallbackInterfaceHttpTransport(
-    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-    @JvmField internal var `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
-) : Structure() {
-    class UniffiByValue(
-        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
-        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
-        `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
-    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,), Structure.ByValue
-
-   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
-        `uniffiFree` = other.`uniffiFree`
-        `uniffiClone` = other.`uniffiClone`
-        `send` = other.`send`
-    }
-
+internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "freshToken")
 internal open class UniffiVTableCallbackInterfaceTokenProvider(
@@ -723,6 +704,25 @@ internal open class UniffiVTableCallbackInterfaceTraceletListener(
     }
 
 }
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "send")
+internal open class UniffiVTableCallbackInterfaceHttpTransport(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `send`: UniffiCallbackInterfaceHttpTransportMethod0? = null,
+    ): UniffiVTableCallbackInterfaceHttpTransport(`uniffiFree`,`uniffiClone`,`send`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHttpTransport) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `send` = other.`send`
+    }
+
+}
 
 // A JNA Library to expose the extern-C FFI definitions.
 // This is an implementation detail which will be called internally by the public API.
@@ -748,8 +748,6 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
-    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_flush(
@@ -786,6 +784,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_tick(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_headers(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_params(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_headers(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_params(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_current_trip(
@@ -818,6 +824,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_new(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport(
@@ -845,14 +853,6 @@ internal object UniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_tracelet_ffi_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Long
-    external fun uniffi_tracelet_ffi_fn_free_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): Unit
-    external fun uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(`vtable`: UniffiVTableCallbackInterfaceHttpTransport,
-    ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_clone_tokenprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_tokenprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -903,6 +903,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_tick(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_headers(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_params(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_headers(`ptr`: Long,`headers`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_params(`ptr`: Long,`params`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(`ptr`: Long,`geofences`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_current_trip(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -941,6 +949,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_traceletlistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_free_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(`vtable`: UniffiVTableCallbackInterfaceHttpTransport,
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_tracelet_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_tracelet_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1060,9 +1076,6 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_tracelet_ffi_checksum_method_httptransport_send() and 0xFFFF) != 24247) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() and 0xFFFF) != 38511) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1117,6 +1130,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_tick() and 0xFFFF) != 15786) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_headers() and 0xFFFF) != 50587) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_params() and 0xFFFF) != 25302) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_headers() and 0xFFFF) != 50162) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_params() and 0xFFFF) != 56792) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() and 0xFFFF) != 858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1165,10 +1190,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_httptransport_send() and 0xFFFF) != 16112) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_constructor_tracelet_new() and 0xFFFF) != 13409) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport() and 0xFFFF) != 23257) {
+    if ((lib.uniffi_tracelet_ffi_checksum_constructor_tracelet_with_transport() and 0xFFFF) != 2498) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2474,6 +2502,22 @@ public interface TraceletInterface {
      */
     fun `tick`()
     
+    fun `headers`(): List<HttpHeader>
+    
+    fun `params`(): Map<kotlin.String, kotlin.String>
+    
+    /**
+     * Replaces the app's headers from the next request on (empty removes them). A refused
+     * list is `InvalidHeader` and the headers in force are kept. Values are never logged.
+     */
+    fun `setHeaders`(`headers`: List<HttpHeader>)
+    
+    /**
+     * Replaces the batch params from the next request on (empty removes them). Past the
+     * metadata caps it is `InvalidMetadata` and the params in force are kept.
+     */
+    fun `setParams`(`params`: Map<kotlin.String, kotlin.String>)
+    
     /**
      * Adds geofences, or replaces those with the same ids. All are validated first: if one is
      * invalid (`InvalidGeofence`), none is added. Persisted across restarts.
@@ -2936,6 +2980,68 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_tick(
         it,
         _status)
+}
+    }
+    
+    
+
+    override fun `headers`(): List<HttpHeader> {
+            return FfiConverterSequenceTypeHttpHeader.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_headers(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `params`(): Map<kotlin.String, kotlin.String> {
+            return FfiConverterMapStringString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_params(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Replaces the app's headers from the next request on (empty removes them). A refused
+     * list is `InvalidHeader` and the headers in force are kept. Values are never logged.
+     */
+    @Throws(TraceletException::class)override fun `setHeaders`(`headers`: List<HttpHeader>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_headers(
+        it,
+        
+        FfiConverterSequenceTypeHttpHeader.lower(`headers`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Replaces the batch params from the next request on (empty removes them). Past the
+     * metadata caps it is `InvalidMetadata` and the params in force are kept.
+     */
+    @Throws(TraceletException::class)override fun `setParams`(`params`: Map<kotlin.String, kotlin.String>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_params(
+        it,
+        
+        FfiConverterMapStringString.lower(`params`),_status)
 }
     }
     
@@ -4591,6 +4697,18 @@ data class TraceletConfig (
      * Android layer sets it). One is kept for the stationary geofence.
      */
     var `osMaxRegions`: kotlin.UInt = 20u 
+    , 
+    /**
+     * The app's own headers on every upload request (an API gateway's key, a tenant). Names
+     * the SDK sets itself (Authorization, Content-Type, Idempotency-Key...) are refused.
+     */
+    var `headers`: List<HttpHeader> = listOf() 
+    , 
+    /**
+     * Extra fields in the `params` object of every batch (JSON bodies), under the metadata
+     * caps (16 entries, 1,024 bytes).
+     */
+    var `params`: Map<kotlin.String, kotlin.String> = mapOf() 
     
 ){
     
@@ -4622,6 +4740,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterUInt.read(buf),
+            FfiConverterSequenceTypeHttpHeader.read(buf),
+            FfiConverterMapStringString.read(buf),
         )
     }
 
@@ -4640,7 +4760,9 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.allocationSize(value.`uploadSmoothed`) +
             FfiConverterBoolean.allocationSize(value.`smoothingEnabled`) +
             FfiConverterBoolean.allocationSize(value.`rejectMock`) +
-            FfiConverterUInt.allocationSize(value.`osMaxRegions`)
+            FfiConverterUInt.allocationSize(value.`osMaxRegions`) +
+            FfiConverterSequenceTypeHttpHeader.allocationSize(value.`headers`) +
+            FfiConverterMapStringString.allocationSize(value.`params`)
     )
 
     override fun write(value: TraceletConfig, buf: ByteBuffer) {
@@ -4659,6 +4781,8 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
             FfiConverterBoolean.write(value.`smoothingEnabled`, buf)
             FfiConverterBoolean.write(value.`rejectMock`, buf)
             FfiConverterUInt.write(value.`osMaxRegions`, buf)
+            FfiConverterSequenceTypeHttpHeader.write(value.`headers`, buf)
+            FfiConverterMapStringString.write(value.`params`, buf)
     }
 }
 
@@ -5423,6 +5547,17 @@ sealed class TraceletException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * An app header the SDK cannot send: a reserved name, a line break in a value, too many.
+     */
+    class InvalidHeader(
+        
+        val `reason`: kotlin.String
+        ) : TraceletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
 
     
 
@@ -5461,6 +5596,9 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 FfiConverterString.read(buf),
                 )
             9 -> TraceletException.InvalidMetadata(
+                FfiConverterString.read(buf),
+                )
+            10 -> TraceletException.InvalidHeader(
                 FfiConverterString.read(buf),
                 )
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
@@ -5511,6 +5649,11 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is TraceletException.InvalidHeader -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
         }
     }
 
@@ -5555,6 +5698,11 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
             }
             is TraceletException.InvalidMetadata -> {
                 buf.putInt(9)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletException.InvalidHeader -> {
+                buf.putInt(10)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
