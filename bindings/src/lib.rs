@@ -12,6 +12,7 @@ uniffi::setup_scaffolding!();
 mod http;
 mod places;
 mod platform;
+mod positions;
 // The platform-transport test runs the crate as a unit test: the library is built only as
 // cdylib + staticlib (an rlib crate type would stop LTO from internalising anything).
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use http::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportFa
 pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
+pub use positions::{Location, LocationListener, OdometerReading, PrivacyAction, PrivacyZone};
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -142,6 +144,16 @@ pub enum TraceletError {
     /// An app header the SDK cannot send: a reserved name, a line break in a value, too many.
     #[error("invalid header: {reason}")]
     InvalidHeader { reason: String },
+    /// A value out of its range: a negative odometer, a privacy zone without a valid centre or
+    /// radius, a position request with no timeout. Nothing changed.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument { reason: String },
+    /// No fix arrived before the position request's timeout.
+    #[error("no position before the timeout")]
+    Timeout,
+    /// The app has no location permission: no position can come.
+    #[error("the app has no location permission")]
+    PermissionDenied,
 }
 
 /// Error a foreign listener may report; the SDK logs nothing of it and carries on.
@@ -656,6 +668,18 @@ impl From<Provider> for core::fix::Provider {
             Provider::Network => Self::Network,
             Provider::Passive => Self::Passive,
             Provider::Unknown => Self::Unknown,
+        }
+    }
+}
+
+impl From<core::fix::Provider> for Provider {
+    fn from(p: core::fix::Provider) -> Self {
+        match p {
+            core::fix::Provider::Gps => Self::Gps,
+            core::fix::Provider::Fused => Self::Fused,
+            core::fix::Provider::Network => Self::Network,
+            core::fix::Provider::Passive => Self::Passive,
+            core::fix::Provider::Unknown => Self::Unknown,
         }
     }
 }

@@ -864,6 +864,213 @@ public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt6
 
 
 /**
+ * Receives every accepted fix as a [`Location`], after it was stored. Called on the thread
+ * that recorded it; must return quickly.
+ */
+public protocol LocationListener: AnyObject, Sendable {
+    
+    func onLocation(location: Location) throws 
+    
+}
+/**
+ * Receives every accepted fix as a [`Location`], after it was stored. Called on the thread
+ * that recorded it; must return quickly.
+ */
+open class LocationListenerImpl: LocationListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tracelet_ffi_fn_clone_locationlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tracelet_ffi_fn_free_locationlistener(handle, $0) }
+    }
+
+    
+
+    
+open func onLocation(location: Location)throws   {try rustCallWithError(FfiConverterTypeCallbackError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_locationlistener_on_location(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocation_lower(location),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLocationListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLocationListener = UniffiVTableCallbackInterfaceLocationListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLocationListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LocationListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLocationListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LocationListener: handle missing in uniffiClone")
+            }
+        },
+        onLocation: { (
+            uniffiHandle: UInt64,
+            location: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLocationListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onLocation(
+                     location: try FfiConverterTypeLocation_lift(location)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCallbackError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLocationListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLocationListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLocationListener() {
+    uniffi_tracelet_ffi_fn_init_callback_vtable_locationlistener(UniffiCallbackInterfaceLocationListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocationListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LocationListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LocationListener
+
+    public static func lift(_ handle: UInt64) throws -> LocationListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LocationListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LocationListener) -> UInt64 {
+         if let rustImpl = value as? LocationListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LocationListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationListener_lift(_ handle: UInt64) throws -> LocationListener {
+    return try FfiConverterTypeLocationListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocationListener_lower(_ value: LocationListener) -> UInt64 {
+    return FfiConverterTypeLocationListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * Implemented by the app to hand over a fresh bearer token when the server answers 401.
  * Called on the SDK's upload thread, at most once per upload round.
  */
@@ -1242,6 +1449,45 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      * the core store coarse fixes; each change is told as the `AccessChanged` event.
      */
     func setLocationAccess(access: LocationAccess) 
+    
+    /**
+     * One position, tracking or not: the last known location if younger than `max_age_ms`,
+     * otherwise the first filtered fix at least as accurate as `desired_accuracy_m`, or at
+     * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
+     * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
+     */
+    func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool) async throws  -> Location
+    
+    /**
+     * True while a position request waits: the platform keeps sampling even with tracking off.
+     */
+    func currentPositionPending()  -> Bool
+    
+    /**
+     * The newest accepted location, kept across restarts; `None` before the first one.
+     */
+    func lastKnownLocation()  -> Location?
+    
+    func odometer()  -> OdometerReading
+    
+    func privacyZones()  -> [PrivacyZone]
+    
+    /**
+     * Sets the odometer (0 resets it). A negative or non-finite value is `InvalidArgument`
+     * and changes nothing.
+     */
+    func resetOdometer(meters: Double) throws 
+    
+    /**
+     * Replaces the location listener; `None` removes it.
+     */
+    func setLocationListener(listener: LocationListener?) 
+    
+    /**
+     * Replaces the privacy zones (empty removes them); a refused list is `InvalidArgument`
+     * and the zones in force are kept.
+     */
+    func setPrivacyZones(zones: [PrivacyZone]) throws 
     
 }
 /**
@@ -1744,6 +1990,108 @@ open func setLocationAccess(access: LocationAccess)  {try! rustCall() {
     uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(
             self.uniffiCloneHandle(),
         FfiConverterTypeLocationAccess_lower(access),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * One position, tracking or not: the last known location if younger than `max_age_ms`,
+     * otherwise the first filtered fix at least as accurate as `desired_accuracy_m`, or at
+     * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
+     * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
+     */
+open func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool)async throws  -> Location  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tracelet_ffi_fn_method_tracelet_current_position(
+                        self.uniffiCloneHandle(),FfiConverterDouble.lower(desiredAccuracyM),FfiConverterUInt64.lower(timeoutMs),FfiConverterUInt64.lower(maxAgeMs),FfiConverterBool.lower(persist)
+                )
+            },
+            pollFunc: ffi_tracelet_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_tracelet_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_tracelet_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeLocation_lift,
+            errorHandler: FfiConverterTypeTraceletError_lift
+        )
+}
+    
+    /**
+     * True while a position request waits: the platform keeps sampling even with tracking off.
+     */
+open func currentPositionPending() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_current_position_pending(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The newest accepted location, kept across restarts; `None` before the first one.
+     */
+open func lastKnownLocation() -> Location?  {
+    return try!  FfiConverterOptionTypeLocation.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func odometer() -> OdometerReading  {
+    return try!  FfiConverterTypeOdometerReading_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_odometer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+open func privacyZones() -> [PrivacyZone]  {
+    return try!  FfiConverterSequenceTypePrivacyZone.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_privacy_zones(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets the odometer (0 resets it). A negative or non-finite value is `InvalidArgument`
+     * and changes nothing.
+     */
+open func resetOdometer(meters: Double)throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_reset_odometer(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(meters),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces the location listener; `None` removes it.
+     */
+open func setLocationListener(listener: LocationListener?)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_location_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeLocationListener.lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces the privacy zones (empty removes them); a refused list is `InvalidArgument`
+     * and the zones in force are kept.
+     */
+open func setPrivacyZones(zones: [PrivacyZone])throws   {try rustCallWithError(FfiConverterTypeTraceletError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypePrivacyZone.lower(zones),uniffiCallStatus
     )
 }
 }
@@ -2643,6 +2991,153 @@ public func FfiConverterTypeLatLon_lower(_ value: LatLon) -> RustBuffer {
 
 
 /**
+ * One accepted fix as the app sees it, after the filter and the privacy zones.
+ */
+public struct Location: Equatable, Hashable {
+    /**
+     * The fix's sequence number in its queue (what the server stores it under).
+     */
+    public var seq: UInt64
+    public var timeMs: Int64
+    /**
+     * The position as stored (the zone's centre when a privacy zone coarsened it).
+     */
+    public var latitude: Double
+    public var longitude: Double
+    public var accuracyM: Double
+    /**
+     * The filter's smoothed position, when it has one.
+     */
+    public var smoothedLatitude: Double?
+    public var smoothedLongitude: Double?
+    public var smoothedAccuracyM: Double?
+    public var speedMps: Double?
+    public var bearingDeg: Double?
+    public var altitudeM: Double?
+    public var provider: Provider
+    public var isMock: Bool
+    public var motionState: MotionState
+    /**
+     * The trip running when the fix was recorded.
+     */
+    public var tripId: String?
+    /**
+     * The odometer after this fix, and how far off it may be.
+     */
+    public var odometerM: Double
+    public var odometerUncertaintyM: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The fix's sequence number in its queue (what the server stores it under).
+         */seq: UInt64, timeMs: Int64, 
+        /**
+         * The position as stored (the zone's centre when a privacy zone coarsened it).
+         */latitude: Double, longitude: Double, accuracyM: Double, 
+        /**
+         * The filter's smoothed position, when it has one.
+         */smoothedLatitude: Double?, smoothedLongitude: Double?, smoothedAccuracyM: Double?, speedMps: Double?, bearingDeg: Double?, altitudeM: Double?, provider: Provider, isMock: Bool, motionState: MotionState, 
+        /**
+         * The trip running when the fix was recorded.
+         */tripId: String?, 
+        /**
+         * The odometer after this fix, and how far off it may be.
+         */odometerM: Double, odometerUncertaintyM: Double) {
+        self.seq = seq
+        self.timeMs = timeMs
+        self.latitude = latitude
+        self.longitude = longitude
+        self.accuracyM = accuracyM
+        self.smoothedLatitude = smoothedLatitude
+        self.smoothedLongitude = smoothedLongitude
+        self.smoothedAccuracyM = smoothedAccuracyM
+        self.speedMps = speedMps
+        self.bearingDeg = bearingDeg
+        self.altitudeM = altitudeM
+        self.provider = provider
+        self.isMock = isMock
+        self.motionState = motionState
+        self.tripId = tripId
+        self.odometerM = odometerM
+        self.odometerUncertaintyM = odometerUncertaintyM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Location: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Location {
+        return
+            try Location(
+                seq: FfiConverterUInt64.read(from: &buf), 
+                timeMs: FfiConverterInt64.read(from: &buf), 
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf), 
+                accuracyM: FfiConverterDouble.read(from: &buf), 
+                smoothedLatitude: FfiConverterOptionDouble.read(from: &buf), 
+                smoothedLongitude: FfiConverterOptionDouble.read(from: &buf), 
+                smoothedAccuracyM: FfiConverterOptionDouble.read(from: &buf), 
+                speedMps: FfiConverterOptionDouble.read(from: &buf), 
+                bearingDeg: FfiConverterOptionDouble.read(from: &buf), 
+                altitudeM: FfiConverterOptionDouble.read(from: &buf), 
+                provider: FfiConverterTypeProvider.read(from: &buf), 
+                isMock: FfiConverterBool.read(from: &buf), 
+                motionState: FfiConverterTypeMotionState.read(from: &buf), 
+                tripId: FfiConverterOptionString.read(from: &buf), 
+                odometerM: FfiConverterDouble.read(from: &buf), 
+                odometerUncertaintyM: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Location, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.seq, into: &buf)
+        FfiConverterInt64.write(value.timeMs, into: &buf)
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+        FfiConverterDouble.write(value.accuracyM, into: &buf)
+        FfiConverterOptionDouble.write(value.smoothedLatitude, into: &buf)
+        FfiConverterOptionDouble.write(value.smoothedLongitude, into: &buf)
+        FfiConverterOptionDouble.write(value.smoothedAccuracyM, into: &buf)
+        FfiConverterOptionDouble.write(value.speedMps, into: &buf)
+        FfiConverterOptionDouble.write(value.bearingDeg, into: &buf)
+        FfiConverterOptionDouble.write(value.altitudeM, into: &buf)
+        FfiConverterTypeProvider.write(value.provider, into: &buf)
+        FfiConverterBool.write(value.isMock, into: &buf)
+        FfiConverterTypeMotionState.write(value.motionState, into: &buf)
+        FfiConverterOptionString.write(value.tripId, into: &buf)
+        FfiConverterDouble.write(value.odometerM, into: &buf)
+        FfiConverterDouble.write(value.odometerUncertaintyM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocation_lift(_ buf: RustBuffer) throws -> Location {
+    return try FfiConverterTypeLocation.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocation_lower(_ value: Location) -> RustBuffer {
+    return FfiConverterTypeLocation.lower(value)
+}
+
+
+/**
  * The location permission as the platform reads it.
  */
 public struct LocationAccess: Equatable, Hashable {
@@ -2785,6 +3280,63 @@ public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuf
 
 
 /**
+ * Distance travelled along accepted fixes, and its uncertainty (both metres).
+ */
+public struct OdometerReading: Equatable, Hashable {
+    public var meters: Double
+    public var uncertaintyM: Double
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(meters: Double, uncertaintyM: Double) {
+        self.meters = meters
+        self.uncertaintyM = uncertaintyM
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension OdometerReading: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOdometerReading: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OdometerReading {
+        return
+            try OdometerReading(
+                meters: FfiConverterDouble.read(from: &buf), 
+                uncertaintyM: FfiConverterDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OdometerReading, into buf: inout [UInt8]) {
+        FfiConverterDouble.write(value.meters, into: &buf)
+        FfiConverterDouble.write(value.uncertaintyM, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOdometerReading_lift(_ buf: RustBuffer) throws -> OdometerReading {
+    return try FfiConverterTypeOdometerReading.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOdometerReading_lower(_ value: OdometerReading) -> RustBuffer {
+    return FfiConverterTypeOdometerReading.lower(value)
+}
+
+
+/**
  * A circular region for the OS to watch (a polygon is sent as its bounding circle).
  */
 public struct OsRegion: Equatable, Hashable {
@@ -2919,6 +3471,75 @@ public func FfiConverterTypePowerState_lift(_ buf: RustBuffer) throws -> PowerSt
 #endif
 public func FfiConverterTypePowerState_lower(_ value: PowerState) -> RustBuffer {
     return FfiConverterTypePowerState.lower(value)
+}
+
+
+/**
+ * A circle the app wants kept private (a user's home).
+ */
+public struct PrivacyZone: Equatable, Hashable {
+    public var id: String
+    public var latitude: Double
+    public var longitude: Double
+    public var radiusM: Double
+    public var action: PrivacyAction
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(id: String, latitude: Double, longitude: Double, radiusM: Double, action: PrivacyAction) {
+        self.id = id
+        self.latitude = latitude
+        self.longitude = longitude
+        self.radiusM = radiusM
+        self.action = action
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PrivacyZone: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePrivacyZone: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PrivacyZone {
+        return
+            try PrivacyZone(
+                id: FfiConverterString.read(from: &buf), 
+                latitude: FfiConverterDouble.read(from: &buf), 
+                longitude: FfiConverterDouble.read(from: &buf), 
+                radiusM: FfiConverterDouble.read(from: &buf), 
+                action: FfiConverterTypePrivacyAction.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PrivacyZone, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterDouble.write(value.latitude, into: &buf)
+        FfiConverterDouble.write(value.longitude, into: &buf)
+        FfiConverterDouble.write(value.radiusM, into: &buf)
+        FfiConverterTypePrivacyAction.write(value.action, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePrivacyZone_lift(_ buf: RustBuffer) throws -> PrivacyZone {
+    return try FfiConverterTypePrivacyZone.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePrivacyZone_lower(_ value: PrivacyZone) -> RustBuffer {
+    return FfiConverterTypePrivacyZone.lower(value)
 }
 
 
@@ -4224,6 +4845,81 @@ public func FfiConverterTypePriority_lower(_ value: Priority) -> RustBuffer {
 
 
 
+/**
+ * What happens to a fix inside a privacy zone.
+ */
+
+public enum PrivacyAction: Equatable, Hashable {
+    
+    /**
+     * Not stored, not uploaded, not handed to the app.
+     */
+    case drop
+    /**
+     * Stored at the zone's centre, with the radius as its accuracy.
+     */
+    case coarsen
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PrivacyAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePrivacyAction: FfiConverterRustBuffer {
+    typealias SwiftType = PrivacyAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PrivacyAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .drop
+        
+        case 2: return .coarsen
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PrivacyAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .drop:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .coarsen:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePrivacyAction_lift(_ buf: RustBuffer) throws -> PrivacyAction {
+    return try FfiConverterTypePrivacyAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePrivacyAction_lower(_ value: PrivacyAction) -> RustBuffer {
+    return FfiConverterTypePrivacyAction.lower(value)
+}
+
+
+
 
 public enum Provider: Equatable, Hashable {
     
@@ -4506,6 +5202,20 @@ enum TraceletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
      */
     case InvalidHeader(reason: String
     )
+    /**
+     * A value out of its range: a negative odometer, a privacy zone without a valid centre or
+     * radius, a position request with no timeout. Nothing changed.
+     */
+    case InvalidArgument(reason: String
+    )
+    /**
+     * No fix arrived before the position request's timeout.
+     */
+    case Timeout
+    /**
+     * The app has no location permission: no position can come.
+     */
+    case PermissionDenied
 
     
 
@@ -4559,6 +5269,11 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
         case 10: return .InvalidHeader(
             reason: try FfiConverterString.read(from: &buf)
             )
+        case 11: return .InvalidArgument(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .Timeout
+        case 13: return .PermissionDenied
 
          default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -4617,6 +5332,19 @@ public struct FfiConverterTypeTraceletError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(10))
             FfiConverterString.write(reason, into: &buf)
             
+        
+        case let .InvalidArgument(reason):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case .Timeout:
+            writeInt(&buf, Int32(12))
+        
+        
+        case .PermissionDenied:
+            writeInt(&buf, Int32(13))
+        
         }
     }
 }
@@ -5170,6 +5898,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLocationListener: FfiConverterRustBuffer {
+    typealias SwiftType = LocationListener?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLocationListener.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLocationListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
     typealias SwiftType = TokenProvider?
 
@@ -5210,6 +5962,30 @@ fileprivate struct FfiConverterOptionTypeTraceletListener: FfiConverterRustBuffe
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTraceletListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLocation: FfiConverterRustBuffer {
+    typealias SwiftType = Location?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLocation.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLocation.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5465,6 +6241,31 @@ fileprivate struct FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer {
+    typealias SwiftType = [PrivacyZone]
+
+    public static func write(_ value: [PrivacyZone], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePrivacyZone.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PrivacyZone] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PrivacyZone]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePrivacyZone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer {
     typealias SwiftType = [ReasonCount]
 
@@ -5712,10 +6513,37 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() != 13984) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_current_position() != 34484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending() != 55857) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() != 34748) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_odometer() != 11389) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() != 5808) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer() != 35844) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener() != 40883) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() != 59109) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_httptransport_send() != 16112) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() != 4214) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_constructor_tracelet_new() != 13409) {
@@ -5726,6 +6554,7 @@ private let initializationResult: InitializationResult = {
     }
 
     uniffiCallbackInitHttpTransport()
+    uniffiCallbackInitLocationListener()
     uniffiCallbackInitTokenProvider()
     uniffiCallbackInitTraceletListener()
     return InitializationResult.ok

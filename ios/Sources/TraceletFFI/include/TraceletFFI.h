@@ -264,6 +264,13 @@ typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOCATION_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOCATION_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceLocationListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TOKEN_PROVIDER
 typedef struct UniffiVTableCallbackInterfaceTokenProvider {
@@ -289,6 +296,15 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
 } UniffiVTableCallbackInterfaceHttpTransport;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOCATION_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOCATION_LISTENER
+typedef struct UniffiVTableCallbackInterfaceLocationListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLocationListenerMethod0 _Nonnull onLocation;
+} UniffiVTableCallbackInterfaceLocationListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TOKENPROVIDER
@@ -511,6 +527,46 @@ RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(uint64_t ptr, Rus
 void uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(uint64_t ptr, RustBuffer access, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_CURRENT_POSITION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_CURRENT_POSITION
+uint64_t uniffi_tracelet_ffi_fn_method_tracelet_current_position(uint64_t ptr, double desired_accuracy_m, uint64_t timeout_ms, uint64_t max_age_ms, int8_t persist
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_CURRENT_POSITION_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_CURRENT_POSITION_PENDING
+int8_t uniffi_tracelet_ffi_fn_method_tracelet_current_position_pending(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_LAST_KNOWN_LOCATION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_LAST_KNOWN_LOCATION
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ODOMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ODOMETER
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_odometer(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_PRIVACY_ZONES
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_PRIVACY_ZONES
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_privacy_zones(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RESET_ODOMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_RESET_ODOMETER
+void uniffi_tracelet_ffi_fn_method_tracelet_reset_odometer(uint64_t ptr, double meters, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOCATION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOCATION_LISTENER
+void uniffi_tracelet_ffi_fn_method_tracelet_set_location_listener(uint64_t ptr, RustBuffer listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_PRIVACY_ZONES
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_PRIVACY_ZONES
+void uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(uint64_t ptr, RustBuffer zones, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TRACELETLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_TRACELETLISTENER
 uint64_t uniffi_tracelet_ffi_fn_clone_traceletlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -549,6 +605,26 @@ void uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(const UniffiVTabl
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 RustBuffer uniffi_tracelet_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_LOCATIONLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_LOCATIONLISTENER
+uint64_t uniffi_tracelet_ffi_fn_clone_locationlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_LOCATIONLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_LOCATIONLISTENER
+void uniffi_tracelet_ffi_fn_free_locationlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_LOCATIONLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_LOCATIONLISTENER
+void uniffi_tracelet_ffi_fn_init_callback_vtable_locationlistener(const UniffiVTableCallbackInterfaceLocationListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_LOCATIONLISTENER_ON_LOCATION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_LOCATIONLISTENER_ON_LOCATION
+void uniffi_tracelet_ffi_fn_method_locationlistener_on_location(uint64_t ptr, RustBuffer location, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_TRACELET_FFI_RUSTBUFFER_ALLOC
@@ -1033,6 +1109,54 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_CURRENT_POSITION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_CURRENT_POSITION
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_current_position(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_CURRENT_POSITION_PENDING
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_CURRENT_POSITION_PENDING
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_LAST_KNOWN_LOCATION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_LAST_KNOWN_LOCATION
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ODOMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ODOMETER
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_odometer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_PRIVACY_ZONES
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_PRIVACY_ZONES
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RESET_ODOMETER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_RESET_ODOMETER
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOCATION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOCATION_LISTENER
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_PRIVACY_ZONES
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_PRIVACY_ZONES
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELETLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELETLISTENER_ON_EVENT
 uint16_t uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(void
@@ -1042,6 +1166,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 uint16_t uniffi_tracelet_ffi_checksum_method_httptransport_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_LOCATIONLISTENER_ON_LOCATION
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_LOCATIONLISTENER_ON_LOCATION
+uint16_t uniffi_tracelet_ffi_checksum_method_locationlistener_on_location(void
     
 );
 #endif

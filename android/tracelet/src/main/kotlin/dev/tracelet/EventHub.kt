@@ -26,6 +26,10 @@ internal class EventHub {
         platform,
     )
 
+    /** Every accepted fix of whichever client is current. */
+    @OptIn(ExperimentalCoroutinesApi::class)
+    val locations: Flow<TraceletLocation> = current.flatMapLatest { it?.locations ?: emptyFlow() }
+
     /** How many collectors listen to the platform events; for tests, see [TraceletClient.subscriberCount]. */
     internal val platformSubscribers: Int get() = platform.subscriptionCount.value
 

@@ -6,6 +6,7 @@ import dev.tracelet.internal.Geofence as FfiGeofence
 import dev.tracelet.internal.GeofenceShape as FfiGeofenceShape
 import dev.tracelet.internal.GeofenceTransition as FfiGeofenceTransition
 import dev.tracelet.internal.LatLon as FfiLatLon
+import dev.tracelet.internal.Location as FfiLocation
 import dev.tracelet.internal.MotionState as FfiMotionState
 import dev.tracelet.internal.NetworkState as FfiNetworkState
 import dev.tracelet.internal.Provider as FfiProvider
@@ -81,6 +82,14 @@ internal fun Provider.toFfi(): FfiProvider = when (this) {
     Provider.UNKNOWN -> FfiProvider.UNKNOWN
 }
 
+internal fun FfiProvider.toPublic(): Provider = when (this) {
+    FfiProvider.GPS -> Provider.GPS
+    FfiProvider.FUSED -> Provider.FUSED
+    FfiProvider.NETWORK -> Provider.NETWORK
+    FfiProvider.PASSIVE -> Provider.PASSIVE
+    FfiProvider.UNKNOWN -> Provider.UNKNOWN
+}
+
 internal fun FfiException.toPublic(): TraceletException = when (this) {
     is FfiException.InvalidFix -> TraceletException.InvalidFix(reason, this)
     is FfiException.InvalidConfig -> TraceletException.InvalidConfig(reason, this)
@@ -92,7 +101,30 @@ internal fun FfiException.toPublic(): TraceletException = when (this) {
     is FfiException.InvalidGeofence -> TraceletException.InvalidGeofence(reason, this)
     is FfiException.InvalidMetadata -> TraceletException.InvalidMetadata(reason, this)
     is FfiException.InvalidHeader -> TraceletException.InvalidHeader(reason, this)
+    is FfiException.InvalidArgument -> TraceletException.InvalidArgument(reason, this)
+    is FfiException.Timeout -> TraceletException.Timeout(this)
+    is FfiException.PermissionDenied -> TraceletException.PermissionDenied(this)
 }
+
+internal fun FfiLocation.toPublic(): TraceletLocation = TraceletLocation(
+    seq = seq.toLong(),
+    timeMillis = timeMs,
+    latitude = latitude,
+    longitude = longitude,
+    accuracyMeters = accuracyM,
+    smoothedLatitude = smoothedLatitude,
+    smoothedLongitude = smoothedLongitude,
+    smoothedAccuracyMeters = smoothedAccuracyM,
+    speedMetersPerSecond = speedMps,
+    bearingDegrees = bearingDeg,
+    altitudeMeters = altitudeM,
+    provider = provider.toPublic(),
+    isMock = isMock,
+    motionState = motionState.toPublic(),
+    tripId = tripId,
+    odometerMeters = odometerM,
+    odometerUncertaintyMeters = odometerUncertaintyM,
+)
 
 internal fun Map<String, String>.toHttpHeaders(): List<HttpHeader> = map { (name, value) -> HttpHeader(name, value) }
 

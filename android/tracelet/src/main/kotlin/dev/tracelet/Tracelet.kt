@@ -325,6 +325,33 @@ object Tracelet {
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
     val events: Flow<TraceletEvent> get() = hub.events
 
+    /** Every accepted fix as a [TraceletLocation]; like [events], it outlives [configure]. */
+    val locations: Flow<TraceletLocation> get() = hub.locations
+
+    /** See [TraceletClient.lastKnownLocation]. @throws TraceletException.NotConfigured before [configure]. */
+    fun lastKnownLocation(): TraceletLocation? = requireRuntime().client.lastKnownLocation()
+
+    /**
+     * See [TraceletClient.currentPosition]. While tracking, the running service samples as the
+     * request asks; with tracking off the cached location answers, or fixes the app records.
+     */
+    suspend fun currentPosition(
+        desiredAccuracyMeters: Double = 20.0,
+        timeoutMillis: Long = 30_000,
+        maxAgeMillis: Long = 0,
+        persist: Boolean = false,
+    ): TraceletLocation =
+        requireRuntime().client.currentPosition(desiredAccuracyMeters, timeoutMillis, maxAgeMillis, persist)
+
+    /** See [TraceletClient.odometer]. */
+    fun odometer(): OdometerReading = requireRuntime().client.odometer()
+
+    /** See [TraceletClient.resetOdometer]. */
+    fun resetOdometer(meters: Double = 0.0) = requireRuntime().client.resetOdometer(meters)
+
+    /** See [TraceletClient.setPrivacyZones]. */
+    fun setPrivacyZones(zones: List<PrivacyZone>) = requireRuntime().client.setPrivacyZones(zones)
+
     /** Where the app stands with the location permission right now. */
     fun permissionState(context: Context): PermissionState = permissionState(PermissionProbe.read(context))
 

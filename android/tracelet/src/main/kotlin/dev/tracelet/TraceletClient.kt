@@ -1,11 +1,13 @@
 package dev.tracelet
 
+import dev.tracelet.internal.LocationListener
 import dev.tracelet.internal.TraceletListener
 import java.io.File
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
+import dev.tracelet.internal.Location as FfiLocation
 import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
 import dev.tracelet.internal.Tracelet as FfiTracelet
 import dev.tracelet.internal.TraceletEvent as FfiEvent
@@ -51,6 +53,18 @@ class TraceletClient(
     /** Events as they happen; hot, so collect before acting if you need every one. */
     val events: SharedFlow<TraceletEvent> = eventFlow.asSharedFlow()
 
+    // Like events: never blocks the recording thread; a slow collector loses the oldest.
+    private val locationFlow = MutableSharedFlow<TraceletLocation>(
+        extraBufferCapacity = EVENT_BUFFER,
+        onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    )
+
+    /** Every accepted fix as a [TraceletLocation], once stored; hot, like [events]. */
+    val locations: SharedFlow<TraceletLocation> = locationFlow.asSharedFlow()
+
+    /** How many collectors listen to [locations]; lets tests wait instead of sleeping. */
+    internal val locationSubscriberCount: Int get() = locationFlow.subscriptionCount.value
+
     /** How many collectors are listening; lets tests wait for a subscription instead of sleeping. */
     internal val subscriberCount: Int get() = eventFlow.subscriptionCount.value
 
@@ -62,6 +76,11 @@ class TraceletClient(
     @Volatile private var regionListener: ((RegionRequest) -> Unit)? = null
 
     init {
+        core.setLocationListener(object : LocationListener {
+            override fun onLocation(location: FfiLocation) {
+                locationFlow.tryEmit(location.toPublic())
+            }
+        })
         core.setListener(object : TraceletListener {
             override fun onEvent(event: FfiEvent) {
                 val public = event.toPublic()
@@ -270,6 +289,53 @@ class TraceletClient(
     fun setParams(params: Map<String, String>): Unit = translatingErrors { core.setParams(params) }
 
     fun params(): Map<String, String> = core.params()
+
+    /** The newest accepted location, kept across restarts; `null` before the first one. */
+    fun lastKnownLocation(): TraceletLocation? = core.lastKnownLocation()?.toPublic()
+
+    /**
+     * One position, whether tracking is on or off: the last known location if younger than
+     * [maxAgeMillis]; otherwise the first fix that passes the filter with an accuracy of
+     * [desiredAccuracyMeters] or better, or at [timeoutMillis] the most accurate one seen. While
+     * it waits, [samplingRequest] asks for GNSS once a second. [persist] also queues the fix for
+     * upload when tracking is off. Cancelling the coroutine withdraws the request.
+     *
+     * @throws TraceletException.Timeout if no fix came in time.
+     * @throws TraceletException.PermissionDenied without location permission.
+     * @throws TraceletException.InvalidArgument for an accuracy <= 0 or a timeout outside 1 ms to 1 day.
+     */
+    suspend fun currentPosition(
+        desiredAccuracyMeters: Double = 20.0,
+        timeoutMillis: Long = 30_000,
+        maxAgeMillis: Long = 0,
+        persist: Boolean = false,
+    ): TraceletLocation = translatingErrors {
+        if (timeoutMillis < 0 || maxAgeMillis < 0) {
+            throw TraceletException.InvalidArgument("timeoutMillis and maxAgeMillis must not be negative")
+        }
+        core.currentPosition(desiredAccuracyMeters, timeoutMillis.toULong(), maxAgeMillis.toULong(), persist)
+            .toPublic()
+    }
+
+    /** Whether a [currentPosition] call waits for a fix (the service keeps sampling meanwhile). */
+    internal fun currentPositionPending(): Boolean = core.currentPositionPending()
+
+    /** Distance travelled along accepted fixes, kept across restarts, with its uncertainty. */
+    fun odometer(): OdometerReading = core.odometer()
+
+    /**
+     * Sets the odometer to [meters] (0 resets it).
+     * @throws TraceletException.InvalidArgument for a negative or non-finite value; nothing changes.
+     */
+    fun resetOdometer(meters: Double = 0.0): Unit = translatingErrors { core.resetOdometer(meters) }
+
+    /**
+     * Replaces the privacy zones (empty removes them). Persisted; applied before any fix is stored.
+     * @throws TraceletException.InvalidArgument for a bad id, centre or radius; the zones in force are kept.
+     */
+    fun setPrivacyZones(zones: List<PrivacyZone>): Unit = translatingErrors { core.setPrivacyZones(zones) }
+
+    fun privacyZones(): List<PrivacyZone> = core.privacyZones()
 
     /** Asked for a new token when the server answers 401; `null` removes it. See [TokenProvider]. */
     fun setTokenProvider(provider: TokenProvider?) {

@@ -61,6 +61,21 @@ sealed class TraceletException(message: String, cause: Throwable? = null) :
     class InvalidHeader(val reason: String, cause: Throwable? = null) :
         TraceletException("invalid header: $reason", cause)
 
+    /**
+     * A value out of its range: a negative odometer, a privacy zone without a valid centre or
+     * radius, a position request without a timeout. Nothing changed.
+     */
+    class InvalidArgument(val reason: String, cause: Throwable? = null) :
+        TraceletException("invalid argument: $reason", cause)
+
+    /** `currentPosition` got no fix before its timeout. */
+    class Timeout(cause: Throwable? = null) :
+        TraceletException("no position before the timeout", cause)
+
+    /** `currentPosition` cannot succeed: the app has no location permission. */
+    class PermissionDenied(cause: Throwable? = null) :
+        TraceletException("the app has no location permission", cause)
+
     /** `Tracelet.configure(context, config)` has not been called in this process. */
     class NotConfigured :
         TraceletException("Tracelet is not configured: call Tracelet.configure(context, config) first")

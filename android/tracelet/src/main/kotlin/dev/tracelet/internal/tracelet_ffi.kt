@@ -666,6 +666,9 @@ internal interface UniffiCallbackInterfaceTraceletListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceLocationListenerMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`location`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "freshToken")
 internal open class UniffiVTableCallbackInterfaceTokenProvider(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -720,6 +723,25 @@ internal open class UniffiVTableCallbackInterfaceHttpTransport(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `send` = other.`send`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onLocation")
+internal open class UniffiVTableCallbackInterfaceLocationListener(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onLocation`: UniffiCallbackInterfaceLocationListenerMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onLocation`: UniffiCallbackInterfaceLocationListenerMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLocationListener(`uniffiFree`,`uniffiClone`,`onLocation`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLocationListener) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onLocation` = other.`onLocation`
     }
 
 }
@@ -822,9 +844,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_current_position(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_odometer(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_locationlistener_on_location(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_new(
     ): Int
@@ -847,6 +887,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "tracelet_ffi"))
         uniffiCallbackInterfaceHttpTransport.register(this)
+        uniffiCallbackInterfaceLocationListener.register(this)
         uniffiCallbackInterfaceTokenProvider.register(this)
         uniffiCallbackInterfaceTraceletListener.register(this)
         
@@ -941,6 +982,22 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(`ptr`: Long,`access`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_current_position(`ptr`: Long,`desiredAccuracyM`: Double,`timeoutMs`: Long,`maxAgeMs`: Long,`persist`: Byte,
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_current_position_pending(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_odometer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_privacy_zones(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_reset_odometer(`ptr`: Long,`meters`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_location_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(`ptr`: Long,`zones`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -957,6 +1014,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_clone_locationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_free_locationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_init_callback_vtable_locationlistener(`vtable`: UniffiVTableCallbackInterfaceLocationListener,
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_locationlistener_on_location(`ptr`: Long,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun ffi_tracelet_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_tracelet_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1187,10 +1252,37 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() and 0xFFFF) != 13984) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_position() and 0xFFFF) != 34484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending() and 0xFFFF) != 55857) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() and 0xFFFF) != 34748) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_odometer() and 0xFFFF) != 11389) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() and 0xFFFF) != 5808) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer() and 0xFFFF) != 35844) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener() and 0xFFFF) != 40883) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() and 0xFFFF) != 59109) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_httptransport_send() and 0xFFFF) != 16112) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() and 0xFFFF) != 4214) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_constructor_tracelet_new() and 0xFFFF) != 13409) {
@@ -2095,6 +2187,331 @@ public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
 
 
 /**
+ * Receives every accepted fix as a [`Location`], after it was stored. Called on the thread
+ * that recorded it; must return quickly.
+ */
+public interface LocationListener {
+    
+    fun `onLocation`(`location`: Location)
+    
+    companion object
+}
+
+/**
+ * Receives every accepted fix as a [`Location`], after it was stored. Called on the thread
+ * that recorded it; must return quickly.
+ */
+open class LocationListenerImpl: Disposable, AutoCloseable, LocationListener
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_tracelet_ffi_fn_free_locationlistener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_tracelet_ffi_fn_clone_locationlistener(handle, status)
+        }
+    }
+
+    
+    @Throws(CallbackException::class)override fun `onLocation`(`location`: Location)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CallbackException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_locationlistener_on_location(
+        it,
+        
+        FfiConverterTypeLocation.lower(`location`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLocationListener {
+    internal object `onLocation`: UniffiCallbackInterfaceLocationListenerMethod0 {
+        override fun callback(`uniffiHandle`: Long,`location`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLocationListener.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onLocation`(
+                    FfiConverterTypeLocation.lift(`location`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CallbackException -> FfiConverterTypeCallbackError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLocationListener.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLocationListener.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLocationListener.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onLocation`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_tracelet_ffi_fn_init_callback_vtable_locationlistener(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocationListener: FfiConverter<LocationListener, Long> {
+    internal val handleMap = UniffiHandleMap<LocationListener>()
+
+    override fun lower(value: LocationListener): Long {
+        if (value is LocationListenerImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LocationListener {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LocationListenerImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LocationListener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LocationListener) = 8UL
+
+    override fun write(value: LocationListener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Implemented by the app to hand over a fresh bearer token when the server answers 401.
  * Called on the SDK's upload thread, at most once per upload round.
  */
@@ -2592,6 +3009,45 @@ public interface TraceletInterface {
      * the core store coarse fixes; each change is told as the `AccessChanged` event.
      */
     fun `setLocationAccess`(`access`: LocationAccess)
+    
+    /**
+     * One position, tracking or not: the last known location if younger than `max_age_ms`,
+     * otherwise the first filtered fix at least as accurate as `desired_accuracy_m`, or at
+     * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
+     * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
+     */
+    suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean): Location
+    
+    /**
+     * True while a position request waits: the platform keeps sampling even with tracking off.
+     */
+    fun `currentPositionPending`(): kotlin.Boolean
+    
+    /**
+     * The newest accepted location, kept across restarts; `None` before the first one.
+     */
+    fun `lastKnownLocation`(): Location?
+    
+    fun `odometer`(): OdometerReading
+    
+    fun `privacyZones`(): List<PrivacyZone>
+    
+    /**
+     * Sets the odometer (0 resets it). A negative or non-finite value is `InvalidArgument`
+     * and changes nothing.
+     */
+    fun `resetOdometer`(`meters`: kotlin.Double)
+    
+    /**
+     * Replaces the location listener; `None` removes it.
+     */
+    fun `setLocationListener`(`listener`: LocationListener?)
+    
+    /**
+     * Replaces the privacy zones (empty removes them); a refused list is `InvalidArgument`
+     * and the zones in force are kept.
+     */
+    fun `setPrivacyZones`(`zones`: List<PrivacyZone>)
     
     companion object
 }
@@ -3290,6 +3746,147 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         it,
         
         FfiConverterTypeLocationAccess.lower(`access`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * One position, tracking or not: the last known location if younger than `max_age_ms`,
+     * otherwise the first filtered fix at least as accurate as `desired_accuracy_m`, or at
+     * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
+     * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
+     */
+    @Throws(TraceletException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean) : Location {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_current_position(
+                uniffiHandle,
+                
+        FfiConverterDouble.lower(`desiredAccuracyM`),
+        FfiConverterULong.lower(`timeoutMs`),
+        FfiConverterULong.lower(`maxAgeMs`),
+        FfiConverterBoolean.lower(`persist`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_tracelet_ffi_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterTypeLocation.lift(it) },
+        // Error FFI converter
+        TraceletException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * True while a position request waits: the platform keeps sampling even with tracking off.
+     */override fun `currentPositionPending`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_current_position_pending(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The newest accepted location, kept across restarts; `None` before the first one.
+     */override fun `lastKnownLocation`(): Location? {
+            return FfiConverterOptionalTypeLocation.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `odometer`(): OdometerReading {
+            return FfiConverterTypeOdometerReading.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_odometer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    override fun `privacyZones`(): List<PrivacyZone> {
+            return FfiConverterSequenceTypePrivacyZone.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_privacy_zones(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Sets the odometer (0 resets it). A negative or non-finite value is `InvalidArgument`
+     * and changes nothing.
+     */
+    @Throws(TraceletException::class)override fun `resetOdometer`(`meters`: kotlin.Double)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_reset_odometer(
+        it,
+        
+        FfiConverterDouble.lower(`meters`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Replaces the location listener; `None` removes it.
+     */override fun `setLocationListener`(`listener`: LocationListener?)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_location_listener(
+        it,
+        
+        FfiConverterOptionalTypeLocationListener.lower(`listener`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Replaces the privacy zones (empty removes them); a refused list is `InvalidArgument`
+     * and the zones in force are kept.
+     */
+    @Throws(TraceletException::class)override fun `setPrivacyZones`(`zones`: List<PrivacyZone>)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(TraceletException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(
+        it,
+        
+        FfiConverterSequenceTypePrivacyZone.lower(`zones`),_status)
 }
     }
     
@@ -4153,6 +4750,137 @@ public object FfiConverterTypeLatLon: FfiConverterRustBuffer<LatLon> {
 
 
 /**
+ * One accepted fix as the app sees it, after the filter and the privacy zones.
+ */
+data class Location (
+    /**
+     * The fix's sequence number in its queue (what the server stores it under).
+     */
+    var `seq`: kotlin.ULong
+    , 
+    var `timeMs`: kotlin.Long
+    , 
+    /**
+     * The position as stored (the zone's centre when a privacy zone coarsened it).
+     */
+    var `latitude`: kotlin.Double
+    , 
+    var `longitude`: kotlin.Double
+    , 
+    var `accuracyM`: kotlin.Double
+    , 
+    /**
+     * The filter's smoothed position, when it has one.
+     */
+    var `smoothedLatitude`: kotlin.Double?
+    , 
+    var `smoothedLongitude`: kotlin.Double?
+    , 
+    var `smoothedAccuracyM`: kotlin.Double?
+    , 
+    var `speedMps`: kotlin.Double?
+    , 
+    var `bearingDeg`: kotlin.Double?
+    , 
+    var `altitudeM`: kotlin.Double?
+    , 
+    var `provider`: Provider
+    , 
+    var `isMock`: kotlin.Boolean
+    , 
+    var `motionState`: MotionState
+    , 
+    /**
+     * The trip running when the fix was recorded.
+     */
+    var `tripId`: kotlin.String?
+    , 
+    /**
+     * The odometer after this fix, and how far off it may be.
+     */
+    var `odometerM`: kotlin.Double
+    , 
+    var `odometerUncertaintyM`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocation: FfiConverterRustBuffer<Location> {
+    override fun read(buf: ByteBuffer): Location {
+        return Location(
+            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterTypeProvider.read(buf),
+            FfiConverterBoolean.read(buf),
+            FfiConverterTypeMotionState.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Location) = (
+            FfiConverterULong.allocationSize(value.`seq`) +
+            FfiConverterLong.allocationSize(value.`timeMs`) +
+            FfiConverterDouble.allocationSize(value.`latitude`) +
+            FfiConverterDouble.allocationSize(value.`longitude`) +
+            FfiConverterDouble.allocationSize(value.`accuracyM`) +
+            FfiConverterOptionalDouble.allocationSize(value.`smoothedLatitude`) +
+            FfiConverterOptionalDouble.allocationSize(value.`smoothedLongitude`) +
+            FfiConverterOptionalDouble.allocationSize(value.`smoothedAccuracyM`) +
+            FfiConverterOptionalDouble.allocationSize(value.`speedMps`) +
+            FfiConverterOptionalDouble.allocationSize(value.`bearingDeg`) +
+            FfiConverterOptionalDouble.allocationSize(value.`altitudeM`) +
+            FfiConverterTypeProvider.allocationSize(value.`provider`) +
+            FfiConverterBoolean.allocationSize(value.`isMock`) +
+            FfiConverterTypeMotionState.allocationSize(value.`motionState`) +
+            FfiConverterOptionalString.allocationSize(value.`tripId`) +
+            FfiConverterDouble.allocationSize(value.`odometerM`) +
+            FfiConverterDouble.allocationSize(value.`odometerUncertaintyM`)
+    )
+
+    override fun write(value: Location, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`seq`, buf)
+            FfiConverterLong.write(value.`timeMs`, buf)
+            FfiConverterDouble.write(value.`latitude`, buf)
+            FfiConverterDouble.write(value.`longitude`, buf)
+            FfiConverterDouble.write(value.`accuracyM`, buf)
+            FfiConverterOptionalDouble.write(value.`smoothedLatitude`, buf)
+            FfiConverterOptionalDouble.write(value.`smoothedLongitude`, buf)
+            FfiConverterOptionalDouble.write(value.`smoothedAccuracyM`, buf)
+            FfiConverterOptionalDouble.write(value.`speedMps`, buf)
+            FfiConverterOptionalDouble.write(value.`bearingDeg`, buf)
+            FfiConverterOptionalDouble.write(value.`altitudeM`, buf)
+            FfiConverterTypeProvider.write(value.`provider`, buf)
+            FfiConverterBoolean.write(value.`isMock`, buf)
+            FfiConverterTypeMotionState.write(value.`motionState`, buf)
+            FfiConverterOptionalString.write(value.`tripId`, buf)
+            FfiConverterDouble.write(value.`odometerM`, buf)
+            FfiConverterDouble.write(value.`odometerUncertaintyM`, buf)
+    }
+}
+
+
+
+/**
  * The location permission as the platform reads it.
  */
 data class LocationAccess (
@@ -4246,6 +4974,47 @@ public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState>
     override fun write(value: NetworkState, buf: ByteBuffer) {
             FfiConverterBoolean.write(value.`connected`, buf)
             FfiConverterBoolean.write(value.`unmetered`, buf)
+    }
+}
+
+
+
+/**
+ * Distance travelled along accepted fixes, and its uncertainty (both metres).
+ */
+data class OdometerReading (
+    var `meters`: kotlin.Double
+    , 
+    var `uncertaintyM`: kotlin.Double
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOdometerReading: FfiConverterRustBuffer<OdometerReading> {
+    override fun read(buf: ByteBuffer): OdometerReading {
+        return OdometerReading(
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OdometerReading) = (
+            FfiConverterDouble.allocationSize(value.`meters`) +
+            FfiConverterDouble.allocationSize(value.`uncertaintyM`)
+    )
+
+    override fun write(value: OdometerReading, buf: ByteBuffer) {
+            FfiConverterDouble.write(value.`meters`, buf)
+            FfiConverterDouble.write(value.`uncertaintyM`, buf)
     }
 }
 
@@ -4349,6 +5118,62 @@ public object FfiConverterTypePowerState: FfiConverterRustBuffer<PowerState> {
             FfiConverterOptionalUByte.write(value.`batteryPercent`, buf)
             FfiConverterBoolean.write(value.`charging`, buf)
             FfiConverterBoolean.write(value.`powerSave`, buf)
+    }
+}
+
+
+
+/**
+ * A circle the app wants kept private (a user's home).
+ */
+data class PrivacyZone (
+    var `id`: kotlin.String
+    , 
+    var `latitude`: kotlin.Double
+    , 
+    var `longitude`: kotlin.Double
+    , 
+    var `radiusM`: kotlin.Double
+    , 
+    var `action`: PrivacyAction
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePrivacyZone: FfiConverterRustBuffer<PrivacyZone> {
+    override fun read(buf: ByteBuffer): PrivacyZone {
+        return PrivacyZone(
+            FfiConverterString.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterDouble.read(buf),
+            FfiConverterTypePrivacyAction.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PrivacyZone) = (
+            FfiConverterString.allocationSize(value.`id`) +
+            FfiConverterDouble.allocationSize(value.`latitude`) +
+            FfiConverterDouble.allocationSize(value.`longitude`) +
+            FfiConverterDouble.allocationSize(value.`radiusM`) +
+            FfiConverterTypePrivacyAction.allocationSize(value.`action`)
+    )
+
+    override fun write(value: PrivacyZone, buf: ByteBuffer) {
+            FfiConverterString.write(value.`id`, buf)
+            FfiConverterDouble.write(value.`latitude`, buf)
+            FfiConverterDouble.write(value.`longitude`, buf)
+            FfiConverterDouble.write(value.`radiusM`, buf)
+            FfiConverterTypePrivacyAction.write(value.`action`, buf)
     }
 }
 
@@ -5297,6 +6122,49 @@ public object FfiConverterTypePriority: FfiConverterRustBuffer<Priority> {
 
 
 
+/**
+ * What happens to a fix inside a privacy zone.
+ */
+
+enum class PrivacyAction {
+    
+    /**
+     * Not stored, not uploaded, not handed to the app.
+     */
+    DROP,
+    /**
+     * Stored at the zone's centre, with the radius as its accuracy.
+     */
+    COARSEN;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePrivacyAction: FfiConverterRustBuffer<PrivacyAction> {
+    override fun read(buf: ByteBuffer) = try {
+        PrivacyAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PrivacyAction) = 4UL
+
+    override fun write(value: PrivacyAction, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
 
 enum class Provider {
     
@@ -5558,6 +6426,36 @@ sealed class TraceletException: kotlin.Exception() {
             get() = "reason=${ `reason` }"
     }
     
+    /**
+     * A value out of its range: a negative odometer, a privacy zone without a valid centre or
+     * radius, a position request with no timeout. Nothing changed.
+     */
+    class InvalidArgument(
+        
+        val `reason`: kotlin.String
+        ) : TraceletException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * No fix arrived before the position request's timeout.
+     */
+    class Timeout(
+        ) : TraceletException() {
+        override val message
+            get() = ""
+    }
+    
+    /**
+     * The app has no location permission: no position can come.
+     */
+    class PermissionDenied(
+        ) : TraceletException() {
+        override val message
+            get() = ""
+    }
+    
 
     
 
@@ -5601,6 +6499,11 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
             10 -> TraceletException.InvalidHeader(
                 FfiConverterString.read(buf),
                 )
+            11 -> TraceletException.InvalidArgument(
+                FfiConverterString.read(buf),
+                )
+            12 -> TraceletException.Timeout()
+            13 -> TraceletException.PermissionDenied()
             else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
         }
     }
@@ -5654,6 +6557,19 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
                 4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
+            is TraceletException.InvalidArgument -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is TraceletException.Timeout -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is TraceletException.PermissionDenied -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
         }
     }
 
@@ -5704,6 +6620,19 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
             is TraceletException.InvalidHeader -> {
                 buf.putInt(10)
                 FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletException.InvalidArgument -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is TraceletException.Timeout -> {
+                buf.putInt(12)
+                Unit
+            }
+            is TraceletException.PermissionDenied -> {
+                buf.putInt(13)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -6556,6 +7485,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeLocationListener: FfiConverterRustBuffer<LocationListener?> {
+    override fun read(buf: ByteBuffer): LocationListener? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLocationListener.read(buf)
+    }
+
+    override fun allocationSize(value: LocationListener?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLocationListener.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LocationListener?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLocationListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTokenProvider: FfiConverterRustBuffer<TokenProvider?> {
     override fun read(buf: ByteBuffer): TokenProvider? {
         if (buf.get().toInt() == 0) {
@@ -6610,6 +7571,38 @@ public object FfiConverterOptionalTypeTraceletListener: FfiConverterRustBuffer<T
         } else {
             buf.put(1)
             FfiConverterTypeTraceletListener.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLocation: FfiConverterRustBuffer<Location?> {
+    override fun read(buf: ByteBuffer): Location? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLocation.read(buf)
+    }
+
+    override fun allocationSize(value: Location?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLocation.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Location?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLocation.write(value, buf)
         }
     }
 }
@@ -6902,6 +7895,34 @@ public object FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer<List<OsRe
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeOsRegion.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer<List<PrivacyZone>> {
+    override fun read(buf: ByteBuffer): List<PrivacyZone> {
+        val len = buf.getInt()
+        return List<PrivacyZone>(len) {
+            FfiConverterTypePrivacyZone.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PrivacyZone>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePrivacyZone.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PrivacyZone>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePrivacyZone.write(it, buf)
         }
     }
 }
