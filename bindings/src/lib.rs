@@ -199,6 +199,9 @@ pub struct TraceletStatus {
     pub upload_attempts: u64,
     /// Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
     pub delivery_anomalies: u64,
+    /// Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
+    pub privacy_dropped_total: u64,
+    pub privacy_coarsened_total: u64,
     pub storage_recovered: bool,
     pub motion_state: Option<MotionState>,
     pub rejected_by_reason: Vec<ReasonCount>,
@@ -772,6 +775,8 @@ impl From<core::Status> for TraceletStatus {
             evicted_total: s.evicted_total,
             upload_attempts: s.upload_attempts,
             delivery_anomalies: s.delivery_anomalies,
+            privacy_dropped_total: s.privacy_dropped_total,
+            privacy_coarsened_total: s.privacy_coarsened_total,
             storage_recovered: s.storage_recovered,
             motion_state: s.motion_state.map(Into::into),
             rejected_by_reason: s

@@ -80,3 +80,18 @@ public typealias LocationAccess = TraceletBindings.LocationAccess
 public typealias WakeSources = TraceletBindings.WakeSources
 /// What the platform applies now: the request, and whether standard updates keep running.
 public typealias UpdatesPlan = TraceletBindings.UpdatesPlan
+
+// What apps receive about positions.
+
+/// One accepted fix as the app sees it, once stored: the position as stored (a privacy zone's
+/// centre when it coarsened the fix), the filter's smoothed position when it has one, speed,
+/// bearing, altitude, provider, mock flag, motion state, trip, the odometer after this fix and
+/// its uncertainty, and the sequence number the server stores it under.
+public typealias TraceletLocation = TraceletBindings.Location
+/// Distance travelled along accepted fixes (`meters`) and how far off it may be
+/// (`uncertaintyM`).
+public typealias OdometerReading = TraceletBindings.OdometerReading
+/// A circle the app keeps private (a user's home): fixes inside are dropped (`.drop`) or stored
+/// at its centre with the radius as accuracy (`.coarsen`). See ``Tracelet/setPrivacyZones(_:)``.
+public typealias PrivacyZone = TraceletBindings.PrivacyZone
+public typealias PrivacyAction = TraceletBindings.PrivacyAction

@@ -1,13 +1,11 @@
 import TraceletBindings
 
-/// Receives the core's events (on whichever thread caused them) and fans them out to every
-/// `AsyncStream` handed out by ``Tracelet/events(bufferingPolicy:)``.
-///
-/// The core holds the only lasting reference, so the streams finish exactly when the core has
-/// shut down and can send nothing more.
-final class EventBroadcaster: TraceletListener, Sendable {
+/// Fans values out to every `AsyncStream` handed out by ``subscribe(bufferingPolicy:)``, from
+/// whichever thread sends them. When the broadcaster goes (the core dropped its listener at
+/// shutdown), every stream finishes: nothing more can come.
+final class Broadcaster<Element: Sendable>: Sendable {
     private struct Subscribers {
-        var byId: [UInt64: AsyncStream<TraceletEvent>.Continuation] = [:]
+        var byId: [UInt64: AsyncStream<Element>.Continuation] = [:]
         var nextId: UInt64 = 0
     }
 
@@ -20,10 +18,10 @@ final class EventBroadcaster: TraceletListener, Sendable {
     }
 
     func subscribe(
-        bufferingPolicy: AsyncStream<TraceletEvent>.Continuation.BufferingPolicy
-    ) -> AsyncStream<TraceletEvent> {
+        bufferingPolicy: AsyncStream<Element>.Continuation.BufferingPolicy
+    ) -> AsyncStream<Element> {
         let (stream, continuation) = AsyncStream.makeStream(
-            of: TraceletEvent.self, bufferingPolicy: bufferingPolicy)
+            of: Element.self, bufferingPolicy: bufferingPolicy)
         let id = subscribers.withLock { state in
             defer { state.nextId += 1 }
             state.byId[state.nextId] = continuation
@@ -35,10 +33,28 @@ final class EventBroadcaster: TraceletListener, Sendable {
         return stream
     }
 
-    func onEvent(event: TraceletEvent) throws {
+    func send(_ value: Element) {
         // Yield outside the lock: a consumer that ends its stream re-enters it via onTermination.
         for continuation in subscribers.withLock({ Array($0.byId.values) }) {
-            continuation.yield(event)
+            continuation.yield(value)
         }
+    }
+}
+
+/// The core's events, for ``Tracelet/events(bufferingPolicy:)``.
+final class EventBroadcaster: TraceletListener, Sendable {
+    let fanOut = Broadcaster<TraceletEvent>()
+
+    func onEvent(event: TraceletEvent) throws {
+        fanOut.send(event)
+    }
+}
+
+/// Every accepted fix, for ``Tracelet/locations(bufferingPolicy:)``.
+final class LocationBroadcaster: TraceletBindings.LocationListener, Sendable {
+    let fanOut = Broadcaster<TraceletLocation>()
+
+    func onLocation(location: TraceletLocation) throws {
+        fanOut.send(location)
     }
 }

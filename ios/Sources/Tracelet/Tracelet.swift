@@ -11,6 +11,7 @@ import TraceletBindings
 public final class Tracelet: Sendable {
     let core: TraceletBindings.Tracelet
     private let broadcaster = EventBroadcaster()
+    private let locationBroadcaster = LocationBroadcaster()
 
     /// Configures the SDK: validates `configuration`, opens the queue in its storage directory
     /// and starts the upload thread. Fixes queued by an earlier run are uploaded as usual.
@@ -44,6 +45,7 @@ public final class Tracelet: Sendable {
             }
         }
         core.setListener(listener: broadcaster)
+        core.setLocationListener(listener: locationBroadcaster)
     }
 
     /// Begins accepting fixes. Persisted across app launches.
@@ -311,6 +313,74 @@ public final class Tracelet: Sendable {
         bufferingPolicy: AsyncStream<TraceletEvent>.Continuation.BufferingPolicy =
             .bufferingNewest(1024)
     ) -> AsyncStream<TraceletEvent> {
-        broadcaster.subscribe(bufferingPolicy: bufferingPolicy)
+        broadcaster.fanOut.subscribe(bufferingPolicy: bufferingPolicy)
+    }
+
+    /// Every accepted fix as a ``TraceletLocation``, once stored: one stream per call, each
+    /// sees every location from its creation on.
+    public func locations(
+        bufferingPolicy: AsyncStream<TraceletLocation>.Continuation.BufferingPolicy =
+            .bufferingNewest(1024)
+    ) -> AsyncStream<TraceletLocation> {
+        locationBroadcaster.fanOut.subscribe(bufferingPolicy: bufferingPolicy)
+    }
+
+    /// The newest accepted location, kept across launches; `nil` before the first one.
+    public var lastKnownLocation: TraceletLocation? {
+        core.lastKnownLocation()
+    }
+
+    /// One position, whether tracking is on or off: the last known location if younger than
+    /// `maxAge`; otherwise the first fix that passes the filter with `desiredAccuracy` metres or
+    /// better, or at `timeout` the most accurate one seen. While it waits,
+    /// ``samplingRequest`` asks for GNSS once a second. `persist` also queues the fix for upload
+    /// when tracking is off.
+    ///
+    /// - Throws: ``TraceletError/timeout``, ``TraceletError/permissionDenied``, or
+    ///   ``TraceletError/invalidArgument(reason:)``.
+    public func currentPosition(
+        desiredAccuracy: Double = 20, timeout: TimeInterval = 30, maxAge: TimeInterval = 0,
+        persist: Bool = false
+    ) async throws -> TraceletLocation {
+        guard timeout.isFinite, timeout >= 0, maxAge.isFinite, maxAge >= 0,
+            timeout < 1e9, maxAge < 1e9
+        else {
+            throw TraceletError.invalidArgument(reason: "timeout and maxAge must be finite, non-negative seconds")
+        }
+        return try await bridged {
+            try await core.currentPosition(
+                desiredAccuracyM: desiredAccuracy, timeoutMs: UInt64(timeout * 1000),
+                maxAgeMs: UInt64(maxAge * 1000), persist: persist)
+        }
+    }
+
+    /// Whether a ``currentPosition(desiredAccuracy:timeout:maxAge:persist:)`` call waits for a fix.
+    public var currentPositionPending: Bool {
+        core.currentPositionPending()
+    }
+
+    /// Distance travelled along accepted fixes, kept across launches, with its uncertainty.
+    public var odometer: OdometerReading {
+        core.odometer()
+    }
+
+    /// Sets the odometer (0 resets it).
+    ///
+    /// - Throws: ``TraceletError/invalidArgument(reason:)`` for a negative or non-finite value;
+    ///   nothing changes.
+    public func resetOdometer(_ meters: Double = 0) throws {
+        try bridged { try core.resetOdometer(meters: meters) }
+    }
+
+    /// Replaces the privacy zones (empty removes them); persisted and applied before any fix is
+    /// stored.
+    ///
+    /// - Throws: ``TraceletError/invalidArgument(reason:)``; the zones in force are kept.
+    public func setPrivacyZones(_ zones: [PrivacyZone]) throws {
+        try bridged { try core.setPrivacyZones(zones: zones) }
+    }
+
+    public var privacyZones: [PrivacyZone] {
+        core.privacyZones()
     }
 }

@@ -29,6 +29,13 @@ public enum TraceletError: Error, Equatable, Hashable, Sendable {
     /// `Content-Type`, `Idempotency-Key`...), a name that is not an HTTP token, a control
     /// character in a value, or more than 32 headers or 8 KiB. Never contains the value.
     case invalidHeader(reason: String)
+    /// A value out of its range: a negative odometer, a privacy zone without a valid centre or
+    /// radius, a position request without a timeout. Nothing changed.
+    case invalidArgument(reason: String)
+    /// ``Tracelet/currentPosition(desiredAccuracy:timeout:maxAge:persist:)`` got no fix in time.
+    case timeout
+    /// No position can come: the app has no location permission.
+    case permissionDenied
     /// The Swift/Rust boundary failed in a way the core does not describe. This is a bug in
     /// Tracelet; please report it.
     case internalFailure(description: String)
@@ -48,6 +55,9 @@ extension TraceletError: LocalizedError {
         case .invalidGeofence(let reason): return "invalid geofence: \(reason)"
         case .invalidMetadata(let reason): return "invalid metadata: \(reason)"
         case .invalidHeader(let reason): return "invalid header: \(reason)"
+        case .invalidArgument(let reason): return "invalid argument: \(reason)"
+        case .timeout: return "no position before the timeout"
+        case .permissionDenied: return "the app has no location permission"
         case .internalFailure(let description): return "internal failure: \(description)"
         }
     }
@@ -67,6 +77,9 @@ extension TraceletError {
         case .InvalidGeofence(let reason): self = .invalidGeofence(reason: reason)
         case .InvalidMetadata(let reason): self = .invalidMetadata(reason: reason)
         case .InvalidHeader(let reason): self = .invalidHeader(reason: reason)
+        case .InvalidArgument(let reason): self = .invalidArgument(reason: reason)
+        case .Timeout: self = .timeout
+        case .PermissionDenied: self = .permissionDenied
         }
     }
 

@@ -4140,6 +4140,11 @@ public struct TraceletStatus: Equatable, Hashable {
      * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
      */
     public var deliveryAnomalies: UInt64
+    /**
+     * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
+     */
+    public var privacyDroppedTotal: UInt64
+    public var privacyCoarsenedTotal: UInt64
     public var storageRecovered: Bool
     public var motionState: MotionState?
     public var rejectedByReason: [ReasonCount]
@@ -4150,7 +4155,10 @@ public struct TraceletStatus: Equatable, Hashable {
     public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, 
         /**
          * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
-         */deliveryAnomalies: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
+         */deliveryAnomalies: UInt64, 
+        /**
+         * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
+         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
@@ -4161,6 +4169,8 @@ public struct TraceletStatus: Equatable, Hashable {
         self.evictedTotal = evictedTotal
         self.uploadAttempts = uploadAttempts
         self.deliveryAnomalies = deliveryAnomalies
+        self.privacyDroppedTotal = privacyDroppedTotal
+        self.privacyCoarsenedTotal = privacyCoarsenedTotal
         self.storageRecovered = storageRecovered
         self.motionState = motionState
         self.rejectedByReason = rejectedByReason
@@ -4193,6 +4203,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 evictedTotal: FfiConverterUInt64.read(from: &buf), 
                 uploadAttempts: FfiConverterUInt64.read(from: &buf), 
                 deliveryAnomalies: FfiConverterUInt64.read(from: &buf), 
+                privacyDroppedTotal: FfiConverterUInt64.read(from: &buf), 
+                privacyCoarsenedTotal: FfiConverterUInt64.read(from: &buf), 
                 storageRecovered: FfiConverterBool.read(from: &buf), 
                 motionState: FfiConverterOptionTypeMotionState.read(from: &buf), 
                 rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
@@ -4211,6 +4223,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.evictedTotal, into: &buf)
         FfiConverterUInt64.write(value.uploadAttempts, into: &buf)
         FfiConverterUInt64.write(value.deliveryAnomalies, into: &buf)
+        FfiConverterUInt64.write(value.privacyDroppedTotal, into: &buf)
+        FfiConverterUInt64.write(value.privacyCoarsenedTotal, into: &buf)
         FfiConverterBool.write(value.storageRecovered, into: &buf)
         FfiConverterOptionTypeMotionState.write(value.motionState, into: &buf)
         FfiConverterSequenceTypeReasonCount.write(value.rejectedByReason, into: &buf)

@@ -29,6 +29,10 @@ data class TraceletStatus(
     val motionState: MotionState? = null,
     val rejectedByReason: Map<String, Long> = emptyMap(),
     val deliveryAnomalies: Long = 0,
+    /** Fixes a privacy zone dropped (no positions are reported). */
+    val privacyDroppedTotal: Long = 0,
+    /** Fixes stored at a privacy zone's centre. */
+    val privacyCoarsenedTotal: Long = 0,
 )
 
 /** How the most recent upload ended. */

@@ -5637,6 +5637,13 @@ data class TraceletStatus (
      */
     var `deliveryAnomalies`: kotlin.ULong
     , 
+    /**
+     * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
+     */
+    var `privacyDroppedTotal`: kotlin.ULong
+    , 
+    var `privacyCoarsenedTotal`: kotlin.ULong
+    , 
     var `storageRecovered`: kotlin.Boolean
     , 
     var `motionState`: MotionState?
@@ -5670,6 +5677,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
             FfiConverterOptionalTypeMotionState.read(buf),
             FfiConverterSequenceTypeReasonCount.read(buf),
@@ -5688,6 +5697,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.allocationSize(value.`evictedTotal`) +
             FfiConverterULong.allocationSize(value.`uploadAttempts`) +
             FfiConverterULong.allocationSize(value.`deliveryAnomalies`) +
+            FfiConverterULong.allocationSize(value.`privacyDroppedTotal`) +
+            FfiConverterULong.allocationSize(value.`privacyCoarsenedTotal`) +
             FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
             FfiConverterOptionalTypeMotionState.allocationSize(value.`motionState`) +
             FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
@@ -5705,6 +5716,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterULong.write(value.`evictedTotal`, buf)
             FfiConverterULong.write(value.`uploadAttempts`, buf)
             FfiConverterULong.write(value.`deliveryAnomalies`, buf)
+            FfiConverterULong.write(value.`privacyDroppedTotal`, buf)
+            FfiConverterULong.write(value.`privacyCoarsenedTotal`, buf)
             FfiConverterBoolean.write(value.`storageRecovered`, buf)
             FfiConverterOptionalTypeMotionState.write(value.`motionState`, buf)
             FfiConverterSequenceTypeReasonCount.write(value.`rejectedByReason`, buf)
