@@ -5,14 +5,15 @@ import java.io.InputStream
 import java.net.HttpURLConnection
 import java.net.SocketTimeoutException
 import java.net.URL
+import dev.tracelet.internal.TransportFailure
 
 /**
  * The app's own HTTP stack, for proxies, custom CAs and certificate pinning: pass one to
  * [TraceletClient] or `Tracelet.configure` and every upload request goes through it instead of
  * the SDK's built-in HTTPS client. Called on the SDK's upload thread, one request at a time, so
  * a blocking implementation is right. It must not follow redirects (a redirected POST would
- * lose its body while the SDK deletes the batch). Throw [TransportFailure.Timeout] or
- * [TransportFailure.Network] when no answer came; any HTTP status is an answer.
+ * lose its body while the SDK deletes the batch). Throw any exception when no answer came: the
+ * SDK counts it as a network failure and retries later; any HTTP status is an answer.
  */
 typealias HttpTransport = dev.tracelet.internal.HttpTransport
 
@@ -23,9 +24,6 @@ typealias HttpRequest = dev.tracelet.internal.HttpRequest
 typealias HttpResponse = dev.tracelet.internal.HttpResponse
 
 typealias HttpHeader = dev.tracelet.internal.HttpHeader
-
-/** Why a transport got no answer: `TransportFailure.Timeout()` or `TransportFailure.Network(reason)`. */
-typealias TransportFailure = dev.tracelet.internal.TransportFailure
 
 /**
  * An [HttpTransport] over `java.net.HttpURLConnection`, which every Android version has.
