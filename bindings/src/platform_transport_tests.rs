@@ -80,6 +80,25 @@ impl HttpTransport for PlainHttp {
     }
 }
 
+/// A 5 m GPS fix on a meridian through Berlin.
+fn gps_fix(time_ms: i64, latitude: f64, speed_mps: Option<f64>) -> Fix {
+    Fix {
+        time_ms,
+        latitude,
+        longitude: 13.405,
+        horizontal_accuracy_m: 5.0,
+        altitude_m: None,
+        vertical_accuracy_m: None,
+        speed_mps,
+        speed_accuracy_mps: None,
+        bearing_deg: None,
+        bearing_accuracy_deg: None,
+        provider: Provider::Gps,
+        is_mock: false,
+        elapsed_realtime_ns: None,
+    }
+}
+
 fn config(endpoint: String, dir: &std::path::Path) -> TraceletConfig {
     TraceletConfig {
         endpoint,
@@ -127,21 +146,11 @@ async fn fixes_travel_through_a_platform_http_stack() {
         .as_millis() as i64;
     for i in 0..30 {
         let outcome = tracelet
-            .record(Fix {
-                time_ms: now - 60_000 + i * 1000,
-                latitude: 52.52 + i as f64 * 1e-5,
-                longitude: 13.405,
-                horizontal_accuracy_m: 5.0,
-                altitude_m: None,
-                vertical_accuracy_m: None,
-                speed_mps: Some(1.1),
-                speed_accuracy_mps: None,
-                bearing_deg: None,
-                bearing_accuracy_deg: None,
-                provider: Provider::Gps,
-                is_mock: false,
-                elapsed_realtime_ns: None,
-            })
+            .record(gps_fix(
+                now - 60_000 + i * 1000,
+                52.52 + i as f64 * 1e-5,
+                Some(1.1),
+            ))
             .expect("recorded");
         assert!(
             matches!(outcome, RecordOutcome::Stored { .. }),
@@ -188,21 +197,7 @@ async fn fixes_travel_through_a_platform_http_stack() {
         .set_params(Default::default())
         .expect("params cleared");
     let outcome = tracelet
-        .record(Fix {
-            time_ms: now - 1_000,
-            latitude: 52.53,
-            longitude: 13.405,
-            horizontal_accuracy_m: 5.0,
-            altitude_m: None,
-            vertical_accuracy_m: None,
-            speed_mps: Some(1.1),
-            speed_accuracy_mps: None,
-            bearing_deg: None,
-            bearing_accuracy_deg: None,
-            provider: Provider::Gps,
-            is_mock: false,
-            elapsed_realtime_ns: None,
-        })
+        .record(gps_fix(now - 1_000, 52.53, Some(1.1)))
         .expect("recorded");
     assert!(
         matches!(outcome, RecordOutcome::Stored { .. }),
@@ -251,21 +246,7 @@ fn close_returns_while_a_platform_transport_never_does() {
         .expect("clock")
         .as_millis() as i64;
     tracelet
-        .record(Fix {
-            time_ms: now - 1_000,
-            latitude: 52.52,
-            longitude: 13.405,
-            horizontal_accuracy_m: 5.0,
-            altitude_m: None,
-            vertical_accuracy_m: None,
-            speed_mps: None,
-            speed_accuracy_mps: None,
-            bearing_deg: None,
-            bearing_accuracy_deg: None,
-            provider: Provider::Gps,
-            is_mock: false,
-            elapsed_realtime_ns: None,
-        })
+        .record(gps_fix(now - 1_000, 52.52, None))
         .expect("recorded");
     tracelet.on_app_background();
     // Generous deadlines that fail the test instead of hanging it; nothing here is timed.
