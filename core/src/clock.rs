@@ -4,8 +4,8 @@
 //! stamps what the app does and is what fix times are compared with. Users set it, networks
 //! correct it, so it can jump either way. The monotonic clock ([`Clock::monotonic_ms`]) only
 //! moves forward at the rate time passes, sleep included; every deadline and duration in the
-//! core is measured on it (through [`crate::steady::SteadyClock`], which also carries it across
-//! restarts).
+//! core is measured on it (through the crate's `steady::SteadyClock`, which also carries it
+//! across restarts).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

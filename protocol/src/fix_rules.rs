@@ -16,7 +16,7 @@ pub const MAX_FUTURE_SKEW_MS: i64 = 10 * 60 * 1000;
 pub const MAX_GNSS_AHEAD_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Fixes arrive out of order only within the OS's batching, a few minutes at most. One older
 /// than the newest fix by more than this is not a late fix but a sign that the clock stamping
-/// the fixes was set back (see [`time_went_back`]).
+/// the fixes was set back (the SDK's `fix::time_went_back`).
 pub const REORDER_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// Largest speed any phone reports honestly (a jet is ~300 m/s); larger is a broken value.
 pub const MAX_REPORTED_SPEED_MPS: f64 = 1_000.0;

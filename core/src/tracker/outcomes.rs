@@ -44,7 +44,7 @@ pub struct Status {
     pub dead_lettered_total: u64,
     pub evicted_total: u64,
     pub upload_attempts: u64,
-    /// Batches whose first attempt the server answered with duplicates ([`Event::DeliveryAnomaly`]).
+    /// Batches whose first attempt the server answered with duplicates ([`crate::Event::DeliveryAnomaly`]).
     pub delivery_anomalies: u64,
     /// The queue database was found corrupt at open and replaced.
     pub storage_recovered: bool,
