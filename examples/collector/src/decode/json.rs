@@ -324,12 +324,24 @@ impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
                     put(&mut batch, map.next_value_seed(seed)?, "batch")?;
                 }
                 Some(4) => put(&mut first_seq, map.next_value::<u64>()?, "first_seq")?,
-                Some(5) => put(&mut fixes, map.next_value_seed(FixesSeed { ctx })?, "fixes")?,
-                Some(6) => put(
-                    &mut events,
-                    map.next_value_seed(EventsSeed { ctx })?,
-                    "events",
-                )?,
+                Some(5) => {
+                    let seed = ListSeed {
+                        ctx,
+                        list: "fixes",
+                        max: ctx.limits.max_fixes,
+                        element: |ctx, at| FixSeed { ctx, at },
+                    };
+                    put(&mut fixes, map.next_value_seed(seed)?, "fixes")?;
+                }
+                Some(6) => {
+                    let seed = ListSeed {
+                        ctx,
+                        list: "events",
+                        max: ctx.limits.max_events,
+                        element: |ctx, at| EventSeed { ctx, at },
+                    };
+                    put(&mut events, map.next_value_seed(seed)?, "events")?;
+                }
                 Some(7) => {
                     let seed = MapSeed {
                         ctx,
@@ -356,41 +368,45 @@ impl<'de> Visitor<'de> for BatchSeed<'_, '_> {
     }
 }
 
-struct FixesSeed<'c, 'l> {
+/// A batch's `fixes` or `events` array: at most `max` elements, each decoded by the seed
+/// `element` makes for its place, refused with 413 as soon as one more arrives.
+struct ListSeed<'c, 'l, S> {
     ctx: &'c Ctx<'l>,
+    list: &'static str,
+    max: usize,
+    element: fn(&'c Ctx<'l>, At) -> S,
 }
 
-impl<'de> DeserializeSeed<'de> for FixesSeed<'_, '_> {
-    type Value = Vec<WireFix>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<WireFix>, D::Error> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ListSeed<'_, '_, S> {
+    type Value = Vec<S::Value>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de> Visitor<'de> for FixesSeed<'_, '_> {
-    type Value = Vec<WireFix>;
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for ListSeed<'_, '_, S> {
+    type Value = Vec<S::Value>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of fixes")
+        write!(f, "an array of {}", self.list)
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<WireFix>, A::Error> {
-        let ctx = self.ctx;
-        let max = ctx.limits.max_fixes;
-        let mut fixes = Vec::new();
-        while let Some(fix) = seq.next_element_seed(FixSeed {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (ctx, list, max) = (self.ctx, self.list, self.max);
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed((self.element)(
             ctx,
-            at: At {
-                list: "fixes",
-                index: fixes.len(),
+            At {
+                list,
+                index: items.len(),
             },
-        })? {
-            if fixes.len() == max {
+        ))? {
+            if items.len() == max {
                 return Err(ctx.refuse(DecodeError::TooLarge(format!(
-                    "a batch carries at most {max} fixes"
+                    "a batch carries at most {max} {list}"
                 ))));
             }
-            fixes.push(fix);
+            items.push(item);
         }
-        Ok(fixes)
+        Ok(items)
     }
 }
 
@@ -476,44 +492,6 @@ impl<'de> Visitor<'de> for FixSeed<'_, '_> {
             tr: tr.flatten(),
             x: x.unwrap_or_default(),
         })
-    }
-}
-
-struct EventsSeed<'c, 'l> {
-    ctx: &'c Ctx<'l>,
-}
-
-impl<'de> DeserializeSeed<'de> for EventsSeed<'_, '_> {
-    type Value = Vec<WireEvent>;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<WireEvent>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for EventsSeed<'_, '_> {
-    type Value = Vec<WireEvent>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of events")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<WireEvent>, A::Error> {
-        let ctx = self.ctx;
-        let max = ctx.limits.max_events;
-        let mut events = Vec::new();
-        while let Some(event) = seq.next_element_seed(EventSeed {
-            ctx,
-            at: At {
-                list: "events",
-                index: events.len(),
-            },
-        })? {
-            if events.len() == max {
-                return Err(ctx.refuse(DecodeError::TooLarge(format!(
-                    "a batch carries at most {max} events"
-                ))));
-            }
-            events.push(event);
-        }
-        Ok(events)
     }
 }
 
