@@ -17,12 +17,30 @@ cargo build -q -p tracelet-ffi -p uniffi-bindgen
 ./target/debug/uniffi-bindgen generate target/debug/libtracelet_ffi.so \
     --language kotlin --language swift --no-format --out-dir "$out" >/dev/null
 
+# Two crates export to the foreign side: tracelet-core's API types (under its `uniffi`
+# feature) and tracelet-ffi's object, configuration and errors. Kotlin gets one file per
+# crate, in its own package; Swift compiles both sources into one module, and the C module
+# TraceletFFI takes both headers through one module map (uniffi writes one per crate).
+cat >"$out/module.modulemap" <<'MODULEMAP'
+module TraceletFFI {
+    header "TraceletFFI.h"
+    header "TraceletCoreFFI.h"
+    export *
+    use "Darwin"
+    use "_Builtin_stdbool"
+    use "_Builtin_stdint"
+}
+MODULEMAP
+
 # generated file -> committed location
 declare -A targets=(
     ["dev/tracelet/internal/tracelet_ffi.kt"]="android/tracelet/src/main/kotlin/dev/tracelet/internal/tracelet_ffi.kt"
+    ["dev/tracelet/internal/core/tracelet_core.kt"]="android/tracelet/src/main/kotlin/dev/tracelet/internal/core/tracelet_core.kt"
     ["TraceletBindings.swift"]="ios/Sources/TraceletBindings/TraceletBindings.swift"
+    ["TraceletCore.swift"]="ios/Sources/TraceletBindings/TraceletCore.swift"
     ["TraceletFFI.h"]="ios/Sources/TraceletFFI/include/TraceletFFI.h"
-    ["TraceletFFI.modulemap"]="ios/Sources/TraceletFFI/include/module.modulemap"
+    ["TraceletCoreFFI.h"]="ios/Sources/TraceletFFI/include/TraceletCoreFFI.h"
+    ["module.modulemap"]="ios/Sources/TraceletFFI/include/module.modulemap"
 )
 
 stale=0

@@ -20,10 +20,17 @@ mod platform_transport_tests;
 
 use http::ForeignTransport;
 pub use http::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportFailure};
-pub use places::Geofence;
-pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
-pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
-pub use positions::{Location, LocationListener, OdometerReading, PrivacyAction, PrivacyZone};
+pub use places::{Geofence, GeofenceShape, LatLon};
+// The API's leaf types are the core's own (derived there under its `uniffi` feature): one
+// definition, no conversion.
+pub use core::policy::{Priority, SamplingRequest, StationaryGeofence};
+pub use core::{
+    AccessReport, Activity, Event, Fix, FlushReport, GeofenceTransition, Location, LocationAccess,
+    MotionReason, MotionState, NetworkState, OdometerReading, OsRegion, PowerState, PrivacyAction,
+    PrivacyZone, Provider, ReasonCount, RecordOutcome, RecordingMode, RegionRequest, RejectReason,
+    Smoothed, Status, UpdatesPlan, UploadOutcome, WakeSources,
+};
+pub use positions::LocationListener;
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -81,44 +88,6 @@ pub struct TraceletConfig {
     pub params: HashMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Provider {
-    Gps,
-    Fused,
-    Network,
-    Passive,
-    Unknown,
-}
-
-/// One position from the OS.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct Fix {
-    /// UTC milliseconds since the Unix epoch.
-    pub time_ms: i64,
-    pub latitude: f64,
-    pub longitude: f64,
-    /// Horizontal accuracy, metres (68 %). Required and > 0.
-    pub horizontal_accuracy_m: f64,
-    #[uniffi(default = None)]
-    pub altitude_m: Option<f64>,
-    #[uniffi(default = None)]
-    pub vertical_accuracy_m: Option<f64>,
-    #[uniffi(default = None)]
-    pub speed_mps: Option<f64>,
-    #[uniffi(default = None)]
-    pub speed_accuracy_mps: Option<f64>,
-    #[uniffi(default = None)]
-    pub bearing_deg: Option<f64>,
-    #[uniffi(default = None)]
-    pub bearing_accuracy_deg: Option<f64>,
-    pub provider: Provider,
-    #[uniffi(default = false)]
-    pub is_mock: bool,
-    /// Monotonic nanoseconds since boot, where the OS gives it.
-    #[uniffi(default = None)]
-    pub elapsed_realtime_ns: Option<i64>,
-}
-
 /// Every failure the SDK reports. Messages never contain coordinates.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum TraceletError {
@@ -169,82 +138,11 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
-pub enum UploadOutcome {
-    Delivered {
-        fixes: u64,
-        at_ms: i64,
-    },
-    Failed {
-        reason: String,
-        at_ms: i64,
-        retry_at_ms: i64,
-    },
-    DeadLettered {
-        http_status: u16,
-        at_ms: i64,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct TraceletStatus {
-    pub tracking: bool,
-    pub pending_count: u64,
-    pub accepted_total: u64,
-    pub rejected_total: u64,
-    pub uploaded_total: u64,
-    pub uploaded_bytes: u64,
-    pub dead_lettered_total: u64,
-    pub evicted_total: u64,
-    pub upload_attempts: u64,
-    /// Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
-    pub delivery_anomalies: u64,
-    /// Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
-    pub privacy_dropped_total: u64,
-    pub privacy_coarsened_total: u64,
-    pub storage_recovered: bool,
-    pub motion_state: Option<MotionState>,
-    pub rejected_by_reason: Vec<ReasonCount>,
-    pub last_upload: Option<UploadOutcome>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct FlushResult {
-    pub uploaded: u64,
-    pub batches: u64,
-    pub pending: u64,
-}
-
-/// What happened to one valid fix.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum RecordOutcome {
-    Stored {
-        seq: u64,
-    },
-    /// The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
-    Filtered {
-        reason: String,
-    },
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct FilteredFix {
     /// Position in the list passed to `record_batch`.
     pub index: u32,
     pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct ReasonCount {
-    pub reason: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum MotionState {
-    Moving,
-    Stopping,
-    Stationary,
 }
 
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -261,108 +159,6 @@ pub struct RecordBatchResult {
     pub filtered: Vec<FilteredFix>,
 }
 
-#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
-pub enum TraceletEvent {
-    FixAccepted {
-        seq: u64,
-    },
-    FixRejected {
-        reason: String,
-    },
-    TrackingChanged {
-        tracking: bool,
-    },
-    UploadSucceeded {
-        first_seq: u64,
-        last_seq: u64,
-    },
-    UploadFailed {
-        reason: String,
-        retry_in_ms: i64,
-    },
-    BatchDeadLettered {
-        first_seq: u64,
-        last_seq: u64,
-        http_status: u16,
-    },
-    /// The server already had fixes (or events) of a batch sent for the first time: another
-    /// install uses this device id and stream, or the server ignores streams. The batch was
-    /// deleted as delivered, so those fixes may be missing at the server. `first_seq` and
-    /// `last_seq` are 0 for a batch of events only.
-    DeliveryAnomaly {
-        first_seq: u64,
-        last_seq: u64,
-        duplicates: u64,
-        event_duplicates: u64,
-    },
-    FixesEvicted {
-        count: u64,
-        reason: String,
-    },
-    StorageRecovered {
-        quarantined_file: String,
-    },
-    /// The filter smoothed the fix stored as `seq`; the raw position is what is stored.
-    FixSmoothed {
-        seq: u64,
-        latitude: f64,
-        longitude: f64,
-        accuracy_m: f64,
-    },
-    /// The motion policy changed state; `reason` is a short name such as "stop_timeout".
-    MotionChanged {
-        state: MotionState,
-        reason: String,
-    },
-    /// Apply this request to the OS location API now.
-    SamplingChanged {
-        request: SamplingRequest,
-    },
-    /// The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
-    Geofence {
-        transition: GeofenceTransition,
-        id: String,
-        time_ms: i64,
-    },
-    /// Register exactly these regions with the OS now (replacing the previous ones).
-    RegionsChanged {
-        request: RegionRequest,
-    },
-    /// What the SDK records under the user's permission changed (approximate only, nothing
-    /// can wake the app in the background...). Never silent.
-    AccessChanged {
-        report: AccessReport,
-    },
-}
-
-/// What the OS activity recognition reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Activity {
-    Unknown,
-    Still,
-    OnFoot,
-    Bicycle,
-    Vehicle,
-}
-
-/// Battery and power saving, as the platform sees them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct PowerState {
-    /// 0-100, when known.
-    pub battery_percent: Option<u8>,
-    pub charging: bool,
-    /// Android battery saver, iOS Low Power Mode.
-    pub power_save: bool,
-}
-
-/// The network as the platform sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
-pub struct NetworkState {
-    pub connected: bool,
-    /// Wi-Fi or Ethernet rather than cellular.
-    pub unmetered: bool,
-}
-
 /// Implemented by the app to hand over a fresh bearer token when the server answers 401.
 /// Called on the SDK's upload thread, at most once per upload round.
 #[uniffi::export(with_foreign)]
@@ -375,34 +171,7 @@ pub trait TokenProvider: Send + Sync {
 /// event (the recording thread or the SDK's upload thread); must return quickly.
 #[uniffi::export(with_foreign)]
 pub trait TraceletListener: Send + Sync {
-    fn on_event(&self, event: TraceletEvent) -> Result<(), CallbackError>;
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum Priority {
-    HighAccuracy,
-    Balanced,
-    LowPower,
-    Passive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
-pub struct StationaryGeofence {
-    pub latitude: f64,
-    pub longitude: f64,
-    pub radius_m: f64,
-}
-
-/// What the core asks the OS location API for; the platform layer applies it as given.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct SamplingRequest {
-    pub priority: Priority,
-    pub interval_ms: i64,
-    pub fastest_interval_ms: i64,
-    pub min_distance_m: f64,
-    /// The OS may hold fixes back this long and deliver them in one batch.
-    pub max_batch_delay_ms: i64,
-    pub stationary_geofence: Option<StationaryGeofence>,
+    fn on_event(&self, event: Event) -> Result<(), CallbackError>;
 }
 
 /// The tracker, as Kotlin and Swift see it.
@@ -456,12 +225,7 @@ impl Tracelet {
     /// Validates, filters and durably stores one fix. An invalid fix is an error; a valid one
     /// the filter does not keep comes back as `Filtered`, and is counted and reported.
     pub fn record(&self, fix: Fix) -> Result<RecordOutcome, TraceletError> {
-        Ok(match self.tracker.record(fix.into())? {
-            core::RecordOutcome::Stored { seq } => RecordOutcome::Stored { seq },
-            core::RecordOutcome::Filtered { reason } => RecordOutcome::Filtered {
-                reason: reason.name().into(),
-            },
-        })
+        Ok(self.tracker.record(fix)?)
     }
 
     /// Time-based decisions (a still phone sends no fixes); the SDK also calls it itself.
@@ -476,9 +240,7 @@ impl Tracelet {
 
     /// Stores the valid fixes of a batch in one transaction and reports the invalid ones.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<RecordBatchResult, TraceletError> {
-        let result = self
-            .tracker
-            .record_batch(fixes.into_iter().map(Into::into).collect())?;
+        let result = self.tracker.record_batch(fixes)?;
         Ok(RecordBatchResult {
             accepted_seqs: result.accepted,
             rejected: result
@@ -501,52 +263,33 @@ impl Tracelet {
     }
 
     /// Uploads everything pending; never blocks the calling thread.
-    pub async fn flush(&self) -> Result<FlushResult, TraceletError> {
-        let report = self.tracker.flush().await?;
-        Ok(FlushResult {
-            uploaded: report.uploaded,
-            batches: report.batches,
-            pending: report.pending,
-        })
+    pub async fn flush(&self) -> Result<FlushReport, TraceletError> {
+        Ok(self.tracker.flush().await?)
     }
 
     /// The sampling to apply to the OS location API now.
     pub fn sampling_request(&self) -> SamplingRequest {
-        self.tracker.sampling_request().into()
+        self.tracker.sampling_request()
     }
 
-    pub fn status(&self) -> TraceletStatus {
-        self.tracker.status().into()
+    pub fn status(&self) -> Status {
+        self.tracker.status()
     }
 
     /// Feeds connectivity changes; regaining a usable network uploads at once.
     pub fn set_network(&self, network: NetworkState) {
-        self.tracker.set_network(core::NetworkState {
-            connected: network.connected,
-            unmetered: network.unmetered,
-        });
+        self.tracker.set_network(network);
     }
 
     /// An activity transition from the OS; a change between still and moving uploads at once.
     pub fn on_activity(&self, activity: Activity) {
-        use core::filter::Activity as A;
-        self.tracker.on_activity(match activity {
-            Activity::Unknown => A::Unknown,
-            Activity::Still => A::Still,
-            Activity::OnFoot => A::OnFoot,
-            Activity::Bicycle => A::Bicycle,
-            Activity::Vehicle => A::Vehicle,
-        });
+        self.tracker.on_activity(activity);
     }
 
     /// Battery level, charging and the OS's power saver; a low battery or the saver makes the
     /// policy sample and upload less.
     pub fn set_power_state(&self, power: PowerState) {
-        self.tracker.set_power(core::policy::PowerState {
-            battery_percent: power.battery_percent,
-            charging: power.charging,
-            power_save: power.power_save,
-        });
+        self.tracker.set_power(power);
     }
 
     /// Overrides one sampling-policy parameter by name (for example "stop_timeout_ms"; the
@@ -620,7 +363,7 @@ struct ListenerBridge(Arc<dyn TraceletListener>);
 
 impl core::EventListener for ListenerBridge {
     fn on_event(&self, event: core::Event) {
-        let _ = self.0.on_event(event.into());
+        let _ = self.0.on_event(event);
     }
 }
 
@@ -658,209 +401,6 @@ impl From<core::TrackerError> for TraceletError {
             },
             E::InvalidHeader(h) => TraceletError::InvalidHeader {
                 reason: h.to_string(),
-            },
-        }
-    }
-}
-
-impl From<Provider> for core::fix::Provider {
-    fn from(p: Provider) -> Self {
-        match p {
-            Provider::Gps => Self::Gps,
-            Provider::Fused => Self::Fused,
-            Provider::Network => Self::Network,
-            Provider::Passive => Self::Passive,
-            Provider::Unknown => Self::Unknown,
-        }
-    }
-}
-
-impl From<core::fix::Provider> for Provider {
-    fn from(p: core::fix::Provider) -> Self {
-        match p {
-            core::fix::Provider::Gps => Self::Gps,
-            core::fix::Provider::Fused => Self::Fused,
-            core::fix::Provider::Network => Self::Network,
-            core::fix::Provider::Passive => Self::Passive,
-            core::fix::Provider::Unknown => Self::Unknown,
-        }
-    }
-}
-
-impl From<Fix> for core::Fix {
-    fn from(f: Fix) -> Self {
-        core::Fix {
-            time_ms: f.time_ms,
-            latitude_deg: f.latitude,
-            longitude_deg: f.longitude,
-            horizontal_accuracy_m: f.horizontal_accuracy_m,
-            altitude_m: f.altitude_m,
-            vertical_accuracy_m: f.vertical_accuracy_m,
-            speed_mps: f.speed_mps,
-            speed_accuracy_mps: f.speed_accuracy_mps,
-            bearing_deg: f.bearing_deg,
-            bearing_accuracy_deg: f.bearing_accuracy_deg,
-            provider: f.provider.into(),
-            is_mock: f.is_mock,
-            elapsed_realtime_ns: f.elapsed_realtime_ns,
-        }
-    }
-}
-
-impl From<core::policy::SamplingRequest> for SamplingRequest {
-    fn from(r: core::policy::SamplingRequest) -> Self {
-        use core::policy::Priority as P;
-        SamplingRequest {
-            priority: match r.priority {
-                P::HighAccuracy => Priority::HighAccuracy,
-                P::Balanced => Priority::Balanced,
-                P::LowPower => Priority::LowPower,
-                P::Passive => Priority::Passive,
-            },
-            interval_ms: r.interval_ms,
-            fastest_interval_ms: r.fastest_interval_ms,
-            min_distance_m: r.min_distance_m,
-            max_batch_delay_ms: r.max_batch_delay_ms,
-            stationary_geofence: r.stationary_geofence.map(|g| StationaryGeofence {
-                latitude: g.latitude_deg,
-                longitude: g.longitude_deg,
-                radius_m: g.radius_m,
-            }),
-        }
-    }
-}
-
-impl From<core::policy::MotionState> for MotionState {
-    fn from(s: core::policy::MotionState) -> Self {
-        match s {
-            core::policy::MotionState::Moving => MotionState::Moving,
-            core::policy::MotionState::Stopping => MotionState::Stopping,
-            core::policy::MotionState::Stationary => MotionState::Stationary,
-        }
-    }
-}
-
-impl From<core::UploadOutcome> for UploadOutcome {
-    fn from(o: core::UploadOutcome) -> Self {
-        match o {
-            core::UploadOutcome::Delivered { fixes, at_ms } => {
-                UploadOutcome::Delivered { fixes, at_ms }
-            }
-            core::UploadOutcome::Failed {
-                reason,
-                at_ms,
-                retry_at_ms,
-            } => UploadOutcome::Failed {
-                reason,
-                at_ms,
-                retry_at_ms,
-            },
-            core::UploadOutcome::DeadLettered { http_status, at_ms } => {
-                UploadOutcome::DeadLettered { http_status, at_ms }
-            }
-        }
-    }
-}
-
-impl From<core::Status> for TraceletStatus {
-    fn from(s: core::Status) -> Self {
-        TraceletStatus {
-            tracking: s.tracking,
-            pending_count: s.pending_count,
-            accepted_total: s.accepted_total,
-            rejected_total: s.rejected_total,
-            uploaded_total: s.uploaded_total,
-            uploaded_bytes: s.uploaded_bytes,
-            dead_lettered_total: s.dead_lettered_total,
-            evicted_total: s.evicted_total,
-            upload_attempts: s.upload_attempts,
-            delivery_anomalies: s.delivery_anomalies,
-            privacy_dropped_total: s.privacy_dropped_total,
-            privacy_coarsened_total: s.privacy_coarsened_total,
-            storage_recovered: s.storage_recovered,
-            motion_state: s.motion_state.map(Into::into),
-            rejected_by_reason: s
-                .rejected_by_reason
-                .into_iter()
-                .map(|(reason, count)| ReasonCount { reason, count })
-                .collect(),
-            last_upload: s.last_upload.map(Into::into),
-        }
-    }
-}
-
-impl From<core::Event> for TraceletEvent {
-    fn from(e: core::Event) -> Self {
-        use core::Event as E;
-        match e {
-            E::FixAccepted { seq } => TraceletEvent::FixAccepted { seq },
-            E::FixRejected { reason } => TraceletEvent::FixRejected { reason },
-            E::TrackingChanged { tracking } => TraceletEvent::TrackingChanged { tracking },
-            E::UploadSucceeded {
-                first_seq,
-                last_seq,
-            } => TraceletEvent::UploadSucceeded {
-                first_seq,
-                last_seq,
-            },
-            E::UploadFailed {
-                reason,
-                retry_in_ms,
-            } => TraceletEvent::UploadFailed {
-                reason,
-                retry_in_ms,
-            },
-            E::BatchDeadLettered {
-                first_seq,
-                last_seq,
-                http_status,
-            } => TraceletEvent::BatchDeadLettered {
-                first_seq,
-                last_seq,
-                http_status,
-            },
-            E::DeliveryAnomaly {
-                first_seq,
-                last_seq,
-                duplicates,
-                event_duplicates,
-            } => TraceletEvent::DeliveryAnomaly {
-                first_seq,
-                last_seq,
-                duplicates,
-                event_duplicates,
-            },
-            E::FixesEvicted { count, reason } => TraceletEvent::FixesEvicted { count, reason },
-            E::StorageRecovered { quarantined_file } => {
-                TraceletEvent::StorageRecovered { quarantined_file }
-            }
-            E::FixSmoothed { seq, smoothed } => TraceletEvent::FixSmoothed {
-                seq,
-                latitude: smoothed.latitude_deg,
-                longitude: smoothed.longitude_deg,
-                accuracy_m: smoothed.accuracy_m,
-            },
-            E::MotionChanged { state, reason } => TraceletEvent::MotionChanged {
-                state: state.into(),
-                reason: reason.name().into(),
-            },
-            E::SamplingChanged { request } => TraceletEvent::SamplingChanged {
-                request: request.into(),
-            },
-            E::Geofence {
-                transition,
-                id,
-                time_ms,
-            } => TraceletEvent::Geofence {
-                transition: transition.into(),
-                id,
-                time_ms,
-            },
-            E::RegionsChanged { request } => TraceletEvent::RegionsChanged {
-                request: request.into(),
-            },
-            E::AccessChanged { report } => TraceletEvent::AccessChanged {
-                report: report.into(),
             },
         }
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use tracelet_core as core;
 
-use crate::{Tracelet, TraceletError};
+use crate::{RegionRequest, Tracelet, TraceletError};
 
 /// A point of a polygon, WGS84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -40,30 +40,6 @@ pub struct Geofence {
     /// Time inside after which `Dwell` fires; `None`: never.
     #[uniffi(default = None)]
     pub dwell_ms: Option<i64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum GeofenceTransition {
-    Enter,
-    Exit,
-    Dwell,
-}
-
-/// A circular region for the OS to watch (a polygon is sent as its bounding circle).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct OsRegion {
-    pub id: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub radius_m: f64,
-}
-
-/// The app geofences the platform layer should register with the OS now, nearest first,
-/// within the OS limit (`os_max_regions` in the configuration) less the slot kept for the
-/// stationary geofence of the `SamplingRequest`.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct RegionRequest {
-    pub regions: Vec<OsRegion>,
 }
 
 pub(crate) fn pairs(map: HashMap<String, String>) -> Vec<(String, String)> {
@@ -105,7 +81,7 @@ impl Tracelet {
 
     /// The regions to register with the OS now (also sent as `RegionsChanged`).
     pub fn region_request(&self) -> RegionRequest {
-        self.tracker.region_request().into()
+        self.tracker.region_request()
     }
 
     /// The OS reported a region event (entered or left `region_id`). Sampling resumes, and
@@ -199,33 +175,6 @@ impl From<core::geofence::Geofence> for Geofence {
             },
             metadata: g.metadata.into_iter().collect(),
             dwell_ms: g.dwell_ms,
-        }
-    }
-}
-
-impl From<core::geofence::RegionRequest> for RegionRequest {
-    fn from(r: core::geofence::RegionRequest) -> Self {
-        RegionRequest {
-            regions: r
-                .regions
-                .into_iter()
-                .map(|r| OsRegion {
-                    id: r.id,
-                    latitude: r.center_lat,
-                    longitude: r.center_lon,
-                    radius_m: r.radius_m,
-                })
-                .collect(),
-        }
-    }
-}
-
-impl From<core::Transition> for GeofenceTransition {
-    fn from(t: core::Transition) -> Self {
-        match t {
-            core::Transition::Enter => GeofenceTransition::Enter,
-            core::Transition::Exit => GeofenceTransition::Exit,
-            core::Transition::Dwell => GeofenceTransition::Dwell,
         }
     }
 }

@@ -84,8 +84,8 @@ impl HttpTransport for PlainHttp {
 fn gps_fix(time_ms: i64, latitude: f64, speed_mps: Option<f64>) -> Fix {
     Fix {
         time_ms,
-        latitude,
-        longitude: 13.405,
+        latitude_deg: latitude,
+        longitude_deg: 13.405,
         horizontal_accuracy_m: 5.0,
         altitude_m: None,
         vertical_accuracy_m: None,

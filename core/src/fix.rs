@@ -10,6 +10,7 @@ pub use tracelet_protocol::fix_rules::{
 
 /// Where a fix came from, as reported by the OS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Provider {
     Gps,
     Fused,
@@ -43,6 +44,7 @@ impl Provider {
 
 /// One position report from the OS.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Fix {
     /// UTC time of the fix, milliseconds since the Unix epoch.
     pub time_ms: i64,
@@ -50,16 +52,24 @@ pub struct Fix {
     pub longitude_deg: f64,
     /// Horizontal accuracy (68 % radius), metres. Required.
     pub horizontal_accuracy_m: f64,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub altitude_m: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub vertical_accuracy_m: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub speed_mps: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub speed_accuracy_mps: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub bearing_deg: Option<f64>,
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub bearing_accuracy_deg: Option<f64>,
     pub provider: Provider,
     /// Set by the OS when a mock-location app produced the fix.
+    #[cfg_attr(feature = "uniffi", uniffi(default = false))]
     pub is_mock: bool,
     /// Monotonic time since boot, nanoseconds (Android `elapsedRealtimeNanos`), where given.
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
     pub elapsed_realtime_ns: Option<i64>,
 }
 

@@ -27,7 +27,8 @@ pub struct Position {
 
 /// A geofence transition, as the app hears it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum GeofenceTransition {
     Enter,
     Exit,
     Dwell,
@@ -45,12 +46,12 @@ pub struct Observed {
 }
 
 impl Observed {
-    pub fn transitions(&self) -> impl Iterator<Item = (Transition, &str, i64)> {
+    pub fn transitions(&self) -> impl Iterator<Item = (GeofenceTransition, &str, i64)> {
         self.events.iter().filter_map(|e| {
             let transition = match e.kind {
-                EventKind::Enter => Transition::Enter,
-                EventKind::Exit => Transition::Exit,
-                EventKind::Dwell => Transition::Dwell,
+                EventKind::Enter => GeofenceTransition::Enter,
+                EventKind::Exit => GeofenceTransition::Exit,
+                EventKind::Dwell => GeofenceTransition::Dwell,
                 _ => return None,
             };
             Some((

@@ -22,6 +22,11 @@
 //! Everything else (the decider, geofence tracking, steady time, the tracker's internals) is
 //! private to the crate.
 
+// With the `uniffi` feature the API types below carry uniffi derives in this crate's own
+// namespace; `tracelet-ffi` uses them as they are instead of mirroring them.
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!("tracelet_core");
+
 pub mod annotations;
 pub mod clock;
 pub mod config;
@@ -58,7 +63,7 @@ pub use fix::{Fix, FixError, Provider};
 pub use geofence::{
     Geofence, GeofenceConfig, GeofenceError, GeofenceShape, OsRegion, RegionRequest,
 };
-pub use geofencing::Transition;
+pub use geofencing::GeofenceTransition;
 pub use location::{Location, LocationListener};
 pub use odometer::{OdometerError, OdometerReading};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
@@ -71,8 +76,8 @@ pub use privacy::{PrivacyAction, PrivacyZone, PrivacyZoneError};
 pub use steady::Now;
 pub use store::{StoreLimits, StreamIds};
 pub use tracker::{
-    BatchRecord, Event, EventListener, FlushReport, NetworkState, RecordOutcome, Status,
-    TokenProvider, Tracker, UploadDecision, UploadOutcome, UploadState,
+    BatchRecord, Event, EventListener, FlushReport, NetworkState, ReasonCount, RecordOutcome,
+    Status, TokenProvider, Tracker, UploadDecision, UploadOutcome, UploadState,
 };
 pub use upload::{
     Encoding, Transport, TransportError, TransportFuture, UploadRequest, UploadResponse,

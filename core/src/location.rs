@@ -12,6 +12,8 @@ use crate::policy::MotionState;
 
 /// One accepted fix, with what the tracker knows about it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "TraceletLocation"))]
 pub struct Location {
     /// The queue's sequence number of the stored fix.
     pub seq: u64,

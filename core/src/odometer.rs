@@ -65,6 +65,7 @@ pub const PATH_SHAPE_FRACTION: f64 = 0.01;
 /// What the odometer reads: metres travelled and the uncertainty of that figure (one standard
 /// deviation, metres).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OdometerReading {
     pub meters: f64,
     pub uncertainty_m: f64,

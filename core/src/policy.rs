@@ -20,6 +20,7 @@ use crate::steady::Now;
 
 /// How hard the OS should work for a fix, from most to least power.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Priority {
     /// GNSS: best accuracy, highest power.
     HighAccuracy,
@@ -33,6 +34,7 @@ pub enum Priority {
 
 /// A circle the OS watches for the device to leave, so that GNSS can be off while still.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct StationaryGeofence {
     pub latitude_deg: f64,
     pub longitude_deg: f64,
@@ -41,6 +43,7 @@ pub struct StationaryGeofence {
 
 /// The sampling the core wants from the OS right now.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SamplingRequest {
     pub priority: Priority,
     /// Desired interval between fixes.
@@ -79,6 +82,7 @@ impl SamplingRequest {
 
 /// The motion state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MotionState {
     Moving,
     /// Inside a candidate stop, waiting out the stop timeout; sampling as when moving.
@@ -91,6 +95,7 @@ pub use crate::filter::Activity;
 
 /// Why the motion state changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MotionReason {
     StopTimeout,
     StillActivity,
@@ -304,6 +309,7 @@ pub struct UnknownParameter;
 
 /// Battery and power-saving state, as the platform reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PowerState {
     /// 0-100, when known.
     pub battery_percent: Option<u8>,

@@ -25,6 +25,7 @@ pub const MAX_RADIUS_M: f64 = 100_000.0;
 
 /// What happens to a fix inside the zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PrivacyAction {
     /// Not stored, not uploaded, not handed to the app.
     Drop,
@@ -34,6 +35,7 @@ pub enum PrivacyAction {
 
 /// A circle the app wants kept private.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PrivacyZone {
     pub id: String,
     pub latitude_deg: f64,

@@ -244,7 +244,10 @@ async fn a_jump_is_filtered_counted_by_reason_and_never_uploaded() {
     let status = tracker.status();
     assert_eq!(
         status.rejected_by_reason,
-        vec![("implied_speed".to_owned(), 1)]
+        vec![tracelet_core::ReasonCount {
+            reason: "implied_speed".to_owned(),
+            count: 1
+        }]
     );
     tracker.flush().await.unwrap();
     assert_eq!(collector.fixes("jump").unwrap().len(), 19);

@@ -57,6 +57,7 @@ const SAME_SOURCE_ACCURACY_RATIO: f64 = 2.0;
 
 /// A smoothed position with its own 68 % accuracy radius.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Smoothed {
     pub latitude_deg: f64,
     pub longitude_deg: f64,

@@ -66,6 +66,8 @@ use kalman::Kalman;
 
 /// What the OS activity recognition says the user is doing, if anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "UserActivity"))]
 pub enum Activity {
     #[default]
     Unknown,
@@ -265,6 +267,7 @@ impl Default for FilterConfig {
 
 /// Why a fix was refused. [`RejectReason::name`] is stable: it is used in events and counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RejectReason {
     /// A value is NaN, infinite, out of range or negative.
     InvalidValue,

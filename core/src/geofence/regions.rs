@@ -14,6 +14,7 @@ pub const STATIONARY_REGION_SLOTS: usize = 1;
 
 /// A circular region for the OS (polygons are sent as their bounding circle).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct OsRegion {
     pub id: String,
     pub center_lat: f64,
@@ -23,6 +24,7 @@ pub struct OsRegion {
 
 /// The geofences the platform layer should have the OS watch, nearest first.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RegionRequest {
     pub regions: Vec<OsRegion>,
 }

@@ -2,6 +2,7 @@
 
 /// The location permission as the platform reads it from the OS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct LocationAccess {
     /// Some location permission is granted and the device's location setting is on.
     pub granted: bool,
@@ -29,6 +30,7 @@ impl Default for LocationAccess {
 
 /// What the SDK records under the current permission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RecordingMode {
     /// Precise fixes through the filter; the motion policy decides the sampling.
     Precise,
@@ -53,6 +55,7 @@ impl RecordingMode {
 /// What the app is told about its permission: the recording mode and whether anything can
 /// wake the app in the background. Emitted whenever it changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AccessReport {
     pub mode: RecordingMode,
     /// False: tracking continues only while the app (or its foreground service) runs, and the

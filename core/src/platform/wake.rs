@@ -12,6 +12,7 @@ use crate::policy::{Priority, SamplingRequest};
 /// The wake-up sources the platform layer actually set up (accepted by the OS), not merely
 /// asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct WakeSources {
     /// The stationary geofence is monitored (iOS region, Android proximity alert).
     pub stationary_region: bool,
@@ -29,6 +30,7 @@ impl WakeSources {
 
 /// What the platform applies to the OS.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct UpdatesPlan {
     /// The request to apply (the core's own, or the coarse fallback).
     pub request: SamplingRequest,

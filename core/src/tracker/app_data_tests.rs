@@ -10,7 +10,7 @@ use crate::clock::ManualClock;
 use crate::fix::Fix;
 use crate::geofence::Geofence;
 use crate::geofence::RegionRequest;
-use crate::geofencing::Transition;
+use crate::geofencing::GeofenceTransition;
 use crate::store::EventKind;
 
 const T0: i64 = 1_700_000_000_000;
@@ -26,7 +26,7 @@ impl EventListener for Recorder {
 }
 
 impl Recorder {
-    fn geofence_events(&self) -> Vec<(Transition, String)> {
+    fn geofence_events(&self) -> Vec<(GeofenceTransition, String)> {
         self.0
             .lock()
             .unwrap()
@@ -115,8 +115,8 @@ fn arriving_and_leaving_fire_enter_then_exit_once_each_and_queue_them() {
     assert_eq!(
         h.events.geofence_events(),
         vec![
-            (Transition::Enter, "depot".to_owned()),
-            (Transition::Exit, "depot".to_owned())
+            (GeofenceTransition::Enter, "depot".to_owned()),
+            (GeofenceTransition::Exit, "depot".to_owned())
         ]
     );
     let queued = h.queued_events();
@@ -162,7 +162,7 @@ fn geofences_and_their_state_survive_a_restart_without_a_second_enter() {
     h.tracker.tick();
     assert_eq!(
         h.events.geofence_events(),
-        vec![(Transition::Dwell, "depot".to_owned())]
+        vec![(GeofenceTransition::Dwell, "depot".to_owned())]
     );
     // Enter (before the restart) and Dwell are both queued for the server.
     let kinds: Vec<EventKind> = h.queued_events().iter().map(|e| e.event.kind).collect();
@@ -369,6 +369,6 @@ fn an_os_region_event_resumes_sampling_to_confirm_it_with_fixes() {
     h.at(401, 0.0);
     assert_eq!(
         h.events.geofence_events(),
-        vec![(Transition::Enter, "depot".to_owned())]
+        vec![(GeofenceTransition::Enter, "depot".to_owned())]
     );
 }

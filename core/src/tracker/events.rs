@@ -5,11 +5,13 @@
 use super::{Shared, lock};
 use crate::filter::Smoothed;
 use crate::geofence::RegionRequest;
-use crate::geofencing::{Observed, Transition};
+use crate::geofencing::{GeofenceTransition, Observed};
 use crate::policy::{MotionReason, MotionState, PolicyOutput, SamplingRequest};
 
 /// Something the app may want to know, delivered in order on the thread that caused it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "TraceletEvent"))]
 pub enum Event {
     FixAccepted {
         seq: u64,
@@ -69,7 +71,7 @@ pub enum Event {
     },
     /// The device entered, left or dwelt in an app geofence (decided on the fix at `time_ms`).
     Geofence {
-        transition: Transition,
+        transition: GeofenceTransition,
         id: String,
         time_ms: i64,
     },

@@ -57,7 +57,9 @@ mod schedule;
 mod uploader;
 
 pub use events::{Event, EventListener};
-pub use outcomes::{BatchRecord, FlushReport, NetworkState, RecordOutcome, Status, UploadOutcome};
+pub use outcomes::{
+    BatchRecord, FlushReport, NetworkState, ReasonCount, RecordOutcome, Status, UploadOutcome,
+};
 
 pub use schedule::{UploadDecision, UploadState};
 pub(crate) use uploader::is_valid_token;
@@ -434,7 +436,10 @@ impl Tracker {
         status.rejected_by_reason = state
             .rejected_by_reason
             .iter()
-            .map(|(name, n)| ((*name).to_owned(), *n))
+            .map(|(name, n)| ReasonCount {
+                reason: (*name).to_owned(),
+                count: *n,
+            })
             .collect();
         status
     }

@@ -7,6 +7,7 @@ use crate::policy::MotionState;
 
 /// The network as the platform layer sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct NetworkState {
     pub connected: bool,
     /// Wi-Fi or Ethernet rather than cellular.
@@ -15,6 +16,7 @@ pub struct NetworkState {
 
 /// The result of the most recent upload attempt.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum UploadOutcome {
     Delivered {
         fixes: u64,
@@ -33,6 +35,8 @@ pub enum UploadOutcome {
 
 /// A snapshot of the tracker's state and counters since it was configured.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "TraceletStatus"))]
 pub struct Status {
     pub tracking: bool,
     pub pending_count: u64,
@@ -50,15 +54,26 @@ pub struct Status {
     pub storage_recovered: bool,
     pub motion_state: Option<MotionState>,
     /// Refused fixes by reason name, in name order.
-    pub rejected_by_reason: Vec<(String, u64)>,
+    pub rejected_by_reason: Vec<ReasonCount>,
     pub last_upload: Option<UploadOutcome>,
     /// Fixes a privacy zone dropped, or stored at its centre, since the tracker was opened.
     pub privacy_dropped_total: u64,
     pub privacy_coarsened_total: u64,
 }
 
+/// How many fixes were refused for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct ReasonCount {
+    /// The stable short name ([`crate::RejectReason::name`], or a validation rule's).
+    pub reason: String,
+    pub count: u64,
+}
+
 /// What a completed flush achieved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[cfg_attr(feature = "uniffi", uniffi(name = "FlushResult"))]
 pub struct FlushReport {
     pub uploaded: u64,
     pub batches: u64,
@@ -78,6 +93,7 @@ pub struct BatchRecord {
 
 /// What happened to one recorded fix that was valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RecordOutcome {
     Stored {
         seq: u64,

@@ -11,7 +11,7 @@ use crate::clock::ManualClock;
 use crate::filter::RejectReason;
 use crate::fix::Fix;
 use crate::geofence::Geofence;
-use crate::geofencing::Transition;
+use crate::geofencing::GeofenceTransition;
 use crate::policy::MotionState;
 use crate::upload::{TransportFuture, UploadRequest, UploadResponse};
 
@@ -375,7 +375,7 @@ impl EventListener for Events {
     fn on_event(&self, event: Event) {
         match event {
             Event::Geofence {
-                transition: Transition::Enter,
+                transition: GeofenceTransition::Enter,
                 ..
             } => *self.enters.lock().unwrap() += 1,
             Event::UploadSucceeded { .. } => {

@@ -442,9 +442,13 @@ fn print_summary(
             );
         }
         // By reason as the tracker's status() counts them, or else as record() answered.
-        let by_status: u64 = status.rejected_by_reason.iter().map(|(_, n)| n).sum();
+        let by_status: u64 = status.rejected_by_reason.iter().map(|r| r.count).sum();
         let reasons: Vec<(String, u64)> = if by_status == status.rejected_total {
-            status.rejected_by_reason.clone()
+            status
+                .rejected_by_reason
+                .iter()
+                .map(|r| (r.reason.clone(), r.count))
+                .collect()
         } else {
             device
                 .rejected

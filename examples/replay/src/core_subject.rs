@@ -421,7 +421,7 @@ impl Subject for CoreSubject {
                 status
                     .rejected_by_reason
                     .iter()
-                    .cloned()
+                    .map(|r| (r.reason.clone(), r.count))
                     .collect::<BTreeMap<_, _>>()
             ),
         );

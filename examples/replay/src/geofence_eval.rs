@@ -13,7 +13,7 @@
 //!   Exit (a flap during a stay).
 
 use serde_json::{Value, json};
-use tracelet_core::Transition;
+use tracelet_core::GeofenceTransition;
 use tracelet_core::geofence::{Geofence, PreparedShape};
 
 use crate::geo::{Point, percentile};
@@ -27,7 +27,7 @@ pub const TRUTH_SLACK_MS: i64 = 120_000;
 /// One event from the core, as the replay saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiredEvent {
-    pub transition: Transition,
+    pub transition: GeofenceTransition,
     pub id: String,
     pub time_ms: i64,
 }
@@ -132,7 +132,7 @@ pub fn evaluate(
         arrivals += 1;
         let until = visit.leave_ms.unwrap_or(i64::MAX);
         let enter = events.iter().find(|e| {
-            e.transition == Transition::Enter
+            e.transition == GeofenceTransition::Enter
                 && covering.contains(&e.id.as_str())
                 && e.time_ms >= visit.arrive_ms - EARLY_ENTER_MS
                 && e.time_ms <= until
@@ -147,7 +147,7 @@ pub fn evaluate(
     let mut pairs = 0;
     let mut false_pairs = Vec::new();
     for (i, enter) in events.iter().enumerate() {
-        if enter.transition != Transition::Enter {
+        if enter.transition != GeofenceTransition::Enter {
             continue;
         }
         let Some(fence) = by_id(&enter.id) else {
@@ -156,7 +156,7 @@ pub fn evaluate(
         pairs += 1;
         let exit = events[i + 1..]
             .iter()
-            .find(|e| e.id == enter.id && e.transition == Transition::Exit);
+            .find(|e| e.id == enter.id && e.transition == GeofenceTransition::Exit);
         let phantom_enter = !fence.path_ever(
             path,
             enter.time_ms - TRUTH_SLACK_MS,
@@ -181,13 +181,13 @@ pub fn evaluate(
         }
     }
     let hours = duration_ms as f64 / 3_600_000.0;
-    let count = |t: Transition| events.iter().filter(|e| e.transition == t).count();
+    let count = |t: GeofenceTransition| events.iter().filter(|e| e.transition == t).count();
     let detected = latencies_s.len();
     json!({
         "geofence_events": events.len(),
-        "enter_events": count(Transition::Enter),
-        "exit_events": count(Transition::Exit),
-        "dwell_events": count(Transition::Dwell),
+        "enter_events": count(GeofenceTransition::Enter),
+        "exit_events": count(GeofenceTransition::Exit),
+        "dwell_events": count(GeofenceTransition::Dwell),
         "geofences": fences.len(),
         "arrivals": arrivals,
         "arrivals_entered": detected,
@@ -217,7 +217,7 @@ mod tests {
         }
     }
 
-    fn event(transition: Transition, id: &str, s: i64) -> FiredEvent {
+    fn event(transition: GeofenceTransition, id: &str, s: i64) -> FiredEvent {
         FiredEvent {
             transition,
             id: id.into(),
@@ -265,13 +265,13 @@ mod tests {
         let fences = geofences_for_visits(&[visit(0.0, 0, None), visit(0.1, 0, None)], 100.0);
         let visits = [visit(0.1, 2000, None)];
         let events = [
-            event(Transition::Exit, "place-1", 1010),
-            event(Transition::Enter, "place-2", 2030),
+            event(GeofenceTransition::Exit, "place-1", 1010),
+            event(GeofenceTransition::Enter, "place-2", 2030),
             // The phone sat at lat 0.1 the whole time: this exit-enter is a flap.
-            event(Transition::Exit, "place-2", 3000),
-            event(Transition::Enter, "place-2", 3010),
+            event(GeofenceTransition::Exit, "place-2", 3000),
+            event(GeofenceTransition::Enter, "place-2", 3010),
             // Never near place-1 after 1000 s.
-            event(Transition::Enter, "place-1", 3500),
+            event(GeofenceTransition::Enter, "place-1", 3500),
         ];
         let report = evaluate(&fences, &events, &visits, &path(), 4_000_000);
         assert_eq!(report["arrivals"], 1);
@@ -289,7 +289,7 @@ mod tests {
     fn an_enter_after_the_departure_does_not_count() {
         let fences = geofences_for_visits(&[visit(0.1, 0, None)], 100.0);
         let visits = [visit(0.1, 2000, Some(2500))];
-        let events = [event(Transition::Enter, "place-1", 2600)];
+        let events = [event(GeofenceTransition::Enter, "place-1", 2600)];
         let report = evaluate(&fences, &events, &visits, &path(), 4_000_000);
         assert_eq!(report["arrivals_entered"], 0);
         assert_eq!(report["arrivals_missed_ms"][0], T + 2_000_000);

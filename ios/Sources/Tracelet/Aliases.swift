@@ -34,10 +34,17 @@ public typealias RecordOutcome = TraceletBindings.RecordOutcome
 public typealias MotionState = TraceletBindings.MotionState
 /// Refused fixes under one reason name; see ``TraceletStatus`` `rejectedByReason`.
 public typealias ReasonCount = TraceletBindings.ReasonCount
+/// Why the on-device filter dropped a valid fix (`.filtered(reason:)`): `.impliedSpeed`,
+/// `.duplicate`, `.outOfOrder`, `.accuracyTooLow`, `.superseded`, `.mock`...
+public typealias RejectReason = TraceletBindings.RejectReason
+/// Why the motion state changed (`.motionChanged(state:reason:)`): `.stopTimeout`, `.started`...
+public typealias MotionReason = TraceletBindings.MotionReason
+/// The filter's smoothed position and its 68 % accuracy (`.fixSmoothed(seq:smoothed:)`).
+public typealias Smoothed = TraceletBindings.Smoothed
 
 /// What the OS activity recognition (Core Motion) reports; a change between still and moving
 /// uploads what is queued at once.
-public typealias UserActivity = TraceletBindings.Activity
+public typealias UserActivity = TraceletBindings.UserActivity
 
 // Geofences, as the app defines them and as the OS is asked to watch them.
 
@@ -87,7 +94,7 @@ public typealias UpdatesPlan = TraceletBindings.UpdatesPlan
 /// centre when it coarsened the fix), the filter's smoothed position when it has one, speed,
 /// bearing, altitude, provider, mock flag, motion state, trip, the odometer after this fix and
 /// its uncertainty, and the sequence number the server stores it under.
-public typealias TraceletLocation = TraceletBindings.Location
+public typealias TraceletLocation = TraceletBindings.TraceletLocation
 /// Distance travelled along accepted fixes (`meters`) and how far off it may be
 /// (`uncertaintyM`).
 public typealias OdometerReading = TraceletBindings.OdometerReading

@@ -471,22 +471,6 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterUInt8: FfiConverterPrimitive {
-    typealias FfiType = UInt8
-    typealias SwiftType = UInt8
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt8 {
-        return try lift(readInt(&buf))
-    }
-
-    public static func write(_ value: UInt8, into buf: inout [UInt8]) {
-        writeInt(&buf, lower(value))
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterUInt16: FfiConverterPrimitive {
     typealias FfiType = UInt16
     typealias SwiftType = UInt16
@@ -869,7 +853,7 @@ public func FfiConverterTypeHttpTransport_lower(_ value: HttpTransport) -> UInt6
  */
 public protocol LocationListener: AnyObject, Sendable {
     
-    func onLocation(location: Location) throws 
+    func onLocation(location: TraceletLocation) throws 
     
 }
 /**
@@ -929,11 +913,11 @@ open class LocationListenerImpl: LocationListener, @unchecked Sendable {
     
 
     
-open func onLocation(location: Location)throws   {try rustCallWithError(FfiConverterTypeCallbackError_lift) {
+open func onLocation(location: TraceletLocation)throws   {try rustCallWithError(FfiConverterTypeCallbackError_lift) {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_locationlistener_on_location(
             self.uniffiCloneHandle(),
-        FfiConverterTypeLocation_lower(location),uniffiCallStatus
+        FfiConverterTypeTraceletLocation_lower(location),uniffiCallStatus
     )
 }
 }
@@ -978,7 +962,7 @@ fileprivate struct UniffiCallbackInterfaceLocationListener {
                     throw UniffiInternalError.unexpectedStaleHandle
                 }
                 return try uniffiObj.onLocation(
-                     location: try FfiConverterTypeLocation_lift(location)
+                     location: try FfiConverterTypeTraceletLocation_lift(location)
                 )
             }
 
@@ -1294,7 +1278,7 @@ public protocol TraceletProtocol: AnyObject, Sendable {
     /**
      * An activity transition from the OS; a change between still and moving uploads at once.
      */
-    func onActivity(activity: Activity) 
+    func onActivity(activity: UserActivity) 
     
     /**
      * The app went to the background: upload what is pending while the OS allows.
@@ -1456,7 +1440,7 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
      * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
      */
-    func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool) async throws  -> Location
+    func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool) async throws  -> TraceletLocation
     
     /**
      * True while a position request waits: the platform keeps sampling even with tracking off.
@@ -1466,7 +1450,7 @@ public protocol TraceletProtocol: AnyObject, Sendable {
     /**
      * The newest accepted location, kept across restarts; `None` before the first one.
      */
-    func lastKnownLocation()  -> Location?
+    func lastKnownLocation()  -> TraceletLocation?
     
     func odometer()  -> OdometerReading
     
@@ -1594,11 +1578,11 @@ open func flush()async throws  -> FlushResult  {
     /**
      * An activity transition from the OS; a change between still and moving uploads at once.
      */
-open func onActivity(activity: Activity)  {try! rustCall() {
+open func onActivity(activity: UserActivity)  {try! rustCall() {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_on_activity(
             self.uniffiCloneHandle(),
-        FfiConverterTypeActivity_lower(activity),uniffiCallStatus
+        FfiConverterTypeUserActivity_lower(activity),uniffiCallStatus
     )
 }
 }
@@ -2000,7 +1984,7 @@ open func setLocationAccess(access: LocationAccess)  {try! rustCall() {
      * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
      * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
      */
-open func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool)async throws  -> Location  {
+open func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs: UInt64, persist: Bool)async throws  -> TraceletLocation  {
     return
         try  await uniffiRustCallAsync(
             rustFutureFunc: {
@@ -2011,7 +1995,7 @@ open func currentPosition(desiredAccuracyM: Double, timeoutMs: UInt64, maxAgeMs:
             pollFunc: ffi_tracelet_ffi_rust_future_poll_rust_buffer,
             completeFunc: ffi_tracelet_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_tracelet_ffi_rust_future_free_rust_buffer,
-            liftFunc: FfiConverterTypeLocation_lift,
+            liftFunc: FfiConverterTypeTraceletLocation_lift,
             errorHandler: FfiConverterTypeTraceletError_lift
         )
 }
@@ -2031,8 +2015,8 @@ open func currentPositionPending() -> Bool  {
     /**
      * The newest accepted location, kept across restarts; `None` before the first one.
      */
-open func lastKnownLocation() -> Location?  {
-    return try!  FfiConverterOptionTypeLocation.lift(try! rustCall() {
+open func lastKnownLocation() -> TraceletLocation?  {
+    return try!  FfiConverterOptionTypeTraceletLocation.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -2351,71 +2335,6 @@ public func FfiConverterTypeTraceletListener_lower(_ value: TraceletListener) ->
 
 
 
-/**
- * What the app is told about its permission (also as the `AccessChanged` event).
- */
-public struct AccessReport: Equatable, Hashable {
-    public var mode: RecordingMode
-    /**
-     * False: nothing can wake the app in the background (no regions, no relaunch); tracking
-     * continues only while it runs, and the platform keeps coarse updates while still.
-     */
-    public var backgroundWake: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(mode: RecordingMode, 
-        /**
-         * False: nothing can wake the app in the background (no regions, no relaunch); tracking
-         * continues only while it runs, and the platform keeps coarse updates while still.
-         */backgroundWake: Bool) {
-        self.mode = mode
-        self.backgroundWake = backgroundWake
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension AccessReport: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeAccessReport: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccessReport {
-        return
-            try AccessReport(
-                mode: FfiConverterTypeRecordingMode.read(from: &buf), 
-                backgroundWake: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: AccessReport, into buf: inout [UInt8]) {
-        FfiConverterTypeRecordingMode.write(value.mode, into: &buf)
-        FfiConverterBool.write(value.backgroundWake, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAccessReport_lift(_ buf: RustBuffer) throws -> AccessReport {
-    return try FfiConverterTypeAccessReport.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeAccessReport_lower(_ value: AccessReport) -> RustBuffer {
-    return FfiConverterTypeAccessReport.lower(value)
-}
-
-
 public struct FilteredFix: Equatable, Hashable {
     /**
      * Position in the list passed to `record_batch`.
@@ -2473,183 +2392,6 @@ public func FfiConverterTypeFilteredFix_lift(_ buf: RustBuffer) throws -> Filter
 #endif
 public func FfiConverterTypeFilteredFix_lower(_ value: FilteredFix) -> RustBuffer {
     return FfiConverterTypeFilteredFix.lower(value)
-}
-
-
-/**
- * One position from the OS.
- */
-public struct Fix: Equatable, Hashable {
-    /**
-     * UTC milliseconds since the Unix epoch.
-     */
-    public var timeMs: Int64
-    public var latitude: Double
-    public var longitude: Double
-    /**
-     * Horizontal accuracy, metres (68 %). Required and > 0.
-     */
-    public var horizontalAccuracyM: Double
-    public var altitudeM: Double?
-    public var verticalAccuracyM: Double?
-    public var speedMps: Double?
-    public var speedAccuracyMps: Double?
-    public var bearingDeg: Double?
-    public var bearingAccuracyDeg: Double?
-    public var provider: Provider
-    public var isMock: Bool
-    /**
-     * Monotonic nanoseconds since boot, where the OS gives it.
-     */
-    public var elapsedRealtimeNs: Int64?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * UTC milliseconds since the Unix epoch.
-         */timeMs: Int64, latitude: Double, longitude: Double, 
-        /**
-         * Horizontal accuracy, metres (68 %). Required and > 0.
-         */horizontalAccuracyM: Double, altitudeM: Double? = nil, verticalAccuracyM: Double? = nil, speedMps: Double? = nil, speedAccuracyMps: Double? = nil, bearingDeg: Double? = nil, bearingAccuracyDeg: Double? = nil, provider: Provider, isMock: Bool = false, 
-        /**
-         * Monotonic nanoseconds since boot, where the OS gives it.
-         */elapsedRealtimeNs: Int64? = nil) {
-        self.timeMs = timeMs
-        self.latitude = latitude
-        self.longitude = longitude
-        self.horizontalAccuracyM = horizontalAccuracyM
-        self.altitudeM = altitudeM
-        self.verticalAccuracyM = verticalAccuracyM
-        self.speedMps = speedMps
-        self.speedAccuracyMps = speedAccuracyMps
-        self.bearingDeg = bearingDeg
-        self.bearingAccuracyDeg = bearingAccuracyDeg
-        self.provider = provider
-        self.isMock = isMock
-        self.elapsedRealtimeNs = elapsedRealtimeNs
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Fix: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFix: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Fix {
-        return
-            try Fix(
-                timeMs: FfiConverterInt64.read(from: &buf), 
-                latitude: FfiConverterDouble.read(from: &buf), 
-                longitude: FfiConverterDouble.read(from: &buf), 
-                horizontalAccuracyM: FfiConverterDouble.read(from: &buf), 
-                altitudeM: FfiConverterOptionDouble.read(from: &buf), 
-                verticalAccuracyM: FfiConverterOptionDouble.read(from: &buf), 
-                speedMps: FfiConverterOptionDouble.read(from: &buf), 
-                speedAccuracyMps: FfiConverterOptionDouble.read(from: &buf), 
-                bearingDeg: FfiConverterOptionDouble.read(from: &buf), 
-                bearingAccuracyDeg: FfiConverterOptionDouble.read(from: &buf), 
-                provider: FfiConverterTypeProvider.read(from: &buf), 
-                isMock: FfiConverterBool.read(from: &buf), 
-                elapsedRealtimeNs: FfiConverterOptionInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Fix, into buf: inout [UInt8]) {
-        FfiConverterInt64.write(value.timeMs, into: &buf)
-        FfiConverterDouble.write(value.latitude, into: &buf)
-        FfiConverterDouble.write(value.longitude, into: &buf)
-        FfiConverterDouble.write(value.horizontalAccuracyM, into: &buf)
-        FfiConverterOptionDouble.write(value.altitudeM, into: &buf)
-        FfiConverterOptionDouble.write(value.verticalAccuracyM, into: &buf)
-        FfiConverterOptionDouble.write(value.speedMps, into: &buf)
-        FfiConverterOptionDouble.write(value.speedAccuracyMps, into: &buf)
-        FfiConverterOptionDouble.write(value.bearingDeg, into: &buf)
-        FfiConverterOptionDouble.write(value.bearingAccuracyDeg, into: &buf)
-        FfiConverterTypeProvider.write(value.provider, into: &buf)
-        FfiConverterBool.write(value.isMock, into: &buf)
-        FfiConverterOptionInt64.write(value.elapsedRealtimeNs, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFix_lift(_ buf: RustBuffer) throws -> Fix {
-    return try FfiConverterTypeFix.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFix_lower(_ value: Fix) -> RustBuffer {
-    return FfiConverterTypeFix.lower(value)
-}
-
-
-public struct FlushResult: Equatable, Hashable {
-    public var uploaded: UInt64
-    public var batches: UInt64
-    public var pending: UInt64
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(uploaded: UInt64, batches: UInt64, pending: UInt64) {
-        self.uploaded = uploaded
-        self.batches = batches
-        self.pending = pending
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension FlushResult: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeFlushResult: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> FlushResult {
-        return
-            try FlushResult(
-                uploaded: FfiConverterUInt64.read(from: &buf), 
-                batches: FfiConverterUInt64.read(from: &buf), 
-                pending: FfiConverterUInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: FlushResult, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.uploaded, into: &buf)
-        FfiConverterUInt64.write(value.batches, into: &buf)
-        FfiConverterUInt64.write(value.pending, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFlushResult_lift(_ buf: RustBuffer) throws -> FlushResult {
-    return try FfiConverterTypeFlushResult.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeFlushResult_lower(_ value: FlushResult) -> RustBuffer {
-    return FfiConverterTypeFlushResult.lower(value)
 }
 
 
@@ -2990,613 +2732,6 @@ public func FfiConverterTypeLatLon_lower(_ value: LatLon) -> RustBuffer {
 }
 
 
-/**
- * One accepted fix as the app sees it, after the filter and the privacy zones.
- */
-public struct Location: Equatable, Hashable {
-    /**
-     * The fix's sequence number in its queue (what the server stores it under).
-     */
-    public var seq: UInt64
-    public var timeMs: Int64
-    /**
-     * The position as stored (the zone's centre when a privacy zone coarsened it).
-     */
-    public var latitude: Double
-    public var longitude: Double
-    public var accuracyM: Double
-    /**
-     * The filter's smoothed position, when it has one.
-     */
-    public var smoothedLatitude: Double?
-    public var smoothedLongitude: Double?
-    public var smoothedAccuracyM: Double?
-    public var speedMps: Double?
-    public var bearingDeg: Double?
-    public var altitudeM: Double?
-    public var provider: Provider
-    public var isMock: Bool
-    public var motionState: MotionState
-    /**
-     * The trip running when the fix was recorded.
-     */
-    public var tripId: String?
-    /**
-     * The odometer after this fix, and how far off it may be.
-     */
-    public var odometerM: Double
-    public var odometerUncertaintyM: Double
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The fix's sequence number in its queue (what the server stores it under).
-         */seq: UInt64, timeMs: Int64, 
-        /**
-         * The position as stored (the zone's centre when a privacy zone coarsened it).
-         */latitude: Double, longitude: Double, accuracyM: Double, 
-        /**
-         * The filter's smoothed position, when it has one.
-         */smoothedLatitude: Double?, smoothedLongitude: Double?, smoothedAccuracyM: Double?, speedMps: Double?, bearingDeg: Double?, altitudeM: Double?, provider: Provider, isMock: Bool, motionState: MotionState, 
-        /**
-         * The trip running when the fix was recorded.
-         */tripId: String?, 
-        /**
-         * The odometer after this fix, and how far off it may be.
-         */odometerM: Double, odometerUncertaintyM: Double) {
-        self.seq = seq
-        self.timeMs = timeMs
-        self.latitude = latitude
-        self.longitude = longitude
-        self.accuracyM = accuracyM
-        self.smoothedLatitude = smoothedLatitude
-        self.smoothedLongitude = smoothedLongitude
-        self.smoothedAccuracyM = smoothedAccuracyM
-        self.speedMps = speedMps
-        self.bearingDeg = bearingDeg
-        self.altitudeM = altitudeM
-        self.provider = provider
-        self.isMock = isMock
-        self.motionState = motionState
-        self.tripId = tripId
-        self.odometerM = odometerM
-        self.odometerUncertaintyM = odometerUncertaintyM
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension Location: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeLocation: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Location {
-        return
-            try Location(
-                seq: FfiConverterUInt64.read(from: &buf), 
-                timeMs: FfiConverterInt64.read(from: &buf), 
-                latitude: FfiConverterDouble.read(from: &buf), 
-                longitude: FfiConverterDouble.read(from: &buf), 
-                accuracyM: FfiConverterDouble.read(from: &buf), 
-                smoothedLatitude: FfiConverterOptionDouble.read(from: &buf), 
-                smoothedLongitude: FfiConverterOptionDouble.read(from: &buf), 
-                smoothedAccuracyM: FfiConverterOptionDouble.read(from: &buf), 
-                speedMps: FfiConverterOptionDouble.read(from: &buf), 
-                bearingDeg: FfiConverterOptionDouble.read(from: &buf), 
-                altitudeM: FfiConverterOptionDouble.read(from: &buf), 
-                provider: FfiConverterTypeProvider.read(from: &buf), 
-                isMock: FfiConverterBool.read(from: &buf), 
-                motionState: FfiConverterTypeMotionState.read(from: &buf), 
-                tripId: FfiConverterOptionString.read(from: &buf), 
-                odometerM: FfiConverterDouble.read(from: &buf), 
-                odometerUncertaintyM: FfiConverterDouble.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: Location, into buf: inout [UInt8]) {
-        FfiConverterUInt64.write(value.seq, into: &buf)
-        FfiConverterInt64.write(value.timeMs, into: &buf)
-        FfiConverterDouble.write(value.latitude, into: &buf)
-        FfiConverterDouble.write(value.longitude, into: &buf)
-        FfiConverterDouble.write(value.accuracyM, into: &buf)
-        FfiConverterOptionDouble.write(value.smoothedLatitude, into: &buf)
-        FfiConverterOptionDouble.write(value.smoothedLongitude, into: &buf)
-        FfiConverterOptionDouble.write(value.smoothedAccuracyM, into: &buf)
-        FfiConverterOptionDouble.write(value.speedMps, into: &buf)
-        FfiConverterOptionDouble.write(value.bearingDeg, into: &buf)
-        FfiConverterOptionDouble.write(value.altitudeM, into: &buf)
-        FfiConverterTypeProvider.write(value.provider, into: &buf)
-        FfiConverterBool.write(value.isMock, into: &buf)
-        FfiConverterTypeMotionState.write(value.motionState, into: &buf)
-        FfiConverterOptionString.write(value.tripId, into: &buf)
-        FfiConverterDouble.write(value.odometerM, into: &buf)
-        FfiConverterDouble.write(value.odometerUncertaintyM, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocation_lift(_ buf: RustBuffer) throws -> Location {
-    return try FfiConverterTypeLocation.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocation_lower(_ value: Location) -> RustBuffer {
-    return FfiConverterTypeLocation.lower(value)
-}
-
-
-/**
- * The location permission as the platform reads it.
- */
-public struct LocationAccess: Equatable, Hashable {
-    /**
-     * Some location permission is granted and location services are on.
-     */
-    public var granted: Bool
-    /**
-     * Precise location; false: approximate only.
-     */
-    public var precise: Bool
-    /**
-     * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
-     */
-    public var background: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Some location permission is granted and location services are on.
-         */granted: Bool, 
-        /**
-         * Precise location; false: approximate only.
-         */precise: Bool, 
-        /**
-         * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
-         */background: Bool) {
-        self.granted = granted
-        self.precise = precise
-        self.background = background
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension LocationAccess: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeLocationAccess: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocationAccess {
-        return
-            try LocationAccess(
-                granted: FfiConverterBool.read(from: &buf), 
-                precise: FfiConverterBool.read(from: &buf), 
-                background: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: LocationAccess, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.granted, into: &buf)
-        FfiConverterBool.write(value.precise, into: &buf)
-        FfiConverterBool.write(value.background, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocationAccess_lift(_ buf: RustBuffer) throws -> LocationAccess {
-    return try FfiConverterTypeLocationAccess.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeLocationAccess_lower(_ value: LocationAccess) -> RustBuffer {
-    return FfiConverterTypeLocationAccess.lower(value)
-}
-
-
-/**
- * The network as the platform sees it.
- */
-public struct NetworkState: Equatable, Hashable {
-    public var connected: Bool
-    /**
-     * Wi-Fi or Ethernet rather than cellular.
-     */
-    public var unmetered: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(connected: Bool, 
-        /**
-         * Wi-Fi or Ethernet rather than cellular.
-         */unmetered: Bool) {
-        self.connected = connected
-        self.unmetered = unmetered
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension NetworkState: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeNetworkState: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetworkState {
-        return
-            try NetworkState(
-                connected: FfiConverterBool.read(from: &buf), 
-                unmetered: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: NetworkState, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.connected, into: &buf)
-        FfiConverterBool.write(value.unmetered, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNetworkState_lift(_ buf: RustBuffer) throws -> NetworkState {
-    return try FfiConverterTypeNetworkState.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeNetworkState_lower(_ value: NetworkState) -> RustBuffer {
-    return FfiConverterTypeNetworkState.lower(value)
-}
-
-
-/**
- * Distance travelled along accepted fixes, and its uncertainty (both metres).
- */
-public struct OdometerReading: Equatable, Hashable {
-    public var meters: Double
-    public var uncertaintyM: Double
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(meters: Double, uncertaintyM: Double) {
-        self.meters = meters
-        self.uncertaintyM = uncertaintyM
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension OdometerReading: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeOdometerReading: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OdometerReading {
-        return
-            try OdometerReading(
-                meters: FfiConverterDouble.read(from: &buf), 
-                uncertaintyM: FfiConverterDouble.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: OdometerReading, into buf: inout [UInt8]) {
-        FfiConverterDouble.write(value.meters, into: &buf)
-        FfiConverterDouble.write(value.uncertaintyM, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeOdometerReading_lift(_ buf: RustBuffer) throws -> OdometerReading {
-    return try FfiConverterTypeOdometerReading.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeOdometerReading_lower(_ value: OdometerReading) -> RustBuffer {
-    return FfiConverterTypeOdometerReading.lower(value)
-}
-
-
-/**
- * A circular region for the OS to watch (a polygon is sent as its bounding circle).
- */
-public struct OsRegion: Equatable, Hashable {
-    public var id: String
-    public var latitude: Double
-    public var longitude: Double
-    public var radiusM: Double
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(id: String, latitude: Double, longitude: Double, radiusM: Double) {
-        self.id = id
-        self.latitude = latitude
-        self.longitude = longitude
-        self.radiusM = radiusM
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension OsRegion: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeOsRegion: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OsRegion {
-        return
-            try OsRegion(
-                id: FfiConverterString.read(from: &buf), 
-                latitude: FfiConverterDouble.read(from: &buf), 
-                longitude: FfiConverterDouble.read(from: &buf), 
-                radiusM: FfiConverterDouble.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: OsRegion, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterDouble.write(value.latitude, into: &buf)
-        FfiConverterDouble.write(value.longitude, into: &buf)
-        FfiConverterDouble.write(value.radiusM, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeOsRegion_lift(_ buf: RustBuffer) throws -> OsRegion {
-    return try FfiConverterTypeOsRegion.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeOsRegion_lower(_ value: OsRegion) -> RustBuffer {
-    return FfiConverterTypeOsRegion.lower(value)
-}
-
-
-/**
- * Battery and power saving, as the platform sees them.
- */
-public struct PowerState: Equatable, Hashable {
-    /**
-     * 0-100, when known.
-     */
-    public var batteryPercent: UInt8?
-    public var charging: Bool
-    /**
-     * Android battery saver, iOS Low Power Mode.
-     */
-    public var powerSave: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * 0-100, when known.
-         */batteryPercent: UInt8?, charging: Bool, 
-        /**
-         * Android battery saver, iOS Low Power Mode.
-         */powerSave: Bool) {
-        self.batteryPercent = batteryPercent
-        self.charging = charging
-        self.powerSave = powerSave
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension PowerState: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePowerState: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PowerState {
-        return
-            try PowerState(
-                batteryPercent: FfiConverterOptionUInt8.read(from: &buf), 
-                charging: FfiConverterBool.read(from: &buf), 
-                powerSave: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: PowerState, into buf: inout [UInt8]) {
-        FfiConverterOptionUInt8.write(value.batteryPercent, into: &buf)
-        FfiConverterBool.write(value.charging, into: &buf)
-        FfiConverterBool.write(value.powerSave, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePowerState_lift(_ buf: RustBuffer) throws -> PowerState {
-    return try FfiConverterTypePowerState.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePowerState_lower(_ value: PowerState) -> RustBuffer {
-    return FfiConverterTypePowerState.lower(value)
-}
-
-
-/**
- * A circle the app wants kept private (a user's home).
- */
-public struct PrivacyZone: Equatable, Hashable {
-    public var id: String
-    public var latitude: Double
-    public var longitude: Double
-    public var radiusM: Double
-    public var action: PrivacyAction
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(id: String, latitude: Double, longitude: Double, radiusM: Double, action: PrivacyAction) {
-        self.id = id
-        self.latitude = latitude
-        self.longitude = longitude
-        self.radiusM = radiusM
-        self.action = action
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension PrivacyZone: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePrivacyZone: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PrivacyZone {
-        return
-            try PrivacyZone(
-                id: FfiConverterString.read(from: &buf), 
-                latitude: FfiConverterDouble.read(from: &buf), 
-                longitude: FfiConverterDouble.read(from: &buf), 
-                radiusM: FfiConverterDouble.read(from: &buf), 
-                action: FfiConverterTypePrivacyAction.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: PrivacyZone, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.id, into: &buf)
-        FfiConverterDouble.write(value.latitude, into: &buf)
-        FfiConverterDouble.write(value.longitude, into: &buf)
-        FfiConverterDouble.write(value.radiusM, into: &buf)
-        FfiConverterTypePrivacyAction.write(value.action, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePrivacyZone_lift(_ buf: RustBuffer) throws -> PrivacyZone {
-    return try FfiConverterTypePrivacyZone.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePrivacyZone_lower(_ value: PrivacyZone) -> RustBuffer {
-    return FfiConverterTypePrivacyZone.lower(value)
-}
-
-
-public struct ReasonCount: Equatable, Hashable {
-    public var reason: String
-    public var count: UInt64
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(reason: String, count: UInt64) {
-        self.reason = reason
-        self.count = count
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension ReasonCount: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeReasonCount: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReasonCount {
-        return
-            try ReasonCount(
-                reason: FfiConverterString.read(from: &buf), 
-                count: FfiConverterUInt64.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: ReasonCount, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.reason, into: &buf)
-        FfiConverterUInt64.write(value.count, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeReasonCount_lift(_ buf: RustBuffer) throws -> ReasonCount {
-    return try FfiConverterTypeReasonCount.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeReasonCount_lower(_ value: ReasonCount) -> RustBuffer {
-    return FfiConverterTypeReasonCount.lower(value)
-}
-
-
 public struct RecordBatchResult: Equatable, Hashable {
     public var acceptedSeqs: [UInt64]
     public var rejected: [RejectedFix]
@@ -3652,61 +2787,6 @@ public func FfiConverterTypeRecordBatchResult_lift(_ buf: RustBuffer) throws -> 
 #endif
 public func FfiConverterTypeRecordBatchResult_lower(_ value: RecordBatchResult) -> RustBuffer {
     return FfiConverterTypeRecordBatchResult.lower(value)
-}
-
-
-/**
- * The app geofences the platform layer should register with the OS now, nearest first,
- * within the OS limit (`os_max_regions` in the configuration) less the slot kept for the
- * stationary geofence of the `SamplingRequest`.
- */
-public struct RegionRequest: Equatable, Hashable {
-    public var regions: [OsRegion]
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(regions: [OsRegion]) {
-        self.regions = regions
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension RegionRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRegionRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RegionRequest {
-        return
-            try RegionRequest(
-                regions: FfiConverterSequenceTypeOsRegion.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: RegionRequest, into buf: inout [UInt8]) {
-        FfiConverterSequenceTypeOsRegion.write(value.regions, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRegionRequest_lift(_ buf: RustBuffer) throws -> RegionRequest {
-    return try FfiConverterTypeRegionRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRegionRequest_lower(_ value: RegionRequest) -> RustBuffer {
-    return FfiConverterTypeRegionRequest.lower(value)
 }
 
 
@@ -3767,143 +2847,6 @@ public func FfiConverterTypeRejectedFix_lift(_ buf: RustBuffer) throws -> Reject
 #endif
 public func FfiConverterTypeRejectedFix_lower(_ value: RejectedFix) -> RustBuffer {
     return FfiConverterTypeRejectedFix.lower(value)
-}
-
-
-/**
- * What the core asks the OS location API for; the platform layer applies it as given.
- */
-public struct SamplingRequest: Equatable, Hashable {
-    public var priority: Priority
-    public var intervalMs: Int64
-    public var fastestIntervalMs: Int64
-    public var minDistanceM: Double
-    /**
-     * The OS may hold fixes back this long and deliver them in one batch.
-     */
-    public var maxBatchDelayMs: Int64
-    public var stationaryGeofence: StationaryGeofence?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(priority: Priority, intervalMs: Int64, fastestIntervalMs: Int64, minDistanceM: Double, 
-        /**
-         * The OS may hold fixes back this long and deliver them in one batch.
-         */maxBatchDelayMs: Int64, stationaryGeofence: StationaryGeofence?) {
-        self.priority = priority
-        self.intervalMs = intervalMs
-        self.fastestIntervalMs = fastestIntervalMs
-        self.minDistanceM = minDistanceM
-        self.maxBatchDelayMs = maxBatchDelayMs
-        self.stationaryGeofence = stationaryGeofence
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SamplingRequest: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSamplingRequest: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SamplingRequest {
-        return
-            try SamplingRequest(
-                priority: FfiConverterTypePriority.read(from: &buf), 
-                intervalMs: FfiConverterInt64.read(from: &buf), 
-                fastestIntervalMs: FfiConverterInt64.read(from: &buf), 
-                minDistanceM: FfiConverterDouble.read(from: &buf), 
-                maxBatchDelayMs: FfiConverterInt64.read(from: &buf), 
-                stationaryGeofence: FfiConverterOptionTypeStationaryGeofence.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SamplingRequest, into buf: inout [UInt8]) {
-        FfiConverterTypePriority.write(value.priority, into: &buf)
-        FfiConverterInt64.write(value.intervalMs, into: &buf)
-        FfiConverterInt64.write(value.fastestIntervalMs, into: &buf)
-        FfiConverterDouble.write(value.minDistanceM, into: &buf)
-        FfiConverterInt64.write(value.maxBatchDelayMs, into: &buf)
-        FfiConverterOptionTypeStationaryGeofence.write(value.stationaryGeofence, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSamplingRequest_lift(_ buf: RustBuffer) throws -> SamplingRequest {
-    return try FfiConverterTypeSamplingRequest.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSamplingRequest_lower(_ value: SamplingRequest) -> RustBuffer {
-    return FfiConverterTypeSamplingRequest.lower(value)
-}
-
-
-public struct StationaryGeofence: Equatable, Hashable {
-    public var latitude: Double
-    public var longitude: Double
-    public var radiusM: Double
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(latitude: Double, longitude: Double, radiusM: Double) {
-        self.latitude = latitude
-        self.longitude = longitude
-        self.radiusM = radiusM
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension StationaryGeofence: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StationaryGeofence {
-        return
-            try StationaryGeofence(
-                latitude: FfiConverterDouble.read(from: &buf), 
-                longitude: FfiConverterDouble.read(from: &buf), 
-                radiusM: FfiConverterDouble.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: StationaryGeofence, into buf: inout [UInt8]) {
-        FfiConverterDouble.write(value.latitude, into: &buf)
-        FfiConverterDouble.write(value.longitude, into: &buf)
-        FfiConverterDouble.write(value.radiusM, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeStationaryGeofence_lift(_ buf: RustBuffer) throws -> StationaryGeofence {
-    return try FfiConverterTypeStationaryGeofence.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeStationaryGeofence_lower(_ value: StationaryGeofence) -> RustBuffer {
-    return FfiConverterTypeStationaryGeofence.lower(value)
 }
 
 
@@ -4126,354 +3069,6 @@ public func FfiConverterTypeTraceletConfig_lower(_ value: TraceletConfig) -> Rus
 }
 
 
-public struct TraceletStatus: Equatable, Hashable {
-    public var tracking: Bool
-    public var pendingCount: UInt64
-    public var acceptedTotal: UInt64
-    public var rejectedTotal: UInt64
-    public var uploadedTotal: UInt64
-    public var uploadedBytes: UInt64
-    public var deadLetteredTotal: UInt64
-    public var evictedTotal: UInt64
-    public var uploadAttempts: UInt64
-    /**
-     * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
-     */
-    public var deliveryAnomalies: UInt64
-    /**
-     * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
-     */
-    public var privacyDroppedTotal: UInt64
-    public var privacyCoarsenedTotal: UInt64
-    public var storageRecovered: Bool
-    public var motionState: MotionState?
-    public var rejectedByReason: [ReasonCount]
-    public var lastUpload: UploadOutcome?
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(tracking: Bool, pendingCount: UInt64, acceptedTotal: UInt64, rejectedTotal: UInt64, uploadedTotal: UInt64, uploadedBytes: UInt64, deadLetteredTotal: UInt64, evictedTotal: UInt64, uploadAttempts: UInt64, 
-        /**
-         * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
-         */deliveryAnomalies: UInt64, 
-        /**
-         * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
-         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
-        self.tracking = tracking
-        self.pendingCount = pendingCount
-        self.acceptedTotal = acceptedTotal
-        self.rejectedTotal = rejectedTotal
-        self.uploadedTotal = uploadedTotal
-        self.uploadedBytes = uploadedBytes
-        self.deadLetteredTotal = deadLetteredTotal
-        self.evictedTotal = evictedTotal
-        self.uploadAttempts = uploadAttempts
-        self.deliveryAnomalies = deliveryAnomalies
-        self.privacyDroppedTotal = privacyDroppedTotal
-        self.privacyCoarsenedTotal = privacyCoarsenedTotal
-        self.storageRecovered = storageRecovered
-        self.motionState = motionState
-        self.rejectedByReason = rejectedByReason
-        self.lastUpload = lastUpload
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension TraceletStatus: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TraceletStatus {
-        return
-            try TraceletStatus(
-                tracking: FfiConverterBool.read(from: &buf), 
-                pendingCount: FfiConverterUInt64.read(from: &buf), 
-                acceptedTotal: FfiConverterUInt64.read(from: &buf), 
-                rejectedTotal: FfiConverterUInt64.read(from: &buf), 
-                uploadedTotal: FfiConverterUInt64.read(from: &buf), 
-                uploadedBytes: FfiConverterUInt64.read(from: &buf), 
-                deadLetteredTotal: FfiConverterUInt64.read(from: &buf), 
-                evictedTotal: FfiConverterUInt64.read(from: &buf), 
-                uploadAttempts: FfiConverterUInt64.read(from: &buf), 
-                deliveryAnomalies: FfiConverterUInt64.read(from: &buf), 
-                privacyDroppedTotal: FfiConverterUInt64.read(from: &buf), 
-                privacyCoarsenedTotal: FfiConverterUInt64.read(from: &buf), 
-                storageRecovered: FfiConverterBool.read(from: &buf), 
-                motionState: FfiConverterOptionTypeMotionState.read(from: &buf), 
-                rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
-                lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: TraceletStatus, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.tracking, into: &buf)
-        FfiConverterUInt64.write(value.pendingCount, into: &buf)
-        FfiConverterUInt64.write(value.acceptedTotal, into: &buf)
-        FfiConverterUInt64.write(value.rejectedTotal, into: &buf)
-        FfiConverterUInt64.write(value.uploadedTotal, into: &buf)
-        FfiConverterUInt64.write(value.uploadedBytes, into: &buf)
-        FfiConverterUInt64.write(value.deadLetteredTotal, into: &buf)
-        FfiConverterUInt64.write(value.evictedTotal, into: &buf)
-        FfiConverterUInt64.write(value.uploadAttempts, into: &buf)
-        FfiConverterUInt64.write(value.deliveryAnomalies, into: &buf)
-        FfiConverterUInt64.write(value.privacyDroppedTotal, into: &buf)
-        FfiConverterUInt64.write(value.privacyCoarsenedTotal, into: &buf)
-        FfiConverterBool.write(value.storageRecovered, into: &buf)
-        FfiConverterOptionTypeMotionState.write(value.motionState, into: &buf)
-        FfiConverterSequenceTypeReasonCount.write(value.rejectedByReason, into: &buf)
-        FfiConverterOptionTypeUploadOutcome.write(value.lastUpload, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTraceletStatus_lift(_ buf: RustBuffer) throws -> TraceletStatus {
-    return try FfiConverterTypeTraceletStatus.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTraceletStatus_lower(_ value: TraceletStatus) -> RustBuffer {
-    return FfiConverterTypeTraceletStatus.lower(value)
-}
-
-
-/**
- * What the platform applies to the OS now.
- */
-public struct UpdatesPlan: Equatable, Hashable {
-    public var request: SamplingRequest
-    /**
-     * Keep standard location updates running; false only when the core allows GNSS off and
-     * a wake-up source is armed.
-     */
-    public var standardUpdates: Bool
-    /**
-     * The coarse fallback replaced an idle request because nothing can wake the app.
-     */
-    public var coarseFallback: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(request: SamplingRequest, 
-        /**
-         * Keep standard location updates running; false only when the core allows GNSS off and
-         * a wake-up source is armed.
-         */standardUpdates: Bool, 
-        /**
-         * The coarse fallback replaced an idle request because nothing can wake the app.
-         */coarseFallback: Bool) {
-        self.request = request
-        self.standardUpdates = standardUpdates
-        self.coarseFallback = coarseFallback
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension UpdatesPlan: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeUpdatesPlan: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UpdatesPlan {
-        return
-            try UpdatesPlan(
-                request: FfiConverterTypeSamplingRequest.read(from: &buf), 
-                standardUpdates: FfiConverterBool.read(from: &buf), 
-                coarseFallback: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: UpdatesPlan, into buf: inout [UInt8]) {
-        FfiConverterTypeSamplingRequest.write(value.request, into: &buf)
-        FfiConverterBool.write(value.standardUpdates, into: &buf)
-        FfiConverterBool.write(value.coarseFallback, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeUpdatesPlan_lift(_ buf: RustBuffer) throws -> UpdatesPlan {
-    return try FfiConverterTypeUpdatesPlan.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeUpdatesPlan_lower(_ value: UpdatesPlan) -> RustBuffer {
-    return FfiConverterTypeUpdatesPlan.lower(value)
-}
-
-
-/**
- * The wake-up sources the platform actually armed (accepted by the OS).
- */
-public struct WakeSources: Equatable, Hashable {
-    public var stationaryRegion: Bool
-    public var significantMotion: Bool
-    public var significantChange: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(stationaryRegion: Bool, significantMotion: Bool, significantChange: Bool) {
-        self.stationaryRegion = stationaryRegion
-        self.significantMotion = significantMotion
-        self.significantChange = significantChange
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension WakeSources: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeWakeSources: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> WakeSources {
-        return
-            try WakeSources(
-                stationaryRegion: FfiConverterBool.read(from: &buf), 
-                significantMotion: FfiConverterBool.read(from: &buf), 
-                significantChange: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: WakeSources, into buf: inout [UInt8]) {
-        FfiConverterBool.write(value.stationaryRegion, into: &buf)
-        FfiConverterBool.write(value.significantMotion, into: &buf)
-        FfiConverterBool.write(value.significantChange, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWakeSources_lift(_ buf: RustBuffer) throws -> WakeSources {
-    return try FfiConverterTypeWakeSources.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeWakeSources_lower(_ value: WakeSources) -> RustBuffer {
-    return FfiConverterTypeWakeSources.lower(value)
-}
-
-
-/**
- * What the OS activity recognition reports.
- */
-
-public enum Activity: Equatable, Hashable {
-    
-    case unknown
-    case still
-    case onFoot
-    case bicycle
-    case vehicle
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Activity: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeActivity: FfiConverterRustBuffer {
-    typealias SwiftType = Activity
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Activity {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .unknown
-        
-        case 2: return .still
-        
-        case 3: return .onFoot
-        
-        case 4: return .bicycle
-        
-        case 5: return .vehicle
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Activity, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .unknown:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .still:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .onFoot:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .bicycle:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .vehicle:
-            writeInt(&buf, Int32(5))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeActivity_lift(_ buf: RustBuffer) throws -> Activity {
-    return try FfiConverterTypeActivity.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeActivity_lower(_ value: Activity) -> RustBuffer {
-    return FfiConverterTypeActivity.lower(value)
-}
-
-
-
 /**
  * Error a foreign listener may report; the SDK logs nothing of it and carries on.
  */
@@ -4629,558 +3224,6 @@ public func FfiConverterTypeGeofenceShape_lift(_ buf: RustBuffer) throws -> Geof
 #endif
 public func FfiConverterTypeGeofenceShape_lower(_ value: GeofenceShape) -> RustBuffer {
     return FfiConverterTypeGeofenceShape.lower(value)
-}
-
-
-
-
-public enum GeofenceTransition: Equatable, Hashable {
-    
-    case enter
-    case exit
-    case dwell
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension GeofenceTransition: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeGeofenceTransition: FfiConverterRustBuffer {
-    typealias SwiftType = GeofenceTransition
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> GeofenceTransition {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .enter
-        
-        case 2: return .exit
-        
-        case 3: return .dwell
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: GeofenceTransition, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .enter:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .exit:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .dwell:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeGeofenceTransition_lift(_ buf: RustBuffer) throws -> GeofenceTransition {
-    return try FfiConverterTypeGeofenceTransition.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeGeofenceTransition_lower(_ value: GeofenceTransition) -> RustBuffer {
-    return FfiConverterTypeGeofenceTransition.lower(value)
-}
-
-
-
-
-public enum MotionState: Equatable, Hashable {
-    
-    case moving
-    case stopping
-    case stationary
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension MotionState: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeMotionState: FfiConverterRustBuffer {
-    typealias SwiftType = MotionState
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MotionState {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .moving
-        
-        case 2: return .stopping
-        
-        case 3: return .stationary
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: MotionState, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .moving:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .stopping:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .stationary:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotionState_lift(_ buf: RustBuffer) throws -> MotionState {
-    return try FfiConverterTypeMotionState.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeMotionState_lower(_ value: MotionState) -> RustBuffer {
-    return FfiConverterTypeMotionState.lower(value)
-}
-
-
-
-
-public enum Priority: Equatable, Hashable {
-    
-    case highAccuracy
-    case balanced
-    case lowPower
-    case passive
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Priority: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePriority: FfiConverterRustBuffer {
-    typealias SwiftType = Priority
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Priority {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .highAccuracy
-        
-        case 2: return .balanced
-        
-        case 3: return .lowPower
-        
-        case 4: return .passive
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Priority, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .highAccuracy:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .balanced:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .lowPower:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .passive:
-            writeInt(&buf, Int32(4))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePriority_lift(_ buf: RustBuffer) throws -> Priority {
-    return try FfiConverterTypePriority.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePriority_lower(_ value: Priority) -> RustBuffer {
-    return FfiConverterTypePriority.lower(value)
-}
-
-
-
-/**
- * What happens to a fix inside a privacy zone.
- */
-
-public enum PrivacyAction: Equatable, Hashable {
-    
-    /**
-     * Not stored, not uploaded, not handed to the app.
-     */
-    case drop
-    /**
-     * Stored at the zone's centre, with the radius as its accuracy.
-     */
-    case coarsen
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension PrivacyAction: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypePrivacyAction: FfiConverterRustBuffer {
-    typealias SwiftType = PrivacyAction
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PrivacyAction {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .drop
-        
-        case 2: return .coarsen
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: PrivacyAction, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .drop:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .coarsen:
-            writeInt(&buf, Int32(2))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePrivacyAction_lift(_ buf: RustBuffer) throws -> PrivacyAction {
-    return try FfiConverterTypePrivacyAction.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypePrivacyAction_lower(_ value: PrivacyAction) -> RustBuffer {
-    return FfiConverterTypePrivacyAction.lower(value)
-}
-
-
-
-
-public enum Provider: Equatable, Hashable {
-    
-    case gps
-    case fused
-    case network
-    case passive
-    case unknown
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension Provider: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeProvider: FfiConverterRustBuffer {
-    typealias SwiftType = Provider
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Provider {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .gps
-        
-        case 2: return .fused
-        
-        case 3: return .network
-        
-        case 4: return .passive
-        
-        case 5: return .unknown
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: Provider, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .gps:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .fused:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .network:
-            writeInt(&buf, Int32(3))
-        
-        
-        case .passive:
-            writeInt(&buf, Int32(4))
-        
-        
-        case .unknown:
-            writeInt(&buf, Int32(5))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeProvider_lift(_ buf: RustBuffer) throws -> Provider {
-    return try FfiConverterTypeProvider.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeProvider_lower(_ value: Provider) -> RustBuffer {
-    return FfiConverterTypeProvider.lower(value)
-}
-
-
-
-/**
- * What happened to one valid fix.
- */
-
-public enum RecordOutcome: Equatable, Hashable {
-    
-    case stored(seq: UInt64
-    )
-    /**
-     * The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
-     */
-    case filtered(reason: String
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension RecordOutcome: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRecordOutcome: FfiConverterRustBuffer {
-    typealias SwiftType = RecordOutcome
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecordOutcome {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .stored(seq: try FfiConverterUInt64.read(from: &buf)
-        )
-        
-        case 2: return .filtered(reason: try FfiConverterString.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: RecordOutcome, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .stored(seq):
-            writeInt(&buf, Int32(1))
-            FfiConverterUInt64.write(seq, into: &buf)
-            
-        
-        case let .filtered(reason):
-            writeInt(&buf, Int32(2))
-            FfiConverterString.write(reason, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRecordOutcome_lift(_ buf: RustBuffer) throws -> RecordOutcome {
-    return try FfiConverterTypeRecordOutcome.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRecordOutcome_lower(_ value: RecordOutcome) -> RustBuffer {
-    return FfiConverterTypeRecordOutcome.lower(value)
-}
-
-
-
-/**
- * What the SDK records under the current permission.
- */
-
-public enum RecordingMode: Equatable, Hashable {
-    
-    /**
-     * Precise fixes; the motion policy decides the sampling.
-     */
-    case precise
-    /**
-     * Approximate location only: coarse fixes are stored, at most one per 10 minutes; no stop
-     * detection, never GNSS.
-     */
-    case approximate
-    /**
-     * No permission or location off: nothing can be recorded.
-     */
-    case blocked
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension RecordingMode: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeRecordingMode: FfiConverterRustBuffer {
-    typealias SwiftType = RecordingMode
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecordingMode {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .precise
-        
-        case 2: return .approximate
-        
-        case 3: return .blocked
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: RecordingMode, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case .precise:
-            writeInt(&buf, Int32(1))
-        
-        
-        case .approximate:
-            writeInt(&buf, Int32(2))
-        
-        
-        case .blocked:
-            writeInt(&buf, Int32(3))
-        
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRecordingMode_lift(_ buf: RustBuffer) throws -> RecordingMode {
-    return try FfiConverterTypeRecordingMode.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeRecordingMode_lower(_ value: RecordingMode) -> RustBuffer {
-    return FfiConverterTypeRecordingMode.lower(value)
 }
 
 
@@ -5379,247 +3422,6 @@ public func FfiConverterTypeTraceletError_lower(_ value: TraceletError) -> RustB
 }
 
 
-
-public enum TraceletEvent: Equatable, Hashable {
-    
-    case fixAccepted(seq: UInt64
-    )
-    case fixRejected(reason: String
-    )
-    case trackingChanged(tracking: Bool
-    )
-    case uploadSucceeded(firstSeq: UInt64, lastSeq: UInt64
-    )
-    case uploadFailed(reason: String, retryInMs: Int64
-    )
-    case batchDeadLettered(firstSeq: UInt64, lastSeq: UInt64, httpStatus: UInt16
-    )
-    /**
-     * The server already had fixes (or events) of a batch sent for the first time: another
-     * install uses this device id and stream, or the server ignores streams. The batch was
-     * deleted as delivered, so those fixes may be missing at the server. `first_seq` and
-     * `last_seq` are 0 for a batch of events only.
-     */
-    case deliveryAnomaly(firstSeq: UInt64, lastSeq: UInt64, duplicates: UInt64, eventDuplicates: UInt64
-    )
-    case fixesEvicted(count: UInt64, reason: String
-    )
-    case storageRecovered(quarantinedFile: String
-    )
-    /**
-     * The filter smoothed the fix stored as `seq`; the raw position is what is stored.
-     */
-    case fixSmoothed(seq: UInt64, latitude: Double, longitude: Double, accuracyM: Double
-    )
-    /**
-     * The motion policy changed state; `reason` is a short name such as "stop_timeout".
-     */
-    case motionChanged(state: MotionState, reason: String
-    )
-    /**
-     * Apply this request to the OS location API now.
-     */
-    case samplingChanged(request: SamplingRequest
-    )
-    /**
-     * The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
-     */
-    case geofence(transition: GeofenceTransition, id: String, timeMs: Int64
-    )
-    /**
-     * Register exactly these regions with the OS now (replacing the previous ones).
-     */
-    case regionsChanged(request: RegionRequest
-    )
-    /**
-     * What the SDK records under the user's permission changed (approximate only, nothing
-     * can wake the app in the background...). Never silent.
-     */
-    case accessChanged(report: AccessReport
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension TraceletEvent: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
-    typealias SwiftType = TraceletEvent
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TraceletEvent {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .fixAccepted(seq: try FfiConverterUInt64.read(from: &buf)
-        )
-        
-        case 2: return .fixRejected(reason: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 3: return .trackingChanged(tracking: try FfiConverterBool.read(from: &buf)
-        )
-        
-        case 4: return .uploadSucceeded(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf)
-        )
-        
-        case 5: return .uploadFailed(reason: try FfiConverterString.read(from: &buf), retryInMs: try FfiConverterInt64.read(from: &buf)
-        )
-        
-        case 6: return .batchDeadLettered(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf), httpStatus: try FfiConverterUInt16.read(from: &buf)
-        )
-        
-        case 7: return .deliveryAnomaly(firstSeq: try FfiConverterUInt64.read(from: &buf), lastSeq: try FfiConverterUInt64.read(from: &buf), duplicates: try FfiConverterUInt64.read(from: &buf), eventDuplicates: try FfiConverterUInt64.read(from: &buf)
-        )
-        
-        case 8: return .fixesEvicted(count: try FfiConverterUInt64.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 9: return .storageRecovered(quarantinedFile: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 10: return .fixSmoothed(seq: try FfiConverterUInt64.read(from: &buf), latitude: try FfiConverterDouble.read(from: &buf), longitude: try FfiConverterDouble.read(from: &buf), accuracyM: try FfiConverterDouble.read(from: &buf)
-        )
-        
-        case 11: return .motionChanged(state: try FfiConverterTypeMotionState.read(from: &buf), reason: try FfiConverterString.read(from: &buf)
-        )
-        
-        case 12: return .samplingChanged(request: try FfiConverterTypeSamplingRequest.read(from: &buf)
-        )
-        
-        case 13: return .geofence(transition: try FfiConverterTypeGeofenceTransition.read(from: &buf), id: try FfiConverterString.read(from: &buf), timeMs: try FfiConverterInt64.read(from: &buf)
-        )
-        
-        case 14: return .regionsChanged(request: try FfiConverterTypeRegionRequest.read(from: &buf)
-        )
-        
-        case 15: return .accessChanged(report: try FfiConverterTypeAccessReport.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: TraceletEvent, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .fixAccepted(seq):
-            writeInt(&buf, Int32(1))
-            FfiConverterUInt64.write(seq, into: &buf)
-            
-        
-        case let .fixRejected(reason):
-            writeInt(&buf, Int32(2))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .trackingChanged(tracking):
-            writeInt(&buf, Int32(3))
-            FfiConverterBool.write(tracking, into: &buf)
-            
-        
-        case let .uploadSucceeded(firstSeq,lastSeq):
-            writeInt(&buf, Int32(4))
-            FfiConverterUInt64.write(firstSeq, into: &buf)
-            FfiConverterUInt64.write(lastSeq, into: &buf)
-            
-        
-        case let .uploadFailed(reason,retryInMs):
-            writeInt(&buf, Int32(5))
-            FfiConverterString.write(reason, into: &buf)
-            FfiConverterInt64.write(retryInMs, into: &buf)
-            
-        
-        case let .batchDeadLettered(firstSeq,lastSeq,httpStatus):
-            writeInt(&buf, Int32(6))
-            FfiConverterUInt64.write(firstSeq, into: &buf)
-            FfiConverterUInt64.write(lastSeq, into: &buf)
-            FfiConverterUInt16.write(httpStatus, into: &buf)
-            
-        
-        case let .deliveryAnomaly(firstSeq,lastSeq,duplicates,eventDuplicates):
-            writeInt(&buf, Int32(7))
-            FfiConverterUInt64.write(firstSeq, into: &buf)
-            FfiConverterUInt64.write(lastSeq, into: &buf)
-            FfiConverterUInt64.write(duplicates, into: &buf)
-            FfiConverterUInt64.write(eventDuplicates, into: &buf)
-            
-        
-        case let .fixesEvicted(count,reason):
-            writeInt(&buf, Int32(8))
-            FfiConverterUInt64.write(count, into: &buf)
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .storageRecovered(quarantinedFile):
-            writeInt(&buf, Int32(9))
-            FfiConverterString.write(quarantinedFile, into: &buf)
-            
-        
-        case let .fixSmoothed(seq,latitude,longitude,accuracyM):
-            writeInt(&buf, Int32(10))
-            FfiConverterUInt64.write(seq, into: &buf)
-            FfiConverterDouble.write(latitude, into: &buf)
-            FfiConverterDouble.write(longitude, into: &buf)
-            FfiConverterDouble.write(accuracyM, into: &buf)
-            
-        
-        case let .motionChanged(state,reason):
-            writeInt(&buf, Int32(11))
-            FfiConverterTypeMotionState.write(state, into: &buf)
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .samplingChanged(request):
-            writeInt(&buf, Int32(12))
-            FfiConverterTypeSamplingRequest.write(request, into: &buf)
-            
-        
-        case let .geofence(transition,id,timeMs):
-            writeInt(&buf, Int32(13))
-            FfiConverterTypeGeofenceTransition.write(transition, into: &buf)
-            FfiConverterString.write(id, into: &buf)
-            FfiConverterInt64.write(timeMs, into: &buf)
-            
-        
-        case let .regionsChanged(request):
-            writeInt(&buf, Int32(14))
-            FfiConverterTypeRegionRequest.write(request, into: &buf)
-            
-        
-        case let .accessChanged(report):
-            writeInt(&buf, Int32(15))
-            FfiConverterTypeAccessReport.write(report, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTraceletEvent_lift(_ buf: RustBuffer) throws -> TraceletEvent {
-    return try FfiConverterTypeTraceletEvent.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTraceletEvent_lower(_ value: TraceletEvent) -> RustBuffer {
-    return FfiConverterTypeTraceletEvent.lower(value)
-}
-
-
-
 /**
  * Why a platform transport could not get an answer.
  */
@@ -5703,116 +3505,6 @@ public func FfiConverterTypeTransportFailure_lower(_ value: TransportFailure) ->
     return FfiConverterTypeTransportFailure.lower(value)
 }
 
-
-
-public enum UploadOutcome: Equatable, Hashable {
-    
-    case delivered(fixes: UInt64, atMs: Int64
-    )
-    case failed(reason: String, atMs: Int64, retryAtMs: Int64
-    )
-    case deadLettered(httpStatus: UInt16, atMs: Int64
-    )
-
-
-
-
-
-}
-
-#if compiler(>=6)
-extension UploadOutcome: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeUploadOutcome: FfiConverterRustBuffer {
-    typealias SwiftType = UploadOutcome
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UploadOutcome {
-        let variant: Int32 = try readInt(&buf)
-        switch variant {
-        
-        case 1: return .delivered(fixes: try FfiConverterUInt64.read(from: &buf), atMs: try FfiConverterInt64.read(from: &buf)
-        )
-        
-        case 2: return .failed(reason: try FfiConverterString.read(from: &buf), atMs: try FfiConverterInt64.read(from: &buf), retryAtMs: try FfiConverterInt64.read(from: &buf)
-        )
-        
-        case 3: return .deadLettered(httpStatus: try FfiConverterUInt16.read(from: &buf), atMs: try FfiConverterInt64.read(from: &buf)
-        )
-        
-        default: throw UniffiInternalError.unexpectedEnumCase
-        }
-    }
-
-    public static func write(_ value: UploadOutcome, into buf: inout [UInt8]) {
-        switch value {
-        
-        
-        case let .delivered(fixes,atMs):
-            writeInt(&buf, Int32(1))
-            FfiConverterUInt64.write(fixes, into: &buf)
-            FfiConverterInt64.write(atMs, into: &buf)
-            
-        
-        case let .failed(reason,atMs,retryAtMs):
-            writeInt(&buf, Int32(2))
-            FfiConverterString.write(reason, into: &buf)
-            FfiConverterInt64.write(atMs, into: &buf)
-            FfiConverterInt64.write(retryAtMs, into: &buf)
-            
-        
-        case let .deadLettered(httpStatus,atMs):
-            writeInt(&buf, Int32(3))
-            FfiConverterUInt16.write(httpStatus, into: &buf)
-            FfiConverterInt64.write(atMs, into: &buf)
-            
-        }
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeUploadOutcome_lift(_ buf: RustBuffer) throws -> UploadOutcome {
-    return try FfiConverterTypeUploadOutcome.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeUploadOutcome_lower(_ value: UploadOutcome) -> RustBuffer {
-    return FfiConverterTypeUploadOutcome.lower(value)
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionUInt8: FfiConverterRustBuffer {
-    typealias SwiftType = UInt8?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterUInt8.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterUInt8.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -5856,30 +3548,6 @@ fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterInt64.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
-    typealias SwiftType = Double?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterDouble.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterDouble.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -5984,8 +3652,8 @@ fileprivate struct FfiConverterOptionTypeTraceletListener: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterOptionTypeLocation: FfiConverterRustBuffer {
-    typealias SwiftType = Location?
+fileprivate struct FfiConverterOptionTypeTraceletLocation: FfiConverterRustBuffer {
+    typealias SwiftType = TraceletLocation?
 
     public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
         guard let value = value else {
@@ -5993,85 +3661,13 @@ fileprivate struct FfiConverterOptionTypeLocation: FfiConverterRustBuffer {
             return
         }
         writeInt(&buf, Int8(1))
-        FfiConverterTypeLocation.write(value, into: &buf)
+        FfiConverterTypeTraceletLocation.write(value, into: &buf)
     }
 
     public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
-        case 1: return try FfiConverterTypeLocation.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeStationaryGeofence: FfiConverterRustBuffer {
-    typealias SwiftType = StationaryGeofence?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeStationaryGeofence.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeStationaryGeofence.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeMotionState: FfiConverterRustBuffer {
-    typealias SwiftType = MotionState?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeMotionState.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeMotionState.read(from: &buf)
-        default: throw UniffiInternalError.unexpectedOptionalTag
-        }
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterOptionTypeUploadOutcome: FfiConverterRustBuffer {
-    typealias SwiftType = UploadOutcome?
-
-    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
-        guard let value = value else {
-            writeInt(&buf, Int8(0))
-            return
-        }
-        writeInt(&buf, Int8(1))
-        FfiConverterTypeUploadOutcome.write(value, into: &buf)
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
-        switch try readInt(&buf) as Int8 {
-        case 0: return nil
-        case 1: return try FfiConverterTypeUploadOutcome.read(from: &buf)
+        case 1: return try FfiConverterTypeTraceletLocation.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6105,31 +3701,6 @@ fileprivate struct FfiConverterSequenceUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer {
-    typealias SwiftType = [FilteredFix]
-
-    public static func write(_ value: [FilteredFix], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeFilteredFix.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FilteredFix] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [FilteredFix]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeFilteredFix.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeFix: FfiConverterRustBuffer {
     typealias SwiftType = [Fix]
 
@@ -6147,6 +3718,56 @@ fileprivate struct FfiConverterSequenceTypeFix: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeFix.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer {
+    typealias SwiftType = [PrivacyZone]
+
+    public static func write(_ value: [PrivacyZone], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypePrivacyZone.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PrivacyZone] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [PrivacyZone]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypePrivacyZone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer {
+    typealias SwiftType = [FilteredFix]
+
+    public static func write(_ value: [FilteredFix], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeFilteredFix.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [FilteredFix] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [FilteredFix]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeFilteredFix.read(from: &buf))
         }
         return seq
     }
@@ -6222,81 +3843,6 @@ fileprivate struct FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeLatLon.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer {
-    typealias SwiftType = [OsRegion]
-
-    public static func write(_ value: [OsRegion], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeOsRegion.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [OsRegion] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [OsRegion]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeOsRegion.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer {
-    typealias SwiftType = [PrivacyZone]
-
-    public static func write(_ value: [PrivacyZone], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypePrivacyZone.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [PrivacyZone] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [PrivacyZone]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypePrivacyZone.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer {
-    typealias SwiftType = [ReasonCount]
-
-    public static func write(_ value: [ReasonCount], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeReasonCount.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ReasonCount] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [ReasonCount]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeReasonCount.read(from: &buf))
         }
         return seq
     }
@@ -6419,10 +3965,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() != 38511) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_flush() != 8231) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_flush() != 44827) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() != 5184) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() != 10370) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() != 41352) {
@@ -6431,13 +3977,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit() != 7796) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_record() != 56569) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_record() != 7791) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() != 9671) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() != 63221) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() != 9536) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() != 7615) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token() != 46732) {
@@ -6446,13 +3992,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() != 54595) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_network() != 44289) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_network() != 21947) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter() != 18366) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() != 46384) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() != 65226) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() != 21358) {
@@ -6461,7 +4007,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_start() != 45244) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_status() != 44863) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_status() != 31874) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_stop() != 42162) {
@@ -6497,7 +4043,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_region_event() != 49817) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_region_request() != 6173) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_region_request() != 9108) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_remove_all_geofences() != 61832) {
@@ -6515,31 +4061,31 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() != 53479) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_access_report() != 38404) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_access_report() != 46165) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_on_significant_motion() != 27918) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() != 10294) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() != 44725) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() != 13984) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() != 57456) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_current_position() != 34484) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_current_position() != 39385) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending() != 55857) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() != 34748) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() != 16084) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_odometer() != 11389) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_odometer() != 4076) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() != 5808) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() != 55606) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer() != 35844) {
@@ -6548,16 +4094,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener() != 40883) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() != 59109) {
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() != 32937) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {
+    if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 51546) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_httptransport_send() != 16112) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() != 4214) {
+    if (uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() != 35426) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_constructor_tracelet_new() != 13409) {
@@ -6571,6 +4117,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitLocationListener()
     uniffiCallbackInitTokenProvider()
     uniffiCallbackInitTraceletListener()
+    uniffiEnsureTraceletCoreInitialized()
     return InitializationResult.ok
 }()
 

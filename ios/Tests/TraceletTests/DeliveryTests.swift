@@ -38,7 +38,7 @@ final class DeliveryTests: CollectorTestCase {
         let tracelet = try makeTracelet(deviceId: device)
         let fixes = walk(startMs: nowMs() - 10_000, count: 2)
         var bad = fixes[1]
-        bad.latitude = .nan
+        bad.latitudeDeg = .nan
 
         try tracelet.record(fixes[0])
         XCTAssertThrowsError(try tracelet.record(bad)) { error in

@@ -10,7 +10,7 @@ final class EventStreamTests: CollectorTestCase {
         let events = tracelet!.events()
         let fixes = walk(startMs: nowMs() - 10_000, count: 3)
         var bad = fixes[2]
-        bad.longitude = 200
+        bad.longitudeDeg = 200
 
         try tracelet!.start()
         let startSampling = tracelet!.samplingRequest
@@ -81,7 +81,7 @@ final class EventStreamTests: CollectorTestCase {
         let received = try await withDeadline { await events.collected() }
         XCTAssertEqual(received.count, 2)
         XCTAssertEqual(received.first, .fixAccepted(seq: 5))
-        guard case .fixSmoothed(let seq, _, _, _) = received.last else {
+        guard case .fixSmoothed(let seq, _) = received.last else {
             return XCTFail("expected the smoothed position last, got \(received)")
         }
         XCTAssertEqual(seq, 5)
@@ -94,7 +94,7 @@ final class EventStreamTests: CollectorTestCase {
         tracelet = nil
         let received = try await withDeadline { await events.collected() }
         let smoothed: [UInt64] = received.compactMap { event in
-            guard case .fixSmoothed(let seq, _, _, let accuracy) = event, accuracy > 0 else { return nil }
+            guard case .fixSmoothed(let seq, let smoothed) = event, smoothed.accuracyM > 0 else { return nil }
             return seq
         }
         XCTAssertEqual(smoothed, [1, 2, 3])

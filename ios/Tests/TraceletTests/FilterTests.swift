@@ -8,7 +8,7 @@ final class FilterTests: CollectorTestCase {
     /// A walk whose fix at `index` is moved about 50 km north, one second after its neighbour.
     private func walkWithJump(count: Int, at index: Int) -> [Fix] {
         var fixes = walk(startMs: nowMs() - 60_000, count: count)
-        fixes[index].latitude += 0.45
+        fixes[index].latitudeDeg += 0.45
         return fixes
     }
 
@@ -20,7 +20,7 @@ final class FilterTests: CollectorTestCase {
         let outcomes = try fixes.map { try tracelet.record($0) }
         try await tracelet.flush()
 
-        XCTAssertEqual(outcomes[2], .filtered(reason: "implied_speed"))
+        XCTAssertEqual(outcomes[2], .filtered(reason: .impliedSpeed))
         XCTAssertEqual(
             outcomes.enumerated().filter { $0.offset != 2 }.map(\.element),
             [1, 2, 3, 4].map { RecordOutcome.stored(seq: $0) })
@@ -55,7 +55,7 @@ final class FilterTests: CollectorTestCase {
             try tracelet.record(fix)
         }
         var invalid = fixes[3]
-        invalid.latitude = 91
+        invalid.latitudeDeg = 91
         XCTAssertThrowsError(try tracelet.record(invalid))
 
         let status = tracelet.status
@@ -96,7 +96,7 @@ final class FilterTests: CollectorTestCase {
         guard case .filtered(let reason) = outcomes[1] else {
             return XCTFail("a mock fix must be refused, got \(outcomes[1])")
         }
-        XCTAssertEqual(reason, "mock")
+        XCTAssertEqual(reason, .mock)
         XCTAssertEqual(try outcomes[2].storedSeq(), 2)
         tracelet = nil  // the stream ends when the SDK object goes
         let received = try await withDeadline { await events.collected() }

@@ -22,7 +22,7 @@ final class FixConversionTests: CollectorTestCase {
     func testAValidLocationKeepsEveryValue() {
         let fix = convert()
         XCTAssertEqual(fix, Fix(
-            timeMs: 1_700_000_000_123, latitude: 52.52, longitude: 13.405, horizontalAccuracyM: 5,
+            timeMs: 1_700_000_000_123, latitudeDeg: 52.52, longitudeDeg: 13.405, horizontalAccuracyM: 5,
             altitudeM: 34, verticalAccuracyM: 3, speedMps: 1.5, speedAccuracyMps: 0.5,
             bearingDeg: 90, bearingAccuracyDeg: 10, provider: .fused, isMock: false,
             elapsedRealtimeNs: nil))

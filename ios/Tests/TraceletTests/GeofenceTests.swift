@@ -196,14 +196,14 @@ func offset(_ point: LatLon, northM: Double) -> LatLon {
 }
 
 func northOffsetM(_ fix: Fix, from point: LatLon) -> Double {
-    (fix.latitude - point.latitude) * metresPerDegree
+    (fix.latitudeDeg - point.latitude) * metresPerDegree
 }
 
 /// An accurate GNSS fix `northM` metres north of `point`.
 func gnssFix(at point: LatLon, northM: Double = 0, timeMs: Int64) -> Fix {
     let position = offset(point, northM: northM)
     return Fix(
-        timeMs: timeMs, latitude: position.latitude, longitude: position.longitude,
+        timeMs: timeMs, latitudeDeg: position.latitude, longitudeDeg: position.longitude,
         horizontalAccuracyM: 5, provider: .gps)
 }
 

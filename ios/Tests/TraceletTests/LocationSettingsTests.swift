@@ -63,19 +63,19 @@ final class LocationSettingsTests: XCTestCase {
     }
 
     func testAStationaryGeofenceTurnsGnssOffAndBecomesAClampedRegion() {
-        let small = StationaryGeofence(latitude: 48.1, longitude: 11.5, radiusM: 30)
+        let small = StationaryGeofence(latitudeDeg: 48.1, longitudeDeg: 11.5, radiusM: 30)
         let stationary = settings(request(geofence: small))
         XCTAssertFalse(stationary.usesStandardUpdates)
         XCTAssertEqual(
             stationary.stationaryRegion,
             LocationSettings.Region(latitude: 48.1, longitude: 11.5, radius: 100))
 
-        let huge = StationaryGeofence(latitude: 48.1, longitude: 11.5, radiusM: 50_000)
+        let huge = StationaryGeofence(latitudeDeg: 48.1, longitudeDeg: 11.5, radiusM: 50_000)
         XCTAssertEqual(settings(request(geofence: huge)).stationaryRegion?.radius, 1_000)
     }
 
     func testWithoutPreciseAlwaysAuthorizationThereIsNoRegionOrRelaunchMonitoring() {
-        let geofence = StationaryGeofence(latitude: 48.1, longitude: 11.5, radiusM: 150)
+        let geofence = StationaryGeofence(latitudeDeg: 48.1, longitudeDeg: 11.5, radiusM: 150)
         let reduced = settings(
             request(geofence: geofence),
             authorization: LocationAuthorization(status: .always, isReducedAccuracy: true))

@@ -82,7 +82,7 @@ final class PositionsTests: CollectorTestCase {
     func testNoFixInsideADropZoneIsStored() async throws {
         let device = makeDeviceId()
         let tracelet = try makeTracelet(deviceId: device)
-        let home = PrivacyZone(id: "home", latitude: 48.8566, longitude: 2.3522, radiusM: 50, action: .drop)
+        let home = PrivacyZone(id: "home", latitudeDeg: 48.8566, longitudeDeg: 2.3522, radiusM: 50, action: .drop)
         try tracelet.setPrivacyZones([home])
         XCTAssertThrowsError(try tracelet.setPrivacyZones([home, home]))
         XCTAssertEqual(tracelet.privacyZones, [home])
@@ -92,8 +92,8 @@ final class PositionsTests: CollectorTestCase {
         XCTAssertFalse(stored.isEmpty)
         XCTAssertGreaterThan(tracelet.status.privacyDroppedTotal, 0)
         for fix in stored {
-            let north = (fix.la - home.latitude) * 111_320
-            let east = (fix.lo - home.longitude) * 111_320 * cos(home.latitude * .pi / 180)
+            let north = (fix.la - home.latitudeDeg) * 111_320
+            let east = (fix.lo - home.longitudeDeg) * 111_320 * cos(home.latitudeDeg * .pi / 180)
             XCTAssertGreaterThan((north * north + east * east).squareRoot(), 50)
         }
     }

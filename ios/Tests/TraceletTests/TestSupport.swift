@@ -61,7 +61,7 @@ class CollectorTestCase: XCTestCase {
 }
 
 struct FixWasFiltered: Error {
-    var reason: String
+    var reason: RejectReason
 }
 
 extension RecordOutcome {
@@ -103,8 +103,8 @@ func walk(startMs: Int64, count: Int) -> [Fix] {
         let full = i % 3 == 0
         return Fix(
             timeMs: startMs + Int64(i) * 1000,
-            latitude: 48.8566 + Double(i) * 1.1e-5,
-            longitude: 2.3522 + Double(i) * 1.3e-5,
+            latitudeDeg: 48.8566 + Double(i) * 1.1e-5,
+            longitudeDeg: 2.3522 + Double(i) * 1.3e-5,
             horizontalAccuracyM: 3.5 + Double(i % 7),
             altitudeM: full ? 35.2 + Double(i % 5) : nil,
             verticalAccuracyM: full ? 4.1 : nil,
@@ -126,8 +126,8 @@ func assertStored(
     let degrees = 1e-7 / 2 + 1e-12
     let tenth = 0.05 + 1e-9
     XCTAssertEqual(stored.t, sent.timeMs, file: file, line: line)
-    XCTAssertEqual(stored.la, sent.latitude, accuracy: degrees, file: file, line: line)
-    XCTAssertEqual(stored.lo, sent.longitude, accuracy: degrees, file: file, line: line)
+    XCTAssertEqual(stored.la, sent.latitudeDeg, accuracy: degrees, file: file, line: line)
+    XCTAssertEqual(stored.lo, sent.longitudeDeg, accuracy: degrees, file: file, line: line)
     XCTAssertEqual(stored.ac, sent.horizontalAccuracyM, accuracy: tenth, file: file, line: line)
     assertOptional(stored.al, sent.altitudeM, tenth, file: file, line: line)
     assertOptional(stored.va, sent.verticalAccuracyM, tenth, file: file, line: line)

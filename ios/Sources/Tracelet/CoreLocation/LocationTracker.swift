@@ -234,7 +234,7 @@ public final class LocationTracker {
         {
             for region in tracelet.regionRequest.regions {
                 let circle = CLCircularRegion(
-                    center: CLLocationCoordinate2D(latitude: region.latitude, longitude: region.longitude),
+                    center: CLLocationCoordinate2D(latitude: region.centerLat, longitude: region.centerLon),
                     radius: min(
                         max(region.radiusM, LocationSettings.minimumRegionRadius),
                         manager.maximumRegionMonitoringDistance),

@@ -25,8 +25,8 @@ extension Fix {
         let hasCourse = course >= 0
         return Fix(
             timeMs: Int64((timestamp.timeIntervalSince1970 * 1000).rounded()),
-            latitude: latitude,
-            longitude: longitude,
+            latitudeDeg: latitude,
+            longitudeDeg: longitude,
             horizontalAccuracyM: horizontalAccuracy,
             altitudeM: hasAltitude ? altitude : nil,
             verticalAccuracyM: hasAltitude ? verticalAccuracy : nil,

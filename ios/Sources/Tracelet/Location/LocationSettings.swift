@@ -64,7 +64,7 @@ public struct LocationSettings: Equatable, Hashable, Sendable {
         let region = request.stationaryGeofence.flatMap { geofence in
             authorization.allowsRegionMonitoring
                 ? Region(
-                    latitude: geofence.latitude, longitude: geofence.longitude,
+                    latitude: geofence.latitudeDeg, longitude: geofence.longitudeDeg,
                     radius: min(max(geofence.radiusM, Self.minimumRegionRadius), maximumRegionRadius))
                 : nil
         }

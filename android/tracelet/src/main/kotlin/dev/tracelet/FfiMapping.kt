@@ -1,27 +1,27 @@
 package dev.tracelet
 
-import dev.tracelet.internal.Fix as FfiFix
-import dev.tracelet.internal.FlushResult as FfiFlushResult
+import dev.tracelet.internal.core.Fix as FfiFix
+import dev.tracelet.internal.core.FlushResult as FfiFlushResult
 import dev.tracelet.internal.Geofence as FfiGeofence
 import dev.tracelet.internal.GeofenceShape as FfiGeofenceShape
-import dev.tracelet.internal.GeofenceTransition as FfiGeofenceTransition
+import dev.tracelet.internal.core.GeofenceTransition as FfiGeofenceTransition
 import dev.tracelet.internal.LatLon as FfiLatLon
-import dev.tracelet.internal.Location as FfiLocation
-import dev.tracelet.internal.MotionState as FfiMotionState
-import dev.tracelet.internal.NetworkState as FfiNetworkState
-import dev.tracelet.internal.Provider as FfiProvider
-import dev.tracelet.internal.Priority as FfiPriority
+import dev.tracelet.internal.core.TraceletLocation as FfiLocation
+import dev.tracelet.internal.core.MotionState as FfiMotionState
+import dev.tracelet.internal.core.NetworkState as FfiNetworkState
+import dev.tracelet.internal.core.Provider as FfiProvider
+import dev.tracelet.internal.core.Priority as FfiPriority
 import dev.tracelet.internal.RecordBatchResult as FfiRecordBatchResult
-import dev.tracelet.internal.RecordOutcome as FfiRecordOutcome
-import dev.tracelet.internal.RegionRequest as FfiRegionRequest
-import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
-import dev.tracelet.internal.StationaryGeofence as FfiStationaryGeofence
+import dev.tracelet.internal.core.RecordOutcome as FfiRecordOutcome
+import dev.tracelet.internal.core.RegionRequest as FfiRegionRequest
+import dev.tracelet.internal.core.SamplingRequest as FfiSamplingRequest
+import dev.tracelet.internal.core.StationaryGeofence as FfiStationaryGeofence
 import dev.tracelet.internal.TraceletConfig as FfiConfig
-import dev.tracelet.internal.TraceletEvent as FfiEvent
+import dev.tracelet.internal.core.TraceletEvent as FfiEvent
 import dev.tracelet.internal.TraceletException as FfiException
-import dev.tracelet.internal.TraceletStatus as FfiStatus
+import dev.tracelet.internal.core.TraceletStatus as FfiStatus
 import dev.tracelet.internal.TokenProvider as FfiTokenProvider
-import dev.tracelet.internal.UploadOutcome as FfiUploadOutcome
+import dev.tracelet.internal.core.UploadOutcome as FfiUploadOutcome
 
 // Every conversion between the public API and the generated bindings lives here, so the
 // generated types never leak and a binding change breaks exactly one file.
@@ -60,8 +60,8 @@ internal fun TraceletConfig.toFfi(storageDir: String, markerDir: String? = null)
 
 internal fun Fix.toFfi(): FfiFix = FfiFix(
     timeMs = timeMillis,
-    latitude = latitude,
-    longitude = longitude,
+    latitudeDeg = latitude,
+    longitudeDeg = longitude,
     horizontalAccuracyM = accuracyMeters,
     altitudeM = altitudeMeters,
     verticalAccuracyM = verticalAccuracyMeters,
@@ -109,11 +109,11 @@ internal fun FfiException.toPublic(): TraceletException = when (this) {
 internal fun FfiLocation.toPublic(): TraceletLocation = TraceletLocation(
     seq = seq.toLong(),
     timeMillis = timeMs,
-    latitude = latitude,
-    longitude = longitude,
+    latitude = latitudeDeg,
+    longitude = longitudeDeg,
     accuracyMeters = accuracyM,
-    smoothedLatitude = smoothedLatitude,
-    smoothedLongitude = smoothedLongitude,
+    smoothedLatitude = smoothedLatitudeDeg,
+    smoothedLongitude = smoothedLongitudeDeg,
     smoothedAccuracyMeters = smoothedAccuracyM,
     speedMetersPerSecond = speedMps,
     bearingDegrees = bearingDeg,
@@ -176,11 +176,11 @@ internal fun FfiSamplingRequest.toPublic(): SamplingRequest = SamplingRequest(
 )
 
 internal fun FfiStationaryGeofence.toPublic(): StationaryGeofence =
-    StationaryGeofence(latitude = latitude, longitude = longitude, radiusMeters = radiusM)
+    StationaryGeofence(latitude = latitudeDeg, longitude = longitudeDeg, radiusMeters = radiusM)
 
 internal fun FfiRecordOutcome.toPublic(): RecordOutcome = when (this) {
     is FfiRecordOutcome.Stored -> RecordOutcome.Stored(seq.toLong())
-    is FfiRecordOutcome.Filtered -> RecordOutcome.Filtered(reason)
+    is FfiRecordOutcome.Filtered -> RecordOutcome.Filtered(reason.stableName())
 }
 
 internal fun FfiUploadOutcome.toPublic(): UploadResult = when (this) {
@@ -200,7 +200,7 @@ internal fun FfiRecordBatchResult.toPublic(): RecordResult = RecordResult(
 
 internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.FixAccepted -> TraceletEvent.FixAccepted(seq.toLong())
-    is FfiEvent.FixSmoothed -> TraceletEvent.FixSmoothed(seq.toLong(), latitude, longitude, accuracyM)
+    is FfiEvent.FixSmoothed -> TraceletEvent.FixSmoothed(seq.toLong(), smoothed.latitudeDeg, smoothed.longitudeDeg, smoothed.accuracyM)
     is FfiEvent.FixRejected -> TraceletEvent.FixRejected(reason)
     is FfiEvent.TrackingChanged -> TraceletEvent.TrackingChanged(tracking)
     is FfiEvent.UploadSucceeded -> TraceletEvent.UploadSucceeded(firstSeq.toLong(), lastSeq.toLong())
@@ -211,7 +211,7 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
         TraceletEvent.DeliveryAnomaly(firstSeq.toLong(), lastSeq.toLong(), duplicates.toLong(), eventDuplicates.toLong())
     is FfiEvent.FixesEvicted -> TraceletEvent.FixesEvicted(count.toLong(), reason)
     is FfiEvent.StorageRecovered -> TraceletEvent.StorageRecovered(quarantinedFile)
-    is FfiEvent.MotionChanged -> TraceletEvent.MotionChanged(state.toPublic(), reason)
+    is FfiEvent.MotionChanged -> TraceletEvent.MotionChanged(state.toPublic(), reason.stableName())
     is FfiEvent.SamplingChanged -> TraceletEvent.SamplingChanged(request.toPublic())
     is FfiEvent.Geofence -> TraceletEvent.GeofenceTransitioned(transition.toPublic(), id, timeMs)
     is FfiEvent.RegionsChanged -> TraceletEvent.RegionsChanged(request.toPublic())
@@ -245,7 +245,10 @@ internal fun FfiGeofenceTransition.toPublic(): GeofenceTransition = when (this) 
 }
 
 internal fun FfiRegionRequest.toPublic(): RegionRequest =
-    RegionRequest(regions.map { OsRegion(it.id, it.latitude, it.longitude, it.radiusM) })
+    RegionRequest(regions.map { OsRegion(it.id, it.centerLat, it.centerLon, it.radiusM) })
+
+/** The core's stable snake_case name ("implied_speed"), which events and counters use. */
+internal fun Enum<*>.stableName(): String = name.lowercase()
 
 internal fun networkState(connected: Boolean, unmetered: Boolean): FfiNetworkState =
     FfiNetworkState(connected = connected, unmetered = unmetered)
@@ -267,11 +270,11 @@ internal fun TokenProvider.toFfi(): FfiTokenProvider {
     }
 }
 
-internal fun dev.tracelet.internal.AccessReport.toPublic(): AccessReport = AccessReport(
+internal fun dev.tracelet.internal.core.AccessReport.toPublic(): AccessReport = AccessReport(
     mode = when (mode) {
-        dev.tracelet.internal.RecordingMode.PRECISE -> RecordingMode.PRECISE
-        dev.tracelet.internal.RecordingMode.APPROXIMATE -> RecordingMode.APPROXIMATE
-        dev.tracelet.internal.RecordingMode.BLOCKED -> RecordingMode.BLOCKED
+        dev.tracelet.internal.core.RecordingMode.PRECISE -> RecordingMode.PRECISE
+        dev.tracelet.internal.core.RecordingMode.APPROXIMATE -> RecordingMode.APPROXIMATE
+        dev.tracelet.internal.core.RecordingMode.BLOCKED -> RecordingMode.BLOCKED
     },
     backgroundWake = backgroundWake,
 )

@@ -7,10 +7,10 @@ import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.asSharedFlow
-import dev.tracelet.internal.Location as FfiLocation
-import dev.tracelet.internal.SamplingRequest as FfiSamplingRequest
+import dev.tracelet.internal.core.TraceletLocation as FfiLocation
+import dev.tracelet.internal.core.SamplingRequest as FfiSamplingRequest
 import dev.tracelet.internal.Tracelet as FfiTracelet
-import dev.tracelet.internal.TraceletEvent as FfiEvent
+import dev.tracelet.internal.core.TraceletEvent as FfiEvent
 
 /**
  * The platform-independent half of the SDK: one Rust tracker and its queue in [storageDir].
@@ -141,7 +141,7 @@ class TraceletClient(
      */
     fun setPowerState(batteryPercent: Int?, charging: Boolean, powerSave: Boolean) {
         core.setPowerState(
-            dev.tracelet.internal.PowerState(
+            dev.tracelet.internal.core.PowerState(
                 batteryPercent = batteryPercent?.coerceIn(0, 100)?.toUByte(),
                 charging = charging,
                 powerSave = powerSave,
@@ -351,7 +351,7 @@ class TraceletClient(
      * tracking service reports it when it starts.
      */
     fun setLocationAccess(granted: Boolean, precise: Boolean, background: Boolean) {
-        core.setLocationAccess(dev.tracelet.internal.LocationAccess(granted, precise, background))
+        core.setLocationAccess(dev.tracelet.internal.core.LocationAccess(granted, precise, background))
     }
 
     /** What the SDK records under the permission last reported. */
@@ -364,7 +364,7 @@ class TraceletClient(
     }
 
     /** What to apply to the OS now, given the wake-up sources the Android layer armed. */
-    internal fun planUpdates(armed: dev.tracelet.internal.WakeSources): dev.tracelet.internal.UpdatesPlan =
+    internal fun planUpdates(armed: dev.tracelet.internal.core.WakeSources): dev.tracelet.internal.core.UpdatesPlan =
         core.planUpdates(armed)
 
     /**

@@ -37,13 +37,13 @@ data class TraceletLocation(
 }
 
 /** Distance travelled along accepted fixes, and how far off it may be (both metres). */
-typealias OdometerReading = dev.tracelet.internal.OdometerReading
+typealias OdometerReading = dev.tracelet.internal.core.OdometerReading
 
 /**
  * A circle the app keeps private (a user's home): fixes inside are dropped
  * ([PrivacyAction.DROP]) or stored at its centre with the radius as accuracy
  * ([PrivacyAction.COARSEN]), before anything is stored. See [TraceletClient.setPrivacyZones].
  */
-typealias PrivacyZone = dev.tracelet.internal.PrivacyZone
+typealias PrivacyZone = dev.tracelet.internal.core.PrivacyZone
 
-typealias PrivacyAction = dev.tracelet.internal.PrivacyAction
+typealias PrivacyAction = dev.tracelet.internal.core.PrivacyAction

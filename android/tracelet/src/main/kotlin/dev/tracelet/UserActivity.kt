@@ -1,6 +1,6 @@
 package dev.tracelet
 
-import dev.tracelet.internal.Activity as FfiActivity
+import dev.tracelet.internal.core.UserActivity as FfiActivity
 
 /** What the OS activity recognition reports; a change between still and moving uploads at once. */
 enum class UserActivity {

@@ -1,7 +1,7 @@
 package dev.tracelet
 
 import dev.tracelet.internal.Tracelet as FfiTracelet
-import dev.tracelet.internal.TraceletEvent as FfiEvent
+import dev.tracelet.internal.core.TraceletEvent as FfiEvent
 import dev.tracelet.internal.TraceletListener
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit

@@ -30,6 +30,40 @@ import java.nio.CharBuffer
 import java.nio.charset.CodingErrorAction
 import java.util.concurrent.atomic.AtomicLong
 import java.util.concurrent.ConcurrentHashMap
+import dev.tracelet.internal.core.AccessReport
+import dev.tracelet.internal.core.FfiConverterTypeAccessReport
+import dev.tracelet.internal.core.FfiConverterTypeFix
+import dev.tracelet.internal.core.FfiConverterTypeFlushResult
+import dev.tracelet.internal.core.FfiConverterTypeLocationAccess
+import dev.tracelet.internal.core.FfiConverterTypeNetworkState
+import dev.tracelet.internal.core.FfiConverterTypeOdometerReading
+import dev.tracelet.internal.core.FfiConverterTypePowerState
+import dev.tracelet.internal.core.FfiConverterTypePrivacyZone
+import dev.tracelet.internal.core.FfiConverterTypeRecordOutcome
+import dev.tracelet.internal.core.FfiConverterTypeRegionRequest
+import dev.tracelet.internal.core.FfiConverterTypeSamplingRequest
+import dev.tracelet.internal.core.FfiConverterTypeTraceletEvent
+import dev.tracelet.internal.core.FfiConverterTypeTraceletLocation
+import dev.tracelet.internal.core.FfiConverterTypeTraceletStatus
+import dev.tracelet.internal.core.FfiConverterTypeUpdatesPlan
+import dev.tracelet.internal.core.FfiConverterTypeUserActivity
+import dev.tracelet.internal.core.FfiConverterTypeWakeSources
+import dev.tracelet.internal.core.Fix
+import dev.tracelet.internal.core.FlushResult
+import dev.tracelet.internal.core.LocationAccess
+import dev.tracelet.internal.core.NetworkState
+import dev.tracelet.internal.core.OdometerReading
+import dev.tracelet.internal.core.PowerState
+import dev.tracelet.internal.core.PrivacyZone
+import dev.tracelet.internal.core.RecordOutcome
+import dev.tracelet.internal.core.RegionRequest
+import dev.tracelet.internal.core.SamplingRequest
+import dev.tracelet.internal.core.TraceletEvent
+import dev.tracelet.internal.core.TraceletLocation
+import dev.tracelet.internal.core.TraceletStatus
+import dev.tracelet.internal.core.UpdatesPlan
+import dev.tracelet.internal.core.UserActivity
+import dev.tracelet.internal.core.WakeSources
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -38,6 +72,23 @@ import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.suspendCancellableCoroutine
+import dev.tracelet.internal.core.RustBuffer as RustBufferAccessReport
+import dev.tracelet.internal.core.RustBuffer as RustBufferFix
+import dev.tracelet.internal.core.RustBuffer as RustBufferFlushResult
+import dev.tracelet.internal.core.RustBuffer as RustBufferLocationAccess
+import dev.tracelet.internal.core.RustBuffer as RustBufferNetworkState
+import dev.tracelet.internal.core.RustBuffer as RustBufferOdometerReading
+import dev.tracelet.internal.core.RustBuffer as RustBufferPowerState
+import dev.tracelet.internal.core.RustBuffer as RustBufferPrivacyZone
+import dev.tracelet.internal.core.RustBuffer as RustBufferRecordOutcome
+import dev.tracelet.internal.core.RustBuffer as RustBufferRegionRequest
+import dev.tracelet.internal.core.RustBuffer as RustBufferSamplingRequest
+import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletEvent
+import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletLocation
+import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletStatus
+import dev.tracelet.internal.core.RustBuffer as RustBufferUpdatesPlan
+import dev.tracelet.internal.core.RustBuffer as RustBufferUserActivity
+import dev.tracelet.internal.core.RustBuffer as RustBufferWakeSources
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -661,13 +712,13 @@ internal interface UniffiCallbackInterfaceTokenProviderMethod0 : com.sun.jna.Cal
     fun callback(`uniffiHandle`: Long,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceTraceletListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`event`: RustBufferTraceletEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 internal interface UniffiCallbackInterfaceLocationListenerMethod0 : com.sun.jna.Callback {
-    fun callback(`uniffiHandle`: Long,`location`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+    fun callback(`uniffiHandle`: Long,`location`: RustBufferTraceletLocation.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "freshToken")
 internal open class UniffiVTableCallbackInterfaceTokenProvider(
@@ -890,6 +941,7 @@ internal object UniffiLib {
         uniffiCallbackInterfaceLocationListener.register(this)
         uniffiCallbackInterfaceTokenProvider.register(this)
         uniffiCallbackInterfaceTraceletListener.register(this)
+        dev.tracelet.internal.core.uniffiEnsureInitialized()
         
     }
 
@@ -912,34 +964,34 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_tracelet_ffi_fn_method_tracelet_flush(`ptr`: Long,
     ): Long
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_activity(`ptr`: Long,`activity`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_on_activity(`ptr`: Long,`activity`: RustBufferUserActivity.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_app_background(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_geofence_exit(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_record(`ptr`: Long,`fix`: RustBufferFix.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferRecordOutcome.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_record_batch(`ptr`: Long,`fixes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_sampling_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferSamplingRequest.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_bearer_token(`ptr`: Long,`token`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_listener(`ptr`: Long,`listener`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_network(`ptr`: Long,`network`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_network(`ptr`: Long,`network`: RustBufferNetworkState.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_policy_parameter(`ptr`: Long,`name`: RustBuffer.ByValue,`value`: Double,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(`ptr`: Long,`power`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_power_state(`ptr`: Long,`power`: RustBufferPowerState.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_token_provider(`ptr`: Long,`provider`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_start(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferTraceletStatus.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_stop(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_tick(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -963,7 +1015,7 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_region_event(`ptr`: Long,`regionId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_region_request(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferRegionRequest.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_remove_all_geofences(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_remove_geofence(`ptr`: Long,`id`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -975,12 +1027,12 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_start_trip(`ptr`: Long,`id`: RustBuffer.ByValue,`metadata`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_access_report(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferAccessReport.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_on_significant_motion(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(`ptr`: Long,`armed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(`ptr`: Long,`access`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_plan_updates(`ptr`: Long,`armed`: RustBufferWakeSources.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferUpdatesPlan.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_location_access(`ptr`: Long,`access`: RustBufferLocationAccess.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_current_position(`ptr`: Long,`desiredAccuracyM`: Double,`timeoutMs`: Long,`maxAgeMs`: Long,`persist`: Byte,
     ): Long
@@ -989,7 +1041,7 @@ internal object UniffiLib {
     external fun uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_odometer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
+    ): RustBufferOdometerReading.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_privacy_zones(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_method_tracelet_reset_odometer(`ptr`: Long,`meters`: Double,uniffi_out_err: UniffiRustCallStatus, 
@@ -1004,7 +1056,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_init_callback_vtable_traceletlistener(`vtable`: UniffiVTableCallbackInterfaceTraceletListener,
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_traceletlistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_traceletlistener_on_event(`ptr`: Long,`event`: RustBufferTraceletEvent.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_httptransport(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1020,7 +1072,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_init_callback_vtable_locationlistener(`vtable`: UniffiVTableCallbackInterfaceLocationListener,
     ): Unit
-    external fun uniffi_tracelet_ffi_fn_method_locationlistener_on_location(`ptr`: Long,`location`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_tracelet_ffi_fn_method_locationlistener_on_location(`ptr`: Long,`location`: RustBufferTraceletLocation.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun ffi_tracelet_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1144,10 +1196,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tokenprovider_fresh_token() and 0xFFFF) != 38511) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_flush() and 0xFFFF) != 8231) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_flush() and 0xFFFF) != 44827) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() and 0xFFFF) != 5184) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_activity() and 0xFFFF) != 10370) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_app_background() and 0xFFFF) != 41352) {
@@ -1156,13 +1208,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_geofence_exit() and 0xFFFF) != 7796) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record() and 0xFFFF) != 56569) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record() and 0xFFFF) != 7791) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() and 0xFFFF) != 9671) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_record_batch() and 0xFFFF) != 63221) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() and 0xFFFF) != 9536) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_sampling_request() and 0xFFFF) != 7615) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_bearer_token() and 0xFFFF) != 46732) {
@@ -1171,13 +1223,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_listener() and 0xFFFF) != 54595) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_network() and 0xFFFF) != 44289) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_network() and 0xFFFF) != 21947) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_policy_parameter() and 0xFFFF) != 18366) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() and 0xFFFF) != 46384) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_power_state() and 0xFFFF) != 65226) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_token_provider() and 0xFFFF) != 21358) {
@@ -1186,7 +1238,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_start() and 0xFFFF) != 45244) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_status() and 0xFFFF) != 44863) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_status() and 0xFFFF) != 31874) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_stop() and 0xFFFF) != 42162) {
@@ -1222,7 +1274,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_region_event() and 0xFFFF) != 49817) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_region_request() and 0xFFFF) != 6173) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_region_request() and 0xFFFF) != 9108) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_remove_all_geofences() and 0xFFFF) != 61832) {
@@ -1240,31 +1292,31 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_start_trip() and 0xFFFF) != 53479) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_access_report() and 0xFFFF) != 38404) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_access_report() and 0xFFFF) != 46165) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_on_significant_motion() and 0xFFFF) != 27918) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() and 0xFFFF) != 10294) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_plan_updates() and 0xFFFF) != 44725) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() and 0xFFFF) != 13984) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_access() and 0xFFFF) != 57456) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_position() and 0xFFFF) != 34484) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_position() and 0xFFFF) != 39385) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_current_position_pending() and 0xFFFF) != 55857) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() and 0xFFFF) != 34748) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_last_known_location() and 0xFFFF) != 16084) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_odometer() and 0xFFFF) != 11389) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_odometer() and 0xFFFF) != 4076) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() and 0xFFFF) != 5808) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_privacy_zones() and 0xFFFF) != 55606) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_reset_odometer() and 0xFFFF) != 35844) {
@@ -1273,16 +1325,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_location_listener() and 0xFFFF) != 40883) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() and 0xFFFF) != 59109) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() and 0xFFFF) != 32937) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 51546) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_httptransport_send() and 0xFFFF) != 16112) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() and 0xFFFF) != 4214) {
+    if ((lib.uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() and 0xFFFF) != 35426) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_constructor_tracelet_new() and 0xFFFF) != 13409) {
@@ -1517,33 +1569,6 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
-}
-
-/**
- * @suppress
- */
-public object FfiConverterUByte: FfiConverter<UByte, Byte> {
-    override fun lift(value: Byte): UByte {
-        return value.toUByte()
-    }
-
-    fun lift(value: Int): UByte {
-        return value.toUByte()
-    }
-
-    override fun read(buf: ByteBuffer): UByte {
-        return lift(buf.get())
-    }
-
-    override fun lower(value: UByte): Byte {
-        return value.toByte()
-    }
-
-    override fun allocationSize(value: UByte) = 1UL
-
-    override fun write(value: UByte, buf: ByteBuffer) {
-        buf.put(value.toByte())
-    }
 }
 
 /**
@@ -2192,7 +2217,7 @@ public object FfiConverterTypeHttpTransport: FfiConverter<HttpTransport, Long> {
  */
 public interface LocationListener {
     
-    fun `onLocation`(`location`: Location)
+    fun `onLocation`(`location`: TraceletLocation)
     
     companion object
 }
@@ -2303,14 +2328,14 @@ open class LocationListenerImpl: Disposable, AutoCloseable, LocationListener
     }
 
     
-    @Throws(CallbackException::class)override fun `onLocation`(`location`: Location)
+    @Throws(CallbackException::class)override fun `onLocation`(`location`: TraceletLocation)
         = 
     callWithHandle {
     uniffiRustCallWithError(CallbackException) { _status ->
     UniffiLib.uniffi_tracelet_ffi_fn_method_locationlistener_on_location(
         it,
         
-        FfiConverterTypeLocation.lower(`location`),_status)
+        FfiConverterTypeTraceletLocation.lower(`location`),_status)
 }
     }
     
@@ -2335,11 +2360,11 @@ open class LocationListenerImpl: Disposable, AutoCloseable, LocationListener
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceLocationListener {
     internal object `onLocation`: UniffiCallbackInterfaceLocationListenerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`location`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+        override fun callback(`uniffiHandle`: Long,`location`: RustBufferTraceletLocation.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeLocationListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onLocation`(
-                    FfiConverterTypeLocation.lift(`location`),
+                    FfiConverterTypeTraceletLocation.lift(`location`),
                 )
             }
             val writeReturn = { _: Unit -> Unit }
@@ -2854,7 +2879,7 @@ public interface TraceletInterface {
     /**
      * An activity transition from the OS; a change between still and moving uploads at once.
      */
-    fun `onActivity`(`activity`: Activity)
+    fun `onActivity`(`activity`: UserActivity)
     
     /**
      * The app went to the background: upload what is pending while the OS allows.
@@ -3016,7 +3041,7 @@ public interface TraceletInterface {
      * `timeout_ms` the most accurate one seen. `persist` also queues it for upload when
      * tracking is off. Errors: `Timeout`, `PermissionDenied`, `InvalidArgument`.
      */
-    suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean): Location
+    suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean): TraceletLocation
     
     /**
      * True while a position request waits: the platform keeps sampling even with tracking off.
@@ -3026,7 +3051,7 @@ public interface TraceletInterface {
     /**
      * The newest accepted location, kept across restarts; `None` before the first one.
      */
-    fun `lastKnownLocation`(): Location?
+    fun `lastKnownLocation`(): TraceletLocation?
     
     fun `odometer`(): OdometerReading
     
@@ -3184,7 +3209,7 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferFlushResult.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_tracelet_ffi_rust_future_free_rust_buffer(future) },
         // lift function
         { FfiConverterTypeFlushResult.lift(it) },
@@ -3196,14 +3221,14 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     
     /**
      * An activity transition from the OS; a change between still and moving uploads at once.
-     */override fun `onActivity`(`activity`: Activity)
+     */override fun `onActivity`(`activity`: UserActivity)
         = 
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_on_activity(
         it,
         
-        FfiConverterTypeActivity.lower(`activity`),_status)
+        FfiConverterTypeUserActivity.lower(`activity`),_status)
 }
     }
     
@@ -3760,7 +3785,7 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
      */
     @Throws(TraceletException::class)
     @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean) : Location {
+    override suspend fun `currentPosition`(`desiredAccuracyM`: kotlin.Double, `timeoutMs`: kotlin.ULong, `maxAgeMs`: kotlin.ULong, `persist`: kotlin.Boolean) : TraceletLocation {
         return uniffiRustCallAsync(
         callWithHandle { uniffiHandle ->
             UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_current_position(
@@ -3773,10 +3798,10 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_poll_rust_buffer(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_complete_rust_buffer(future, continuation) },
+        { future, continuation -> UniffiLib.ffi_tracelet_ffi_rust_future_complete_rust_buffer(future, continuation).let { RustBufferTraceletLocation.create(it.capacity.toULong(), it.len.toULong(), it.data) } },
         { future -> UniffiLib.ffi_tracelet_ffi_rust_future_free_rust_buffer(future) },
         // lift function
-        { FfiConverterTypeLocation.lift(it) },
+        { FfiConverterTypeTraceletLocation.lift(it) },
         // Error FFI converter
         TraceletException.ErrorHandler,
     )
@@ -3801,8 +3826,8 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
     
     /**
      * The newest accepted location, kept across restarts; `None` before the first one.
-     */override fun `lastKnownLocation`(): Location? {
-            return FfiConverterOptionalTypeLocation.lift(
+     */override fun `lastKnownLocation`(): TraceletLocation? {
+            return FfiConverterOptionalTypeTraceletLocation.lift(
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_last_known_location(
@@ -4190,7 +4215,7 @@ open class TraceletListenerImpl: Disposable, AutoCloseable, TraceletListener
 // Put the implementation in an object so we don't pollute the top-level namespace
 internal object uniffiCallbackInterfaceTraceletListener {
     internal object `onEvent`: UniffiCallbackInterfaceTraceletListenerMethod0 {
-        override fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+        override fun callback(`uniffiHandle`: Long,`event`: RustBufferTraceletEvent.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
             val uniffiObj = FfiConverterTypeTraceletListener.handleMap.get(uniffiHandle)
             val makeCall = { ->
                 uniffiObj.`onEvent`(
@@ -4272,51 +4297,6 @@ public object FfiConverterTypeTraceletListener: FfiConverter<TraceletListener, L
 
 
 
-/**
- * What the app is told about its permission (also as the `AccessChanged` event).
- */
-data class AccessReport (
-    var `mode`: RecordingMode
-    , 
-    /**
-     * False: nothing can wake the app in the background (no regions, no relaunch); tracking
-     * continues only while it runs, and the platform keeps coarse updates while still.
-     */
-    var `backgroundWake`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeAccessReport: FfiConverterRustBuffer<AccessReport> {
-    override fun read(buf: ByteBuffer): AccessReport {
-        return AccessReport(
-            FfiConverterTypeRecordingMode.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: AccessReport) = (
-            FfiConverterTypeRecordingMode.allocationSize(value.`mode`) +
-            FfiConverterBoolean.allocationSize(value.`backgroundWake`)
-    )
-
-    override fun write(value: AccessReport, buf: ByteBuffer) {
-            FfiConverterTypeRecordingMode.write(value.`mode`, buf)
-            FfiConverterBoolean.write(value.`backgroundWake`, buf)
-    }
-}
-
-
-
 data class FilteredFix (
     /**
      * Position in the list passed to `record_batch`.
@@ -4353,154 +4333,6 @@ public object FfiConverterTypeFilteredFix: FfiConverterRustBuffer<FilteredFix> {
     override fun write(value: FilteredFix, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`index`, buf)
             FfiConverterString.write(value.`reason`, buf)
-    }
-}
-
-
-
-/**
- * One position from the OS.
- */
-data class Fix (
-    /**
-     * UTC milliseconds since the Unix epoch.
-     */
-    var `timeMs`: kotlin.Long
-    , 
-    var `latitude`: kotlin.Double
-    , 
-    var `longitude`: kotlin.Double
-    , 
-    /**
-     * Horizontal accuracy, metres (68 %). Required and > 0.
-     */
-    var `horizontalAccuracyM`: kotlin.Double
-    , 
-    var `altitudeM`: kotlin.Double? = null 
-    , 
-    var `verticalAccuracyM`: kotlin.Double? = null 
-    , 
-    var `speedMps`: kotlin.Double? = null 
-    , 
-    var `speedAccuracyMps`: kotlin.Double? = null 
-    , 
-    var `bearingDeg`: kotlin.Double? = null 
-    , 
-    var `bearingAccuracyDeg`: kotlin.Double? = null 
-    , 
-    var `provider`: Provider
-    , 
-    var `isMock`: kotlin.Boolean = false 
-    , 
-    /**
-     * Monotonic nanoseconds since boot, where the OS gives it.
-     */
-    var `elapsedRealtimeNs`: kotlin.Long? = null 
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeFix: FfiConverterRustBuffer<Fix> {
-    override fun read(buf: ByteBuffer): Fix {
-        return Fix(
-            FfiConverterLong.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterTypeProvider.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterOptionalLong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Fix) = (
-            FfiConverterLong.allocationSize(value.`timeMs`) +
-            FfiConverterDouble.allocationSize(value.`latitude`) +
-            FfiConverterDouble.allocationSize(value.`longitude`) +
-            FfiConverterDouble.allocationSize(value.`horizontalAccuracyM`) +
-            FfiConverterOptionalDouble.allocationSize(value.`altitudeM`) +
-            FfiConverterOptionalDouble.allocationSize(value.`verticalAccuracyM`) +
-            FfiConverterOptionalDouble.allocationSize(value.`speedMps`) +
-            FfiConverterOptionalDouble.allocationSize(value.`speedAccuracyMps`) +
-            FfiConverterOptionalDouble.allocationSize(value.`bearingDeg`) +
-            FfiConverterOptionalDouble.allocationSize(value.`bearingAccuracyDeg`) +
-            FfiConverterTypeProvider.allocationSize(value.`provider`) +
-            FfiConverterBoolean.allocationSize(value.`isMock`) +
-            FfiConverterOptionalLong.allocationSize(value.`elapsedRealtimeNs`)
-    )
-
-    override fun write(value: Fix, buf: ByteBuffer) {
-            FfiConverterLong.write(value.`timeMs`, buf)
-            FfiConverterDouble.write(value.`latitude`, buf)
-            FfiConverterDouble.write(value.`longitude`, buf)
-            FfiConverterDouble.write(value.`horizontalAccuracyM`, buf)
-            FfiConverterOptionalDouble.write(value.`altitudeM`, buf)
-            FfiConverterOptionalDouble.write(value.`verticalAccuracyM`, buf)
-            FfiConverterOptionalDouble.write(value.`speedMps`, buf)
-            FfiConverterOptionalDouble.write(value.`speedAccuracyMps`, buf)
-            FfiConverterOptionalDouble.write(value.`bearingDeg`, buf)
-            FfiConverterOptionalDouble.write(value.`bearingAccuracyDeg`, buf)
-            FfiConverterTypeProvider.write(value.`provider`, buf)
-            FfiConverterBoolean.write(value.`isMock`, buf)
-            FfiConverterOptionalLong.write(value.`elapsedRealtimeNs`, buf)
-    }
-}
-
-
-
-data class FlushResult (
-    var `uploaded`: kotlin.ULong
-    , 
-    var `batches`: kotlin.ULong
-    , 
-    var `pending`: kotlin.ULong
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeFlushResult: FfiConverterRustBuffer<FlushResult> {
-    override fun read(buf: ByteBuffer): FlushResult {
-        return FlushResult(
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: FlushResult) = (
-            FfiConverterULong.allocationSize(value.`uploaded`) +
-            FfiConverterULong.allocationSize(value.`batches`) +
-            FfiConverterULong.allocationSize(value.`pending`)
-    )
-
-    override fun write(value: FlushResult, buf: ByteBuffer) {
-            FfiConverterULong.write(value.`uploaded`, buf)
-            FfiConverterULong.write(value.`batches`, buf)
-            FfiConverterULong.write(value.`pending`, buf)
     }
 }
 
@@ -4749,474 +4581,6 @@ public object FfiConverterTypeLatLon: FfiConverterRustBuffer<LatLon> {
 
 
 
-/**
- * One accepted fix as the app sees it, after the filter and the privacy zones.
- */
-data class Location (
-    /**
-     * The fix's sequence number in its queue (what the server stores it under).
-     */
-    var `seq`: kotlin.ULong
-    , 
-    var `timeMs`: kotlin.Long
-    , 
-    /**
-     * The position as stored (the zone's centre when a privacy zone coarsened it).
-     */
-    var `latitude`: kotlin.Double
-    , 
-    var `longitude`: kotlin.Double
-    , 
-    var `accuracyM`: kotlin.Double
-    , 
-    /**
-     * The filter's smoothed position, when it has one.
-     */
-    var `smoothedLatitude`: kotlin.Double?
-    , 
-    var `smoothedLongitude`: kotlin.Double?
-    , 
-    var `smoothedAccuracyM`: kotlin.Double?
-    , 
-    var `speedMps`: kotlin.Double?
-    , 
-    var `bearingDeg`: kotlin.Double?
-    , 
-    var `altitudeM`: kotlin.Double?
-    , 
-    var `provider`: Provider
-    , 
-    var `isMock`: kotlin.Boolean
-    , 
-    var `motionState`: MotionState
-    , 
-    /**
-     * The trip running when the fix was recorded.
-     */
-    var `tripId`: kotlin.String?
-    , 
-    /**
-     * The odometer after this fix, and how far off it may be.
-     */
-    var `odometerM`: kotlin.Double
-    , 
-    var `odometerUncertaintyM`: kotlin.Double
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeLocation: FfiConverterRustBuffer<Location> {
-    override fun read(buf: ByteBuffer): Location {
-        return Location(
-            FfiConverterULong.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterOptionalDouble.read(buf),
-            FfiConverterTypeProvider.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterTypeMotionState.read(buf),
-            FfiConverterOptionalString.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: Location) = (
-            FfiConverterULong.allocationSize(value.`seq`) +
-            FfiConverterLong.allocationSize(value.`timeMs`) +
-            FfiConverterDouble.allocationSize(value.`latitude`) +
-            FfiConverterDouble.allocationSize(value.`longitude`) +
-            FfiConverterDouble.allocationSize(value.`accuracyM`) +
-            FfiConverterOptionalDouble.allocationSize(value.`smoothedLatitude`) +
-            FfiConverterOptionalDouble.allocationSize(value.`smoothedLongitude`) +
-            FfiConverterOptionalDouble.allocationSize(value.`smoothedAccuracyM`) +
-            FfiConverterOptionalDouble.allocationSize(value.`speedMps`) +
-            FfiConverterOptionalDouble.allocationSize(value.`bearingDeg`) +
-            FfiConverterOptionalDouble.allocationSize(value.`altitudeM`) +
-            FfiConverterTypeProvider.allocationSize(value.`provider`) +
-            FfiConverterBoolean.allocationSize(value.`isMock`) +
-            FfiConverterTypeMotionState.allocationSize(value.`motionState`) +
-            FfiConverterOptionalString.allocationSize(value.`tripId`) +
-            FfiConverterDouble.allocationSize(value.`odometerM`) +
-            FfiConverterDouble.allocationSize(value.`odometerUncertaintyM`)
-    )
-
-    override fun write(value: Location, buf: ByteBuffer) {
-            FfiConverterULong.write(value.`seq`, buf)
-            FfiConverterLong.write(value.`timeMs`, buf)
-            FfiConverterDouble.write(value.`latitude`, buf)
-            FfiConverterDouble.write(value.`longitude`, buf)
-            FfiConverterDouble.write(value.`accuracyM`, buf)
-            FfiConverterOptionalDouble.write(value.`smoothedLatitude`, buf)
-            FfiConverterOptionalDouble.write(value.`smoothedLongitude`, buf)
-            FfiConverterOptionalDouble.write(value.`smoothedAccuracyM`, buf)
-            FfiConverterOptionalDouble.write(value.`speedMps`, buf)
-            FfiConverterOptionalDouble.write(value.`bearingDeg`, buf)
-            FfiConverterOptionalDouble.write(value.`altitudeM`, buf)
-            FfiConverterTypeProvider.write(value.`provider`, buf)
-            FfiConverterBoolean.write(value.`isMock`, buf)
-            FfiConverterTypeMotionState.write(value.`motionState`, buf)
-            FfiConverterOptionalString.write(value.`tripId`, buf)
-            FfiConverterDouble.write(value.`odometerM`, buf)
-            FfiConverterDouble.write(value.`odometerUncertaintyM`, buf)
-    }
-}
-
-
-
-/**
- * The location permission as the platform reads it.
- */
-data class LocationAccess (
-    /**
-     * Some location permission is granted and location services are on.
-     */
-    var `granted`: kotlin.Boolean
-    , 
-    /**
-     * Precise location; false: approximate only.
-     */
-    var `precise`: kotlin.Boolean
-    , 
-    /**
-     * The OS may wake or relaunch the app in the background (Android "all the time", iOS Always).
-     */
-    var `background`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeLocationAccess: FfiConverterRustBuffer<LocationAccess> {
-    override fun read(buf: ByteBuffer): LocationAccess {
-        return LocationAccess(
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: LocationAccess) = (
-            FfiConverterBoolean.allocationSize(value.`granted`) +
-            FfiConverterBoolean.allocationSize(value.`precise`) +
-            FfiConverterBoolean.allocationSize(value.`background`)
-    )
-
-    override fun write(value: LocationAccess, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`granted`, buf)
-            FfiConverterBoolean.write(value.`precise`, buf)
-            FfiConverterBoolean.write(value.`background`, buf)
-    }
-}
-
-
-
-/**
- * The network as the platform sees it.
- */
-data class NetworkState (
-    var `connected`: kotlin.Boolean
-    , 
-    /**
-     * Wi-Fi or Ethernet rather than cellular.
-     */
-    var `unmetered`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeNetworkState: FfiConverterRustBuffer<NetworkState> {
-    override fun read(buf: ByteBuffer): NetworkState {
-        return NetworkState(
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: NetworkState) = (
-            FfiConverterBoolean.allocationSize(value.`connected`) +
-            FfiConverterBoolean.allocationSize(value.`unmetered`)
-    )
-
-    override fun write(value: NetworkState, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`connected`, buf)
-            FfiConverterBoolean.write(value.`unmetered`, buf)
-    }
-}
-
-
-
-/**
- * Distance travelled along accepted fixes, and its uncertainty (both metres).
- */
-data class OdometerReading (
-    var `meters`: kotlin.Double
-    , 
-    var `uncertaintyM`: kotlin.Double
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeOdometerReading: FfiConverterRustBuffer<OdometerReading> {
-    override fun read(buf: ByteBuffer): OdometerReading {
-        return OdometerReading(
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: OdometerReading) = (
-            FfiConverterDouble.allocationSize(value.`meters`) +
-            FfiConverterDouble.allocationSize(value.`uncertaintyM`)
-    )
-
-    override fun write(value: OdometerReading, buf: ByteBuffer) {
-            FfiConverterDouble.write(value.`meters`, buf)
-            FfiConverterDouble.write(value.`uncertaintyM`, buf)
-    }
-}
-
-
-
-/**
- * A circular region for the OS to watch (a polygon is sent as its bounding circle).
- */
-data class OsRegion (
-    var `id`: kotlin.String
-    , 
-    var `latitude`: kotlin.Double
-    , 
-    var `longitude`: kotlin.Double
-    , 
-    var `radiusM`: kotlin.Double
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeOsRegion: FfiConverterRustBuffer<OsRegion> {
-    override fun read(buf: ByteBuffer): OsRegion {
-        return OsRegion(
-            FfiConverterString.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: OsRegion) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterDouble.allocationSize(value.`latitude`) +
-            FfiConverterDouble.allocationSize(value.`longitude`) +
-            FfiConverterDouble.allocationSize(value.`radiusM`)
-    )
-
-    override fun write(value: OsRegion, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterDouble.write(value.`latitude`, buf)
-            FfiConverterDouble.write(value.`longitude`, buf)
-            FfiConverterDouble.write(value.`radiusM`, buf)
-    }
-}
-
-
-
-/**
- * Battery and power saving, as the platform sees them.
- */
-data class PowerState (
-    /**
-     * 0-100, when known.
-     */
-    var `batteryPercent`: kotlin.UByte?
-    , 
-    var `charging`: kotlin.Boolean
-    , 
-    /**
-     * Android battery saver, iOS Low Power Mode.
-     */
-    var `powerSave`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypePowerState: FfiConverterRustBuffer<PowerState> {
-    override fun read(buf: ByteBuffer): PowerState {
-        return PowerState(
-            FfiConverterOptionalUByte.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: PowerState) = (
-            FfiConverterOptionalUByte.allocationSize(value.`batteryPercent`) +
-            FfiConverterBoolean.allocationSize(value.`charging`) +
-            FfiConverterBoolean.allocationSize(value.`powerSave`)
-    )
-
-    override fun write(value: PowerState, buf: ByteBuffer) {
-            FfiConverterOptionalUByte.write(value.`batteryPercent`, buf)
-            FfiConverterBoolean.write(value.`charging`, buf)
-            FfiConverterBoolean.write(value.`powerSave`, buf)
-    }
-}
-
-
-
-/**
- * A circle the app wants kept private (a user's home).
- */
-data class PrivacyZone (
-    var `id`: kotlin.String
-    , 
-    var `latitude`: kotlin.Double
-    , 
-    var `longitude`: kotlin.Double
-    , 
-    var `radiusM`: kotlin.Double
-    , 
-    var `action`: PrivacyAction
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypePrivacyZone: FfiConverterRustBuffer<PrivacyZone> {
-    override fun read(buf: ByteBuffer): PrivacyZone {
-        return PrivacyZone(
-            FfiConverterString.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterTypePrivacyAction.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: PrivacyZone) = (
-            FfiConverterString.allocationSize(value.`id`) +
-            FfiConverterDouble.allocationSize(value.`latitude`) +
-            FfiConverterDouble.allocationSize(value.`longitude`) +
-            FfiConverterDouble.allocationSize(value.`radiusM`) +
-            FfiConverterTypePrivacyAction.allocationSize(value.`action`)
-    )
-
-    override fun write(value: PrivacyZone, buf: ByteBuffer) {
-            FfiConverterString.write(value.`id`, buf)
-            FfiConverterDouble.write(value.`latitude`, buf)
-            FfiConverterDouble.write(value.`longitude`, buf)
-            FfiConverterDouble.write(value.`radiusM`, buf)
-            FfiConverterTypePrivacyAction.write(value.`action`, buf)
-    }
-}
-
-
-
-data class ReasonCount (
-    var `reason`: kotlin.String
-    , 
-    var `count`: kotlin.ULong
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeReasonCount: FfiConverterRustBuffer<ReasonCount> {
-    override fun read(buf: ByteBuffer): ReasonCount {
-        return ReasonCount(
-            FfiConverterString.read(buf),
-            FfiConverterULong.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: ReasonCount) = (
-            FfiConverterString.allocationSize(value.`reason`) +
-            FfiConverterULong.allocationSize(value.`count`)
-    )
-
-    override fun write(value: ReasonCount, buf: ByteBuffer) {
-            FfiConverterString.write(value.`reason`, buf)
-            FfiConverterULong.write(value.`count`, buf)
-    }
-}
-
-
-
 data class RecordBatchResult (
     var `acceptedSeqs`: List<kotlin.ULong>
     , 
@@ -5260,44 +4624,6 @@ public object FfiConverterTypeRecordBatchResult: FfiConverterRustBuffer<RecordBa
 
 
 
-/**
- * The app geofences the platform layer should register with the OS now, nearest first,
- * within the OS limit (`os_max_regions` in the configuration) less the slot kept for the
- * stationary geofence of the `SamplingRequest`.
- */
-data class RegionRequest (
-    var `regions`: List<OsRegion>
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeRegionRequest: FfiConverterRustBuffer<RegionRequest> {
-    override fun read(buf: ByteBuffer): RegionRequest {
-        return RegionRequest(
-            FfiConverterSequenceTypeOsRegion.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: RegionRequest) = (
-            FfiConverterSequenceTypeOsRegion.allocationSize(value.`regions`)
-    )
-
-    override fun write(value: RegionRequest, buf: ByteBuffer) {
-            FfiConverterSequenceTypeOsRegion.write(value.`regions`, buf)
-    }
-}
-
-
-
 data class RejectedFix (
     /**
      * Position in the list passed to `record_batch`.
@@ -5334,113 +4660,6 @@ public object FfiConverterTypeRejectedFix: FfiConverterRustBuffer<RejectedFix> {
     override fun write(value: RejectedFix, buf: ByteBuffer) {
             FfiConverterUInt.write(value.`index`, buf)
             FfiConverterTypeTraceletError.write(value.`error`, buf)
-    }
-}
-
-
-
-/**
- * What the core asks the OS location API for; the platform layer applies it as given.
- */
-data class SamplingRequest (
-    var `priority`: Priority
-    , 
-    var `intervalMs`: kotlin.Long
-    , 
-    var `fastestIntervalMs`: kotlin.Long
-    , 
-    var `minDistanceM`: kotlin.Double
-    , 
-    /**
-     * The OS may hold fixes back this long and deliver them in one batch.
-     */
-    var `maxBatchDelayMs`: kotlin.Long
-    , 
-    var `stationaryGeofence`: StationaryGeofence?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSamplingRequest: FfiConverterRustBuffer<SamplingRequest> {
-    override fun read(buf: ByteBuffer): SamplingRequest {
-        return SamplingRequest(
-            FfiConverterTypePriority.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterLong.read(buf),
-            FfiConverterOptionalTypeStationaryGeofence.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: SamplingRequest) = (
-            FfiConverterTypePriority.allocationSize(value.`priority`) +
-            FfiConverterLong.allocationSize(value.`intervalMs`) +
-            FfiConverterLong.allocationSize(value.`fastestIntervalMs`) +
-            FfiConverterDouble.allocationSize(value.`minDistanceM`) +
-            FfiConverterLong.allocationSize(value.`maxBatchDelayMs`) +
-            FfiConverterOptionalTypeStationaryGeofence.allocationSize(value.`stationaryGeofence`)
-    )
-
-    override fun write(value: SamplingRequest, buf: ByteBuffer) {
-            FfiConverterTypePriority.write(value.`priority`, buf)
-            FfiConverterLong.write(value.`intervalMs`, buf)
-            FfiConverterLong.write(value.`fastestIntervalMs`, buf)
-            FfiConverterDouble.write(value.`minDistanceM`, buf)
-            FfiConverterLong.write(value.`maxBatchDelayMs`, buf)
-            FfiConverterOptionalTypeStationaryGeofence.write(value.`stationaryGeofence`, buf)
-    }
-}
-
-
-
-data class StationaryGeofence (
-    var `latitude`: kotlin.Double
-    , 
-    var `longitude`: kotlin.Double
-    , 
-    var `radiusM`: kotlin.Double
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer<StationaryGeofence> {
-    override fun read(buf: ByteBuffer): StationaryGeofence {
-        return StationaryGeofence(
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-            FfiConverterDouble.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: StationaryGeofence) = (
-            FfiConverterDouble.allocationSize(value.`latitude`) +
-            FfiConverterDouble.allocationSize(value.`longitude`) +
-            FfiConverterDouble.allocationSize(value.`radiusM`)
-    )
-
-    override fun write(value: StationaryGeofence, buf: ByteBuffer) {
-            FfiConverterDouble.write(value.`latitude`, buf)
-            FfiConverterDouble.write(value.`longitude`, buf)
-            FfiConverterDouble.write(value.`radiusM`, buf)
     }
 }
 
@@ -5613,259 +4832,6 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
 
 
 
-data class TraceletStatus (
-    var `tracking`: kotlin.Boolean
-    , 
-    var `pendingCount`: kotlin.ULong
-    , 
-    var `acceptedTotal`: kotlin.ULong
-    , 
-    var `rejectedTotal`: kotlin.ULong
-    , 
-    var `uploadedTotal`: kotlin.ULong
-    , 
-    var `uploadedBytes`: kotlin.ULong
-    , 
-    var `deadLetteredTotal`: kotlin.ULong
-    , 
-    var `evictedTotal`: kotlin.ULong
-    , 
-    var `uploadAttempts`: kotlin.ULong
-    , 
-    /**
-     * Batches whose first attempt the server answered with duplicates (`DeliveryAnomaly`).
-     */
-    var `deliveryAnomalies`: kotlin.ULong
-    , 
-    /**
-     * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
-     */
-    var `privacyDroppedTotal`: kotlin.ULong
-    , 
-    var `privacyCoarsenedTotal`: kotlin.ULong
-    , 
-    var `storageRecovered`: kotlin.Boolean
-    , 
-    var `motionState`: MotionState?
-    , 
-    var `rejectedByReason`: List<ReasonCount>
-    , 
-    var `lastUpload`: UploadOutcome?
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletStatus> {
-    override fun read(buf: ByteBuffer): TraceletStatus {
-        return TraceletStatus(
-            FfiConverterBoolean.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterULong.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterOptionalTypeMotionState.read(buf),
-            FfiConverterSequenceTypeReasonCount.read(buf),
-            FfiConverterOptionalTypeUploadOutcome.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: TraceletStatus) = (
-            FfiConverterBoolean.allocationSize(value.`tracking`) +
-            FfiConverterULong.allocationSize(value.`pendingCount`) +
-            FfiConverterULong.allocationSize(value.`acceptedTotal`) +
-            FfiConverterULong.allocationSize(value.`rejectedTotal`) +
-            FfiConverterULong.allocationSize(value.`uploadedTotal`) +
-            FfiConverterULong.allocationSize(value.`uploadedBytes`) +
-            FfiConverterULong.allocationSize(value.`deadLetteredTotal`) +
-            FfiConverterULong.allocationSize(value.`evictedTotal`) +
-            FfiConverterULong.allocationSize(value.`uploadAttempts`) +
-            FfiConverterULong.allocationSize(value.`deliveryAnomalies`) +
-            FfiConverterULong.allocationSize(value.`privacyDroppedTotal`) +
-            FfiConverterULong.allocationSize(value.`privacyCoarsenedTotal`) +
-            FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
-            FfiConverterOptionalTypeMotionState.allocationSize(value.`motionState`) +
-            FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
-            FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`)
-    )
-
-    override fun write(value: TraceletStatus, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`tracking`, buf)
-            FfiConverterULong.write(value.`pendingCount`, buf)
-            FfiConverterULong.write(value.`acceptedTotal`, buf)
-            FfiConverterULong.write(value.`rejectedTotal`, buf)
-            FfiConverterULong.write(value.`uploadedTotal`, buf)
-            FfiConverterULong.write(value.`uploadedBytes`, buf)
-            FfiConverterULong.write(value.`deadLetteredTotal`, buf)
-            FfiConverterULong.write(value.`evictedTotal`, buf)
-            FfiConverterULong.write(value.`uploadAttempts`, buf)
-            FfiConverterULong.write(value.`deliveryAnomalies`, buf)
-            FfiConverterULong.write(value.`privacyDroppedTotal`, buf)
-            FfiConverterULong.write(value.`privacyCoarsenedTotal`, buf)
-            FfiConverterBoolean.write(value.`storageRecovered`, buf)
-            FfiConverterOptionalTypeMotionState.write(value.`motionState`, buf)
-            FfiConverterSequenceTypeReasonCount.write(value.`rejectedByReason`, buf)
-            FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
-    }
-}
-
-
-
-/**
- * What the platform applies to the OS now.
- */
-data class UpdatesPlan (
-    var `request`: SamplingRequest
-    , 
-    /**
-     * Keep standard location updates running; false only when the core allows GNSS off and
-     * a wake-up source is armed.
-     */
-    var `standardUpdates`: kotlin.Boolean
-    , 
-    /**
-     * The coarse fallback replaced an idle request because nothing can wake the app.
-     */
-    var `coarseFallback`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeUpdatesPlan: FfiConverterRustBuffer<UpdatesPlan> {
-    override fun read(buf: ByteBuffer): UpdatesPlan {
-        return UpdatesPlan(
-            FfiConverterTypeSamplingRequest.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: UpdatesPlan) = (
-            FfiConverterTypeSamplingRequest.allocationSize(value.`request`) +
-            FfiConverterBoolean.allocationSize(value.`standardUpdates`) +
-            FfiConverterBoolean.allocationSize(value.`coarseFallback`)
-    )
-
-    override fun write(value: UpdatesPlan, buf: ByteBuffer) {
-            FfiConverterTypeSamplingRequest.write(value.`request`, buf)
-            FfiConverterBoolean.write(value.`standardUpdates`, buf)
-            FfiConverterBoolean.write(value.`coarseFallback`, buf)
-    }
-}
-
-
-
-/**
- * The wake-up sources the platform actually armed (accepted by the OS).
- */
-data class WakeSources (
-    var `stationaryRegion`: kotlin.Boolean
-    , 
-    var `significantMotion`: kotlin.Boolean
-    , 
-    var `significantChange`: kotlin.Boolean
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeWakeSources: FfiConverterRustBuffer<WakeSources> {
-    override fun read(buf: ByteBuffer): WakeSources {
-        return WakeSources(
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-            FfiConverterBoolean.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: WakeSources) = (
-            FfiConverterBoolean.allocationSize(value.`stationaryRegion`) +
-            FfiConverterBoolean.allocationSize(value.`significantMotion`) +
-            FfiConverterBoolean.allocationSize(value.`significantChange`)
-    )
-
-    override fun write(value: WakeSources, buf: ByteBuffer) {
-            FfiConverterBoolean.write(value.`stationaryRegion`, buf)
-            FfiConverterBoolean.write(value.`significantMotion`, buf)
-            FfiConverterBoolean.write(value.`significantChange`, buf)
-    }
-}
-
-
-
-/**
- * What the OS activity recognition reports.
- */
-
-enum class Activity {
-    
-    UNKNOWN,
-    STILL,
-    ON_FOOT,
-    BICYCLE,
-    VEHICLE;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeActivity: FfiConverterRustBuffer<Activity> {
-    override fun read(buf: ByteBuffer) = try {
-        Activity.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: Activity) = 4UL
-
-    override fun write(value: Activity, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
 
 
 /**
@@ -6022,329 +4988,6 @@ public object FfiConverterTypeGeofenceShape : FfiConverterRustBuffer<GeofenceSha
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-
-enum class GeofenceTransition {
-    
-    ENTER,
-    EXIT,
-    DWELL;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeGeofenceTransition: FfiConverterRustBuffer<GeofenceTransition> {
-    override fun read(buf: ByteBuffer) = try {
-        GeofenceTransition.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: GeofenceTransition) = 4UL
-
-    override fun write(value: GeofenceTransition, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-
-enum class MotionState {
-    
-    MOVING,
-    STOPPING,
-    STATIONARY;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeMotionState: FfiConverterRustBuffer<MotionState> {
-    override fun read(buf: ByteBuffer) = try {
-        MotionState.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: MotionState) = 4UL
-
-    override fun write(value: MotionState, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-
-enum class Priority {
-    
-    HIGH_ACCURACY,
-    BALANCED,
-    LOW_POWER,
-    PASSIVE;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypePriority: FfiConverterRustBuffer<Priority> {
-    override fun read(buf: ByteBuffer) = try {
-        Priority.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: Priority) = 4UL
-
-    override fun write(value: Priority, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-/**
- * What happens to a fix inside a privacy zone.
- */
-
-enum class PrivacyAction {
-    
-    /**
-     * Not stored, not uploaded, not handed to the app.
-     */
-    DROP,
-    /**
-     * Stored at the zone's centre, with the radius as its accuracy.
-     */
-    COARSEN;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypePrivacyAction: FfiConverterRustBuffer<PrivacyAction> {
-    override fun read(buf: ByteBuffer) = try {
-        PrivacyAction.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: PrivacyAction) = 4UL
-
-    override fun write(value: PrivacyAction, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-
-enum class Provider {
-    
-    GPS,
-    FUSED,
-    NETWORK,
-    PASSIVE,
-    UNKNOWN;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeProvider: FfiConverterRustBuffer<Provider> {
-    override fun read(buf: ByteBuffer) = try {
-        Provider.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: Provider) = 4UL
-
-    override fun write(value: Provider, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
-    }
-}
-
-
-
-
-
-/**
- * What happened to one valid fix.
- */
-sealed class RecordOutcome {
-    
-    data class Stored(
-        val `seq`: kotlin.ULong) : RecordOutcome()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The filter judged it a bad fix; `reason` is a stable short name such as "implied_speed".
-     */
-    data class Filtered(
-        val `reason`: kotlin.String) : RecordOutcome()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeRecordOutcome : FfiConverterRustBuffer<RecordOutcome>{
-    override fun read(buf: ByteBuffer): RecordOutcome {
-        return when(buf.getInt()) {
-            1 -> RecordOutcome.Stored(
-                FfiConverterULong.read(buf),
-                )
-            2 -> RecordOutcome.Filtered(
-                FfiConverterString.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: RecordOutcome): ULong = when(value) {
-        is RecordOutcome.Stored -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`seq`)
-            )
-        }
-        is RecordOutcome.Filtered -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-        }
-    }
-
-    override fun write(value: RecordOutcome, buf: ByteBuffer) {
-        when(value) {
-            is RecordOutcome.Stored -> {
-                buf.putInt(1)
-                FfiConverterULong.write(value.`seq`, buf)
-                Unit
-            }
-            is RecordOutcome.Filtered -> {
-                buf.putInt(2)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-/**
- * What the SDK records under the current permission.
- */
-
-enum class RecordingMode {
-    
-    /**
-     * Precise fixes; the motion policy decides the sampling.
-     */
-    PRECISE,
-    /**
-     * Approximate location only: coarse fixes are stored, at most one per 10 minutes; no stop
-     * detection, never GNSS.
-     */
-    APPROXIMATE,
-    /**
-     * No permission or location off: nothing can be recorded.
-     */
-    BLOCKED;
-
-    
-
-
-    companion object
-}
-
-
-/**
- * @suppress
- */
-public object FfiConverterTypeRecordingMode: FfiConverterRustBuffer<RecordingMode> {
-    override fun read(buf: ByteBuffer) = try {
-        RecordingMode.values()[buf.getInt() - 1]
-    } catch (e: IndexOutOfBoundsException) {
-        throw RuntimeException("invalid enum value, something is very wrong!!", e)
-    }
-
-    override fun allocationSize(value: RecordingMode) = 4UL
-
-    override fun write(value: RecordingMode, buf: ByteBuffer) {
-        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -6655,482 +5298,6 @@ public object FfiConverterTypeTraceletError : FfiConverterRustBuffer<TraceletExc
 
 
 
-sealed class TraceletEvent {
-    
-    data class FixAccepted(
-        val `seq`: kotlin.ULong) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class FixRejected(
-        val `reason`: kotlin.String) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class TrackingChanged(
-        val `tracking`: kotlin.Boolean) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class UploadSucceeded(
-        val `firstSeq`: kotlin.ULong, 
-        val `lastSeq`: kotlin.ULong) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class UploadFailed(
-        val `reason`: kotlin.String, 
-        val `retryInMs`: kotlin.Long) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class BatchDeadLettered(
-        val `firstSeq`: kotlin.ULong, 
-        val `lastSeq`: kotlin.ULong, 
-        val `httpStatus`: kotlin.UShort) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The server already had fixes (or events) of a batch sent for the first time: another
-     * install uses this device id and stream, or the server ignores streams. The batch was
-     * deleted as delivered, so those fixes may be missing at the server. `first_seq` and
-     * `last_seq` are 0 for a batch of events only.
-     */
-    data class DeliveryAnomaly(
-        val `firstSeq`: kotlin.ULong, 
-        val `lastSeq`: kotlin.ULong, 
-        val `duplicates`: kotlin.ULong, 
-        val `eventDuplicates`: kotlin.ULong) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class FixesEvicted(
-        val `count`: kotlin.ULong, 
-        val `reason`: kotlin.String) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class StorageRecovered(
-        val `quarantinedFile`: kotlin.String) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The filter smoothed the fix stored as `seq`; the raw position is what is stored.
-     */
-    data class FixSmoothed(
-        val `seq`: kotlin.ULong, 
-        val `latitude`: kotlin.Double, 
-        val `longitude`: kotlin.Double, 
-        val `accuracyM`: kotlin.Double) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The motion policy changed state; `reason` is a short name such as "stop_timeout".
-     */
-    data class MotionChanged(
-        val `state`: dev.tracelet.internal.MotionState, 
-        val `reason`: kotlin.String) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * Apply this request to the OS location API now.
-     */
-    data class SamplingChanged(
-        val `request`: dev.tracelet.internal.SamplingRequest) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * The device entered, left or dwelt in an app geofence, decided on the fix at `time_ms`.
-     */
-    data class Geofence(
-        val `transition`: dev.tracelet.internal.GeofenceTransition, 
-        val `id`: kotlin.String, 
-        val `timeMs`: kotlin.Long) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * Register exactly these regions with the OS now (replacing the previous ones).
-     */
-    data class RegionsChanged(
-        val `request`: dev.tracelet.internal.RegionRequest) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-    /**
-     * What the SDK records under the user's permission changed (approximate only, nothing
-     * can wake the app in the background...). Never silent.
-     */
-    data class AccessChanged(
-        val `report`: dev.tracelet.internal.AccessReport) : TraceletEvent()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEvent>{
-    override fun read(buf: ByteBuffer): TraceletEvent {
-        return when(buf.getInt()) {
-            1 -> TraceletEvent.FixAccepted(
-                FfiConverterULong.read(buf),
-                )
-            2 -> TraceletEvent.FixRejected(
-                FfiConverterString.read(buf),
-                )
-            3 -> TraceletEvent.TrackingChanged(
-                FfiConverterBoolean.read(buf),
-                )
-            4 -> TraceletEvent.UploadSucceeded(
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
-                )
-            5 -> TraceletEvent.UploadFailed(
-                FfiConverterString.read(buf),
-                FfiConverterLong.read(buf),
-                )
-            6 -> TraceletEvent.BatchDeadLettered(
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
-                FfiConverterUShort.read(buf),
-                )
-            7 -> TraceletEvent.DeliveryAnomaly(
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
-                FfiConverterULong.read(buf),
-                )
-            8 -> TraceletEvent.FixesEvicted(
-                FfiConverterULong.read(buf),
-                FfiConverterString.read(buf),
-                )
-            9 -> TraceletEvent.StorageRecovered(
-                FfiConverterString.read(buf),
-                )
-            10 -> TraceletEvent.FixSmoothed(
-                FfiConverterULong.read(buf),
-                FfiConverterDouble.read(buf),
-                FfiConverterDouble.read(buf),
-                FfiConverterDouble.read(buf),
-                )
-            11 -> TraceletEvent.MotionChanged(
-                FfiConverterTypeMotionState.read(buf),
-                FfiConverterString.read(buf),
-                )
-            12 -> TraceletEvent.SamplingChanged(
-                FfiConverterTypeSamplingRequest.read(buf),
-                )
-            13 -> TraceletEvent.Geofence(
-                FfiConverterTypeGeofenceTransition.read(buf),
-                FfiConverterString.read(buf),
-                FfiConverterLong.read(buf),
-                )
-            14 -> TraceletEvent.RegionsChanged(
-                FfiConverterTypeRegionRequest.read(buf),
-                )
-            15 -> TraceletEvent.AccessChanged(
-                FfiConverterTypeAccessReport.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: TraceletEvent): ULong = when(value) {
-        is TraceletEvent.FixAccepted -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`seq`)
-            )
-        }
-        is TraceletEvent.FixRejected -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-        }
-        is TraceletEvent.TrackingChanged -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterBoolean.allocationSize(value.`tracking`)
-            )
-        }
-        is TraceletEvent.UploadSucceeded -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`firstSeq`)
-                + FfiConverterULong.allocationSize(value.`lastSeq`)
-            )
-        }
-        is TraceletEvent.UploadFailed -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-                + FfiConverterLong.allocationSize(value.`retryInMs`)
-            )
-        }
-        is TraceletEvent.BatchDeadLettered -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`firstSeq`)
-                + FfiConverterULong.allocationSize(value.`lastSeq`)
-                + FfiConverterUShort.allocationSize(value.`httpStatus`)
-            )
-        }
-        is TraceletEvent.DeliveryAnomaly -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`firstSeq`)
-                + FfiConverterULong.allocationSize(value.`lastSeq`)
-                + FfiConverterULong.allocationSize(value.`duplicates`)
-                + FfiConverterULong.allocationSize(value.`eventDuplicates`)
-            )
-        }
-        is TraceletEvent.FixesEvicted -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`count`)
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-        }
-        is TraceletEvent.StorageRecovered -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`quarantinedFile`)
-            )
-        }
-        is TraceletEvent.FixSmoothed -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`seq`)
-                + FfiConverterDouble.allocationSize(value.`latitude`)
-                + FfiConverterDouble.allocationSize(value.`longitude`)
-                + FfiConverterDouble.allocationSize(value.`accuracyM`)
-            )
-        }
-        is TraceletEvent.MotionChanged -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeMotionState.allocationSize(value.`state`)
-                + FfiConverterString.allocationSize(value.`reason`)
-            )
-        }
-        is TraceletEvent.SamplingChanged -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeSamplingRequest.allocationSize(value.`request`)
-            )
-        }
-        is TraceletEvent.Geofence -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeGeofenceTransition.allocationSize(value.`transition`)
-                + FfiConverterString.allocationSize(value.`id`)
-                + FfiConverterLong.allocationSize(value.`timeMs`)
-            )
-        }
-        is TraceletEvent.RegionsChanged -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeRegionRequest.allocationSize(value.`request`)
-            )
-        }
-        is TraceletEvent.AccessChanged -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterTypeAccessReport.allocationSize(value.`report`)
-            )
-        }
-    }
-
-    override fun write(value: TraceletEvent, buf: ByteBuffer) {
-        when(value) {
-            is TraceletEvent.FixAccepted -> {
-                buf.putInt(1)
-                FfiConverterULong.write(value.`seq`, buf)
-                Unit
-            }
-            is TraceletEvent.FixRejected -> {
-                buf.putInt(2)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is TraceletEvent.TrackingChanged -> {
-                buf.putInt(3)
-                FfiConverterBoolean.write(value.`tracking`, buf)
-                Unit
-            }
-            is TraceletEvent.UploadSucceeded -> {
-                buf.putInt(4)
-                FfiConverterULong.write(value.`firstSeq`, buf)
-                FfiConverterULong.write(value.`lastSeq`, buf)
-                Unit
-            }
-            is TraceletEvent.UploadFailed -> {
-                buf.putInt(5)
-                FfiConverterString.write(value.`reason`, buf)
-                FfiConverterLong.write(value.`retryInMs`, buf)
-                Unit
-            }
-            is TraceletEvent.BatchDeadLettered -> {
-                buf.putInt(6)
-                FfiConverterULong.write(value.`firstSeq`, buf)
-                FfiConverterULong.write(value.`lastSeq`, buf)
-                FfiConverterUShort.write(value.`httpStatus`, buf)
-                Unit
-            }
-            is TraceletEvent.DeliveryAnomaly -> {
-                buf.putInt(7)
-                FfiConverterULong.write(value.`firstSeq`, buf)
-                FfiConverterULong.write(value.`lastSeq`, buf)
-                FfiConverterULong.write(value.`duplicates`, buf)
-                FfiConverterULong.write(value.`eventDuplicates`, buf)
-                Unit
-            }
-            is TraceletEvent.FixesEvicted -> {
-                buf.putInt(8)
-                FfiConverterULong.write(value.`count`, buf)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is TraceletEvent.StorageRecovered -> {
-                buf.putInt(9)
-                FfiConverterString.write(value.`quarantinedFile`, buf)
-                Unit
-            }
-            is TraceletEvent.FixSmoothed -> {
-                buf.putInt(10)
-                FfiConverterULong.write(value.`seq`, buf)
-                FfiConverterDouble.write(value.`latitude`, buf)
-                FfiConverterDouble.write(value.`longitude`, buf)
-                FfiConverterDouble.write(value.`accuracyM`, buf)
-                Unit
-            }
-            is TraceletEvent.MotionChanged -> {
-                buf.putInt(11)
-                FfiConverterTypeMotionState.write(value.`state`, buf)
-                FfiConverterString.write(value.`reason`, buf)
-                Unit
-            }
-            is TraceletEvent.SamplingChanged -> {
-                buf.putInt(12)
-                FfiConverterTypeSamplingRequest.write(value.`request`, buf)
-                Unit
-            }
-            is TraceletEvent.Geofence -> {
-                buf.putInt(13)
-                FfiConverterTypeGeofenceTransition.write(value.`transition`, buf)
-                FfiConverterString.write(value.`id`, buf)
-                FfiConverterLong.write(value.`timeMs`, buf)
-                Unit
-            }
-            is TraceletEvent.RegionsChanged -> {
-                buf.putInt(14)
-                FfiConverterTypeRegionRequest.write(value.`request`, buf)
-                Unit
-            }
-            is TraceletEvent.AccessChanged -> {
-                buf.putInt(15)
-                FfiConverterTypeAccessReport.write(value.`report`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
 
 
 /**
@@ -7211,161 +5378,6 @@ public object FfiConverterTypeTransportFailure : FfiConverterRustBuffer<Transpor
 
 
 
-sealed class UploadOutcome {
-    
-    data class Delivered(
-        val `fixes`: kotlin.ULong, 
-        val `atMs`: kotlin.Long) : UploadOutcome()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class Failed(
-        val `reason`: kotlin.String, 
-        val `atMs`: kotlin.Long, 
-        val `retryAtMs`: kotlin.Long) : UploadOutcome()
-        
-    {
-        
-
-        companion object
-    }
-    
-    data class DeadLettered(
-        val `httpStatus`: kotlin.UShort, 
-        val `atMs`: kotlin.Long) : UploadOutcome()
-        
-    {
-        
-
-        companion object
-    }
-    
-
-    
-
-    
-    
-
-
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeUploadOutcome : FfiConverterRustBuffer<UploadOutcome>{
-    override fun read(buf: ByteBuffer): UploadOutcome {
-        return when(buf.getInt()) {
-            1 -> UploadOutcome.Delivered(
-                FfiConverterULong.read(buf),
-                FfiConverterLong.read(buf),
-                )
-            2 -> UploadOutcome.Failed(
-                FfiConverterString.read(buf),
-                FfiConverterLong.read(buf),
-                FfiConverterLong.read(buf),
-                )
-            3 -> UploadOutcome.DeadLettered(
-                FfiConverterUShort.read(buf),
-                FfiConverterLong.read(buf),
-                )
-            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
-        }
-    }
-
-    override fun allocationSize(value: UploadOutcome): ULong = when(value) {
-        is UploadOutcome.Delivered -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterULong.allocationSize(value.`fixes`)
-                + FfiConverterLong.allocationSize(value.`atMs`)
-            )
-        }
-        is UploadOutcome.Failed -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterString.allocationSize(value.`reason`)
-                + FfiConverterLong.allocationSize(value.`atMs`)
-                + FfiConverterLong.allocationSize(value.`retryAtMs`)
-            )
-        }
-        is UploadOutcome.DeadLettered -> {
-            // Add the size for the Int that specifies the variant plus the size needed for all fields
-            (
-                4UL
-                + FfiConverterUShort.allocationSize(value.`httpStatus`)
-                + FfiConverterLong.allocationSize(value.`atMs`)
-            )
-        }
-    }
-
-    override fun write(value: UploadOutcome, buf: ByteBuffer) {
-        when(value) {
-            is UploadOutcome.Delivered -> {
-                buf.putInt(1)
-                FfiConverterULong.write(value.`fixes`, buf)
-                FfiConverterLong.write(value.`atMs`, buf)
-                Unit
-            }
-            is UploadOutcome.Failed -> {
-                buf.putInt(2)
-                FfiConverterString.write(value.`reason`, buf)
-                FfiConverterLong.write(value.`atMs`, buf)
-                FfiConverterLong.write(value.`retryAtMs`, buf)
-                Unit
-            }
-            is UploadOutcome.DeadLettered -> {
-                buf.putInt(3)
-                FfiConverterUShort.write(value.`httpStatus`, buf)
-                FfiConverterLong.write(value.`atMs`, buf)
-                Unit
-            }
-        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
-    }
-}
-
-
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalUByte: FfiConverterRustBuffer<kotlin.UByte?> {
-    override fun read(buf: ByteBuffer): kotlin.UByte? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterUByte.read(buf)
-    }
-
-    override fun allocationSize(value: kotlin.UByte?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterUByte.allocationSize(value)
-        }
-    }
-
-    override fun write(value: kotlin.UByte?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterUByte.write(value, buf)
-        }
-    }
-}
-
-
-
 
 /**
  * @suppress
@@ -7424,38 +5436,6 @@ public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
         } else {
             buf.put(1)
             FfiConverterLong.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
-    override fun read(buf: ByteBuffer): kotlin.Double? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterDouble.read(buf)
-    }
-
-    override fun allocationSize(value: kotlin.Double?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterDouble.allocationSize(value)
-        }
-    }
-
-    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterDouble.write(value, buf)
         }
     }
 }
@@ -7594,124 +5574,28 @@ public object FfiConverterOptionalTypeTraceletListener: FfiConverterRustBuffer<T
 /**
  * @suppress
  */
-public object FfiConverterOptionalTypeLocation: FfiConverterRustBuffer<Location?> {
-    override fun read(buf: ByteBuffer): Location? {
+public object FfiConverterOptionalTypeTraceletLocation: FfiConverterRustBuffer<TraceletLocation?> {
+    override fun read(buf: ByteBuffer): TraceletLocation? {
         if (buf.get().toInt() == 0) {
             return null
         }
-        return FfiConverterTypeLocation.read(buf)
+        return FfiConverterTypeTraceletLocation.read(buf)
     }
 
-    override fun allocationSize(value: Location?): ULong {
+    override fun allocationSize(value: TraceletLocation?): ULong {
         if (value == null) {
             return 1UL
         } else {
-            return 1UL + FfiConverterTypeLocation.allocationSize(value)
+            return 1UL + FfiConverterTypeTraceletLocation.allocationSize(value)
         }
     }
 
-    override fun write(value: Location?, buf: ByteBuffer) {
+    override fun write(value: TraceletLocation?, buf: ByteBuffer) {
         if (value == null) {
             buf.put(0)
         } else {
             buf.put(1)
-            FfiConverterTypeLocation.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeStationaryGeofence: FfiConverterRustBuffer<StationaryGeofence?> {
-    override fun read(buf: ByteBuffer): StationaryGeofence? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeStationaryGeofence.read(buf)
-    }
-
-    override fun allocationSize(value: StationaryGeofence?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeStationaryGeofence.allocationSize(value)
-        }
-    }
-
-    override fun write(value: StationaryGeofence?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeStationaryGeofence.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeMotionState: FfiConverterRustBuffer<MotionState?> {
-    override fun read(buf: ByteBuffer): MotionState? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeMotionState.read(buf)
-    }
-
-    override fun allocationSize(value: MotionState?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeMotionState.allocationSize(value)
-        }
-    }
-
-    override fun write(value: MotionState?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeMotionState.write(value, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterOptionalTypeUploadOutcome: FfiConverterRustBuffer<UploadOutcome?> {
-    override fun read(buf: ByteBuffer): UploadOutcome? {
-        if (buf.get().toInt() == 0) {
-            return null
-        }
-        return FfiConverterTypeUploadOutcome.read(buf)
-    }
-
-    override fun allocationSize(value: UploadOutcome?): ULong {
-        if (value == null) {
-            return 1UL
-        } else {
-            return 1UL + FfiConverterTypeUploadOutcome.allocationSize(value)
-        }
-    }
-
-    override fun write(value: UploadOutcome?, buf: ByteBuffer) {
-        if (value == null) {
-            buf.put(0)
-        } else {
-            buf.put(1)
-            FfiConverterTypeUploadOutcome.write(value, buf)
+            FfiConverterTypeTraceletLocation.write(value, buf)
         }
     }
 }
@@ -7750,34 +5634,6 @@ public object FfiConverterSequenceULong: FfiConverterRustBuffer<List<kotlin.ULon
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer<List<FilteredFix>> {
-    override fun read(buf: ByteBuffer): List<FilteredFix> {
-        val len = buf.getInt()
-        return List<FilteredFix>(len) {
-            FfiConverterTypeFilteredFix.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<FilteredFix>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeFilteredFix.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<FilteredFix>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeFilteredFix.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterSequenceTypeFix: FfiConverterRustBuffer<List<Fix>> {
     override fun read(buf: ByteBuffer): List<Fix> {
         val len = buf.getInt()
@@ -7796,6 +5652,62 @@ public object FfiConverterSequenceTypeFix: FfiConverterRustBuffer<List<Fix>> {
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeFix.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer<List<PrivacyZone>> {
+    override fun read(buf: ByteBuffer): List<PrivacyZone> {
+        val len = buf.getInt()
+        return List<PrivacyZone>(len) {
+            FfiConverterTypePrivacyZone.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<PrivacyZone>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypePrivacyZone.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<PrivacyZone>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypePrivacyZone.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeFilteredFix: FfiConverterRustBuffer<List<FilteredFix>> {
+    override fun read(buf: ByteBuffer): List<FilteredFix> {
+        val len = buf.getInt()
+        return List<FilteredFix>(len) {
+            FfiConverterTypeFilteredFix.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<FilteredFix>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeFilteredFix.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<FilteredFix>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeFilteredFix.write(it, buf)
         }
     }
 }
@@ -7890,90 +5802,6 @@ public object FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer<List<LatLon
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeOsRegion: FfiConverterRustBuffer<List<OsRegion>> {
-    override fun read(buf: ByteBuffer): List<OsRegion> {
-        val len = buf.getInt()
-        return List<OsRegion>(len) {
-            FfiConverterTypeOsRegion.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<OsRegion>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeOsRegion.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<OsRegion>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeOsRegion.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer<List<PrivacyZone>> {
-    override fun read(buf: ByteBuffer): List<PrivacyZone> {
-        val len = buf.getInt()
-        return List<PrivacyZone>(len) {
-            FfiConverterTypePrivacyZone.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<PrivacyZone>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypePrivacyZone.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<PrivacyZone>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypePrivacyZone.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer<List<ReasonCount>> {
-    override fun read(buf: ByteBuffer): List<ReasonCount> {
-        val len = buf.getInt()
-        return List<ReasonCount>(len) {
-            FfiConverterTypeReasonCount.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<ReasonCount>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeReasonCount.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<ReasonCount>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeReasonCount.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer<List<RejectedFix>> {
     override fun read(buf: ByteBuffer): List<RejectedFix> {
         val len = buf.getInt()
@@ -8034,6 +5862,40 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 

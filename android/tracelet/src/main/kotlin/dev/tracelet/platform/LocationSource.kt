@@ -9,9 +9,9 @@ import android.os.Handler
 import android.os.HandlerThread
 import dev.tracelet.TraceletClient
 import dev.tracelet.TraceletException
-import dev.tracelet.internal.Priority
-import dev.tracelet.internal.SamplingRequest
-import dev.tracelet.internal.WakeSources
+import dev.tracelet.internal.core.Priority
+import dev.tracelet.internal.core.SamplingRequest
+import dev.tracelet.internal.core.WakeSources
 import java.util.concurrent.Executor
 
 /**

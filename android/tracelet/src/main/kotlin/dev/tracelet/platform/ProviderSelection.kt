@@ -1,6 +1,6 @@
 package dev.tracelet.platform
 
-import dev.tracelet.internal.Priority
+import dev.tracelet.internal.core.Priority
 
 internal const val GPS = "gps"
 internal const val NETWORK = "network"

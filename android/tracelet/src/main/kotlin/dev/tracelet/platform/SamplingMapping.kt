@@ -1,8 +1,8 @@
 package dev.tracelet.platform
 
 import android.location.LocationRequest
-import dev.tracelet.internal.Priority
-import dev.tracelet.internal.SamplingRequest
+import dev.tracelet.internal.core.Priority
+import dev.tracelet.internal.core.SamplingRequest
 
 /**
  * The core's [SamplingRequest] in the OS's terms, with the values the OS would reject clamped.

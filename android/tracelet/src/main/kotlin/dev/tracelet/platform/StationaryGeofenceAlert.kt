@@ -7,7 +7,7 @@ import android.content.Context
 import android.content.Intent
 import android.location.LocationManager
 import dev.tracelet.Tracelet
-import dev.tracelet.internal.StationaryGeofence
+import dev.tracelet.internal.core.StationaryGeofence
 
 /**
  * The core's stationary geofence as a `LocationManager` proximity alert: while the device is
@@ -34,7 +34,7 @@ internal class StationaryGeofenceAlert(
         return try {
             // No expiration: the alert lasts until the policy moves on (or the device reboots).
             locationManager.addProximityAlert(
-                geofence.latitude, geofence.longitude, geofence.radiusM.toFloat(), -1L, pendingIntent(),
+                geofence.latitudeDeg, geofence.longitudeDeg, geofence.radiusM.toFloat(), -1L, pendingIntent(),
             )
             current = geofence
             true

@@ -1,6 +1,6 @@
 package dev.tracelet.platform
 
-import dev.tracelet.internal.Priority
+import dev.tracelet.internal.core.Priority
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Test
 

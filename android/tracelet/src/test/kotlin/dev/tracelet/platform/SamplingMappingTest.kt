@@ -1,8 +1,8 @@
 package dev.tracelet.platform
 
 import android.location.LocationRequest
-import dev.tracelet.internal.Priority
-import dev.tracelet.internal.SamplingRequest
+import dev.tracelet.internal.core.Priority
+import dev.tracelet.internal.core.SamplingRequest
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test

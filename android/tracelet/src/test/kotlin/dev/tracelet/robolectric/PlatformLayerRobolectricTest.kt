@@ -17,7 +17,7 @@ import dev.tracelet.TraceletClient
 import dev.tracelet.TraceletConfig
 import dev.tracelet.TraceletEvent
 import dev.tracelet.TraceletException
-import dev.tracelet.internal.Priority
+import dev.tracelet.internal.core.Priority
 import dev.tracelet.platform.LocationSource
 import dev.tracelet.platform.MotionTrigger
 import dev.tracelet.platform.NotificationFactory
