@@ -134,13 +134,13 @@ public final class Tracelet: Sendable {
 
     /// The app moved to the background: uploads what is pending now, while iOS still lets the
     /// app run. ``LocationTracker`` calls it on `UIApplication.didEnterBackgroundNotification`.
-    public func appDidEnterBackground() {
+    public func onAppBackground() {
         core.onAppBackground()
     }
 
     /// An activity transition (for example from `CMMotionActivityManager`). A change between
     /// still and moving is a motion change: what is queued is uploaded now.
-    public func activityChanged(_ activity: UserActivity) {
+    public func onActivity(_ activity: UserActivity) {
         core.onActivity(activity: activity)
     }
 

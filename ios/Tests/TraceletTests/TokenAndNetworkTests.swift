@@ -126,7 +126,7 @@ final class TokenAndNetworkTests: CollectorTestCase {
         let device = makeDeviceId()
         let tracelet = try makeTracelet(deviceId: device)
         try tracelet.record(walk(startMs: nowMs() - 2_000, count: 2))
-        tracelet.appDidEnterBackground()
+        tracelet.onAppBackground()
         let stored = try await awaitFixes(device: device, count: 2)
         XCTAssertEqual(stored.count, 2)
     }

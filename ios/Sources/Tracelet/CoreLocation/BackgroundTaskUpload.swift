@@ -21,7 +21,7 @@ extension Tracelet {
     @MainActor
     func uploadInBackgroundTask() {
         let backgroundTask = BackgroundTask(name: "Tracelet upload")
-        appDidEnterBackground()
+        onAppBackground()
         Task { @MainActor in
             defer { backgroundTask.end() }
             _ = try? await self.flush()

@@ -17,7 +17,7 @@ enum class RecordingMode {
 
 /**
  * What the app is told about its permission, as [TraceletEvent.AccessChanged] and
- * `Tracelet.accessReport`. [backgroundWake] is false with "while using the app": tracking runs
+ * `Tracelet.client.accessReport`. [backgroundWake] is false with "while using the app": tracking runs
  * only while the foreground service does, and after a process kill it resumes only when the app
  * is opened again.
  */

@@ -55,7 +55,7 @@ enum class GeofenceTransition {
  * The geofences the OS should watch now, nearest first (a polygon as its bounding circle),
  * within Android's limit of 100 regions less one kept for the stationary geofence. The SDK's
  * tracking service registers them by itself ([TraceletEvent.RegionsChanged]); apps with their
- * own geofencing register them and report each OS transition with `Tracelet.onRegionEvent(id)`.
+ * own geofencing register them and report each OS transition with `Tracelet.client.onRegionEvent(id)`.
  */
 data class RegionRequest(val regions: List<OsRegion>)
 

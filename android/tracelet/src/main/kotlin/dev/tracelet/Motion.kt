@@ -21,7 +21,7 @@ enum class SamplingPriority { HIGH_ACCURACY, BALANCED, LOW_POWER, PASSIVE }
  *
  * @property maxBatchDelayMillis the OS may hold fixes back this long and deliver them at once.
  * @property stationaryGeofence while stationary: the circle to watch for an exit, which should
- *   be reported with `Tracelet.onGeofenceExit()`.
+ *   be reported with `Tracelet.client.onGeofenceExit()`.
  */
 data class SamplingRequest(
     val priority: SamplingPriority,

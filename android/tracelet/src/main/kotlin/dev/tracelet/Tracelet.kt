@@ -23,12 +23,15 @@ import kotlinx.coroutines.flow.Flow
  * Tracelet.start()                                                                   // after the permission
  * ```
  *
+ * Everything else is the one [TraceletClient] API, reached as [client]:
+ * `Tracelet.client.addGeofences(...)`, `Tracelet.client.odometer()`...
+ *
  * Call [configure] in `Application.onCreate`: Android creates the application before it restarts
  * tracking after a reboot, so the SDK is ready when the system needs it.
  *
  * Connectivity and the app going to the background reach the core by themselves: the tracking
  * service follows `ConnectivityManager`, and [configure] registers for the framework's
- * "UI hidden" callback, which calls [onAppBackground].
+ * "UI hidden" callback, which uploads what is pending.
  */
 object Tracelet {
 
@@ -125,14 +128,6 @@ object Tracelet {
     val interruption: String? get() = interruptionReason
 
     /**
-     * What the SDK records under the current permission (approximate only, no background
-     * wake-ups), decided by the core; changes come as [TraceletEvent.AccessChanged].
-     *
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    val accessReport: AccessReport get() = requireRuntime().client.accessReport
-
-    /**
      * Starts tracking: the core accepts fixes and a foreground service of type `location` runs.
      * Call it from a visible activity: Android 12+ forbids starting the service from the background.
      *
@@ -177,29 +172,6 @@ object Tracelet {
         FlushScheduler.schedule(rt.context, unmeteredOnly = rt.config.uploadOnlyUnmetered)
     }
 
-    /** Uploads everything pending and returns once the server answered. */
-    suspend fun flush(): FlushResult = requireRuntime().client.flush()
-
-    /** A fresh snapshot of the tracker. */
-    val status: TraceletStatus get() = requireRuntime().client.status
-
-    /**
-     * Replaces the bearer token of the current configuration (for example after the user signed
-     * in again); a later [configure] uses the token of its own config.
-     *
-     * @throws TraceletException.InvalidConfig if the token is empty or not visible ASCII.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun setBearerToken(token: String) {
-        requireRuntime().client.setBearerToken(token)
-    }
-
-    /** See [TraceletClient.setHeaders]. @throws TraceletException.NotConfigured before [configure]. */
-    fun setHeaders(headers: Map<String, String>) = requireRuntime().client.setHeaders(headers)
-
-    /** See [TraceletClient.setParams]. @throws TraceletException.NotConfigured before [configure]. */
-    fun setParams(params: Map<String, String>) = requireRuntime().client.setParams(params)
-
     /**
      * Asked for a new token when the server answers 401, on the SDK's upload thread; `null`
      * removes it. Kept across [configure] calls, so it may be set before the first one.
@@ -211,115 +183,18 @@ object Tracelet {
     }
 
     /**
-     * Overrides what the SDK knows about the network until the next connectivity change; the
-     * tracking service reports those itself. Regaining a usable network uploads at once.
+     * The SDK's API, the same on the JVM and on Android: record, flush, status, geofences,
+     * trips, positions, odometer, privacy zones, headers... (see [TraceletClient]). Android
+     * adds only what needs a `Context` around it: [configure], [start], [stop], the permission
+     * helpers and [events]/[locations], which outlive a reconfiguration.
+     *
+     * @throws TraceletException.NotConfigured before [configure].
      */
-    fun setNetwork(connected: Boolean, unmetered: Boolean) {
-        requireRuntime().client.setNetwork(connected, unmetered)
-    }
+    val client: TraceletClient get() = requireRuntime().client
 
-    /**
-     * Uploads what is pending now, while the OS still lets the process run. Called by the SDK
-     * when the app's UI is hidden; call it yourself for other moments (say, a finished trip).
-     * Does nothing before [configure].
-     */
-    fun onAppBackground() {
+    /** The UI was hidden: upload what is pending while the OS still lets the process run. */
+    private fun onAppBackground() {
         runtime?.client?.onAppBackground()
-    }
-
-    /** An activity transition from the OS; see [TraceletClient.onActivity]. Does nothing before [configure]. */
-    fun onActivity(activity: UserActivity) {
-        runtime?.client?.onActivity(activity)
-    }
-
-    /**
-     * The device left the stationary geofence: sampling resumes at once. The SDK's proximity
-     * alert calls it; call it yourself if your app monitors the geofence
-     * ([SamplingRequest.stationaryGeofence]) another way. Does nothing before [configure].
-     */
-    fun onGeofenceExit() {
-        runtime?.client?.onGeofenceExit()
-    }
-
-    /**
-     * The OS reports that the device entered or left the app region [regionId]: sampling
-     * resumes and the next fixes decide the transition. The SDK's proximity alerts call it; call
-     * it yourself if your app watches [TraceletEvent.RegionsChanged] regions another way. Does
-     * nothing before [configure].
-     */
-    fun onRegionEvent(regionId: String) {
-        runtime?.client?.onRegionEvent(regionId)
-    }
-
-    /**
-     * Adds geofences, or replaces those with the same ids; stored, so they survive restarts.
-     * While tracking, the SDK registers the nearest ones with the OS (up to 99) and reports
-     * [TraceletEvent.GeofenceTransitioned]. See [TraceletClient.addGeofences].
-     *
-     * @throws TraceletException.InvalidGeofence if one is invalid; none was added.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun addGeofences(geofences: List<Geofence>) {
-        requireRuntime().client.addGeofences(geofences)
-    }
-
-    /**
-     * Removes the geofence [id]; false if there was none.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun removeGeofence(id: String): Boolean = requireRuntime().client.removeGeofence(id)
-
-    /** @throws TraceletException.NotConfigured before [configure]. */
-    fun removeAllGeofences() {
-        requireRuntime().client.removeAllGeofences()
-    }
-
-    /**
-     * Every geofence, in the order first added.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    val geofences: List<Geofence> get() = requireRuntime().client.geofences
-
-    /**
-     * Starts a trip: fixes carry [id] until [endTrip]; see [TraceletClient.startTrip].
-     *
-     * @throws TraceletException.InvalidMetadata for an id or metadata past the caps.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun startTrip(id: String, metadata: Map<String, String> = emptyMap()) {
-        requireRuntime().client.startTrip(id, metadata)
-    }
-
-    /**
-     * Ends the running trip and returns its id, `null` if none was running.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun endTrip(): String? = requireRuntime().client.endTrip()
-
-    /**
-     * The id of the running trip, or `null`.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    val currentTrip: String? get() = requireRuntime().client.currentTrip
-
-    /**
-     * Extras stamped on every fix recorded from now on (empty clears them).
-     *
-     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and values.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun setFixExtras(extras: Map<String, String>) {
-        requireRuntime().client.setFixExtras(extras)
-    }
-
-    /**
-     * Describes the device to the server; sent when it changes, also across restarts.
-     *
-     * @throws TraceletException.InvalidMetadata past 16 entries or 1,024 bytes of keys and values.
-     * @throws TraceletException.NotConfigured before [configure].
-     */
-    fun setDeviceMetadata(metadata: Map<String, String>) {
-        requireRuntime().client.setDeviceMetadata(metadata)
     }
 
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */
@@ -327,30 +202,6 @@ object Tracelet {
 
     /** Every accepted fix as a [TraceletLocation]; like [events], it outlives [configure]. */
     val locations: Flow<TraceletLocation> get() = hub.locations
-
-    /** See [TraceletClient.lastKnownLocation]. @throws TraceletException.NotConfigured before [configure]. */
-    fun lastKnownLocation(): TraceletLocation? = requireRuntime().client.lastKnownLocation()
-
-    /**
-     * See [TraceletClient.currentPosition]. While tracking, the running service samples as the
-     * request asks; with tracking off the cached location answers, or fixes the app records.
-     */
-    suspend fun currentPosition(
-        desiredAccuracyMeters: Double = 20.0,
-        timeoutMillis: Long = 30_000,
-        maxAgeMillis: Long = 0,
-        persist: Boolean = false,
-    ): TraceletLocation =
-        requireRuntime().client.currentPosition(desiredAccuracyMeters, timeoutMillis, maxAgeMillis, persist)
-
-    /** See [TraceletClient.odometer]. */
-    fun odometer(): OdometerReading = requireRuntime().client.odometer()
-
-    /** See [TraceletClient.resetOdometer]. */
-    fun resetOdometer(meters: Double = 0.0) = requireRuntime().client.resetOdometer(meters)
-
-    /** See [TraceletClient.setPrivacyZones]. */
-    fun setPrivacyZones(zones: List<PrivacyZone>) = requireRuntime().client.setPrivacyZones(zones)
 
     /** Where the app stands with the location permission right now. */
     fun permissionState(context: Context): PermissionState = permissionState(PermissionProbe.read(context))

@@ -110,7 +110,7 @@ class TraceletClient(
      * Stores the kept fixes of a list in one transaction and reports the invalid and the
      * filtered ones by index.
      */
-    fun recordAll(fixes: List<Fix>): RecordResult =
+    fun record(fixes: List<Fix>): RecordResult =
         translatingErrors { core.recordBatch(fixes.map { it.toFfi() }).toPublic() }
 
     /**
@@ -205,6 +205,9 @@ class TraceletClient(
      * @return false if there was no geofence with that id.
      */
     fun removeGeofence(id: String): Boolean = translatingErrors { core.removeGeofence(id) }
+
+    /** Adds one geofence, or replaces the one with its id; see [addGeofences]. */
+    fun addGeofence(geofence: Geofence): Unit = addGeofences(listOf(geofence))
 
     /** Removes every geofence; no [GeofenceTransition.EXIT] fires. */
     fun removeAllGeofences(): Unit = translatingErrors { core.removeAllGeofences() }
@@ -318,7 +321,7 @@ class TraceletClient(
     }
 
     /** Whether a [currentPosition] call waits for a fix (the service keeps sampling meanwhile). */
-    internal fun currentPositionPending(): Boolean = core.currentPositionPending()
+    fun currentPositionPending(): Boolean = core.currentPositionPending()
 
     /** Distance travelled along accepted fixes, kept across restarts, with its uncertainty. */
     fun odometer(): OdometerReading = core.odometer()

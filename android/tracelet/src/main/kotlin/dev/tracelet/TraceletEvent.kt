@@ -71,7 +71,7 @@ sealed class TraceletEvent {
 
     /**
      * The device entered, left or dwelt in the app geofence [geofenceId] (see
-     * `Tracelet.addGeofences`), decided on the accepted fix taken at [timeMillis]. A geofence's
+     * `Tracelet.client.addGeofences`), decided on the accepted fix taken at [timeMillis]. A geofence's
      * events start with [GeofenceTransition.ENTER] and alternate ENTER, EXIT; a fix whose
      * accuracy straddles the boundary decides nothing, so a device at the edge does not flap.
      * The same event is queued for the server.
@@ -86,7 +86,7 @@ sealed class TraceletEvent {
      * The core asks the OS to watch exactly these regions now, replacing the previous ones:
      * the geofences nearest the device, within the OS limit. The SDK's tracking service
      * registers them by itself; apps with their own geofencing follow it and report OS
-     * transitions with `Tracelet.onRegionEvent(id)`.
+     * transitions with `Tracelet.client.onRegionEvent(id)`.
      */
     data class RegionsChanged(val request: RegionRequest) : TraceletEvent()
 
@@ -100,7 +100,7 @@ sealed class TraceletEvent {
      * What the SDK records under the user's permission changed: approximate location only
      * (coarse fixes are stored, at most one per 10 minutes, no stop detection), or nothing can
      * wake the app in the background ("while using the app"). Also readable as
-     * `Tracelet.accessReport`.
+     * `Tracelet.client.accessReport`.
      */
     data class AccessChanged(val report: AccessReport) : TraceletEvent()
 }

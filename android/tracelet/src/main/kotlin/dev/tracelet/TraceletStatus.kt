@@ -55,7 +55,7 @@ sealed class UploadResult {
 data class FlushResult(val uploaded: Long, val batches: Long, val pending: Long)
 
 /**
- * Outcome of [TraceletClient.recordAll]: valid fixes are stored even when others are not.
+ * Outcome of [TraceletClient.record]: valid fixes are stored even when others are not.
  *
  * @property rejected invalid fixes, each with the error [TraceletClient.record] would throw.
  * @property filtered valid fixes the on-device filter dropped (see [RecordOutcome.Filtered]).

@@ -51,12 +51,12 @@ class TraceletClientTest : CollectorTestBase(storagePrefix = "tracelet-client", 
     }
 
     @Test
-    fun `recordAll stores the valid fixes and reports the invalid one by index`() = runBlocking {
+    fun `record of a list stores the valid fixes and reports the invalid one by index`() = runBlocking {
         val fixes = walk(5).toMutableList()
         fixes[2] = fixes[2].copy(accuracyMeters = -1.0)
         TraceletClient(config(collector, deviceId), storage).use { client ->
             client.start()
-            val result = client.recordAll(fixes)
+            val result = client.record(fixes)
             assertEquals(4, result.acceptedSeqs.size)
             assertEquals(listOf(2), result.rejected.map { it.index })
             assertTrue(result.rejected.single().error is TraceletException.InvalidFix)
@@ -305,13 +305,13 @@ class TraceletClientTest : CollectorTestBase(storagePrefix = "tracelet-client", 
     }
 
     @Test
-    fun `recordAll reports the filtered fix by index, apart from the invalid ones`() = runBlocking {
+    fun `record of a list reports the filtered fix by index, apart from the invalid ones`() = runBlocking {
         val fixes = walk(5).toMutableList()
         fixes[1] = fixes[1].copy(accuracyMeters = 0.0)
         fixes[3] = fixes[3].copy(latitude = fixes[3].latitude + 0.45)
         TraceletClient(config(collector, deviceId), storage).use { client ->
             client.start()
-            val result = client.recordAll(fixes)
+            val result = client.record(fixes)
             assertEquals(listOf(1L, 2L, 3L), result.acceptedSeqs)
             assertEquals(listOf(1), result.rejected.map { it.index })
             assertEquals(listOf(RecordResult.FilteredFix(3, "implied_speed")), result.filtered)

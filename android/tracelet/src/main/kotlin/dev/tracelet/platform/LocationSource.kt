@@ -17,7 +17,7 @@ import java.util.concurrent.Executor
 /**
  * Feeds the OS's positions into the core and applies the core's sampling to the OS: the core
  * decides, the OS obeys. Fixes arrive on a private thread, so the SQLite write in
- * [TraceletClient.recordAll] never runs on the main thread.
+ * [TraceletClient.record] never runs on the main thread.
  *
  * A new request is announced by the core's `SamplingChanged` event (also when no fix comes in,
  * say a stop noticed by time) and applied on this source's thread; after each batch of fixes the
@@ -86,7 +86,7 @@ internal class LocationSource(
     // API 31+: hardware batching delivers several fixes at once; store them in one transaction.
     override fun onLocationChanged(locations: List<Location>) {
         try {
-            client.recordAll(locations.map { it.toFix(sdkInt) })
+            client.record(locations.map { it.toFix(sdkInt) })
         } catch (e: TraceletException) {
             // Invalid fixes are counted by the core and reported as events; a failure here is
             // storage or shutdown, which the app sees through the event.

@@ -11,7 +11,7 @@ import dev.tracelet.internal.core.StationaryGeofence
 
 /**
  * The core's stationary geofence as a `LocationManager` proximity alert: while the device is
- * still, GNSS is off and the OS watches the circle; leaving it calls `Tracelet.onGeofenceExit()`
+ * still, GNSS is off and the OS watches the circle; leaving it calls `Tracelet.client.onGeofenceExit()`
  * through [GeofenceExitReceiver], which resumes sampling. Framework API only (no Play Services
  * geofencing). One alert at a time: setting a new circle replaces the previous one. The app's
  * own geofences are registered beside it by [AppRegionAlerts].
@@ -74,9 +74,9 @@ internal class StationaryGeofenceAlert(
 
 /**
  * Receives the proximity alerts: leaving the stationary geofence resumes sampling
- * (`Tracelet.onGeofenceExit()`; an alert also fires on entering, which means nothing there);
+ * (`Tracelet.client.onGeofenceExit()`; an alert also fires on entering, which means nothing there);
  * either transition of an app region ([LocationManagerProximityAlerts]) goes to
- * `Tracelet.onRegionEvent(id)`, and the next fixes decide the geofence event.
+ * `Tracelet.client.onRegionEvent(id)`, and the next fixes decide the geofence event.
  */
 internal class GeofenceExitReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {

@@ -93,7 +93,7 @@ class LocationConversionTest {
             CollectorProcess.start().use { collector ->
                 TraceletClient(config(collector, deviceId), storage).use { client ->
                     client.start()
-                    val result = client.recordAll(locations.map { it.toFix(sdkInt = 34) })
+                    val result = client.record(locations.map { it.toFix(sdkInt = 34) })
                     assertTrue(result.rejected.isEmpty())
                     assertEquals(20L, client.flush().uploaded)
                 }

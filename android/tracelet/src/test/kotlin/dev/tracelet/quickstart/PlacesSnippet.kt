@@ -14,8 +14,8 @@ import kotlinx.coroutines.launch
 
 // places:begin
 fun startDeliveryRound(scope: CoroutineScope) {
-    Tracelet.setDeviceMetadata(mapOf("app" to "4.2.0", "fleet" to "vans"))
-    Tracelet.addGeofences(listOf(
+    Tracelet.client.setDeviceMetadata(mapOf("app" to "4.2.0", "fleet" to "vans"))
+    Tracelet.client.addGeofences(listOf(
         Geofence(
             id = "depot",
             shape = GeofenceShape.Circle(latitude = 48.8566, longitude = 2.3522, radiusMeters = 150.0),
@@ -23,13 +23,13 @@ fun startDeliveryRound(scope: CoroutineScope) {
             dwellMillis = 5 * 60_000L,
         ),
     ))
-    Tracelet.setFixExtras(mapOf("vehicle" to "van-7"))
-    Tracelet.startTrip("round-1187", mapOf("driver" to "ann"))
+    Tracelet.client.setFixExtras(mapOf("vehicle" to "van-7"))
+    Tracelet.client.startTrip("round-1187", mapOf("driver" to "ann"))
 
     scope.launch {
         Tracelet.events.filterIsInstance<TraceletEvent.GeofenceTransitioned>().collect { event ->
             if (event.geofenceId == "depot" && event.transition == GeofenceTransition.ENTER) {
-                Tracelet.endTrip() // back at the depot
+                Tracelet.client.endTrip() // back at the depot
             }
         }
     }

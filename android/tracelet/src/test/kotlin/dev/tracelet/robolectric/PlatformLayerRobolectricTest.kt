@@ -136,7 +136,7 @@ class PlatformLayerRobolectricTest {
         } catch (e: TraceletException.ForegroundServiceRefused) {
             assertEquals("IllegalStateException", e.reason)
         }
-        assertFalse(Tracelet.status.isTracking)
+        assertFalse(Tracelet.client.status.isTracking)
     }
 
     @Test
@@ -163,7 +163,7 @@ class PlatformLayerRobolectricTest {
         // The process died; the sticky restart's startForeground() was refused (Android 12+).
         Tracelet.serviceRefused("foreground service refused: ForegroundServiceStartNotAllowedException")
         assertNotNull(Tracelet.interruption)
-        assertTrue(Tracelet.status.isTracking)
+        assertTrue(Tracelet.client.status.isTracking)
 
         configure() // the app's next launch (a new config object, the same queue)
         val intent = shadowOf(app).nextStartedService
@@ -180,7 +180,7 @@ class PlatformLayerRobolectricTest {
         grant(Manifest.permission.ACCESS_COARSE_LOCATION)
         configure()
         Tracelet.start()
-        assertEquals(AccessReport(RecordingMode.APPROXIMATE, backgroundWake = false), Tracelet.accessReport)
+        assertEquals(AccessReport(RecordingMode.APPROXIMATE, backgroundWake = false), Tracelet.client.accessReport)
         assertTrue(events.any { it is TraceletEvent.AccessChanged && it.report.mode == RecordingMode.APPROXIMATE })
         val client = checkNotNull(Tracelet.runtimeOrNull()).client
         val now = System.currentTimeMillis()
@@ -198,7 +198,7 @@ class PlatformLayerRobolectricTest {
         client.setPolicyParameter("stopping_after_ms", 0.0)
         client.setPolicyParameter("stop_timeout_ms", 1.0)
         val now = System.currentTimeMillis()
-        client.recordAll(listOf(Fix(now - 2_000, 48.137, 11.575, 5.0), Fix(now - 1_000, 48.137, 11.575, 5.0)))
+        client.record(listOf(Fix(now - 2_000, 48.137, 11.575, 5.0), Fix(now - 1_000, 48.137, 11.575, 5.0)))
         assertNotNull("not stationary", client.samplingRequest().stationaryGeofence)
 
         val trigger = FakeMotionTrigger()

@@ -127,10 +127,10 @@ class TrackingServiceRobolectricTest {
 
         // Fixes reach the core on the service's own location thread: wait for all of them.
         val deadline = System.nanoTime() + 20_000_000_000L
-        while (Tracelet.status.pendingCount < count && System.nanoTime() < deadline) Thread.sleep(20)
-        assertEquals(count.toLong(), Tracelet.status.pendingCount)
+        while (Tracelet.client.status.pendingCount < count && System.nanoTime() < deadline) Thread.sleep(20)
+        assertEquals(count.toLong(), Tracelet.client.status.pendingCount)
 
-        val flushed = runBlocking { Tracelet.flush() }
+        val flushed = runBlocking { Tracelet.client.flush() }
         assertEquals(count.toLong(), flushed.uploaded)
 
         val stored = collector.fixes(deviceId)
