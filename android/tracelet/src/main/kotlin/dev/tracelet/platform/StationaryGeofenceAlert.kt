@@ -80,8 +80,10 @@ internal class StationaryGeofenceAlert(
  */
 internal class GeofenceExitReceiver : BroadcastReceiver() {
     override fun onReceive(context: Context, intent: Intent) {
-        // Tracelet.configure ran in Application.onCreate, before any receiver.
-        dispatchProximityAlert(intent, Tracelet::onGeofenceExit, Tracelet::onRegionEvent)
+        // Tracelet.configure ran in Application.onCreate, before any receiver; without it
+        // there is no tracker to tell.
+        val client = Tracelet.runtimeOrNull()?.client ?: return
+        dispatchProximityAlert(intent, client::onGeofenceExit, client::onRegionEvent)
     }
 }
 
