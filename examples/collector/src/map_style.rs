@@ -21,7 +21,9 @@ pub enum MapStyleError {
     PlainHttpNotLoopback,
     #[error("--map-style has no host")]
     NoHost,
-    #[error("--map-style must contain {0}: it is a raster tile URL template like https://tiles.example/{{z}}/{{x}}/{{y}}.png")]
+    #[error(
+        "--map-style must contain {0}: it is a raster tile URL template like https://tiles.example/{{z}}/{{x}}/{{y}}.png"
+    )]
     MissingPlaceholder(&'static str),
     #[error("--map-style must not contain spaces, quotes, angle brackets or control characters")]
     ForbiddenCharacter,
@@ -30,10 +32,9 @@ pub enum MapStyleError {
 impl MapStyle {
     /// Checks a tile URL template: https (or http to loopback), a host, `{z}`, `{x}`, `{y}`.
     pub fn parse(url: &str) -> Result<MapStyle, MapStyleError> {
-        if url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
-        {
+        if url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`')
+        }) {
             return Err(MapStyleError::ForbiddenCharacter);
         }
         let (plain, rest) = if let Some(rest) = url.strip_prefix("https://") {
@@ -87,7 +88,8 @@ fn host_of(authority: &str) -> &str {
 }
 
 fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -103,7 +105,10 @@ mod tests {
             "http://localhost/{z}/{x}/{y}.png",
             "http://[::1]:9000/tiles/{z}/{x}/{y}.png",
         ] {
-            assert_eq!(MapStyle::parse(url).map(|s| s.url().to_owned()), Ok(url.to_owned()));
+            assert_eq!(
+                MapStyle::parse(url).map(|s| s.url().to_owned()),
+                Ok(url.to_owned())
+            );
         }
     }
 
@@ -112,13 +117,31 @@ mod tests {
         let cases = [
             ("ftp://tiles.example/{z}/{x}/{y}.png", MapStyleError::Scheme),
             ("tiles.example/{z}/{x}/{y}.png", MapStyleError::Scheme),
-            ("http://tiles.example/{z}/{x}/{y}.png", MapStyleError::PlainHttpNotLoopback),
-            ("http://127.0.0.1.example/{z}/{x}/{y}.png", MapStyleError::PlainHttpNotLoopback),
+            (
+                "http://tiles.example/{z}/{x}/{y}.png",
+                MapStyleError::PlainHttpNotLoopback,
+            ),
+            (
+                "http://127.0.0.1.example/{z}/{x}/{y}.png",
+                MapStyleError::PlainHttpNotLoopback,
+            ),
             ("https:///{z}/{x}/{y}.png", MapStyleError::NoHost),
-            ("https://tiles.example/{z}/{x}.png", MapStyleError::MissingPlaceholder("{y}")),
-            ("https://tiles.example/style.json", MapStyleError::MissingPlaceholder("{z}")),
-            ("https://tiles.example/{z}/{x}/{y}.png\"><script>", MapStyleError::ForbiddenCharacter),
-            ("https://tiles.example/{z}/{x}/{y}.png x", MapStyleError::ForbiddenCharacter),
+            (
+                "https://tiles.example/{z}/{x}.png",
+                MapStyleError::MissingPlaceholder("{y}"),
+            ),
+            (
+                "https://tiles.example/style.json",
+                MapStyleError::MissingPlaceholder("{z}"),
+            ),
+            (
+                "https://tiles.example/{z}/{x}/{y}.png\"><script>",
+                MapStyleError::ForbiddenCharacter,
+            ),
+            (
+                "https://tiles.example/{z}/{x}/{y}.png x",
+                MapStyleError::ForbiddenCharacter,
+            ),
         ];
         for (url, expected) in cases {
             assert_eq!(MapStyle::parse(url), Err(expected), "{url}");

@@ -136,7 +136,10 @@ pub async fn map_page(
 /// One of [`SCRIPTS`]: static code, served without the read token.
 pub fn script(source: &'static str) -> Response {
     (
-        [(header::CONTENT_TYPE, JS), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, JS),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         source,
     )
         .into_response()

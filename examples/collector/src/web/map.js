@@ -15,7 +15,8 @@ const TILE_TIMEOUT_MS = 8000;
 
 const mapElement = document.getElementById("map");
 const note = document.getElementById("basemap-note");
-const map = L.map(mapElement, { minZoom: 1, worldCopyJump: true }).setView([20, 0], 2);
+// A fixed zoom range: the clusterer needs one even when no tile layer sets it.
+const map = L.map(mapElement, { minZoom: 1, maxZoom: 19, worldCopyJump: true }).setView([20, 0], 2);
 L.control.scale({ imperial: false }).addTo(map);
 
 let view = "tracks";
