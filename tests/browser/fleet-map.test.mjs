@@ -38,6 +38,8 @@ let tileRequests = 0;
 let browser;
 let page;
 let requested;
+/** Uncaught exceptions in the page. */
+const pageErrors = [];
 let seededPositions;
 
 const deviceName = (i) => `fleet-${String(i).padStart(5, "0")}`;
@@ -106,6 +108,7 @@ async function startCollector(tilePort) {
     let buffered = "";
     const timer = setTimeout(() => reject(new Error("the collector printed no address")), DEADLINE_MS);
     collector.on("error", reject);
+    collector.on("exit", (code) => reject(new Error(`the collector exited early (${code}); see fleet-collector.log`)));
     collector.stdout.on("data", (chunk) => {
       log.write(chunk);
       buffered += chunk.toString();
@@ -136,7 +139,10 @@ describe(`fleet view with ${DEVICES} devices`, () => {
     console.log(`seeded ${DEVICES} devices through POST /v1/batches in ${Date.now() - seedStart} ms`);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    page.on("pageerror", (e) => {
+      pageErrors.push(e.message);
+      console.error(`page error: ${e.message}`);
+    });
     requested = recordRequests(page);
     // Long tasks (main thread busy for more than 50 ms) from the first script on.
     await page.addInitScript(() => {
@@ -210,7 +216,7 @@ describe(`fleet view with ${DEVICES} devices`, () => {
   it("moves a device's marker and adds a new device as the live stream delivers them", async () => {
     const batches = async () => Number(await page.$eval("#map", (m) => m.dataset.liveBatches));
     const before = await batches();
-    const moved = deviceName(4321);
+    const moved = deviceName(Math.floor(DEVICES * 0.4321));
     const to = { la: 47.5123457, lo: 8.7654321 };
     await postBatch(moved, 3, [{ t: T0 + 3_600_000, ...to, ac: 5.0 }]);
     await postBatch("fleet-newcomer", 1, [{ t: T0 + 3_600_000, la: 47.35, lo: 8.55, ac: 5.0 }]);
@@ -235,5 +241,9 @@ describe(`fleet view with ${DEVICES} devices`, () => {
     const answer = await fetch(`${base}/v1/fleet?limit=1`, { headers: { Authorization: `Bearer ${READ_TOKEN}` } });
     assert.equal(answer.status, 200);
     assert.deepEqual(offLoopback(requested), []);
+  });
+
+  it("raised no script error in the page", () => {
+    assert.deepEqual(pageErrors, []);
   });
 });

@@ -33,6 +33,8 @@ let browser;
 let page;
 /** Every URL the page requested. */
 let requested;
+/** Uncaught exceptions in the page. */
+const pageErrors = [];
 
 /** Starts the demo slowly enough to watch and resolves with the map URL it prints. */
 async function startDemo() {
@@ -76,7 +78,10 @@ describe("live map", () => {
     readAuth = { headers: { Authorization: `Bearer ${new URL(mapUrl).searchParams.get("access_token")}` } };
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+    page.on("pageerror", (e) => {
+      pageErrors.push(e.message);
+      console.error(`page error: ${e.message}`);
+    });
     requested = recordRequests(page);
     await page.goto(mapUrl);
   });
@@ -258,5 +263,9 @@ describe("live map", () => {
   it("requests nothing outside loopback: libraries are embedded, tiles only from --map-style", () => {
     assert.ok(requested.some((url) => url.includes("/map/vendor/leaflet/leaflet.js")));
     assert.deepEqual(offLoopback(requested), []);
+  });
+
+  it("raised no script error in the page", () => {
+    assert.deepEqual(pageErrors, []);
   });
 });

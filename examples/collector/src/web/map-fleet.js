@@ -100,7 +100,13 @@ export class Fleet {
     this.flush();
     const entry = this.devices.get(name);
     if (!entry) return null;
-    this.layer.zoomToShowLayer(entry.marker, () => entry.marker.openPopup());
+    const show = () => this.layer.zoomToShowLayer(entry.marker, () => entry.marker.openPopup());
+    try {
+      show();
+    } catch {
+      // The marker is still waiting for its chunk to be clustered: try once more after it.
+      setTimeout(show, 500);
+    }
     return entry.point;
   }
 }

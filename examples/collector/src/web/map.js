@@ -66,8 +66,9 @@ function startBasemap() {
   const tiles = L.tileLayer(url, { attribution: asText(meta("tracelet-map-attribution")), maxZoom: 19 });
   const fallBack = () => {
     if (loaded > 0 || mapElement.dataset.basemap === "fallback") return;
-    map.removeLayer(tiles);
     setBasemap("fallback", "Map tiles unreachable: drawn to scale without streets");
+    // Not from inside the tile layer's own event: Leaflet still uses the layer's map after it.
+    setTimeout(() => map.removeLayer(tiles));
   };
   tiles.on("tileload", () => {
     loaded++;
