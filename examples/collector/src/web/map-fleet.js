@@ -3,27 +3,42 @@
 // created and moved in batches, once per frame, and clustered in chunks that leave the page
 // free to answer in between.
 
-import { fmtTime, tag } from "./map-tracks.js";
+import { fmtTime } from "./map-tracks.js";
 
 const ICON = L.divIcon({ className: "fleet-marker", iconSize: [12, 12] });
 
 export class Fleet {
   /**
    * `onShowTrack(name)` is called when the user asks for a device's track from its popup;
-   * `onClustered()` once every marker added so far is clustered.
+   * `onClustered()` each time every marker added so far is clustered on `map`.
    */
-  constructor(onShowTrack, onClustered) {
+  constructor(map, onShowTrack, onClustered) {
+    this.map = map;
     this.onShowTrack = onShowTrack;
+    // Chunked additions still running; the clusterer reports progress only while on the map.
+    this.clustering = 0;
     this.layer = L.markerClusterGroup({
       chunkedLoading: true,
       showCoverageOnHover: false,
       spiderfyOnMaxZoom: true,
       chunkProgress: (processed, total) => {
-        if (processed === total) onClustered();
+        if (processed !== total) return;
+        this.clustering = Math.max(0, this.clustering - 1);
+        if (this.clustering === 0 && this.pending.size === 0) onClustered();
       },
     });
     this.devices = new Map(); // name -> { name, point, marker }
+    this.byMarker = new WeakMap(); // marker -> entry
     this.pending = new Set();
+    // One listener and one popup for all markers, not one each: there may be 10,000.
+    map.on("layeradd", (e) => {
+      const entry = this.byMarker.get(e.layer);
+      if (entry) this.tagElement(entry);
+    });
+    this.layer.on("click", (e) => {
+      const entry = this.byMarker.get(e.layer);
+      if (entry) this.openPopup(entry);
+    });
   }
 
   get size() {
@@ -62,27 +77,43 @@ export class Fleet {
       const markers = moved.map((e) => e.marker);
       this.layer.removeLayers(markers);
       for (const e of moved) this.place(e);
-      this.layer.addLayers(markers);
+      this.addLayers(markers);
     }
     if (added.length) {
       for (const e of added) {
         e.marker = L.marker([e.point.la, e.point.lo], { icon: ICON, keyboard: false, title: e.name });
-        e.marker.bindPopup(() => this.popup(e));
-        this.place(e);
+        this.byMarker.set(e.marker, e);
       }
-      this.layer.addLayers(added.map((e) => e.marker));
+      this.addLayers(added.map((e) => e.marker));
     }
+  }
+
+  addLayers(markers) {
+    if (this.map.hasLayer(this.layer)) this.clustering++;
+    this.layer.addLayers(markers);
   }
 
   place(e) {
     e.marker.setLatLng([e.point.la, e.point.lo]);
-    tag(e.marker, {
-      "data-device": e.name, "data-seq": e.point.seq, "data-t": e.point.t,
-      "data-lat": e.point.la, "data-lon": e.point.lo,
-    });
+    this.tagElement(e);
   }
 
-  popup(e) {
+  // The marker's element, while it is on the map, says which device it is and where.
+  tagElement(e) {
+    const element = e.marker.getElement();
+    if (!element) return;
+    element.dataset.device = e.name;
+    element.dataset.seq = String(e.point.seq);
+    element.dataset.t = String(e.point.t);
+    element.dataset.lat = String(e.point.la);
+    element.dataset.lon = String(e.point.lo);
+  }
+
+  openPopup(e) {
+    L.popup({ offset: [0, -4] }).setLatLng(e.marker.getLatLng()).setContent(this.popupContent(e)).openOn(this.map);
+  }
+
+  popupContent(e) {
     const box = document.createElement("div");
     box.className = "fleet-popup";
     box.dataset.device = e.name;
@@ -100,7 +131,7 @@ export class Fleet {
     this.flush();
     const entry = this.devices.get(name);
     if (!entry) return null;
-    const show = () => this.layer.zoomToShowLayer(entry.marker, () => entry.marker.openPopup());
+    const show = () => this.layer.zoomToShowLayer(entry.marker, () => this.openPopup(entry));
     try {
       show();
     } catch {

@@ -30,11 +30,12 @@ const fitted = { tracks: null, fleet: null };
 const tracks = new Tracks(map, document.getElementById("devices"), (latLngs) => {
   for (const ll of latLngs) bounds.tracks.extend(ll);
 });
-const fleet = new Fleet(showTrack, () => {
+const fleet = new Fleet(map, showTrack, () => {
   if (fleetLoaded && !mapElement.dataset.fleetRenderedMs) {
-    requestAnimationFrame(() => {
+    // After the next frame has been painted.
+    requestAnimationFrame(() => setTimeout(() => {
       mapElement.dataset.fleetRenderedMs = String(Math.round(performance.now()));
-    });
+    }));
   }
 });
 tracks.layer.addTo(map);
@@ -97,7 +98,8 @@ function queueDraw() {
 
 function draw() {
   const drawn = tracks.draw();
-  fleet.flush();
+  // The first fleet is clustered in one go, once all its pages are in.
+  if (fleetLoaded) fleet.flush();
   mapElement.dataset.totalPoints = String(drawn.points);
   mapElement.dataset.totalEvents = String(drawn.events);
   mapElement.dataset.fleetDevices = String(fleet.size);
@@ -159,8 +161,10 @@ async function getJson(url) {
   return response.json();
 }
 
-// The latest position of every device, in a few pages.
-async function loadFleet() {
+// The latest position of every device, in a few pages, clustered once all are in (clustering
+// page by page costs more than waiting for the next page). `onFirstPage(more)` hears whether
+// more pages follow.
+async function loadFleet(onFirstPage) {
   let after = null;
   for (;;) {
     const q = after === null ? "" : `&after=${encodeURIComponent(after)}`;
@@ -170,6 +174,7 @@ async function loadFleet() {
       const moved = fleet.update(entry.device, [entry]);
       if (moved) bounds.fleet.extend([moved.la, moved.lo]);
     }
+    if (after === null) onFirstPage(Boolean(page.next));
     if (!page.next) return;
     after = page.next;
   }
@@ -220,10 +225,12 @@ async function loadEvents(name) {
 // The fleet first (a few requests, whatever its size); then the tracks of every device when
 // the fleet is small, else of the devices already picked.
 async function loadAll(first) {
-  await loadFleet();
+  await loadFleet((more) => {
+    if (more || fleet.size > AUTO_TRACK_LIMIT) autoTrack = false;
+    if (first && !autoTrack) setView("fleet");
+  });
   fleetLoaded = true;
   if (fleet.size > AUTO_TRACK_LIMIT) autoTrack = false;
-  if (first && !autoTrack) setView("fleet");
   queueDraw();
   if (autoTrack) {
     for (const { device: name, metadata } of await allDevices()) {
