@@ -15,17 +15,19 @@ pub struct MapStyle {
 /// Why a `--map-style` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MapStyleError {
-    #[error("--map-style must start with https:// (http:// only for a loopback tile server)")]
+    #[error("a map style must start with https:// (http:// only for a loopback tile server)")]
     Scheme,
-    #[error("--map-style: plain http:// is only allowed to a loopback host; use https://")]
+    #[error("plain http:// is only allowed to a loopback tile server; use https://")]
     PlainHttpNotLoopback,
-    #[error("--map-style has no host")]
+    #[error("the map style URL has no host")]
     NoHost,
     #[error(
-        "--map-style must contain {0}: it is a raster tile URL template like https://tiles.example/{{z}}/{{x}}/{{y}}.png"
+        "the map style must contain {0}: it is a raster tile URL template like https://tiles.example/{{z}}/{{x}}/{{y}}.png"
     )]
     MissingPlaceholder(&'static str),
-    #[error("--map-style must not contain spaces, quotes, angle brackets or control characters")]
+    #[error(
+        "the map style URL must not contain spaces, quotes, angle brackets or control characters"
+    )]
     ForbiddenCharacter,
 }
 
