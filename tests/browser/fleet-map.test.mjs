@@ -234,6 +234,17 @@ describe(`fleet view with ${DEVICES} devices`, () => {
     await page.screenshot({ path: path.join(outDir, "fleet-map-found.png") });
   });
 
+  it("loads a picked device's track from its popup into the tracks view", async () => {
+    const picked = deviceName(Math.floor(DEVICES * 0.4321));
+    await page.click(`.fleet-popup[data-device="${picked}"] button`);
+    const points = await eventually(`the track of ${picked}`, () =>
+      page.$eval(`#map path.track[data-device="${picked}"]`, (t) => Number(t.dataset.points)).catch(() => null));
+    assert.equal(points, 3, "the two seeded fixes and the one posted live");
+    assert.equal(await page.$eval("#map", (m) => m.dataset.view), "tracks");
+    assert.equal(await page.$eval(`#map path.latest[data-device="${picked}"]`, (m) => Number(m.dataset.seq)), 3);
+    assert.equal((await page.$$("#map path.track")).length, 1, "only the picked device's track is loaded");
+  });
+
   it("keeps the read API and the map behind the read token, and fetches nothing outside loopback", async () => {
     assert.equal((await fetch(`${base}/v1/fleet`)).status, 401);
     assert.equal((await fetch(`${base}/map`)).status, 401);
