@@ -242,6 +242,8 @@ describe("live map", () => {
     // Find each device (zooming it out of its cluster): its marker sits where GET /latest
     // says (fetched after, so it may be newer: then wait for the stream to bring it).
     for (const device of withFixes) {
+      await page.fill("#find-device", device);
+      await page.press("#find-device", "Enter");
       let last;
       let misses = 0;
       await eventually(`the fleet marker of ${device} to match /latest`, async () => {
@@ -250,7 +252,7 @@ describe("live map", () => {
           .catch(() => null);
         // Find it (again, now and then: a replayed device may drive out of the view; the
         // map's pan to it takes a moment, so not on every miss).
-        if (!marker && misses++ % 3 === 0) {
+        if (!marker && ++misses % 3 === 0) {
           await page.fill("#find-device", device);
           await page.press("#find-device", "Enter");
         }
