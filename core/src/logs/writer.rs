@@ -9,7 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::thread::ThreadId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ const OFF: u8 = 0;
 
 enum Message {
     Record(StoredLog),
-    SetSink(Option<Arc<dyn LogSink>>),
+    SetSink(Option<Arc<dyn LogSink>>, LogLevel),
     SetConfig(LogConfig),
     /// Answered once everything sent before it is stored.
     Flush(SyncSender<()>),
@@ -49,6 +50,7 @@ pub(crate) struct LogHub {
     sink_level: AtomicU8,
     sender: Mutex<Option<SyncSender<Message>>>,
     finished: Mutex<Receiver<()>>,
+    writer: ThreadId,
     dropped: AtomicU64,
 }
 
@@ -64,7 +66,7 @@ impl LogHub {
         let (sender, receiver) = sync_channel(CHANNEL_RECORDS);
         let (finished_tx, finished) = std::sync::mpsc::channel();
         let writer_steady = Arc::clone(&steady);
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name("tracelet-log".into())
             .stack_size(WRITER_STACK_BYTES)
             .spawn(move || {
@@ -72,6 +74,7 @@ impl LogHub {
                     table,
                     config,
                     sink: None,
+                    sink_level: LogLevel::Info,
                     steady: writer_steady,
                 }
                 .run(&receiver);
@@ -85,6 +88,7 @@ impl LogHub {
             sink_level: AtomicU8::new(OFF),
             sender: Mutex::new(Some(sender)),
             finished: Mutex::new(finished),
+            writer: writer.thread().id(),
             dropped: AtomicU64::new(0),
         });
         super::router::register(&hub);
@@ -115,11 +119,8 @@ impl LogHub {
             },
             steady_ms: self.steady.now_ms(),
         };
-        match self.try_send(Message::Record(stored)) {
-            Ok(()) => {}
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        if self.try_send(Message::Record(stored)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -130,7 +131,7 @@ impl LogHub {
 
     pub(crate) fn set_sink(&self, sink: Option<Arc<dyn LogSink>>, level: LogLevel) {
         let code = if sink.is_some() { level.code() } else { OFF };
-        let _ = self.send(Message::SetSink(sink));
+        let _ = self.send(Message::SetSink(sink, level));
         self.sink_level.store(code, Ordering::Relaxed);
         super::router::refresh_max_level();
     }
@@ -184,9 +185,10 @@ impl Drop for LogHub {
     fn drop(&mut self) {
         super::router::refresh_max_level();
         lock(&self.sender).take();
-        let finished = lock(&self.finished).recv_timeout(SHUTDOWN_DEADLINE);
-        if let Err(RecvTimeoutError::Timeout) = finished {
-            // The writer ends on its own once its sink returns.
+        // Never wait for itself: an app sink holding the last reference to its tracker drops
+        // it on the writer. Past the deadline the writer ends on its own once its sink returns.
+        if std::thread::current().id() != self.writer {
+            let _ = lock(&self.finished).recv_timeout(SHUTDOWN_DEADLINE);
         }
     }
 }
@@ -195,6 +197,7 @@ struct Writer {
     table: LogTable,
     config: LogConfig,
     sink: Option<Arc<dyn LogSink>>,
+    sink_level: LogLevel,
     steady: Arc<SteadyClock>,
 }
 
@@ -237,7 +240,9 @@ impl Writer {
         }
         if let Some(sink) = &self.sink {
             for stored in batch.drain(..) {
-                sink.on_log(stored.record);
+                if stored.record.level <= self.sink_level {
+                    sink.on_log(stored.record);
+                }
             }
         }
         batch.clear();
@@ -246,7 +251,10 @@ impl Writer {
     fn handle(&mut self, message: Message) {
         match message {
             Message::Record(_) => {}
-            Message::SetSink(sink) => self.sink = sink,
+            Message::SetSink(sink, level) => {
+                self.sink = sink;
+                self.sink_level = level;
+            }
             Message::SetConfig(config) => {
                 self.config = config;
                 let _ = self.table.evict(&self.config, self.steady.now_ms());
