@@ -32,7 +32,7 @@ pub struct LogRecord {
 /// The on-device log's level and bounds; past a bound the oldest records go first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct LogSettings {
-    /// Records below this level are not kept (the sink has its own level); info by default.
+    /// Records below this level are not kept (the sink has its own level).
     pub min_level: LogLevel,
     /// Bytes of messages kept (at least 16 KiB).
     #[uniffi(default = 1048576)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::export::{line, utc_timestamp};
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::config::ConfigError;
+use crate::config::{ConfigError, TrackerConfig};
 use crate::error::TrackerError;
 use crate::fix::Fix;
 use crate::geofence::Geofence;

@@ -34,8 +34,6 @@ enum Message {
     Record(StoredLog),
     SetSink(Option<Arc<dyn LogSink>>, LogLevel),
     SetConfig(LogConfig),
-    /// Answered once everything sent before it is stored.
-    Flush(SyncSender<()>),
     Read(SyncSender<Result<Vec<LogRecord>, LogError>>),
     Export(PathBuf, SyncSender<Result<u64, LogError>>),
 }
@@ -143,14 +141,8 @@ impl LogHub {
         super::router::refresh_max_level();
     }
 
-    /// Waits until every record logged before is stored (and handed to the sink).
-    pub(crate) fn flush(&self) -> Result<(), LogError> {
-        let (reply, answer) = sync_channel(1);
-        self.send(Message::Flush(reply))?;
-        answer.recv().map_err(|_| LogError::ShutDown)
-    }
-
-    /// Every stored record, oldest first, including those logged just before.
+    /// Every stored record, oldest first, including those logged just before (the writer
+    /// stores, and hands to the sink, everything sent before it answers).
     pub(crate) fn records(&self) -> Result<Vec<LogRecord>, LogError> {
         let (reply, answer) = sync_channel(1);
         self.send(Message::Read(reply))?;
@@ -258,9 +250,6 @@ impl Writer {
             Message::SetConfig(config) => {
                 self.config = config;
                 let _ = self.table.evict(&self.config, self.steady.now_ms());
-            }
-            Message::Flush(reply) => {
-                let _ = reply.send(());
             }
             Message::Read(reply) => {
                 let _ = reply.send(
