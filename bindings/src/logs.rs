@@ -155,9 +155,7 @@ impl From<core::LogError> for LogError {
     fn from(e: core::LogError) -> Self {
         let path = |p: PathBuf| p.to_string_lossy().into_owned();
         match e {
-            core::LogError::DestinationMissing(p) => {
-                LogError::DestinationMissing { path: path(p) }
-            }
+            core::LogError::DestinationMissing(p) => LogError::DestinationMissing { path: path(p) },
             core::LogError::DestinationIsDirectory(p) => {
                 LogError::DestinationIsDirectory { path: path(p) }
             }

@@ -7,8 +7,8 @@ use thiserror::Error;
 use url::Url;
 
 use crate::filter::FilterConfig;
-use crate::logs::LogConfig;
 use crate::geofence::{GeofenceConfig, IOS_MAX_REGIONS, STATIONARY_REGION_SLOTS};
+use crate::logs::LogConfig;
 use crate::policy::PolicyConfig;
 use crate::request_extras::{RequestExtras, RequestExtrasError};
 use crate::store::{StoreLimits, StreamIds};

@@ -61,8 +61,12 @@ fn tracker_with(
     status: u16,
     edit: impl FnOnce(&mut TrackerConfig),
 ) -> Tracker {
-    let mut config =
-        TrackerConfig::new("http://127.0.0.1:9/v1/batches", "dev-1", "tok", dir.to_owned());
+    let mut config = TrackerConfig::new(
+        "http://127.0.0.1:9/v1/batches",
+        "dev-1",
+        "tok",
+        dir.to_owned(),
+    );
     config.jitter_seed = Some(1);
     edit(&mut config);
     Tracker::with_transport(config, clock.clone(), Arc::new(Answering(status))).unwrap()
@@ -135,7 +139,9 @@ fn records_older_than_the_age_bound_go_by_steady_time() {
     let old = record(T0, T0, LogLevel::Warn, "old");
     // Its wall time is far in the past (a clock set back): age is by steady time only.
     let recent = record(T0 - 86_400_000, T0 + 3_000_000, LogLevel::Warn, "recent");
-    table.append(&[old, recent], &limits, T0 + 3_000_000).unwrap();
+    table
+        .append(&[old, recent], &limits, T0 + 3_000_000)
+        .unwrap();
     assert_eq!(table.all().unwrap().len(), 2);
     table.evict(&limits, T0 + 3_600_001).unwrap();
     let kept: Vec<String> = table
@@ -164,7 +170,10 @@ fn the_device_log_keeps_its_level_and_the_sink_its_own() {
     let stored = tracker.log_records().unwrap();
     // Info lines (tracking started) reach the sink but not the device log, which keeps
     // warnings and errors only.
-    assert!(stored.iter().all(|r| r.level <= LogLevel::Warn), "{stored:?}");
+    assert!(
+        stored.iter().all(|r| r.level <= LogLevel::Warn),
+        "{stored:?}"
+    );
     let seen = sink.messages();
     assert!(has(&seen, "tracking started"), "{seen:?}");
     assert!(has(&seen, "recorded fixes: 1 stored"), "{seen:?}");
@@ -217,7 +226,10 @@ fn the_log_outlives_a_restart_and_tells_of_it() {
     assert_eq!(opened.len(), 2, "{log:?}");
     assert!(opened[1].contains("resumed after a restart"), "{log:?}");
     assert!(has(&log, "tracker closing"), "{log:?}");
-    assert!(has(&log, "steady time resumed 60 s after the last mark (same boot)"));
+    assert!(has(
+        &log,
+        "steady time resumed 60 s after the last mark (same boot)"
+    ));
 }
 
 #[test]
@@ -248,14 +260,20 @@ fn uploads_failures_backoff_and_dead_letters_are_logged() {
     let log = messages(&failing);
     assert!(has(&log, "upload attempt: 1 fixes (seq 1-1)"), "{log:?}");
     assert!(
-        has(&log, "upload failed (server answered 503): attempt 1 in a row, retry in"),
+        has(
+            &log,
+            "upload failed (server answered 503): attempt 1 in a row, retry in"
+        ),
         "{log:?}"
     );
     drop(failing);
     let refusing = tracker_with(dir.path(), &clock, 400, |_| {});
     rt.block_on(refusing.flush()).unwrap();
     let log = messages(&refusing);
-    assert!(has(&log, "batch dead-lettered: the server refused it with HTTP 400"));
+    assert!(has(
+        &log,
+        "batch dead-lettered: the server refused it with HTTP 400"
+    ));
 }
 
 #[test]
@@ -320,7 +338,10 @@ fn bounds_too_small_are_refused_and_change_nothing() {
         max_age_ms: 0,
         ..LogConfig::default()
     };
-    assert_eq!(tracker.set_log_config(bad_age), Err(LogError::InvalidConfig));
+    assert_eq!(
+        tracker.set_log_config(bad_age),
+        Err(LogError::InvalidConfig)
+    );
     tracker.start().unwrap();
     assert!(has(&messages(&tracker), "tracking started"));
 }
@@ -423,7 +444,11 @@ fn a_real_day_of_tracking_logs_no_coordinate_at_any_level() {
     );
     let mut needles: Vec<String> = fixes
         .iter()
-        .flat_map(|f| renderings(f.latitude_deg).into_iter().chain(renderings(f.longitude_deg)))
+        .flat_map(|f| {
+            renderings(f.latitude_deg)
+                .into_iter()
+                .chain(renderings(f.longitude_deg))
+        })
         .collect();
     needles.sort();
     needles.dedup();

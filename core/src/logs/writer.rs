@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::thread::ThreadId;
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use super::{LogConfig, LogError, LogLevel, LogRecord, LogSink, MAX_MESSAGE_BYTES, export};
@@ -226,9 +226,7 @@ impl Writer {
             .collect();
         if !kept.is_empty() {
             // A failed write (a full disk) loses these records, never a fix: the log yields.
-            let _ = self
-                .table
-                .append(&kept, &self.config, self.steady.now_ms());
+            let _ = self.table.append(&kept, &self.config, self.steady.now_ms());
         }
         if let Some(sink) = &self.sink {
             for stored in batch.drain(..) {

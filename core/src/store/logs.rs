@@ -99,9 +99,9 @@ impl LogTable {
         let mut freed = 0u64;
         let mut last_id = None;
         {
-            let mut rows = self.conn.prepare_cached(&format!(
-                "SELECT id, {ROW_BYTES_SQL} FROM logs ORDER BY id"
-            ))?;
+            let mut rows = self
+                .conn
+                .prepare_cached(&format!("SELECT id, {ROW_BYTES_SQL} FROM logs ORDER BY id"))?;
             let mut rows = rows.query([])?;
             while let Some(row) = rows.next()? {
                 let bytes: i64 = row.get(1)?;

@@ -180,7 +180,11 @@ impl Tracker {
         log::info!(
             "tracker opened: {} fixes queued, tracking {}{}",
             store.pending_count(),
-            if tracking { "on (resumed after a restart)" } else { "off" },
+            if tracking {
+                "on (resumed after a restart)"
+            } else {
+                "off"
+            },
             match &opened.quarantined {
                 Some(_) => ", the corrupt queue file was moved aside and a new one started",
                 None => "",

@@ -62,8 +62,8 @@ pub(super) fn run(
         Err(e) => {
             log::error!("cannot start the upload runtime: {e}");
             shared.emit(Event::UploadFailed {
-            reason: format!("cannot start the upload runtime: {e}"),
-            retry_in_ms: -1,
+                reason: format!("cannot start the upload runtime: {e}"),
+                retry_in_ms: -1,
             });
         }
     }
