@@ -44,7 +44,6 @@ public enum LogError: Error, Equatable {
 
 #if canImport(os)
 /// Sends each record to the unified log (subsystem "dev.tracelet", category "sdk").
-@available(iOS 14.0, macOS 11.0, *)
 public struct OSLogSink: LogSink {
     private let logger = Logger(subsystem: "dev.tracelet", category: "sdk")
 
@@ -66,9 +65,10 @@ public struct OSLogSink: LogSink {
 /// Pass it to ``Tracelet/setLogSink(_:minLevel:)`` to restore it after attaching another.
 public func defaultLogSink() -> (any LogSink)? {
     #if canImport(os)
-    if #available(iOS 14.0, macOS 11.0, *) { return OSLogSink() }
-    #endif
+    return OSLogSink()
+    #else
     return nil
+    #endif
 }
 
 extension Tracelet {
