@@ -125,7 +125,7 @@ TRACELET_LIB_DIR="$root/target/release" TRACELET_COLLECTOR_BIN="$root/target/rel
     scripts/swift-toolchain.sh run swift test 2>&1 | tee "$out/swift.log"
 record swift "$out/swift.log" swift_counts "${PIPESTATUS[0]}"
 
-say "browser: the live map in headless Chromium (playwright-core) while tracelet-demo replays"
+say "browser: the live map in headless Chromium (playwright-core): demo replay, 10,000-device fleet, vendored libraries"
 (
     set -e
     if [ ! -x /usr/bin/chromium ]; then
@@ -134,7 +134,9 @@ say "browser: the live map in headless Chromium (playwright-core) while tracelet
     fi
     cd tests/browser
     npm install --no-audit --no-fund
-    TRACELET_DEMO_BIN="$root/target/release/tracelet-demo" node --test live-map.test.mjs
+    TRACELET_DEMO_BIN="$root/target/release/tracelet-demo" \
+        TRACELET_COLLECTOR_BIN="$root/target/release/tracelet-collector" \
+        node --test --test-concurrency=1 vendor.test.mjs live-map.test.mjs fleet-map.test.mjs
 ) 2>&1 | tee "$out/browser.log"
 record browser "$out/browser.log" browser_counts "${PIPESTATUS[0]}"
 

@@ -10,6 +10,7 @@ use tracelet_core as core;
 uniffi::setup_scaffolding!();
 
 mod http;
+mod logs;
 mod places;
 mod platform;
 mod positions;
@@ -20,6 +21,7 @@ mod platform_transport_tests;
 
 use http::ForeignTransport;
 pub use http::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportFailure};
+pub use logs::{LogError, LogLevel, LogRecord, LogSettings, LogSink};
 pub use places::{Geofence, GeofenceShape, LatLon};
 // The API's leaf types are the core's own (derived there under its `uniffi` feature): one
 // definition, no conversion.

@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::filter::FilterConfig;
 use crate::geofence::{GeofenceConfig, IOS_MAX_REGIONS, STATIONARY_REGION_SLOTS};
+use crate::logs::LogConfig;
 use crate::policy::PolicyConfig;
 use crate::request_extras::{RequestExtras, RequestExtrasError};
 use crate::store::{StoreLimits, StreamIds};
@@ -51,6 +52,9 @@ pub struct TrackerConfig {
     /// Extra fields at the batch level of every JSON body (`params`); `Tracker::set_params`
     /// replaces them later.
     pub params: Vec<(String, String)>,
+    /// The on-device log's level and bounds (`crate::logs`); `Tracker::set_log_config`
+    /// changes them later.
+    pub logs: LogConfig,
 }
 
 /// When and how much to upload. Every limit is named here rather than buried in the uploader.
@@ -125,6 +129,8 @@ pub enum ConfigError {
     BadGeofenceConfig,
     #[error("upload policy: {0}")]
     BadUploadPolicy(&'static str),
+    #[error("log bounds must allow at least 16 KiB and a positive age")]
+    BadLogConfig,
     #[error("request extras: {0}")]
     BadRequestExtras(#[from] RequestExtrasError),
 }
@@ -152,6 +158,7 @@ impl TrackerConfig {
             os_max_regions: IOS_MAX_REGIONS,
             headers: Vec::new(),
             params: Vec::new(),
+            logs: LogConfig::default(),
         }
     }
 
@@ -219,6 +226,9 @@ impl TrackerConfig {
         let limits = &self.store_limits;
         if limits.max_fixes == 0 || limits.max_age_ms <= 0 || limits.max_bytes < 64 * 1024 {
             return Err(ConfigError::BadStoreLimits);
+        }
+        if !self.logs.is_valid() {
+            return Err(ConfigError::BadLogConfig);
         }
         self.request_extras()?;
         Ok(url)

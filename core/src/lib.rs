@@ -36,6 +36,7 @@ pub mod fix;
 pub mod geodesy;
 pub mod geofence;
 pub mod location;
+pub mod logs;
 pub mod odometer;
 pub mod platform;
 pub mod policy;
@@ -65,6 +66,7 @@ pub use geofence::{
 };
 pub use geofencing::GeofenceTransition;
 pub use location::{Location, LocationListener};
+pub use logs::{LogConfig, LogError, LogLevel, LogRecord, LogSink};
 pub use odometer::{OdometerError, OdometerReading};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use policy::{

@@ -16,6 +16,7 @@ use crate::steady::Now;
 
 mod events;
 mod geofences;
+pub mod logs;
 mod streams;
 
 pub use events::{EventKind, MAX_EVENTS, QueuedEvent, StoredEvent};
@@ -90,6 +91,15 @@ const MIGRATIONS: &[&str] = &[
      );
      INSERT INTO streams (stream, first_fix_seq, first_event_seq)
         SELECT '', 1, 1 WHERE EXISTS (SELECT 1 FROM sqlite_sequence);",
+    // v5: the on-device log (`logs.rs`), bounded by size and age, oldest rows evicted first.
+    "CREATE TABLE logs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time_ms INTEGER NOT NULL,
+        steady_ms INTEGER NOT NULL,
+        level INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        message TEXT NOT NULL
+     );",
 ];
 
 /// How much the queue may hold. Past any bound the oldest fixes are evicted (and counted).

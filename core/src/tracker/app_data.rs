@@ -32,6 +32,8 @@ impl Tracker {
     /// Adds geofences, or replaces those with the same ids (their state starts over). All are
     /// validated first: if one is invalid, none is added. Persisted in one transaction.
     pub fn add_geofences(&self, fences: Vec<Geofence>) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
+        log::info!("adding {} geofences", fences.len());
         let mut geofencing = lock(&self.shared.geofencing);
         for fence in &fences {
             fence.validate()?;
@@ -54,6 +56,8 @@ impl Tracker {
     }
 
     pub fn remove_all_geofences(&self) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
+        log::info!("removing every geofence");
         let mut geofencing = lock(&self.shared.geofencing);
         lock(&self.shared.store).delete_all_geofences()?;
         geofencing.remove_all();
@@ -80,6 +84,7 @@ impl Tracker {
     /// The OS reports a region event (it may have woken the app). The OS's word is not trusted
     /// on its own: sampling resumes, and the next accurate fixes confirm or deny the transition.
     pub fn on_region_event(&self, _region_id: &str) {
+        let _log = self.shared.log_scope();
         self.on_geofence_exit();
     }
 

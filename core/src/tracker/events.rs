@@ -121,12 +121,25 @@ impl Shared {
                 // A stop is worth an upload at once (the server sees the trip end); a departure
                 // has little queued and rides with the next interval upload.
                 stopped |= state == MotionState::Stationary;
+                log::info!("motion: {state:?} ({reason:?})");
                 self.emit(Event::MotionChanged { state, reason });
                 self.remember_motion(state);
             }
             // While a position request waits, GNSS stays on; the policy's request is
             // announced again when it is answered.
             if let Some(request) = output.request.filter(|_| !self.positions_waiting()) {
+                // Never the stationary geofence's centre: only how the OS is asked to sample.
+                log::info!(
+                    "sampling: {:?}, every {} s, min distance {} m, batched up to {} s{}",
+                    request.priority,
+                    request.interval_ms / 1000,
+                    request.min_distance_m,
+                    request.max_batch_delay_ms / 1000,
+                    match &request.stationary_geofence {
+                        Some(_) => ", stationary geofence armed",
+                        None => "",
+                    }
+                );
                 self.emit(Event::SamplingChanged { request });
             }
         }

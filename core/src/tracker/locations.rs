@@ -246,6 +246,8 @@ impl Tracker {
     /// Sets the odometer to `meters` (0 to restart it). A negative or non-finite value is refused
     /// and changes nothing.
     pub fn reset_odometer(&self, meters: f64) -> Result<(), OdometerError> {
+        let _log = self.shared.log_scope();
+        log::info!("odometer reset requested: {meters} m");
         let mut odometer = lock(&self.shared.locations.odometer);
         let mut next = odometer.clone();
         next.reset(meters)?;
@@ -259,6 +261,9 @@ impl Tracker {
     /// Replaces the privacy zones (an empty list removes them). Validated as a whole: a bad zone
     /// is refused and nothing changes. Applies to fixes recorded from now on.
     pub fn set_privacy_zones(&self, zones: Vec<PrivacyZone>) -> Result<(), PrivacyZoneError> {
+        let _log = self.shared.log_scope();
+        // How many, never where.
+        log::info!("privacy zones requested: {}", zones.len());
         privacy::validate(&zones)?;
         let mut current = lock(&self.shared.locations.zones);
         lock(&self.shared.store)

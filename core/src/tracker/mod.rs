@@ -7,7 +7,7 @@
 //! never waits on the network except through the `flush` future.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
@@ -24,6 +24,7 @@ use crate::error::TrackerError;
 use crate::filter::Activity;
 use crate::geofencing::Geofencing;
 use crate::jitter::Jitter;
+use crate::logs::writer::LogHub;
 use crate::policy::{PowerState, SamplingRequest};
 use crate::request_extras::RequestExtras;
 use crate::steady::{SteadyClock, SteadyMark};
@@ -51,6 +52,7 @@ mod current_position;
 mod events;
 mod http_extras;
 mod locations;
+mod logs;
 mod outcomes;
 mod recording;
 mod schedule;
@@ -89,7 +91,11 @@ struct Worker {
 struct Shared {
     config: TrackerConfig,
     endpoint: Url,
-    steady: SteadyClock,
+    steady: Arc<SteadyClock>,
+    /// The on-device log and the app's sink (`crate::logs`).
+    logs: Arc<LogHub>,
+    /// Wall minus steady time when last looked at: a jump is a clock change (`logs.rs`).
+    wall_offset_ms: AtomicI64,
     transport: Arc<dyn Transport>,
     store: Mutex<Store>,
     state: Mutex<State>,
@@ -162,9 +168,42 @@ impl Tracker {
             .meta(META_STEADY_MARK)?
             .as_deref()
             .and_then(SteadyMark::parse);
-        let steady = SteadyClock::resume(Arc::clone(&clock), mark);
+        let steady = Arc::new(SteadyClock::resume(Arc::clone(&clock), mark));
         store.set_meta(META_STEADY_MARK, &steady.mark().render())?;
+        let logs = LogHub::start(
+            store.path(),
+            config.logs,
+            Arc::clone(&clock),
+            Arc::clone(&steady),
+        )
+        .map_err(|e| TrackerError::Storage(e.to_string()))?;
+        let _log = crate::logs::router::enter(&logs);
         let tracking = store.meta(META_TRACKING)?.as_deref() == Some("1");
+        log::info!(
+            "tracker opened: {} fixes queued, tracking {}{}",
+            store.pending_count(),
+            if tracking {
+                "on (resumed after a restart)"
+            } else {
+                "off"
+            },
+            match &opened.quarantined {
+                Some(_) => ", the corrupt queue file was moved aside and a new one started",
+                None => "",
+            }
+        );
+        if let Some(mark) = mark {
+            let resumed = steady.now_ms();
+            log::info!(
+                "steady time resumed {} s after the last mark ({})",
+                (resumed - mark.steady_ms) / 1000,
+                if clock.monotonic_ms() >= mark.monotonic_ms {
+                    "same boot"
+                } else {
+                    "after a reboot"
+                }
+            );
+        }
         let seed = config.jitter_seed.unwrap_or_else(|| clock.now_ms() as u64);
         let mut decider = Decider::new(config.policy.clone(), config.filter);
         platform_inputs::resume_motion(&store, &mut decider, tracking, steady.now_ms());
@@ -199,10 +238,13 @@ impl Tracker {
             jitter: Jitter::new(seed),
             planned_wake_ms: None,
         };
+        let wall_offset_ms = AtomicI64::new(clock.now_ms().saturating_sub(steady.now_ms()));
         let shared = Arc::new(Shared {
             config,
             endpoint,
             steady,
+            logs,
+            wall_offset_ms,
             transport,
             store: Mutex::new(store),
             state: Mutex::new(state),
@@ -268,10 +310,12 @@ impl Tracker {
 
     /// Replaces the bearer token (for example after the app signed in again).
     pub fn set_bearer_token(&self, token: String) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
         let mut probe = self.shared.config.clone();
         probe.bearer_token.clone_from(&token);
         probe.validate()?;
         lock(&self.shared.state).bearer_token = token;
+        log::info!("bearer token replaced by the app");
         self.upload_now(true);
         Ok(())
     }
@@ -279,6 +323,7 @@ impl Tracker {
     /// Begins accepting fixes, sampling as if moving until the phone is known to be still.
     /// Persisted, so a restarted app knows to resume.
     pub fn start(&self) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
         // The odometer does not count what happened while tracking was off.
         self.shared.forget_position()?;
         self.set_tracking(true)?;
@@ -290,6 +335,7 @@ impl Tracker {
 
     /// Stops accepting fixes. What is queued is still uploaded.
     pub fn stop(&self) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
         self.set_tracking(false)
     }
 
@@ -302,6 +348,7 @@ impl Tracker {
             changed
         };
         if changed {
+            log::info!("tracking {}", if tracking { "started" } else { "stopped" });
             self.shared.emit(Event::TrackingChanged { tracking });
         }
         Ok(())
@@ -309,6 +356,8 @@ impl Tracker {
 
     /// The OS reports that the phone left the stationary geofence: resume sampling at once.
     pub fn on_geofence_exit(&self) {
+        let _log = self.shared.log_scope();
+        log::info!("the OS reports leaving the stationary geofence");
         let output = lock(&self.shared.decider).geofence_exit(self.shared.steady.now_ms());
         if self.shared.apply_policy(vec![output]) {
             self.upload_now(false);
@@ -331,9 +380,20 @@ impl Tracker {
     /// Tells the tracker about the network. Regaining a usable network uploads at once,
     /// without waiting out a backoff that was caused by being offline.
     pub fn set_network(&self, network: NetworkState) {
+        let _log = self.shared.log_scope();
         let regained = {
             let mut state = lock(&self.shared.state);
             let was_usable = self.shared.network_usable(&state);
+            if state.network != network {
+                log::info!(
+                    "network: {}",
+                    match (network.connected, network.unmetered) {
+                        (false, _) => "none",
+                        (true, true) => "connected, unmetered",
+                        (true, false) => "connected, metered",
+                    }
+                );
+            }
             state.network = network;
             let usable = self.shared.network_usable(&state);
             if usable && !was_usable {
@@ -350,6 +410,8 @@ impl Tracker {
     /// stop timeout, a moving activity resumes sampling at once when stationary. When that
     /// makes the phone stationary, the queue is uploaded at once (a motion-change trigger).
     pub fn on_activity(&self, activity: Activity) {
+        let _log = self.shared.log_scope();
+        log::debug!("activity from the OS: {activity:?}");
         let output = lock(&self.shared.decider).activity(activity, self.shared.steady.now_ms());
         if self.shared.apply_policy(vec![output]) {
             self.upload_now(false);
@@ -394,6 +456,13 @@ impl Tracker {
     /// Battery level, charging and the OS's power saver. A low battery (15 % or less, not
     /// charging) or the saver switches the policy to its power-saving parameters.
     pub fn set_power(&self, power: PowerState) {
+        let _log = self.shared.log_scope();
+        log::debug!(
+            "power: battery {:?} %, charging {}, saver {}",
+            power.battery_percent,
+            power.charging,
+            power.power_save
+        );
         let output = lock(&self.shared.decider).power(power);
         self.shared.apply_policy(vec![output]);
         self.shared.wake_if_sooner();
@@ -401,9 +470,11 @@ impl Tracker {
 
     /// Overrides one policy parameter by its name (see `PolicyConfig::set`) while running.
     pub fn set_policy_parameter(&self, name: &str, value: f64) -> Result<(), TrackerError> {
+        let _log = self.shared.log_scope();
         let output = lock(&self.shared.decider)
             .set_policy_parameter(name, value)
             .ok_or(TrackerError::InvalidConfig(ConfigError::BadPolicy))?;
+        log::info!("policy parameter {name} set to {value}");
         self.shared.apply_policy(vec![output]);
         self.shared.wake_if_sooner();
         Ok(())
@@ -411,6 +482,8 @@ impl Tracker {
 
     /// The app went to the background: upload what is pending while the OS still lets us.
     pub fn on_app_background(&self) {
+        let _log = self.shared.log_scope();
+        log::debug!("app went to the background: uploading what is pending");
         self.upload_now(true);
     }
 
@@ -461,6 +534,10 @@ impl Drop for Tracker {
     /// last reference may be released inside a callback on the upload thread, or the thread may
     /// sit in a platform call that never returns; it then ends on its own.
     fn drop(&mut self) {
+        {
+            let _log = self.shared.log_scope();
+            log::info!("tracker closing");
+        }
         let _ = self.shutdown.send(true);
         self.shared.wake.notify_one();
         let Some(worker) = self.worker.take() else {

@@ -15,10 +15,18 @@ impl Tracker {
     /// `platform::approximate`); any change of what is recorded is told as
     /// [`Event::AccessChanged`], so the app never sits in a silent dead state.
     pub fn set_location_access(&self, access: LocationAccess) {
+        let _log = self.shared.log_scope();
         let report = AccessReport::of(access);
         let previous = std::mem::replace(&mut *lock(&self.shared.access), report);
         let output = lock(&self.shared.decider).set_mode(report.mode, self.shared.steady.now_ms());
         if previous != report {
+            log::info!(
+                "location permission: granted {}, precise {}, background {}: recording {:?}",
+                access.granted,
+                access.precise,
+                access.background,
+                report.mode
+            );
             self.shared.emit(Event::AccessChanged { report });
         }
         self.shared.apply_policy(vec![output]);
@@ -31,6 +39,8 @@ impl Tracker {
 
     /// Android's significant-motion sensor fired: resume sampling if stationary.
     pub fn on_significant_motion(&self) {
+        let _log = self.shared.log_scope();
+        log::info!("the OS reports significant motion");
         let output = lock(&self.shared.decider).significant_motion(self.shared.steady.now_ms());
         if self.shared.apply_policy(vec![output]) {
             self.upload_now(false);

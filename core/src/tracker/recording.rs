@@ -35,6 +35,7 @@ impl Tracker {
     /// When the write fails (a full disk), the filter, the policy and the geofences are put
     /// back as they were, so that the same fixes recorded again are judged afresh.
     pub fn record_batch(&self, fixes: Vec<Fix>) -> Result<BatchRecord, TrackerError> {
+        let _log = self.shared.log_scope();
         if !lock(&self.shared.state).status.tracking {
             if self.shared.positions_waiting() {
                 return self.record_for_position(fixes);
@@ -48,6 +49,7 @@ impl Tracker {
             Vec::new()
         };
         let now = self.shared.steady.now();
+        self.shared.notice_clock(now);
         // The decider stays locked through the append, so the filter's order is the queue's.
         let (verdicts, outcome, checkpoint_hint, policy_outputs, observed, prepared) = {
             let mut decider = lock(&self.shared.decider);
@@ -118,7 +120,9 @@ impl Tracker {
                         if let Ok((stored, _)) = lock(&self.shared.store).load_geofences() {
                             geofencing.load(stored);
                         }
-                        return Err(e.into());
+                        let error = TrackerError::from(e);
+                        log::error!("fixes not stored: {error}");
+                        return Err(error);
                     }
                 }
             };
@@ -178,7 +182,19 @@ impl Tracker {
             }
         }
         record.filtered.sort_by_key(|(index, _)| *index);
+        // The fix path's own line: suppressed at the default level, where it costs an atomic
+        // load and a compare (tracelet-bench "log cost").
+        log::debug!(
+            "recorded fixes: {} stored, {} filtered, {} invalid",
+            outcome.seqs.len(),
+            record.filtered.len(),
+            record.rejected.len()
+        );
         for &(reason, count) in &outcome.evicted {
+            log::warn!(
+                "queue limit ({}) reached: {count} oldest fixes evicted",
+                eviction_name(reason)
+            );
             self.shared.emit(Event::FixesEvicted {
                 count,
                 reason: eviction_name(reason).into(),
@@ -210,6 +226,7 @@ impl Tracker {
     /// Lets time-based decisions happen (a still phone sends no fixes). The uploader thread
     /// runs them when they fall due; a replay calls this for every simulated second.
     pub fn tick(&self) {
+        let _log = self.shared.log_scope();
         if self.shared.tick() {
             self.upload_now(false);
         }
@@ -221,6 +238,7 @@ impl Shared {
     /// an upload now (the phone stopped, a geofence fired).
     pub(super) fn tick(&self) -> bool {
         let now = self.steady.now();
+        self.notice_clock(now);
         self.expire_positions();
         let output = lock(&self.decider).tick(now.steady_ms);
         let stopped = self.apply_policy(vec![output]);

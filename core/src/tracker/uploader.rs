@@ -44,6 +44,8 @@ pub(super) fn run(
     flush_requests: mpsc::Receiver<FlushReply>,
     shutdown: watch::Receiver<bool>,
 ) {
+    // Everything this thread logs belongs to this tracker (`crate::logs::router`).
+    let _log = shared.log_scope();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_stack_size(FOREIGN_CALL_STACK_BYTES)
@@ -57,10 +59,13 @@ pub(super) fn run(
             // are left to finish on their own.
             runtime.shutdown_background();
         }
-        Err(e) => shared.emit(Event::UploadFailed {
-            reason: format!("cannot start the upload runtime: {e}"),
-            retry_in_ms: -1,
-        }),
+        Err(e) => {
+            log::error!("cannot start the upload runtime: {e}");
+            shared.emit(Event::UploadFailed {
+                reason: format!("cannot start the upload runtime: {e}"),
+                retry_in_ms: -1,
+            });
+        }
     }
 }
 
@@ -212,6 +217,10 @@ impl Shared {
             };
             if batch.body.len() > self.config.upload.max_batch_bytes && batch.fix_count() > 1 {
                 batch_limit = half(batch.fix_count());
+                log::debug!(
+                    "batch of {} bytes over the limit: splitting to {batch_limit} fixes",
+                    batch.body.len()
+                );
                 continue;
             }
             let sent_before =
@@ -232,6 +241,14 @@ impl Shared {
                 timeout: Duration::from_millis(self.config.upload.request_timeout_ms),
                 app_headers,
             };
+            log::info!(
+                "upload attempt: {} fixes (seq {}-{}), {} events, {} bytes",
+                batch.fix_count(),
+                batch.first_seq,
+                batch.last_seq,
+                outgoing.events.len(),
+                batch.body.len()
+            );
             let result = self.send(request).await;
             lock(&self.state).status.upload_attempts += 1;
             let now = self.steady.now();
@@ -247,6 +264,7 @@ impl Shared {
                 }
                 ResponseClass::TooLarge if batch.fix_count() > 1 => {
                     batch_limit = half(batch.fix_count());
+                    log::info!("server answered 413: splitting to {batch_limit} fixes");
                 }
                 ResponseClass::TooLarge => self.dead_letter(&batch, 413, now.wall_ms)?,
                 ResponseClass::Rejected => {
@@ -255,6 +273,7 @@ impl Shared {
                 }
                 // Ask the app once per round; a second 401 means the new token failed too.
                 ResponseClass::Unauthorized if !refreshed_token && self.refresh_token().await => {
+                    log::info!("server answered 401: the app's token provider gave a new token");
                     refreshed_token = true;
                 }
                 ResponseClass::Unauthorized => {
@@ -308,6 +327,7 @@ impl Shared {
     /// Moves a row that cannot be read back out of the way, so the queue never sticks on it.
     fn set_aside_unreadable(&self, seq: u64) -> Result<(), TrackerError> {
         let now_ms = self.steady.now().wall_ms;
+        log::warn!("fix {seq} cannot be read back: dead-lettered");
         lock(&self.store).dead_letter(seq, seq, 0, b"unreadable row", now_ms)?;
         lock(&self.state).status.dead_lettered_total += 1;
         self.emit(Event::BatchDeadLettered {
@@ -366,6 +386,13 @@ impl Shared {
             state.retry_at_ms = None;
             state.consecutive_failures = 0;
         }
+        log::info!(
+            "upload delivered: {} fixes (seq {}-{}), {} bytes",
+            batch.fix_count(),
+            batch.first_seq,
+            batch.last_seq,
+            batch.body.len()
+        );
         if batch.fix_count() > 0 {
             self.emit(Event::UploadSucceeded {
                 first_seq: batch.first_seq,
@@ -403,6 +430,13 @@ impl Shared {
                 at_ms: now_ms,
             });
         }
+        log::warn!(
+            "batch dead-lettered: the server refused it with HTTP {http_status}; {} fixes \
+             (seq {}-{}) set aside, never retried",
+            batch.fix_count(),
+            batch.first_seq,
+            batch.last_seq
+        );
         if batch.fix_count() > 0 {
             self.emit(Event::BatchDeadLettered {
                 first_seq: batch.first_seq,
@@ -439,6 +473,10 @@ impl Shared {
                 at_ms: now.wall_ms,
                 retry_at_ms: now.wall_ms.saturating_add(delay),
             });
+            log::warn!(
+                "upload failed ({reason}): attempt {failures} in a row, retry in {} s",
+                delay / 1000
+            );
             delay
         };
         self.emit(Event::UploadFailed {

@@ -6,13 +6,21 @@ mod cpu;
 mod enqueue;
 mod geofences;
 mod idle;
+mod logcost;
 mod memory;
 mod replay;
 mod size;
 mod wire;
 
+use std::alloc::System;
+
 use clap::Parser;
 use serde::Serialize;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+/// Counts every allocation of the process, for the log-cost figure (`logcost.rs`).
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// Measure Tracelet's size, durability throughput and wire cost.
 #[derive(Debug, Parser)]
@@ -44,6 +52,10 @@ struct Args {
     /// section.
     #[arg(long)]
     collector_only: bool,
+    /// Measure only what a suppressed log call costs (a few seconds), print it and exit; the
+    /// README is not written.
+    #[arg(long)]
+    logs_only: bool,
     /// Internal: the child process of the memory measurement.
     #[arg(long, hide = true)]
     memory_child: bool,
@@ -59,6 +71,7 @@ struct Report {
     replay: replay::ReplayReport,
     geofences: geofences::GeofenceReport,
     idle: idle::IdleReport,
+    logs: logcost::LogCostReport,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -95,6 +108,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
+    if args.logs_only {
+        let logs = logcost::measure()?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&logs)?);
+        } else {
+            println!("| figure | value | target |\n|---|---|---|");
+            let (name, value, target) = logcost::row(&logs);
+            println!("| {name} | {value} | {target} |");
+        }
+        return Ok(());
+    }
     if args.idle_only {
         let idle = idle::measure()?;
         println!("{}", serde_json::to_string_pretty(&idle)?);
@@ -109,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         replay: replay::measure()?,
         geofences: geofences::measure()?,
         idle: idle::measure()?,
+        logs: logcost::measure()?,
     };
     let table = markdown(&report);
     if args.json {
@@ -273,6 +298,8 @@ fn markdown(r: &Report) -> String {
         format!("{:.2} ms", i.pre_upload_sync_ms),
         "",
     );
+    let (name, value, target) = logcost::row(&r.logs);
+    row(name, value, target);
     line(String::new());
     line("| trace | policy | energy (J) | GNSS on (s) | uploads/h moving | path error p95 (m) | stops found / detectable / true | departure median (m) |".into());
     line("|---|---|---|---|---|---|---|---|".into());

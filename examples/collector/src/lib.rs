@@ -17,12 +17,16 @@ pub mod decode;
 mod errors;
 #[cfg(test)]
 mod events_tests;
+mod fleet;
 mod ingest;
 #[cfg(test)]
 mod limits_tests;
 mod live;
 #[cfg(test)]
 mod live_tests;
+mod map_style;
+#[cfg(test)]
+mod map_tests;
 mod read;
 mod server;
 mod web;
@@ -45,6 +49,7 @@ pub use chaos::{ChaosConfig, ChaosCounts};
 pub use check::{MAX_EVENTS_PER_BATCH, MAX_FIXES_PER_BATCH};
 pub use db::{CollectorDb, DbError, DeviceSummary, EventRow, Stats, StoredBatch, StoredRow};
 pub use decode::DecodeLimits;
+pub use map_style::{MapStyle, MapStyleError};
 
 use auth::Auth;
 use chaos::Chaos;
@@ -71,6 +76,8 @@ pub struct CollectorConfig {
     pub limits: Limits,
     /// Injected faults; `None` for a well-behaved server.
     pub chaos: Option<ChaosConfig>,
+    /// Tiles the live map draws streets from; `None` draws on a blank background.
+    pub map_style: Option<MapStyle>,
 }
 
 /// What one client, and all of them together, may cost the collector.
@@ -117,6 +124,7 @@ impl CollectorConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             limits: Limits::default(),
             chaos: None,
+            map_style: None,
         }
     }
 }
@@ -191,6 +199,8 @@ struct AppState {
     limits: Limits,
     chaos: Option<Arc<Chaos>>,
     live: LiveFeed,
+    /// The live map's HTML, with the tile settings filled in.
+    map_page: Arc<str>,
 }
 
 /// A collector serving in the background of the current tokio runtime.
@@ -315,6 +325,7 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, StartErr
         limits,
         chaos,
         live: LiveFeed::new(stopping_rx),
+        map_page: web::render_map_page(config.map_style.as_ref()).into(),
     };
     let public = TcpListener::bind(config.listen).await?;
     let addr = public.local_addr()?;
@@ -362,18 +373,23 @@ fn router(state: AppState) -> Router {
         .route("/v1/devices/{device}/latest", get(read::latest))
         .route("/v1/devices/{device}/track", get(read::track))
         .route("/v1/devices/{device}/events", get(read::events))
+        .route("/v1/fleet", get(fleet::fleet))
         .route("/v1/stats", get(read::stats))
         .route("/v1/stream", get(live::stream))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             read::require_read,
         ));
-    Router::new()
+    let mut router = Router::new();
+    for (path, source) in web::SCRIPTS {
+        router = router.route(path, get(move || async move { web::script(source) }));
+    }
+    router
         .route(tracelet_protocol::wire::INGEST_PATH, post(ingest::ingest))
         .merge(reads)
         .route("/", get(web::map_page))
         .route("/map", get(web::map_page))
-        .route("/map.js", get(web::map_script))
+        .route("/map/vendor/{package}/{file}", get(web::vendor_file))
         .route("/healthz", get(|| async { "ok" }))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use tracelet_collector::{
-    ChaosConfig, CollectorConfig, DEFAULT_MAX_BODY_BYTES, DEV_TOKEN, DecodeLimits, Limits, start,
+    ChaosConfig, CollectorConfig, DEFAULT_MAX_BODY_BYTES, DEV_TOKEN, DecodeLimits, Limits,
+    MapStyle, start,
 };
 
 /// Reference ingest server for Tracelet (protocol v1). Binds loopback by default.
@@ -54,6 +55,14 @@ struct Args {
     /// Reads served at once.
     #[arg(long, default_value_t = Limits::default().max_concurrent_reads)]
     max_concurrent_reads: usize,
+    /// Raster tiles the live map draws streets from, as a URL template with {z}, {x} and {y}
+    /// (https, or http to a loopback tile server). Omitted, or when the tiles cannot be
+    /// reached, the map draws on a blank background. The browser fetches the tiles directly.
+    #[arg(long, value_parser = MapStyle::parse)]
+    map_style: Option<MapStyle>,
+    /// The credit the tile provider of --map-style requires, shown on the map as text.
+    #[arg(long, requires = "map_style", default_value = "")]
+    map_attribution: String,
     /// Chaos mode: probability of answering 503 to an ingest request.
     #[arg(long, default_value_t = 0.0)]
     chaos_5xx: f64,
@@ -140,6 +149,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         max_body_bytes: args.max_body_bytes,
         limits,
         chaos,
+        map_style: args
+            .map_style
+            .map(|style| style.with_attribution(args.map_attribution)),
     })
     .await?;
     // Tests and scripts read this line to learn the port.

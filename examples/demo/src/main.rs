@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracelet_collector::{CollectorConfig, RunningCollector, start};
+use tracelet_collector::{CollectorConfig, MapStyle, RunningCollector, start};
 use tracelet_core::{Clock, Fix, ManualClock, RecordOutcome, Tracker, TrackerConfig, TrackerError};
 use tracelet_core::{Event, EventListener, Status};
 use tracelet_replay::replay::{self, PolicyKind, ReplayOptions};
@@ -61,6 +61,13 @@ struct Args {
     /// free port with --headless.
     #[arg(long)]
     port: Option<u16>,
+    /// Raster tiles for the live map (passed to the collector's --map-style): a URL template
+    /// with {z}, {x} and {y}. Omitted, the map draws on a blank background.
+    #[arg(long, value_parser = MapStyle::parse)]
+    map_style: Option<MapStyle>,
+    /// The credit the tile provider of --map-style requires, shown on the map.
+    #[arg(long, requires = "map_style", default_value = "")]
+    map_attribution: String,
 }
 
 /// Counts what the tracker reports through its listener.
@@ -214,6 +221,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(if args.headless { 0 } else { DEFAULT_LIVE_PORT });
     let mut config = CollectorConfig::loopback(vec![DEMO_TOKEN.into()]);
     config.listen = SocketAddr::from(([127, 0, 0, 1], port));
+    config.map_style = args
+        .map_style
+        .clone()
+        .map(|style| style.with_attribution(args.map_attribution.clone()));
     let collector = start(config)
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); pass --port 0"))?;

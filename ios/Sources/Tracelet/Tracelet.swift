@@ -46,6 +46,7 @@ public final class Tracelet: Sendable {
         }
         core.setListener(listener: broadcaster)
         core.setLocationListener(listener: locationBroadcaster)
+        core.setLogSink(sink: defaultLogSink().map(LogSinkBridge.init), minLevel: .info)
     }
 
     /// Begins accepting fixes. Persisted across app launches.

@@ -1055,6 +1055,213 @@ public func FfiConverterTypeLocationListener_lower(_ value: LocationListener) ->
 
 
 /**
+ * Receives records as they are logged, on the log's own thread (never the thread that
+ * logged). The platform layers attach the system log (`android.util.Log`, `os.Logger`).
+ */
+public protocol LogSink: AnyObject, Sendable {
+    
+    func onLog(record: LogRecord) throws 
+    
+}
+/**
+ * Receives records as they are logged, on the log's own thread (never the thread that
+ * logged). The platform layers attach the system log (`android.util.Log`, `os.Logger`).
+ */
+open class LogSinkImpl: LogSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tracelet_ffi_fn_clone_logsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tracelet_ffi_fn_free_logsink(handle, $0) }
+    }
+
+    
+
+    
+open func onLog(record: LogRecord)throws   {try rustCallWithError(FfiConverterTypeCallbackError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_logsink_on_log(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogRecord_lower(record),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceLogSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceLogSink = UniffiVTableCallbackInterfaceLogSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeLogSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface LogSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeLogSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface LogSink: handle missing in uniffiClone")
+            }
+        },
+        onLog: { (
+            uniffiHandle: UInt64,
+            record: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeLogSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onLog(
+                     record: try FfiConverterTypeLogRecord_lift(record)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeCallbackError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceLogSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceLogSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitLogSink() {
+    uniffi_tracelet_ffi_fn_init_callback_vtable_logsink(UniffiCallbackInterfaceLogSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<LogSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = LogSink
+
+    public static func lift(_ handle: UInt64) throws -> LogSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: LogSink) -> UInt64 {
+         if let rustImpl = value as? LogSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LogSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lift(_ handle: UInt64) throws -> LogSink {
+    return try FfiConverterTypeLogSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSink_lower(_ value: LogSink) -> UInt64 {
+    return FfiConverterTypeLogSink.lower(value)
+}
+
+
+
+
+
+
+/**
  * Implemented by the app to hand over a fresh bearer token when the server answers 401.
  * Called on the SDK's upload thread, at most once per upload round.
  */
@@ -1358,6 +1565,27 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      * metadata caps it is `InvalidMetadata` and the params in force are kept.
      */
     func setParams(params: [String: String]) throws 
+    
+    /**
+     * Writes the on-device log to `destination` (a file path whose directory exists) as
+     * gzip text; returns the number of records. On error nothing is written.
+     */
+    func exportLogs(destination: String) throws  -> UInt64
+    
+    /**
+     * The on-device log, oldest first.
+     */
+    func logRecords() throws  -> [LogRecord]
+    
+    /**
+     * Changes the on-device log's level and bounds; a tighter bound evicts at once.
+     */
+    func setLogSettings(settings: LogSettings) throws 
+    
+    /**
+     * Hands every record at `min_level` or above to `sink`; `None` detaches it.
+     */
+    func setLogSink(sink: LogSink?, minLevel: LogLevel) 
     
     /**
      * Adds geofences, or replaces those with the same ids. All are validated first: if one is
@@ -1793,6 +2021,57 @@ open func setParams(params: [String: String])throws   {try rustCallWithError(Ffi
     uniffi_tracelet_ffi_fn_method_tracelet_set_params(
             self.uniffiCloneHandle(),
         FfiConverterDictionaryStringString.lower(params),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Writes the on-device log to `destination` (a file path whose directory exists) as
+     * gzip text; returns the number of records. On error nothing is written.
+     */
+open func exportLogs(destination: String)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeLogError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_export_logs(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(destination),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The on-device log, oldest first.
+     */
+open func logRecords()throws  -> [LogRecord]  {
+    return try  FfiConverterSequenceTypeLogRecord.lift(try rustCallWithError(FfiConverterTypeLogError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_log_records(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Changes the on-device log's level and bounds; a tighter bound evicts at once.
+     */
+open func setLogSettings(settings: LogSettings)throws   {try rustCallWithError(FfiConverterTypeLogError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_log_settings(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLogSettings_lower(settings),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Hands every record at `min_level` or above to `sink`; `None` detaches it.
+     */
+open func setLogSink(sink: LogSink?, minLevel: LogLevel)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_log_sink(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeLogSink.lower(sink),
+        FfiConverterTypeLogLevel_lower(minLevel),uniffiCallStatus
     )
 }
 }
@@ -2732,6 +3011,162 @@ public func FfiConverterTypeLatLon_lower(_ value: LatLon) -> RustBuffer {
 }
 
 
+/**
+ * One line of the log. Never holds a coordinate.
+ */
+public struct LogRecord: Equatable, Hashable {
+    /**
+     * Wall-clock UTC milliseconds when it was logged.
+     */
+    public var timeMs: Int64
+    public var level: LogLevel
+    /**
+     * The part of the SDK that logged it (`tracelet_core::tracker::uploader`…).
+     */
+    public var target: String
+    public var message: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Wall-clock UTC milliseconds when it was logged.
+         */timeMs: Int64, level: LogLevel, 
+        /**
+         * The part of the SDK that logged it (`tracelet_core::tracker::uploader`…).
+         */target: String, message: String) {
+        self.timeMs = timeMs
+        self.level = level
+        self.target = target
+        self.message = message
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogRecord: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogRecord: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogRecord {
+        return
+            try LogRecord(
+                timeMs: FfiConverterInt64.read(from: &buf), 
+                level: FfiConverterTypeLogLevel.read(from: &buf), 
+                target: FfiConverterString.read(from: &buf), 
+                message: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogRecord, into buf: inout [UInt8]) {
+        FfiConverterInt64.write(value.timeMs, into: &buf)
+        FfiConverterTypeLogLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.target, into: &buf)
+        FfiConverterString.write(value.message, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lift(_ buf: RustBuffer) throws -> LogRecord {
+    return try FfiConverterTypeLogRecord.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogRecord_lower(_ value: LogRecord) -> RustBuffer {
+    return FfiConverterTypeLogRecord.lower(value)
+}
+
+
+/**
+ * The on-device log's level and bounds; past a bound the oldest records go first.
+ */
+public struct LogSettings: Equatable, Hashable {
+    /**
+     * Records below this level are not kept (the sink has its own level).
+     */
+    public var minLevel: LogLevel
+    /**
+     * Bytes of messages kept (at least 16 KiB).
+     */
+    public var maxBytes: UInt64
+    /**
+     * Records older than this are dropped.
+     */
+    public var maxAgeMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Records below this level are not kept (the sink has its own level).
+         */minLevel: LogLevel, 
+        /**
+         * Bytes of messages kept (at least 16 KiB).
+         */maxBytes: UInt64 = UInt64(1048576), 
+        /**
+         * Records older than this are dropped.
+         */maxAgeMs: Int64 = Int64(604800000)) {
+        self.minLevel = minLevel
+        self.maxBytes = maxBytes
+        self.maxAgeMs = maxAgeMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LogSettings: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogSettings: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogSettings {
+        return
+            try LogSettings(
+                minLevel: FfiConverterTypeLogLevel.read(from: &buf), 
+                maxBytes: FfiConverterUInt64.read(from: &buf), 
+                maxAgeMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LogSettings, into buf: inout [UInt8]) {
+        FfiConverterTypeLogLevel.write(value.minLevel, into: &buf)
+        FfiConverterUInt64.write(value.maxBytes, into: &buf)
+        FfiConverterInt64.write(value.maxAgeMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSettings_lift(_ buf: RustBuffer) throws -> LogSettings {
+    return try FfiConverterTypeLogSettings.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogSettings_lower(_ value: LogSettings) -> RustBuffer {
+    return FfiConverterTypeLogSettings.lower(value)
+}
+
+
 public struct RecordBatchResult: Equatable, Hashable {
     public var acceptedSeqs: [UInt64]
     public var rejected: [RejectedFix]
@@ -3229,6 +3664,213 @@ public func FfiConverterTypeGeofenceShape_lower(_ value: GeofenceShape) -> RustB
 
 
 /**
+ * Why a log call did nothing (an export wrote no file). The log is unchanged.
+ */
+public 
+enum LogError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    /**
+     * The directory of the destination does not exist.
+     */
+    case DestinationMissing(path: String
+    )
+    case DestinationIsDirectory(path: String
+    )
+    /**
+     * Bounds too small (under 16 KiB) or an age that is not positive.
+     */
+    case InvalidSettings(reason: String
+    )
+    /**
+     * Writing failed (a full disk), or the tracker has shut down.
+     */
+    case Failed(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension LogError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogError: FfiConverterRustBuffer {
+    typealias SwiftType = LogError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .DestinationMissing(
+            path: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .DestinationIsDirectory(
+            path: try FfiConverterString.read(from: &buf)
+            )
+        case 3: return .InvalidSettings(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 4: return .Failed(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .DestinationMissing(path):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(path, into: &buf)
+            
+        
+        case let .DestinationIsDirectory(path):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(path, into: &buf)
+            
+        
+        case let .InvalidSettings(reason):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Failed(reason):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogError_lift(_ buf: RustBuffer) throws -> LogError {
+    return try FfiConverterTypeLogError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogError_lower(_ value: LogError) -> RustBuffer {
+    return FfiConverterTypeLogError.lower(value)
+}
+
+
+/**
+ * How important a record is, most important first.
+ */
+
+public enum LogLevel: Equatable, Hashable {
+    
+    case error
+    case warn
+    case info
+    case debug
+    case trace
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension LogLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLogLevel: FfiConverterRustBuffer {
+    typealias SwiftType = LogLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LogLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .error
+        
+        case 2: return .warn
+        
+        case 3: return .info
+        
+        case 4: return .debug
+        
+        case 5: return .trace
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: LogLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .error:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .debug:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .trace:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lift(_ buf: RustBuffer) throws -> LogLevel {
+    return try FfiConverterTypeLogLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
+    return FfiConverterTypeLogLevel.lower(value)
+}
+
+
+
+/**
  * Every failure the SDK reports. Messages never contain coordinates.
  */
 public 
@@ -3604,6 +4246,30 @@ fileprivate struct FfiConverterOptionTypeLocationListener: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeLogSink: FfiConverterRustBuffer {
+    typealias SwiftType = LogSink?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLogSink.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLogSink.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTokenProvider: FfiConverterRustBuffer {
     typealias SwiftType = TokenProvider?
 
@@ -3851,6 +4517,31 @@ fileprivate struct FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeLogRecord: FfiConverterRustBuffer {
+    typealias SwiftType = [LogRecord]
+
+    public static func write(_ value: [LogRecord], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeLogRecord.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [LogRecord] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [LogRecord]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeLogRecord.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer {
     typealias SwiftType = [RejectedFix]
 
@@ -4028,6 +4719,18 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_params() != 56792) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_export_logs() != 49949) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_log_records() != 17324) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_log_settings() != 55759) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_log_sink() != 36073) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() != 858) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4103,6 +4806,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tracelet_ffi_checksum_method_httptransport_send() != 16112) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tracelet_ffi_checksum_method_logsink_on_log() != 62900) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() != 35426) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4115,6 +4821,7 @@ private let initializationResult: InitializationResult = {
 
     uniffiCallbackInitHttpTransport()
     uniffiCallbackInitLocationListener()
+    uniffiCallbackInitLogSink()
     uniffiCallbackInitTokenProvider()
     uniffiCallbackInitTraceletListener()
     uniffiEnsureTraceletCoreInitialized()

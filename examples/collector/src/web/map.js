@@ -1,157 +1,92 @@
-// Tracelet live map: plain JS drawing SVG, fed by the collector's read API and /v1/stream.
-// No tile server and no external resources: positions are projected to scale
-// (equirectangular around the centre of everything shown). Geofence events are drawn where
-// the device was when they fired; trips and device metadata are listed beside the map.
-// Ids and metadata come from apps: they only ever reach the page as text, never as HTML.
-"use strict";
+// Tracelet live map: Leaflet (embedded in the collector) fed by the read API and /v1/stream.
+// Streets come from the tiles of the collector's --map-style; without them, or when they
+// cannot be reached, the same layers are drawn on a blank background with a scale bar. Two
+// views share the stream: tracks (every fix and event of the loaded devices, map-tracks.js)
+// and fleet (the latest position of every device, clustered, map-fleet.js).
+import { Fleet } from "./map-fleet.js";
+import { RAW_SUFFIX, Tracks, fmtTime } from "./map-tracks.js";
 
-const STOP_RADIUS_M = 50;
-const STOP_MIN_MS = 3 * 60 * 1000;
-const PALETTE = ["#2f6fd6", "#e07b12", "#2a9d5b", "#a23fbf", "#c23b5a", "#1597a8"];
-const SVG_NS = "http://www.w3.org/2000/svg";
-// Geofence events drawn on the map, by kind: enter green, exit orange, dwell blue.
-const GEOFENCE_KINDS = { enter: "#1a9c4a", exit: "#e0661a", dwell: "#2563eb" };
+// Tracks are loaded for every device while the fleet has at most this many; beyond, only for
+// the devices picked on the map, and the page opens on the fleet view.
+const AUTO_TRACK_LIMIT = 50;
+const FLEET_PAGE = 5000;
+// Tiles that have not loaded by then count as unreachable.
+const TILE_TIMEOUT_MS = 8000;
 
-// A device named `<id>:raw` carries every fix the phone produced (the demo uploads them from a
-// second tracker with its filter off); it is drawn as the raw layer of `<id>`.
-const RAW_SUFFIX = ":raw";
-// name -> { name, color, byCursor, sorted, rawByT: Map(t -> point), events: Map(cursor -> event) }
-const devices = new Map();
-let mode = "kept";
+const mapElement = document.getElementById("map");
+const note = document.getElementById("basemap-note");
+// A fixed zoom range: the clusterer needs one even when no tile layer sets it.
+const map = L.map(mapElement, { minZoom: 1, maxZoom: 19, worldCopyJump: true }).setView([20, 0], 2);
+L.control.scale({ imperial: false }).addTo(map);
+
+let view = "tracks";
+let autoTrack = true;
+let userMoved = false; // once the user pans or zooms, the view stops following the data
+let liveBatches = 0;
+let fleetLoaded = false;
+const bounds = { tracks: L.latLngBounds([]), fleet: L.latLngBounds([]) };
+const fitted = { tracks: null, fleet: null };
+
+const tracks = new Tracks(map, document.getElementById("devices"), (latLngs) => {
+  for (const ll of latLngs) bounds.tracks.extend(ll);
+});
+const fleet = new Fleet(map, showTrack, () => {
+  if (fleetLoaded && !mapElement.dataset.fleetRenderedMs) {
+    // After the next frame has been painted.
+    requestAnimationFrame(() => setTimeout(() => {
+      mapElement.dataset.fleetRenderedMs = String(Math.round(performance.now()));
+    }));
+  }
+});
+tracks.layer.addTo(map);
+
+function meta(name) {
+  return document.querySelector(`meta[name="${name}"]`)?.content ?? "";
+}
+
+// Leaflet shows attributions as HTML; the operator's text is shown as text.
+function asText(text) {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span.innerHTML;
+}
+
+function setBasemap(state, text) {
+  mapElement.dataset.basemap = state;
+  note.textContent = text;
+}
+
+function startBasemap() {
+  const url = meta("tracelet-map-style");
+  if (!url) {
+    setBasemap("none", "No map tiles configured: drawn to scale without streets");
+    return;
+  }
+  setBasemap("loading", "");
+  let loaded = 0;
+  const tiles = L.tileLayer(url, { attribution: asText(meta("tracelet-map-attribution")), maxZoom: 19 });
+  const fallBack = () => {
+    if (loaded > 0 || mapElement.dataset.basemap === "fallback") return;
+    setBasemap("fallback", "Map tiles unreachable: drawn to scale without streets");
+    // Not from inside the tile layer's own event: Leaflet still uses the layer's map after it.
+    setTimeout(() => map.removeLayer(tiles));
+  };
+  tiles.on("tileload", () => {
+    loaded++;
+    if (mapElement.dataset.basemap !== "tiles") setBasemap("tiles", "");
+  });
+  // `load` fires once no tile is pending, including tiles that failed.
+  tiles.on("load", () => { if (loaded === 0) fallBack(); });
+  setTimeout(fallBack, TILE_TIMEOUT_MS);
+  tiles.addTo(map);
+}
+
+for (const event of ["mousedown", "wheel", "touchstart", "keydown"]) {
+  mapElement.addEventListener(event, () => { userMoved = true; }, { passive: true });
+}
+map.on("zoomend", () => { mapElement.dataset.zoom = String(map.getZoom()); });
+
 let drawQueued = false;
-
-function device(name) {
-  let d = devices.get(name);
-  if (!d) {
-    d = {
-      name, color: PALETTE[devices.size % PALETTE.length],
-      byCursor: new Map(), sorted: null, rawByT: new Map(), rawSorted: null,
-      events: new Map(), eventsSorted: null, listedMetadata: {},
-    };
-    devices.set(name, d);
-  }
-  return d;
-}
-
-function addPoints(name, points) {
-  if (name.endsWith(RAW_SUFFIX)) {
-    const d = device(name.slice(0, -RAW_SUFFIX.length));
-    for (const p of points) d.rawByT.set(p.t, p);
-    d.rawSorted = null;
-  } else {
-    const d = device(name);
-    for (const p of points) d.byCursor.set(p.cursor, p);
-    d.sorted = null;
-    d.rawSorted = null; // kept flags of raw points depend on the kept ones
-  }
-  queueDraw();
-}
-
-// Geofence, trip and device events of one device, kept by `cursor` (the live stream and the
-// read API may both deliver one; `s` alone repeats across the device's queue streams). The raw layer's twin tracker has no events of its own to show.
-function addEvents(name, events) {
-  if (name.endsWith(RAW_SUFFIX) || events.length === 0) return;
-  const d = device(name);
-  for (const e of events) d.events.set(e.cursor, e);
-  d.eventsSorted = null;
-  queueDraw();
-}
-
-function sortedEvents(d) {
-  if (!d.eventsSorted) d.eventsSorted = [...d.events.values()].sort((a, b) => a.t - b.t || a.cursor - b.cursor);
-  return d.eventsSorted;
-}
-
-// Geofence events with the position of the fix that decided them.
-function placedGeofenceEvents(d) {
-  return sortedEvents(d).filter((e) => e.k in GEOFENCE_KINDS && e.la !== undefined && e.lo !== undefined);
-}
-
-// Trips from their start and end events, by trip id, in order of start.
-function trips(d) {
-  const byId = new Map();
-  for (const e of sortedEvents(d)) {
-    if (e.k !== "trip_start" && e.k !== "trip_end") continue;
-    const trip = byId.get(e.id) ?? { id: e.id, start: null, end: null };
-    if (e.k === "trip_start") trip.start = e.t; else trip.end = e.t;
-    byId.set(e.id, trip);
-  }
-  return [...byId.values()].sort((a, b) => (a.start ?? a.end) - (b.start ?? b.end));
-}
-
-// The metadata of the most recently stored `device` event; before any is loaded, what
-// /v1/devices said.
-function metadata(d) {
-  let latest = null;
-  for (const e of d.events.values()) {
-    if (e.k === "device" && (!latest || e.cursor > latest.cursor)) latest = e;
-  }
-  return latest ? (latest.m ?? {}) : d.listedMetadata;
-}
-
-// Every fix the phone produced, each marked kept if the SDK stored and uploaded it. Without
-// a raw layer, the kept points are all there is.
-function rawPoints(d) {
-  if (d.rawByT.size === 0) return sortedPoints(d);
-  if (!d.rawSorted) {
-    const kept = sortedPoints(d);
-    const keptTimes = new Set(kept.map((p) => p.t));
-    // The two layers upload separately: a raw fix newer than the newest kept one may simply
-    // not have arrived yet, so only older ones can be known to be discarded.
-    const keptUpTo = kept.length ? kept[kept.length - 1].t : -Infinity;
-    d.rawSorted = [...d.rawByT.values()]
-      .map((p) => ({ ...p, kept: keptTimes.has(p.t) || p.t > keptUpTo }))
-      .sort((a, b) => a.t - b.t || a.cursor - b.cursor);
-  }
-  return d.rawSorted;
-}
-
-function sortedPoints(d) {
-  if (!d.sorted) d.sorted = [...d.byCursor.values()].sort((a, b) => a.t - b.t || a.cursor - b.cursor);
-  return d.sorted;
-}
-
-function shownPoints(d) {
-  return mode === "kept" ? sortedPoints(d).filter((p) => p.kept) : rawPoints(d);
-}
-
-function distanceM(a, b) {
-  const rad = Math.PI / 180;
-  const x = (b.lo - a.lo) * rad * Math.cos(((a.la + b.la) / 2) * rad);
-  const y = (b.la - a.la) * rad;
-  return Math.hypot(x, y) * 6371000;
-}
-
-// A stop: consecutive fixes that stay within STOP_RADIUS_M of the first one for at least
-// STOP_MIN_MS. Sparse traces count too: one fix before a gap and one after at the same place.
-function detectStops(points) {
-  const stops = [];
-  let i = 0;
-  while (i < points.length) {
-    let j = i + 1;
-    while (j < points.length && distanceM(points[i], points[j]) <= STOP_RADIUS_M) j++;
-    const last = points[j - 1];
-    if (last.t - points[i].t >= STOP_MIN_MS) {
-      const run = points.slice(i, j);
-      stops.push({
-        la: run.reduce((s, p) => s + p.la, 0) / run.length,
-        lo: run.reduce((s, p) => s + p.lo, 0) / run.length,
-        from: points[i].t,
-        to: last.t,
-      });
-      i = j;
-    } else {
-      i++;
-    }
-  }
-  return stops;
-}
-
-function latestPoint(d) {
-  const all = sortedPoints(d);
-  return all.length ? all[all.length - 1] : null;
-}
-
 function queueDraw() {
   if (drawQueued) return;
   drawQueued = true;
@@ -161,181 +96,59 @@ function queueDraw() {
   });
 }
 
-function el(tag, attrs, parent) {
-  const node = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function projection(width, height) {
-  let minLa = Infinity, maxLa = -Infinity, minLo = Infinity, maxLo = -Infinity;
-  for (const d of devices.values()) {
-    for (const p of [...sortedPoints(d), ...placedGeofenceEvents(d)]) {
-      minLa = Math.min(minLa, p.la); maxLa = Math.max(maxLa, p.la);
-      minLo = Math.min(minLo, p.lo); maxLo = Math.max(maxLo, p.lo);
-    }
-  }
-  if (minLa === Infinity) return null;
-  const rad = Math.PI / 180;
-  const k = Math.cos(((minLa + maxLa) / 2) * rad);
-  const spanX = Math.max((maxLo - minLo) * k, 1e-5);
-  const spanY = Math.max(maxLa - minLa, 1e-5);
-  const pad = 40;
-  const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
-  const offX = (width - spanX * scale) / 2;
-  const offY = (height - spanY * scale) / 2;
-  const metresPerPx = (rad * 6371000) / scale;
-  return {
-    x: (lo) => offX + (lo - minLo) * k * scale,
-    y: (la) => height - offY - (la - minLa) * scale,
-    metresPerPx,
-  };
-}
-
-function drawScale(svg, proj, height) {
-  const target = proj.metresPerPx * 120;
-  const steps = [10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000];
-  const metres = steps.filter((s) => s <= target).pop() || steps[0];
-  const px = metres / proj.metresPerPx;
-  const g = el("g", { class: "scale" }, svg);
-  el("line", { x1: 16, y1: height - 16, x2: 16 + px, y2: height - 16 }, g);
-  const label = el("text", { x: 16, y: height - 22 }, g);
-  label.textContent = metres >= 1000 ? `${metres / 1000} km` : `${metres} m`;
-}
-
-function fmtTime(ms) {
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
-}
-
-function fmtDuration(ms) {
-  const min = Math.round(ms / 60000);
-  return min >= 60 ? `${Math.floor(min / 60)} h ${min % 60} min` : `${min} min`;
-}
-
 function draw() {
-  const svg = document.getElementById("map");
-  const width = svg.clientWidth || 800;
-  const height = svg.clientHeight || 600;
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.replaceChildren();
-  const proj = projection(width, height);
-  let total = 0;
-  let totalEvents = 0;
-  const panel = document.getElementById("devices");
-  panel.replaceChildren();
-  for (const d of [...devices.values()].sort((a, b) => a.name.localeCompare(b.name))) {
-    const shown = shownPoints(d);
-    const stops = detectStops(shown);
-    const latest = latestPoint(d);
-    const placed = placedGeofenceEvents(d);
-    total += shown.length;
-    if (proj) {
-      const g = el("g", { class: "device-layer", "data-device": d.name }, svg);
-      el("polyline", {
-        class: "track",
-        stroke: d.color,
-        "data-device": d.name,
-        "data-points": shown.length,
-        points: shown.map((p) => `${proj.x(p.lo).toFixed(1)},${proj.y(p.la).toFixed(1)}`).join(" "),
-      }, g);
-      if (mode === "raw") {
-        for (const p of shown) {
-          el("circle", {
-            class: p.kept ? "fix" : "fix discarded",
-            fill: d.color, r: 2, cx: proj.x(p.lo).toFixed(1), cy: proj.y(p.la).toFixed(1),
-            "data-seq": p.seq,
-          }, g);
-        }
-      }
-      for (const s of stops) {
-        const c = el("circle", {
-          class: "stop", r: 6, cx: proj.x(s.lo), cy: proj.y(s.la),
-          "data-device": d.name, "data-from-ms": s.from, "data-to-ms": s.to,
-        }, g);
-        el("title", {}, c).textContent = `${d.name}: stop of ${fmtDuration(s.to - s.from)} from ${fmtTime(s.from)}`;
-        const label = el("text", { class: "stop-label", x: proj.x(s.lo) + 9, y: proj.y(s.la) + 4 }, g);
-        label.textContent = fmtDuration(s.to - s.from);
-      }
-      for (const e of placed) {
-        const x = proj.x(e.lo), y = proj.y(e.la), r = 6;
-        const marker = el("path", {
-          class: `geofence-event ${e.k}`, fill: GEOFENCE_KINDS[e.k],
-          d: `M${x.toFixed(1)},${(y - r).toFixed(1)} l${r},${r} l${-r},${r} l${-r},${-r} z`,
-          "data-device": d.name, "data-kind": e.k, "data-id": e.id, "data-s": e.s, "data-t": e.t,
-        }, g);
-        el("title", {}, marker).textContent = `${d.name}: ${e.k} geofence ${e.id}, ${fmtTime(e.t)}`;
-        totalEvents++;
-      }
-      if (latest) {
-        const cx = proj.x(latest.lo), cy = proj.y(latest.la);
-        el("circle", { class: "latest-halo", stroke: d.color, r: 13, cx, cy }, g);
-        const m = el("circle", {
-          class: "latest", id: `latest-${d.name}`, fill: d.color, r: 7, cx, cy,
-          "data-device": d.name, "data-seq": latest.seq, "data-t": latest.t,
-          "data-lat": latest.la, "data-lon": latest.lo,
-        }, g);
-        el("title", {}, m).textContent = `${d.name}: latest fix, ${fmtTime(latest.t)}`;
-      }
-    }
-    const row = document.createElement("div");
-    row.className = "device";
-    row.dataset.device = d.name;
-    const all = rawPoints(d);
-    const discarded = all.filter((p) => !p.kept).length;
-    row.innerHTML = `<div class="name"><span class="swatch"></span></div><div class="facts"></div>`;
-    row.querySelector(".swatch").style.background = d.color;
-    row.querySelector(".name").append(d.name);
-    row.querySelector(".facts").textContent =
-      `${all.length} fixes (${all.length - discarded} kept, ${discarded} discarded), ${stops.length} stops` +
-      (latest ? `; latest ${fmtTime(latest.t)}` : "");
-    appendEventFacts(row, d, placed.length);
-    panel.appendChild(row);
-  }
-  if (proj) drawScale(svg, proj, height);
-  svg.setAttribute("data-total-points", total);
-  svg.setAttribute("data-total-events", totalEvents);
-  document.getElementById("empty").style.display = total || totalEvents ? "none" : "";
+  const drawn = tracks.draw();
+  // The first fleet is clustered in one go, once all its pages are in.
+  if (fleetLoaded) fleet.flush();
+  mapElement.dataset.totalPoints = String(drawn.points);
+  mapElement.dataset.totalEvents = String(drawn.events);
+  mapElement.dataset.fleetDevices = String(fleet.size);
+  mapElement.dataset.liveBatches = String(liveBatches);
+  const shown = view === "tracks" ? drawn.points + drawn.events : fleet.size;
+  document.getElementById("empty").style.display = shown ? "none" : "";
+  document.getElementById("fleet-summary").textContent =
+    `${fleet.size.toLocaleString("en")} devices with a position; tracks loaded for ${tracks.devices.size}` +
+    (autoTrack ? "" : " (pick a device on the fleet view to load its track)");
+  follow();
 }
 
-function fact(row, className, text) {
-  const div = document.createElement("div");
-  div.className = `facts ${className}`;
-  div.textContent = text;
-  row.appendChild(div);
-  return div;
+// Fits the view to everything shown, until the user moves the map.
+function follow() {
+  const box = bounds[view];
+  if (userMoved || !box.isValid()) return;
+  const key = box.toBBoxString();
+  if (fitted[view] === key) return;
+  fitted[view] = key;
+  map.fitBounds(box, { padding: [40, 40], maxZoom: 17, animate: false });
 }
 
-// Under a device's name: its metadata, its geofence events and its trips, all as text.
-function appendEventFacts(row, d, placedCount) {
-  const meta = Object.entries(metadata(d));
-  if (meta.length) {
-    fact(row, "metadata", `metadata: ${meta.map(([k, v]) => `${k}=${v}`).join(", ")}`);
-  }
-  const geofence = sortedEvents(d).filter((e) => e.k in GEOFENCE_KINDS);
-  if (geofence.length) {
-    const counts = Object.keys(GEOFENCE_KINDS)
-      .map((k) => `${geofence.filter((e) => e.k === k).length} ${k}`)
-      .join(", ");
-    const unplaced = geofence.length - placedCount;
-    fact(row, "geofence-events",
-      `geofence events: ${counts}` + (unplaced ? ` (${unplaced} without position)` : ""));
-  }
-  const list = trips(d);
-  if (list.length) {
-    const ul = document.createElement("ul");
-    ul.className = "trips";
-    for (const trip of list) {
-      const li = document.createElement("li");
-      li.dataset.trip = trip.id;
-      const from = trip.start === null ? "?" : fmtTime(trip.start);
-      const to = trip.end === null ? "running" : fmtTime(trip.end);
-      li.textContent = `trip ${trip.id}: ${from} to ${to}`;
-      ul.appendChild(li);
-    }
-    fact(row, "trips-title", "trips:");
-    row.appendChild(ul);
-  }
+function setView(next) {
+  view = next;
+  document.body.dataset.view = next;
+  mapElement.dataset.view = next;
+  for (const input of document.querySelectorAll('input[name="view"]')) input.checked = input.value === next;
+  const [show, hide] = next === "fleet" ? [fleet.layer, tracks.layer] : [tracks.layer, fleet.layer];
+  map.removeLayer(hide);
+  show.addTo(map);
+  fitted[next] = null;
+  queueDraw();
+}
+
+function isTracked(name) {
+  return tracks.has(name) || (autoTrack && fleet.size <= AUTO_TRACK_LIMIT);
+}
+
+function onFixes(name, points) {
+  const base = name.endsWith(RAW_SUFFIX) ? name.slice(0, -RAW_SUFFIX.length) : name;
+  const moved = base === name ? fleet.update(name, points) : null;
+  if (moved) bounds.fleet.extend([moved.la, moved.lo]);
+  if (isTracked(base)) tracks.addPoints(name, points);
+  queueDraw();
+}
+
+function onEvents(name, events) {
+  if (isTracked(name)) tracks.addEvents(name, events);
+  queueDraw();
 }
 
 async function getJson(url) {
@@ -346,6 +159,25 @@ async function getJson(url) {
   }
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
+}
+
+// The latest position of every device, in a few pages, clustered once all are in (clustering
+// page by page costs more than waiting for the next page). `onFirstPage(more)` hears whether
+// more pages follow.
+async function loadFleet(onFirstPage) {
+  let after = null;
+  for (;;) {
+    const q = after === null ? "" : `&after=${encodeURIComponent(after)}`;
+    const page = await getJson(`/v1/fleet?limit=${FLEET_PAGE}${q}`);
+    for (const entry of page.devices) {
+      if (entry.device.endsWith(RAW_SUFFIX)) continue;
+      const moved = fleet.update(entry.device, [entry]);
+      if (moved) bounds.fleet.extend([moved.la, moved.lo]);
+    }
+    if (after === null) onFirstPage(Boolean(page.next));
+    if (!page.next) return;
+    after = page.next;
+  }
 }
 
 // Every device, following the list's pages.
@@ -361,33 +193,28 @@ async function allDevices() {
   }
 }
 
-// Loads every stored fix and event of every device, page by page; the stream fills in what
-// follows.
-async function loadAll() {
-  const list = await allDevices();
-  for (const { device: name, metadata: listed } of list) {
-    if (!name.endsWith(RAW_SUFFIX)) device(name).listedMetadata = listed ?? {};
-    await loadEvents(name);
-    let from = null;
-    for (;;) {
-      const q = from === null ? "" : `?from_ms=${from}`;
-      const page = await getJson(`/v1/devices/${encodeURIComponent(name)}/track${q}`);
-      addPoints(name, page.points);
-      if (!page.truncated || page.points.length === 0) break;
-      const next = page.points[page.points.length - 1].t;
-      if (next === from) break;
-      from = next;
-    }
+// One device's stored fixes and events, page by page; the stream fills in what follows.
+async function loadDevice(name) {
+  if (!name.endsWith(RAW_SUFFIX)) await loadEvents(name);
+  let from = null;
+  for (;;) {
+    const q = from === null ? "" : `?from_ms=${from}`;
+    const page = await getJson(`/v1/devices/${encodeURIComponent(name)}/track${q}`);
+    tracks.addPoints(name, page.points);
+    queueDraw();
+    if (!page.truncated || page.points.length === 0) break;
+    const next = page.points[page.points.length - 1].t;
+    if (next === from) break;
+    from = next;
   }
 }
 
 async function loadEvents(name) {
-  if (name.endsWith(RAW_SUFFIX)) return;
   let since = null;
   for (;;) {
     const q = since === null ? "" : `?since=${since}`;
     const page = await getJson(`/v1/devices/${encodeURIComponent(name)}/events${q}`);
-    addEvents(name, page.events);
+    tracks.addEvents(name, page.events);
     if (!page.truncated || page.events.length === 0) break;
     const next = page.events[page.events.length - 1].t;
     if (next === since) break;
@@ -395,38 +222,91 @@ async function loadEvents(name) {
   }
 }
 
+// The fleet first (a few requests, whatever its size); then the tracks of every device when
+// the fleet is small, else of the devices already picked.
+async function loadAll(first) {
+  await loadFleet((more) => {
+    if (more || fleet.size > AUTO_TRACK_LIMIT) autoTrack = false;
+    if (first && !autoTrack) setView("fleet");
+  });
+  fleetLoaded = true;
+  if (fleet.size > AUTO_TRACK_LIMIT) autoTrack = false;
+  queueDraw();
+  if (autoTrack) {
+    for (const { device: name, metadata } of await allDevices()) {
+      if (!name.endsWith(RAW_SUFFIX)) tracks.setListedMetadata(name, metadata);
+      await loadDevice(name);
+    }
+  } else {
+    for (const name of [...tracks.devices.keys()]) {
+      await loadDevice(name);
+      await loadDevice(name + RAW_SUFFIX);
+    }
+  }
+}
+
+async function showTrack(name) {
+  tracks.device(name);
+  map.closePopup();
+  userMoved = false;
+  setView("tracks");
+  await loadDevice(name);
+  await loadDevice(name + RAW_SUFFIX);
+}
+
 function connect() {
   const status = document.getElementById("connection");
   const stream = new EventSource("/v1/stream");
+  let first = true;
+  const load = () => {
+    const wasFirst = first;
+    first = false;
+    loadAll(wasFirst).catch((e) => { status.textContent = `load failed: ${e.message}`; });
+  };
   stream.addEventListener("ready", () => {
     status.textContent = "live";
     status.className = "live";
-    loadAll().catch((e) => { status.textContent = `load failed: ${e.message}`; });
+    load();
   });
   stream.addEventListener("fixes", (e) => {
     const batch = JSON.parse(e.data);
-    addPoints(batch.device, batch.points);
+    liveBatches++;
+    onFixes(batch.device, batch.points);
   });
   stream.addEventListener("events", (e) => {
     const batch = JSON.parse(e.data);
-    addEvents(batch.device, batch.events);
+    onEvents(batch.device, batch.events);
   });
-  stream.addEventListener("resync", () => {
-    loadAll().catch((e) => { status.textContent = `load failed: ${e.message}`; });
-  });
+  stream.addEventListener("resync", load);
   stream.onerror = () => {
     status.textContent = "reconnecting…";
     status.className = "";
   };
 }
 
+document.getElementById("find").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const name = document.getElementById("find-device").value.trim();
+  const result = document.getElementById("find-result");
+  if (view !== "fleet") setView("fleet");
+  fleet.flush();
+  userMoved = true;
+  const point = fleet.reveal(name);
+  result.textContent = point ? `${name}: latest fix ${fmtTime(point.t)}` : `no position stored for ${name}`;
+});
+
+for (const input of document.querySelectorAll('input[name="view"]')) {
+  input.addEventListener("change", () => setView(input.value));
+}
 for (const input of document.querySelectorAll('input[name="mode"]')) {
   input.addEventListener("change", () => {
-    mode = input.value;
-    document.getElementById("map").dataset.mode = mode;
+    tracks.setMode(input.value);
+    mapElement.dataset.mode = input.value;
     queueDraw();
   });
 }
-document.getElementById("map").dataset.mode = mode;
-window.addEventListener("resize", queueDraw);
+mapElement.dataset.mode = "kept";
+mapElement.dataset.view = view;
+mapElement.dataset.zoom = String(map.getZoom());
+startBasemap();
 connect();

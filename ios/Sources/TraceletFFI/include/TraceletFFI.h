@@ -264,6 +264,13 @@ typedef void (*UniffiCallbackInterfaceHttpTransportMethod0)(uint64_t, RustBuffer
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOG_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceLogSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOCATION_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_LOCATION_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceLocationListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -296,6 +303,15 @@ typedef struct UniffiVTableCallbackInterfaceHttpTransport {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceHttpTransportMethod0 _Nonnull send;
 } UniffiVTableCallbackInterfaceHttpTransport;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOG_SINK
+typedef struct UniffiVTableCallbackInterfaceLogSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceLogSinkMethod0 _Nonnull onLog;
+} UniffiVTableCallbackInterfaceLogSink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_LOCATION_LISTENER
@@ -452,6 +468,26 @@ void uniffi_tracelet_ffi_fn_method_tracelet_set_headers(uint64_t ptr, RustBuffer
 void uniffi_tracelet_ffi_fn_method_tracelet_set_params(uint64_t ptr, RustBuffer params, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_EXPORT_LOGS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_EXPORT_LOGS
+uint64_t uniffi_tracelet_ffi_fn_method_tracelet_export_logs(uint64_t ptr, RustBuffer destination, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_LOG_RECORDS
+RustBuffer uniffi_tracelet_ffi_fn_method_tracelet_log_records(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOG_SETTINGS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOG_SETTINGS
+void uniffi_tracelet_ffi_fn_method_tracelet_set_log_settings(uint64_t ptr, RustBuffer settings, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_SET_LOG_SINK
+void uniffi_tracelet_ffi_fn_method_tracelet_set_log_sink(uint64_t ptr, RustBuffer sink, RustBuffer min_level, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ADD_GEOFENCES
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_TRACELET_ADD_GEOFENCES
 void uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(uint64_t ptr, RustBuffer geofences, RustCallStatus *_Nonnull out_status
@@ -605,6 +641,26 @@ void uniffi_tracelet_ffi_fn_init_callback_vtable_httptransport(const UniffiVTabl
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_HTTPTRANSPORT_SEND
 RustBuffer uniffi_tracelet_ffi_fn_method_httptransport_send(uint64_t ptr, RustBuffer request, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_LOGSINK
+uint64_t uniffi_tracelet_ffi_fn_clone_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_FREE_LOGSINK
+void uniffi_tracelet_ffi_fn_free_logsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_INIT_CALLBACK_VTABLE_LOGSINK
+void uniffi_tracelet_ffi_fn_init_callback_vtable_logsink(const UniffiVTableCallbackInterfaceLogSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_LOGSINK_ON_LOG
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_METHOD_LOGSINK_ON_LOG
+void uniffi_tracelet_ffi_fn_method_logsink_on_log(uint64_t ptr, RustBuffer record, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_FN_CLONE_LOCATIONLISTENER
@@ -1019,6 +1075,30 @@ uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_params(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_EXPORT_LOGS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_EXPORT_LOGS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_export_logs(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_LOG_RECORDS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_LOG_RECORDS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_log_records(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOG_SETTINGS
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOG_SETTINGS
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_log_settings(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOG_SINK
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_SET_LOG_SINK
+uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_set_log_sink(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ADD_GEOFENCES
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_TRACELET_ADD_GEOFENCES
 uint16_t uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences(void
@@ -1166,6 +1246,12 @@ uint16_t uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 #define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_HTTPTRANSPORT_SEND
 uint16_t uniffi_tracelet_ffi_checksum_method_httptransport_send(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_LOGSINK_ON_LOG
+#define UNIFFI_FFIDEF_UNIFFI_TRACELET_FFI_CHECKSUM_METHOD_LOGSINK_ON_LOG
+uint16_t uniffi_tracelet_ffi_checksum_method_logsink_on_log(void
     
 );
 #endif

@@ -37,7 +37,8 @@ class TraceletClient(
     transport: HttpTransport? = null,
 ) : AutoCloseable {
 
-    private val core: FfiTracelet = translatingErrors {
+    // Internal so that the log's functions (Logs.kt) can reach it.
+    internal val core: FfiTracelet = translatingErrors {
         val ffiConfig = config.toFfi(storageDir.absolutePath, markerDir?.absolutePath)
         if (transport == null) FfiTracelet(ffiConfig) else FfiTracelet.withTransport(ffiConfig, transport)
     }
@@ -76,6 +77,7 @@ class TraceletClient(
     @Volatile private var regionListener: ((RegionRequest) -> Unit)? = null
 
     init {
+        core.attachLogSink(defaultLogSink(), LogLevel.INFO)
         core.setLocationListener(object : LocationListener {
             override fun onLocation(location: FfiLocation) {
                 locationFlow.tryEmit(location.toPublic())

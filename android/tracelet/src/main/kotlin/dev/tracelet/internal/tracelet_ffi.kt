@@ -717,6 +717,9 @@ internal interface UniffiCallbackInterfaceTraceletListenerMethod0 : com.sun.jna.
 internal interface UniffiCallbackInterfaceHttpTransportMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`request`: RustBuffer.ByValue,`uniffiOutReturn`: RustBuffer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceLogSinkMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 internal interface UniffiCallbackInterfaceLocationListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`location`: RustBufferTraceletLocation.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -774,6 +777,25 @@ internal open class UniffiVTableCallbackInterfaceHttpTransport(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `send` = other.`send`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onLog")
+internal open class UniffiVTableCallbackInterfaceLogSink(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onLog`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onLog`: UniffiCallbackInterfaceLogSinkMethod0? = null,
+    ): UniffiVTableCallbackInterfaceLogSink(`uniffiFree`,`uniffiClone`,`onLog`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceLogSink) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onLog` = other.`onLog`
     }
 
 }
@@ -865,6 +887,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_params(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_export_logs(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_log_records(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_log_settings(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_log_sink(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_current_trip(
@@ -915,6 +945,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_logsink_on_log(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_locationlistener_on_location(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_constructor_tracelet_new(
@@ -939,6 +971,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "tracelet_ffi"))
         uniffiCallbackInterfaceHttpTransport.register(this)
         uniffiCallbackInterfaceLocationListener.register(this)
+        uniffiCallbackInterfaceLogSink.register(this)
         uniffiCallbackInterfaceTokenProvider.register(this)
         uniffiCallbackInterfaceTraceletListener.register(this)
         dev.tracelet.internal.core.uniffiEnsureInitialized()
@@ -1004,6 +1037,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_params(`ptr`: Long,`params`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_export_logs(`ptr`: Long,`destination`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_log_records(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_log_settings(`ptr`: Long,`settings`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_log_sink(`ptr`: Long,`sink`: RustBuffer.ByValue,`minLevel`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_add_geofences(`ptr`: Long,`geofences`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_current_trip(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1066,6 +1107,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_httptransport_send(`ptr`: Long,`request`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_clone_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_tracelet_ffi_fn_free_logsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_init_callback_vtable_logsink(`vtable`: UniffiVTableCallbackInterfaceLogSink,
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_logsink_on_log(`ptr`: Long,`record`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_tracelet_ffi_fn_clone_locationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_locationlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1259,6 +1308,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_params() and 0xFFFF) != 56792) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_export_logs() and 0xFFFF) != 49949) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_log_records() and 0xFFFF) != 17324) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_log_settings() and 0xFFFF) != 55759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_log_sink() and 0xFFFF) != 36073) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_add_geofences() and 0xFFFF) != 858) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1332,6 +1393,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_httptransport_send() and 0xFFFF) != 16112) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_logsink_on_log() and 0xFFFF) != 62900) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_locationlistener_on_location() and 0xFFFF) != 35426) {
@@ -2537,6 +2601,331 @@ public object FfiConverterTypeLocationListener: FfiConverter<LocationListener, L
 
 
 /**
+ * Receives records as they are logged, on the log's own thread (never the thread that
+ * logged). The platform layers attach the system log (`android.util.Log`, `os.Logger`).
+ */
+public interface LogSink {
+    
+    fun `onLog`(`record`: LogRecord)
+    
+    companion object
+}
+
+/**
+ * Receives records as they are logged, on the log's own thread (never the thread that
+ * logged). The platform layers attach the system log (`android.util.Log`, `os.Logger`).
+ */
+open class LogSinkImpl: Disposable, AutoCloseable, LogSink
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_tracelet_ffi_fn_free_logsink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_tracelet_ffi_fn_clone_logsink(handle, status)
+        }
+    }
+
+    
+    @Throws(CallbackException::class)override fun `onLog`(`record`: LogRecord)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(CallbackException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_logsink_on_log(
+        it,
+        
+        FfiConverterTypeLogRecord.lower(`record`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceLogSink {
+    internal object `onLog`: UniffiCallbackInterfaceLogSinkMethod0 {
+        override fun callback(`uniffiHandle`: Long,`record`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeLogSink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onLog`(
+                    FfiConverterTypeLogRecord.lift(`record`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCallWithError(
+                uniffiCallStatus,
+                makeCall,
+                writeReturn,
+                { e: CallbackException -> FfiConverterTypeCallbackError.lower(e) }
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeLogSink.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeLogSink.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceLogSink.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onLog`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_tracelet_ffi_fn_init_callback_vtable_logsink(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogSink: FfiConverter<LogSink, Long> {
+    internal val handleMap = UniffiHandleMap<LogSink>()
+
+    override fun lower(value: LogSink): Long {
+        if (value is LogSinkImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): LogSink {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return LogSinkImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): LogSink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LogSink) = 8UL
+
+    override fun write(value: LogSink, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Implemented by the app to hand over a fresh bearer token when the server answers 401.
  * Called on the SDK's upload thread, at most once per upload round.
  */
@@ -2959,6 +3348,27 @@ public interface TraceletInterface {
      * metadata caps it is `InvalidMetadata` and the params in force are kept.
      */
     fun `setParams`(`params`: Map<kotlin.String, kotlin.String>)
+    
+    /**
+     * Writes the on-device log to `destination` (a file path whose directory exists) as
+     * gzip text; returns the number of records. On error nothing is written.
+     */
+    fun `exportLogs`(`destination`: kotlin.String): kotlin.ULong
+    
+    /**
+     * The on-device log, oldest first.
+     */
+    fun `logRecords`(): List<LogRecord>
+    
+    /**
+     * Changes the on-device log's level and bounds; a tighter bound evicts at once.
+     */
+    fun `setLogSettings`(`settings`: LogSettings)
+    
+    /**
+     * Hands every record at `min_level` or above to `sink`; `None` detaches it.
+     */
+    fun `setLogSink`(`sink`: LogSink?, `minLevel`: LogLevel)
     
     /**
      * Adds geofences, or replaces those with the same ids. All are validated first: if one is
@@ -3523,6 +3933,76 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
         it,
         
         FfiConverterMapStringString.lower(`params`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Writes the on-device log to `destination` (a file path whose directory exists) as
+     * gzip text; returns the number of records. On error nothing is written.
+     */
+    @Throws(LogException::class)override fun `exportLogs`(`destination`: kotlin.String): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LogException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_export_logs(
+        it,
+        
+        FfiConverterString.lower(`destination`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The on-device log, oldest first.
+     */
+    @Throws(LogException::class)override fun `logRecords`(): List<LogRecord> {
+            return FfiConverterSequenceTypeLogRecord.lift(
+    callWithHandle {
+    uniffiRustCallWithError(LogException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_log_records(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Changes the on-device log's level and bounds; a tighter bound evicts at once.
+     */
+    @Throws(LogException::class)override fun `setLogSettings`(`settings`: LogSettings)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(LogException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_log_settings(
+        it,
+        
+        FfiConverterTypeLogSettings.lower(`settings`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Hands every record at `min_level` or above to `sink`; `None` detaches it.
+     */override fun `setLogSink`(`sink`: LogSink?, `minLevel`: LogLevel)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_log_sink(
+        it,
+        
+        FfiConverterOptionalTypeLogSink.lower(`sink`),
+        FfiConverterTypeLogLevel.lower(`minLevel`),_status)
 }
     }
     
@@ -4581,6 +5061,118 @@ public object FfiConverterTypeLatLon: FfiConverterRustBuffer<LatLon> {
 
 
 
+/**
+ * One line of the log. Never holds a coordinate.
+ */
+data class LogRecord (
+    /**
+     * Wall-clock UTC milliseconds when it was logged.
+     */
+    var `timeMs`: kotlin.Long
+    , 
+    var `level`: LogLevel
+    , 
+    /**
+     * The part of the SDK that logged it (`tracelet_core::tracker::uploader`…).
+     */
+    var `target`: kotlin.String
+    , 
+    var `message`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogRecord: FfiConverterRustBuffer<LogRecord> {
+    override fun read(buf: ByteBuffer): LogRecord {
+        return LogRecord(
+            FfiConverterLong.read(buf),
+            FfiConverterTypeLogLevel.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogRecord) = (
+            FfiConverterLong.allocationSize(value.`timeMs`) +
+            FfiConverterTypeLogLevel.allocationSize(value.`level`) +
+            FfiConverterString.allocationSize(value.`target`) +
+            FfiConverterString.allocationSize(value.`message`)
+    )
+
+    override fun write(value: LogRecord, buf: ByteBuffer) {
+            FfiConverterLong.write(value.`timeMs`, buf)
+            FfiConverterTypeLogLevel.write(value.`level`, buf)
+            FfiConverterString.write(value.`target`, buf)
+            FfiConverterString.write(value.`message`, buf)
+    }
+}
+
+
+
+/**
+ * The on-device log's level and bounds; past a bound the oldest records go first.
+ */
+data class LogSettings (
+    /**
+     * Records below this level are not kept (the sink has its own level).
+     */
+    var `minLevel`: LogLevel
+    , 
+    /**
+     * Bytes of messages kept (at least 16 KiB).
+     */
+    var `maxBytes`: kotlin.ULong = 1048576uL 
+    , 
+    /**
+     * Records older than this are dropped.
+     */
+    var `maxAgeMs`: kotlin.Long = 604800000L 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogSettings: FfiConverterRustBuffer<LogSettings> {
+    override fun read(buf: ByteBuffer): LogSettings {
+        return LogSettings(
+            FfiConverterTypeLogLevel.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LogSettings) = (
+            FfiConverterTypeLogLevel.allocationSize(value.`minLevel`) +
+            FfiConverterULong.allocationSize(value.`maxBytes`) +
+            FfiConverterLong.allocationSize(value.`maxAgeMs`)
+    )
+
+    override fun write(value: LogSettings, buf: ByteBuffer) {
+            FfiConverterTypeLogLevel.write(value.`minLevel`, buf)
+            FfiConverterULong.write(value.`maxBytes`, buf)
+            FfiConverterLong.write(value.`maxAgeMs`, buf)
+    }
+}
+
+
+
 data class RecordBatchResult (
     var `acceptedSeqs`: List<kotlin.ULong>
     , 
@@ -4988,6 +5580,183 @@ public object FfiConverterTypeGeofenceShape : FfiConverterRustBuffer<GeofenceSha
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+
+
+/**
+ * Why a log call did nothing (an export wrote no file). The log is unchanged.
+ */
+sealed class LogException: kotlin.Exception() {
+    
+    /**
+     * The directory of the destination does not exist.
+     */
+    class DestinationMissing(
+        
+        val `path`: kotlin.String
+        ) : LogException() {
+        override val message
+            get() = "path=${ `path` }"
+    }
+    
+    class DestinationIsDirectory(
+        
+        val `path`: kotlin.String
+        ) : LogException() {
+        override val message
+            get() = "path=${ `path` }"
+    }
+    
+    /**
+     * Bounds too small (under 16 KiB) or an age that is not positive.
+     */
+    class InvalidSettings(
+        
+        val `reason`: kotlin.String
+        ) : LogException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
+     * Writing failed (a full disk), or the tracker has shut down.
+     */
+    class Failed(
+        
+        val `reason`: kotlin.String
+        ) : LogException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<LogException> {
+        override fun lift(error_buf: RustBuffer.ByValue): LogException = FfiConverterTypeLogError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogError : FfiConverterRustBuffer<LogException> {
+    override fun read(buf: ByteBuffer): LogException {
+        
+
+        return when(buf.getInt()) {
+            1 -> LogException.DestinationMissing(
+                FfiConverterString.read(buf),
+                )
+            2 -> LogException.DestinationIsDirectory(
+                FfiConverterString.read(buf),
+                )
+            3 -> LogException.InvalidSettings(
+                FfiConverterString.read(buf),
+                )
+            4 -> LogException.Failed(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: LogException): ULong {
+        return when(value) {
+            is LogException.DestinationMissing -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`path`)
+            )
+            is LogException.DestinationIsDirectory -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`path`)
+            )
+            is LogException.InvalidSettings -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is LogException.Failed -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: LogException, buf: ByteBuffer) {
+        when(value) {
+            is LogException.DestinationMissing -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`path`, buf)
+                Unit
+            }
+            is LogException.DestinationIsDirectory -> {
+                buf.putInt(2)
+                FfiConverterString.write(value.`path`, buf)
+                Unit
+            }
+            is LogException.InvalidSettings -> {
+                buf.putInt(3)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is LogException.Failed -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+/**
+ * How important a record is, most important first.
+ */
+
+enum class LogLevel {
+    
+    ERROR,
+    WARN,
+    INFO,
+    DEBUG,
+    TRACE;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        LogLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: LogLevel) = 4UL
+
+    override fun write(value: LogLevel, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -5510,6 +6279,38 @@ public object FfiConverterOptionalTypeLocationListener: FfiConverterRustBuffer<L
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeLogSink: FfiConverterRustBuffer<LogSink?> {
+    override fun read(buf: ByteBuffer): LogSink? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLogSink.read(buf)
+    }
+
+    override fun allocationSize(value: LogSink?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLogSink.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LogSink?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLogSink.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTokenProvider: FfiConverterRustBuffer<TokenProvider?> {
     override fun read(buf: ByteBuffer): TokenProvider? {
         if (buf.get().toInt() == 0) {
@@ -5792,6 +6593,34 @@ public object FfiConverterSequenceTypeLatLon: FfiConverterRustBuffer<List<LatLon
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeLatLon.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeLogRecord: FfiConverterRustBuffer<List<LogRecord>> {
+    override fun read(buf: ByteBuffer): List<LogRecord> {
+        val len = buf.getInt()
+        return List<LogRecord>(len) {
+            FfiConverterTypeLogRecord.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<LogRecord>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeLogRecord.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<LogRecord>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeLogRecord.write(it, buf)
         }
     }
 }
