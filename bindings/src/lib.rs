@@ -13,6 +13,7 @@ mod http;
 mod places;
 mod platform;
 mod positions;
+mod schedule;
 // The platform-transport test runs the crate as a unit test: the library is built only as
 // cdylib + staticlib (an rlib crate type would stop LTO from internalising anything).
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use positions::{Location, LocationListener, OdometerReading, PrivacyAction, PrivacyZone};
+pub use schedule::{ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday};
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]
@@ -206,6 +208,9 @@ pub struct TraceletStatus {
     pub motion_state: Option<MotionState>,
     pub rejected_by_reason: Vec<ReasonCount>,
     pub last_upload: Option<UploadOutcome>,
+    /// What the tracking schedule says now; `None` without one.
+    #[uniffi(default = None)]
+    pub schedule: Option<ScheduleState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
@@ -332,6 +337,12 @@ pub enum TraceletEvent {
     /// can wake the app in the background...). Never silent.
     AccessChanged {
         report: AccessReport,
+    },
+    /// The tracking schedule turned tracking on or off; arrange a wake-up for
+    /// `next_transition_ms` (UTC), when it next will.
+    ScheduleChanged {
+        tracking: bool,
+        next_transition_ms: Option<i64>,
     },
 }
 
@@ -785,6 +796,7 @@ impl From<core::Status> for TraceletStatus {
                 .map(|(reason, count)| ReasonCount { reason, count })
                 .collect(),
             last_upload: s.last_upload.map(Into::into),
+            schedule: s.schedule.map(Into::into),
         }
     }
 }
@@ -861,6 +873,13 @@ impl From<core::Event> for TraceletEvent {
             },
             E::AccessChanged { report } => TraceletEvent::AccessChanged {
                 report: report.into(),
+            },
+            E::ScheduleChanged {
+                tracking,
+                next_transition_ms,
+            } => TraceletEvent::ScheduleChanged {
+                tracking,
+                next_transition_ms,
             },
         }
     }
