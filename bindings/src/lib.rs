@@ -25,7 +25,9 @@ pub use places::Geofence;
 pub use places::{GeofenceShape, GeofenceTransition, LatLon, OsRegion, RegionRequest};
 pub use platform::{AccessReport, LocationAccess, RecordingMode, UpdatesPlan, WakeSources};
 pub use positions::{Location, LocationListener, OdometerReading, PrivacyAction, PrivacyZone};
-pub use schedule::{ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday};
+pub use schedule::{
+    ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday,
+};
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]

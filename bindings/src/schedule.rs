@@ -109,7 +109,11 @@ impl Tracelet {
     /// itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
     /// region, a significant change). `None` without a schedule.
     pub fn apply_schedule(&self) -> Result<Option<ScheduleState>, ScheduleError> {
-        Ok(self.tracker.apply_schedule().map_err(storage)?.map(Into::into))
+        Ok(self
+            .tracker
+            .apply_schedule()
+            .map_err(storage)?
+            .map(Into::into))
     }
 }
 

@@ -71,13 +71,13 @@ pub use policy::{
 pub use position_request::{CurrentPositionError, PositionRequest};
 pub use privacy::{PrivacyAction, PrivacyZone, PrivacyZoneError};
 pub use steady::Now;
-pub use tracking_schedule::{
-    ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday,
-};
 pub use store::{StoreLimits, StreamIds};
 pub use tracker::{
     BatchRecord, Event, EventListener, FlushReport, NetworkState, RecordOutcome, Status,
     TokenProvider, Tracker, UploadDecision, UploadOutcome, UploadState,
+};
+pub use tracking_schedule::{
+    ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday,
 };
 pub use upload::{
     Encoding, Transport, TransportError, TransportFuture, UploadRequest, UploadResponse,

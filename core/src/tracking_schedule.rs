@@ -16,9 +16,9 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -152,7 +152,10 @@ pub struct ScheduleState {
 }
 
 impl TrackingSchedule {
-    pub fn new(windows: Vec<ScheduleWindow>, zone: &str) -> Result<TrackingSchedule, ScheduleError> {
+    pub fn new(
+        windows: Vec<ScheduleWindow>,
+        zone: &str,
+    ) -> Result<TrackingSchedule, ScheduleError> {
         if windows.is_empty() {
             return Err(ScheduleError::NoWindows);
         }
@@ -341,7 +344,12 @@ fn first_shown(zone: &TimeZone, date: Date, time: TimeOfDay) -> Option<i64> {
     } else {
         (date, time.hour)
     };
-    let local: DateTime = date.at(i8::try_from(hour).ok()?, i8::try_from(time.minute).ok()?, 0, 0);
+    let local: DateTime = date.at(
+        i8::try_from(hour).ok()?,
+        i8::try_from(time.minute).ok()?,
+        0,
+        0,
+    );
     let instant = match zone.to_ambiguous_timestamp(local).offset() {
         AmbiguousOffset::Unambiguous { offset } => offset.to_timestamp(local).ok()?,
         // Shown twice: the first showing, under the offset in force before the change.
@@ -405,20 +413,28 @@ mod tests {
                 next_transition_ms: Some(at("2026-03-09T08:00+01:00"))
             }
         );
-        assert!(!s.state_at(at("2026-03-07T12:00+01:00")).tracking, "Saturday");
+        assert!(
+            !s.state_at(at("2026-03-07T12:00+01:00")).tracking,
+            "Saturday"
+        );
     }
 
     #[test]
     fn the_same_local_hours_are_different_instants_in_another_zone() {
+        // 06:30 UTC: 15:30 in Tokyo, 07:30 in Berlin.
         let tokyo = office_hours("Asia/Tokyo");
         assert_eq!(
-            tokyo.state_at(at("2026-03-02T07:00Z")),
+            tokyo.state_at(at("2026-03-02T06:30Z")),
             ScheduleState {
                 tracking: true,
                 next_transition_ms: Some(at("2026-03-02T18:00+09:00"))
             }
         );
-        assert!(!office_hours("Europe/Berlin").state_at(at("2026-03-02T07:00Z")).tracking);
+        assert!(
+            !office_hours("Europe/Berlin")
+                .state_at(at("2026-03-02T06:30Z"))
+                .tracking
+        );
     }
 
     #[test]
@@ -524,7 +540,9 @@ mod tests {
 
     #[test]
     fn a_window_over_the_whole_week_never_changes() {
-        let all = [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday];
+        let all = [
+            Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday,
+        ];
         let s = TrackingSchedule::new(vec![window(&all, (0, 0), (24, 0))], "UTC").unwrap();
         assert_eq!(
             s.state_at(at("2026-03-29T01:00Z")),
@@ -584,7 +602,10 @@ mod tests {
             Err(ScheduleError::InvalidTime { .. })
         ));
         assert_eq!(
-            TrackingSchedule::new(vec![ok.clone(), window(&[Sunday, Friday], (17, 0), (20, 0))], "UTC"),
+            TrackingSchedule::new(
+                vec![ok.clone(), window(&[Sunday, Friday], (17, 0), (20, 0))],
+                "UTC"
+            ),
             Err(ScheduleError::Overlapping {
                 first: 0,
                 second: 1,
@@ -621,7 +642,10 @@ mod tests {
         let back = TrackingSchedule::from_json(&s.to_json()).unwrap();
         assert_eq!(back, s);
         assert_eq!(back.zone(), "Europe/Berlin");
-        assert_eq!(TrackingSchedule::from_json("{\"zone\":\"Nowhere\",\"windows\":[]}"), None);
+        assert_eq!(
+            TrackingSchedule::from_json("{\"zone\":\"Nowhere\",\"windows\":[]}"),
+            None
+        );
         assert_eq!(TrackingSchedule::from_json("garbage"), None);
     }
 }

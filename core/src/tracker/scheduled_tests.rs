@@ -47,7 +47,12 @@ impl EventListener for Heard {
             event,
             Event::ScheduleChanged { .. } | Event::TrackingChanged { .. }
         ) {
-            let at = self.clock.lock().unwrap().as_ref().map_or(0, |c| c.now_ms());
+            let at = self
+                .clock
+                .lock()
+                .unwrap()
+                .as_ref()
+                .map_or(0, |c| c.now_ms());
             self.log.lock().unwrap().push((at, event));
         }
     }
@@ -172,7 +177,12 @@ fn spring_forward_a_window_in_the_skipped_hour_opens_at_the_jump() {
     let clock = Arc::new(ManualClock::new(at("2026-03-28T22:00+01:00")));
     let (tracker, heard) = open(dir.path(), &clock);
     tracker
-        .set_schedule(schedule(&[Weekday::Sunday], (2, 30), (6, 0), "Europe/Berlin"))
+        .set_schedule(schedule(
+            &[Weekday::Sunday],
+            (2, 30),
+            (6, 0),
+            "Europe/Berlin",
+        ))
         .unwrap();
     run_until(&tracker, &clock, at("2026-03-29T12:00+02:00"));
     assert_eq!(
@@ -192,7 +202,12 @@ fn fall_back_the_repeated_hour_does_not_reopen_the_window() {
     let clock = Arc::new(ManualClock::new(at("2026-10-24T22:00+02:00")));
     let (tracker, heard) = open(dir.path(), &clock);
     tracker
-        .set_schedule(schedule(&[Weekday::Sunday], (1, 0), (2, 30), "Europe/Berlin"))
+        .set_schedule(schedule(
+            &[Weekday::Sunday],
+            (1, 0),
+            (2, 30),
+            "Europe/Berlin",
+        ))
         .unwrap();
     run_until(&tracker, &clock, at("2026-10-25T12:00+01:00"));
     assert_eq!(

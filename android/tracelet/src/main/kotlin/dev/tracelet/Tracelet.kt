@@ -5,6 +5,8 @@ import android.content.Context
 import dev.tracelet.platform.ActivityVisibleCallback
 import dev.tracelet.platform.FlushScheduler
 import dev.tracelet.platform.PermissionProbe
+import dev.tracelet.platform.ScheduleWakeupsSetup
+import dev.tracelet.platform.readBackgroundHealth
 import dev.tracelet.platform.TrackingService
 import dev.tracelet.platform.UiHiddenCallback
 import dev.tracelet.platform.backgroundPermissionToRequest
@@ -82,6 +84,7 @@ object Tracelet {
         client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
         hub.attach(client)
+        ScheduleWakeupsSetup.attach(appContext, client, config.uploadOnlyUnmetered)
         if (uiHiddenCallback == null) {
             uiHiddenCallback = UiHiddenCallback(::onAppBackground).also { appContext.registerComponentCallbacks(it) }
         }
@@ -180,8 +183,9 @@ object Tracelet {
     /** Uploads everything pending and returns once the server answered. */
     suspend fun flush(): FlushResult = requireRuntime().client.flush()
 
-    /** A fresh snapshot of the tracker. */
-    val status: TraceletStatus get() = requireRuntime().client.status
+    /** A fresh snapshot of the tracker, with what may stop it in the background ([BackgroundHealth]). */
+    val status: TraceletStatus
+        get() = requireRuntime().let { it.client.status.copy(backgroundHealth = readBackgroundHealth(it.context)) }
 
     /**
      * Replaces the bearer token of the current configuration (for example after the user signed
