@@ -1489,6 +1489,31 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func setPrivacyZones(zones: [PrivacyZone]) throws 
     
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    func applySchedule() throws  -> ScheduleState?
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    func clearSchedule() throws 
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+    func schedule()  -> TrackingSchedule?
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    func setSchedule(schedule: TrackingSchedule) throws  -> ScheduleState
+    
 }
 /**
  * The tracker, as Kotlin and Swift see it.
@@ -2094,6 +2119,59 @@ open func setPrivacyZones(zones: [PrivacyZone])throws   {try rustCallWithError(F
         FfiConverterSequenceTypePrivacyZone.lower(zones),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+open func applySchedule()throws  -> ScheduleState?  {
+    return try  FfiConverterOptionTypeScheduleState.lift(try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+open func clearSchedule()throws   {try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+open func schedule() -> TrackingSchedule?  {
+    return try!  FfiConverterOptionTypeTrackingSchedule.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+open func setSchedule(schedule: TrackingSchedule)throws  -> ScheduleState  {
+    return try  FfiConverterTypeScheduleState_lift(try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTrackingSchedule_lower(schedule),uniffiCallStatus
+    )
+})
 }
     
 
@@ -3849,6 +3927,126 @@ public func FfiConverterTypeSamplingRequest_lower(_ value: SamplingRequest) -> R
 }
 
 
+/**
+ * What the schedule says now: tracking on or off, and when (UTC ms) that next changes; `None`
+ * when it never does.
+ */
+public struct ScheduleState: Equatable, Hashable {
+    public var tracking: Bool
+    public var nextTransitionMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(tracking: Bool, nextTransitionMs: Int64?) {
+        self.tracking = tracking
+        self.nextTransitionMs = nextTransitionMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleState {
+        return
+            try ScheduleState(
+                tracking: FfiConverterBool.read(from: &buf), 
+                nextTransitionMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.tracking, into: &buf)
+        FfiConverterOptionInt64.write(value.nextTransitionMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleState_lift(_ buf: RustBuffer) throws -> ScheduleState {
+    return try FfiConverterTypeScheduleState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleState_lower(_ value: ScheduleState) -> RustBuffer {
+    return FfiConverterTypeScheduleState.lower(value)
+}
+
+
+/**
+ * Tracking on from `start` to `end` (local time) on each of `days`. A window ends on the day
+ * it starts; a night shift is two windows (22:00 to 24:00, 00:00 to 06:00 the next day).
+ */
+public struct ScheduleWindow: Equatable, Hashable {
+    public var days: [Weekday]
+    public var start: TimeOfDay
+    public var end: TimeOfDay
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(days: [Weekday], start: TimeOfDay, end: TimeOfDay) {
+        self.days = days
+        self.start = start
+        self.end = end
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleWindow {
+        return
+            try ScheduleWindow(
+                days: FfiConverterSequenceTypeWeekday.read(from: &buf), 
+                start: FfiConverterTypeTimeOfDay.read(from: &buf), 
+                end: FfiConverterTypeTimeOfDay.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleWindow, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeWeekday.write(value.days, into: &buf)
+        FfiConverterTypeTimeOfDay.write(value.start, into: &buf)
+        FfiConverterTypeTimeOfDay.write(value.end, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWindow_lift(_ buf: RustBuffer) throws -> ScheduleWindow {
+    return try FfiConverterTypeScheduleWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWindow_lower(_ value: ScheduleWindow) -> RustBuffer {
+    return FfiConverterTypeScheduleWindow.lower(value)
+}
+
+
 public struct StationaryGeofence: Equatable, Hashable {
     public var latitude: Double
     public var longitude: Double
@@ -3904,6 +4102,63 @@ public func FfiConverterTypeStationaryGeofence_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypeStationaryGeofence_lower(_ value: StationaryGeofence) -> RustBuffer {
     return FfiConverterTypeStationaryGeofence.lower(value)
+}
+
+
+/**
+ * A time shown on a clock, to the minute: 00:00 to 23:59, and 24:00 as a window's end.
+ */
+public struct TimeOfDay: Equatable, Hashable {
+    public var hour: UInt8
+    public var minute: UInt8
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(hour: UInt8, minute: UInt8) {
+        self.hour = hour
+        self.minute = minute
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimeOfDay: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimeOfDay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeOfDay {
+        return
+            try TimeOfDay(
+                hour: FfiConverterUInt8.read(from: &buf), 
+                minute: FfiConverterUInt8.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimeOfDay, into buf: inout [UInt8]) {
+        FfiConverterUInt8.write(value.hour, into: &buf)
+        FfiConverterUInt8.write(value.minute, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeOfDay_lift(_ buf: RustBuffer) throws -> TimeOfDay {
+    return try FfiConverterTypeTimeOfDay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeOfDay_lower(_ value: TimeOfDay) -> RustBuffer {
+    return FfiConverterTypeTimeOfDay.lower(value)
 }
 
 
@@ -4149,6 +4404,10 @@ public struct TraceletStatus: Equatable, Hashable {
     public var motionState: MotionState?
     public var rejectedByReason: [ReasonCount]
     public var lastUpload: UploadOutcome?
+    /**
+     * What the tracking schedule says now; `None` without one.
+     */
+    public var schedule: ScheduleState?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4158,7 +4417,10 @@ public struct TraceletStatus: Equatable, Hashable {
          */deliveryAnomalies: UInt64, 
         /**
          * Fixes a privacy zone dropped, and stored at a zone's centre (no positions here).
-         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?) {
+         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64, storageRecovered: Bool, motionState: MotionState?, rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?, 
+        /**
+         * What the tracking schedule says now; `None` without one.
+         */schedule: ScheduleState? = nil) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
@@ -4175,6 +4437,7 @@ public struct TraceletStatus: Equatable, Hashable {
         self.motionState = motionState
         self.rejectedByReason = rejectedByReason
         self.lastUpload = lastUpload
+        self.schedule = schedule
     }
 
     
@@ -4208,7 +4471,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 storageRecovered: FfiConverterBool.read(from: &buf), 
                 motionState: FfiConverterOptionTypeMotionState.read(from: &buf), 
                 rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
-                lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf)
+                lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf), 
+                schedule: FfiConverterOptionTypeScheduleState.read(from: &buf)
         )
     }
 
@@ -4229,6 +4493,7 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterOptionTypeMotionState.write(value.motionState, into: &buf)
         FfiConverterSequenceTypeReasonCount.write(value.rejectedByReason, into: &buf)
         FfiConverterOptionTypeUploadOutcome.write(value.lastUpload, into: &buf)
+        FfiConverterOptionTypeScheduleState.write(value.schedule, into: &buf)
     }
 }
 
@@ -4245,6 +4510,63 @@ public func FfiConverterTypeTraceletStatus_lift(_ buf: RustBuffer) throws -> Tra
 #endif
 public func FfiConverterTypeTraceletStatus_lower(_ value: TraceletStatus) -> RustBuffer {
     return FfiConverterTypeTraceletStatus.lower(value)
+}
+
+
+/**
+ * Weekly windows in an IANA time zone ("Europe/Berlin"), 1 to 64 windows, none overlapping.
+ */
+public struct TrackingSchedule: Equatable, Hashable {
+    public var windows: [ScheduleWindow]
+    public var timeZone: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(windows: [ScheduleWindow], timeZone: String) {
+        self.windows = windows
+        self.timeZone = timeZone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrackingSchedule: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackingSchedule: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackingSchedule {
+        return
+            try TrackingSchedule(
+                windows: FfiConverterSequenceTypeScheduleWindow.read(from: &buf), 
+                timeZone: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrackingSchedule, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeScheduleWindow.write(value.windows, into: &buf)
+        FfiConverterString.write(value.timeZone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackingSchedule_lift(_ buf: RustBuffer) throws -> TrackingSchedule {
+    return try FfiConverterTypeTrackingSchedule.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackingSchedule_lower(_ value: TrackingSchedule) -> RustBuffer {
+    return FfiConverterTypeTrackingSchedule.lower(value)
 }
 
 
@@ -5186,6 +5508,171 @@ public func FfiConverterTypeRecordingMode_lower(_ value: RecordingMode) -> RustB
 
 
 /**
+ * Why a schedule was refused (nothing changed), or could not be stored. Windows are numbered
+ * from 0 in the order given.
+ */
+public 
+enum ScheduleError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case UnknownTimeZone(zone: String
+    )
+    case NoWindows
+    case TooManyWindows(max: UInt32
+    )
+    case NoDays(window: UInt32
+    )
+    case RepeatedDay(window: UInt32
+    )
+    case InvalidTime(window: UInt32, time: String
+    )
+    case EndBeforeStart(window: UInt32, start: String, end: String
+    )
+    case OverlappingWindows(first: UInt32, second: UInt32, day: Weekday
+    )
+    case Storage(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ScheduleError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleError: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .UnknownTimeZone(
+            zone: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .NoWindows
+        case 3: return .TooManyWindows(
+            max: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 4: return .NoDays(
+            window: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 5: return .RepeatedDay(
+            window: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 6: return .InvalidTime(
+            window: try FfiConverterUInt32.read(from: &buf), 
+            time: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .EndBeforeStart(
+            window: try FfiConverterUInt32.read(from: &buf), 
+            start: try FfiConverterString.read(from: &buf), 
+            end: try FfiConverterString.read(from: &buf)
+            )
+        case 8: return .OverlappingWindows(
+            first: try FfiConverterUInt32.read(from: &buf), 
+            second: try FfiConverterUInt32.read(from: &buf), 
+            day: try FfiConverterTypeWeekday.read(from: &buf)
+            )
+        case 9: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduleError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .UnknownTimeZone(zone):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(zone, into: &buf)
+            
+        
+        case .NoWindows:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .TooManyWindows(max):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(max, into: &buf)
+            
+        
+        case let .NoDays(window):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(window, into: &buf)
+            
+        
+        case let .RepeatedDay(window):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(window, into: &buf)
+            
+        
+        case let .InvalidTime(window,time):
+            writeInt(&buf, Int32(6))
+            FfiConverterUInt32.write(window, into: &buf)
+            FfiConverterString.write(time, into: &buf)
+            
+        
+        case let .EndBeforeStart(window,start,end):
+            writeInt(&buf, Int32(7))
+            FfiConverterUInt32.write(window, into: &buf)
+            FfiConverterString.write(start, into: &buf)
+            FfiConverterString.write(end, into: &buf)
+            
+        
+        case let .OverlappingWindows(first,second,day):
+            writeInt(&buf, Int32(8))
+            FfiConverterUInt32.write(first, into: &buf)
+            FfiConverterUInt32.write(second, into: &buf)
+            FfiConverterTypeWeekday.write(day, into: &buf)
+            
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleError_lift(_ buf: RustBuffer) throws -> ScheduleError {
+    return try FfiConverterTypeScheduleError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleError_lower(_ value: ScheduleError) -> RustBuffer {
+    return FfiConverterTypeScheduleError.lower(value)
+}
+
+
+/**
  * Every failure the SDK reports. Messages never contain coordinates.
  */
 public 
@@ -5437,6 +5924,12 @@ public enum TraceletEvent: Equatable, Hashable {
      */
     case accessChanged(report: AccessReport
     )
+    /**
+     * The tracking schedule turned tracking on or off; arrange a wake-up for
+     * `next_transition_ms` (UTC), when it next will.
+     */
+    case scheduleChanged(tracking: Bool, nextTransitionMs: Int64?
+    )
 
 
 
@@ -5501,6 +5994,9 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 15: return .accessChanged(report: try FfiConverterTypeAccessReport.read(from: &buf)
+        )
+        
+        case 16: return .scheduleChanged(tracking: try FfiConverterBool.read(from: &buf), nextTransitionMs: try FfiConverterOptionInt64.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -5598,6 +6094,12 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case let .accessChanged(report):
             writeInt(&buf, Int32(15))
             FfiConverterTypeAccessReport.write(report, into: &buf)
+            
+        
+        case let .scheduleChanged(tracking,nextTransitionMs):
+            writeInt(&buf, Int32(16))
+            FfiConverterBool.write(tracking, into: &buf)
+            FfiConverterOptionInt64.write(nextTransitionMs, into: &buf)
             
         }
     }
@@ -5786,6 +6288,107 @@ public func FfiConverterTypeUploadOutcome_lift(_ buf: RustBuffer) throws -> Uplo
 #endif
 public func FfiConverterTypeUploadOutcome_lower(_ value: UploadOutcome) -> RustBuffer {
     return FfiConverterTypeUploadOutcome.lower(value)
+}
+
+
+
+
+public enum Weekday: Equatable, Hashable {
+    
+    case monday
+    case tuesday
+    case wednesday
+    case thursday
+    case friday
+    case saturday
+    case sunday
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Weekday: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = Weekday
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Weekday {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .monday
+        
+        case 2: return .tuesday
+        
+        case 3: return .wednesday
+        
+        case 4: return .thursday
+        
+        case 5: return .friday
+        
+        case 6: return .saturday
+        
+        case 7: return .sunday
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Weekday, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .monday:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tuesday:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .wednesday:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .thursday:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .friday:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .saturday:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .sunday:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekday_lift(_ buf: RustBuffer) throws -> Weekday {
+    return try FfiConverterTypeWeekday.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekday_lower(_ value: Weekday) -> RustBuffer {
+    return FfiConverterTypeWeekday.lower(value)
 }
 
 
@@ -6008,6 +6611,30 @@ fileprivate struct FfiConverterOptionTypeLocation: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeScheduleState: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStationaryGeofence: FfiConverterRustBuffer {
     typealias SwiftType = StationaryGeofence?
 
@@ -6024,6 +6651,30 @@ fileprivate struct FfiConverterOptionTypeStationaryGeofence: FfiConverterRustBuf
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeStationaryGeofence.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTrackingSchedule: FfiConverterRustBuffer {
+    typealias SwiftType = TrackingSchedule?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTrackingSchedule.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTrackingSchedule.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -6330,6 +6981,56 @@ fileprivate struct FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeScheduleWindow: FfiConverterRustBuffer {
+    typealias SwiftType = [ScheduleWindow]
+
+    public static func write(_ value: [ScheduleWindow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeScheduleWindow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ScheduleWindow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ScheduleWindow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeScheduleWindow.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = [Weekday]
+
+    public static func write(_ value: [Weekday], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWeekday.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Weekday] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Weekday]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWeekday.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterDictionaryStringString: FfiConverterRustBuffer {
     public static func write(_ value: [String: String], into buf: inout [UInt8]) {
         let len = Int32(value.count)
@@ -6549,6 +7250,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() != 59109) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule() != 64443) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule() != 32605) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_schedule() != 4621) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule() != 37996) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 30952) {

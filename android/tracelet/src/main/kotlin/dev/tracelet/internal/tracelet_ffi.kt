@@ -860,6 +860,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
@@ -998,6 +1006,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(`ptr`: Long,`zones`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(`ptr`: Long,`schedule`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1274,6 +1290,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() and 0xFFFF) != 59109) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule() and 0xFFFF) != 64443) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule() and 0xFFFF) != 32605) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_schedule() and 0xFFFF) != 4621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule() and 0xFFFF) != 37996) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 30952) {
@@ -3049,6 +3077,31 @@ public interface TraceletInterface {
      */
     fun `setPrivacyZones`(`zones`: List<PrivacyZone>)
     
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    fun `applySchedule`(): ScheduleState?
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    fun `clearSchedule`()
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+    fun `schedule`(): TrackingSchedule?
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    fun `setSchedule`(`schedule`: TrackingSchedule): ScheduleState
+    
     companion object
 }
 
@@ -3890,6 +3943,78 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
 }
     }
     
+    
+
+    
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    @Throws(ScheduleException::class)override fun `applySchedule`(): ScheduleState? {
+            return FfiConverterOptionalTypeScheduleState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    @Throws(ScheduleException::class)override fun `clearSchedule`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */override fun `schedule`(): TrackingSchedule? {
+            return FfiConverterOptionalTypeTrackingSchedule.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_schedule(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    @Throws(ScheduleException::class)override fun `setSchedule`(`schedule`: TrackingSchedule): ScheduleState {
+            return FfiConverterTypeScheduleState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(
+        it,
+        
+        FfiConverterTypeTrackingSchedule.lower(`schedule`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -5403,6 +5528,95 @@ public object FfiConverterTypeSamplingRequest: FfiConverterRustBuffer<SamplingRe
 
 
 
+/**
+ * What the schedule says now: tracking on or off, and when (UTC ms) that next changes; `None`
+ * when it never does.
+ */
+data class ScheduleState (
+    var `tracking`: kotlin.Boolean
+    , 
+    var `nextTransitionMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleState: FfiConverterRustBuffer<ScheduleState> {
+    override fun read(buf: ByteBuffer): ScheduleState {
+        return ScheduleState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ScheduleState) = (
+            FfiConverterBoolean.allocationSize(value.`tracking`) +
+            FfiConverterOptionalLong.allocationSize(value.`nextTransitionMs`)
+    )
+
+    override fun write(value: ScheduleState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`tracking`, buf)
+            FfiConverterOptionalLong.write(value.`nextTransitionMs`, buf)
+    }
+}
+
+
+
+/**
+ * Tracking on from `start` to `end` (local time) on each of `days`. A window ends on the day
+ * it starts; a night shift is two windows (22:00 to 24:00, 00:00 to 06:00 the next day).
+ */
+data class ScheduleWindow (
+    var `days`: List<Weekday>
+    , 
+    var `start`: TimeOfDay
+    , 
+    var `end`: TimeOfDay
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleWindow: FfiConverterRustBuffer<ScheduleWindow> {
+    override fun read(buf: ByteBuffer): ScheduleWindow {
+        return ScheduleWindow(
+            FfiConverterSequenceTypeWeekday.read(buf),
+            FfiConverterTypeTimeOfDay.read(buf),
+            FfiConverterTypeTimeOfDay.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ScheduleWindow) = (
+            FfiConverterSequenceTypeWeekday.allocationSize(value.`days`) +
+            FfiConverterTypeTimeOfDay.allocationSize(value.`start`) +
+            FfiConverterTypeTimeOfDay.allocationSize(value.`end`)
+    )
+
+    override fun write(value: ScheduleWindow, buf: ByteBuffer) {
+            FfiConverterSequenceTypeWeekday.write(value.`days`, buf)
+            FfiConverterTypeTimeOfDay.write(value.`start`, buf)
+            FfiConverterTypeTimeOfDay.write(value.`end`, buf)
+    }
+}
+
+
+
 data class StationaryGeofence (
     var `latitude`: kotlin.Double
     , 
@@ -5441,6 +5655,47 @@ public object FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer<Station
             FfiConverterDouble.write(value.`latitude`, buf)
             FfiConverterDouble.write(value.`longitude`, buf)
             FfiConverterDouble.write(value.`radiusM`, buf)
+    }
+}
+
+
+
+/**
+ * A time shown on a clock, to the minute: 00:00 to 23:59, and 24:00 as a window's end.
+ */
+data class TimeOfDay (
+    var `hour`: kotlin.UByte
+    , 
+    var `minute`: kotlin.UByte
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimeOfDay: FfiConverterRustBuffer<TimeOfDay> {
+    override fun read(buf: ByteBuffer): TimeOfDay {
+        return TimeOfDay(
+            FfiConverterUByte.read(buf),
+            FfiConverterUByte.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimeOfDay) = (
+            FfiConverterUByte.allocationSize(value.`hour`) +
+            FfiConverterUByte.allocationSize(value.`minute`)
+    )
+
+    override fun write(value: TimeOfDay, buf: ByteBuffer) {
+            FfiConverterUByte.write(value.`hour`, buf)
+            FfiConverterUByte.write(value.`minute`, buf)
     }
 }
 
@@ -5651,6 +5906,11 @@ data class TraceletStatus (
     var `rejectedByReason`: List<ReasonCount>
     , 
     var `lastUpload`: UploadOutcome?
+    , 
+    /**
+     * What the tracking schedule says now; `None` without one.
+     */
+    var `schedule`: ScheduleState? = null 
     
 ){
     
@@ -5683,6 +5943,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterOptionalTypeMotionState.read(buf),
             FfiConverterSequenceTypeReasonCount.read(buf),
             FfiConverterOptionalTypeUploadOutcome.read(buf),
+            FfiConverterOptionalTypeScheduleState.read(buf),
         )
     }
 
@@ -5702,7 +5963,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterBoolean.allocationSize(value.`storageRecovered`) +
             FfiConverterOptionalTypeMotionState.allocationSize(value.`motionState`) +
             FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
-            FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`)
+            FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`) +
+            FfiConverterOptionalTypeScheduleState.allocationSize(value.`schedule`)
     )
 
     override fun write(value: TraceletStatus, buf: ByteBuffer) {
@@ -5722,6 +5984,48 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterOptionalTypeMotionState.write(value.`motionState`, buf)
             FfiConverterSequenceTypeReasonCount.write(value.`rejectedByReason`, buf)
             FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
+            FfiConverterOptionalTypeScheduleState.write(value.`schedule`, buf)
+    }
+}
+
+
+
+/**
+ * Weekly windows in an IANA time zone ("Europe/Berlin"), 1 to 64 windows, none overlapping.
+ */
+data class TrackingSchedule (
+    var `windows`: List<ScheduleWindow>
+    , 
+    var `timeZone`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackingSchedule: FfiConverterRustBuffer<TrackingSchedule> {
+    override fun read(buf: ByteBuffer): TrackingSchedule {
+        return TrackingSchedule(
+            FfiConverterSequenceTypeScheduleWindow.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TrackingSchedule) = (
+            FfiConverterSequenceTypeScheduleWindow.allocationSize(value.`windows`) +
+            FfiConverterString.allocationSize(value.`timeZone`)
+    )
+
+    override fun write(value: TrackingSchedule, buf: ByteBuffer) {
+            FfiConverterSequenceTypeScheduleWindow.write(value.`windows`, buf)
+            FfiConverterString.write(value.`timeZone`, buf)
     }
 }
 
@@ -6355,6 +6659,259 @@ public object FfiConverterTypeRecordingMode: FfiConverterRustBuffer<RecordingMod
 
 
 /**
+ * Why a schedule was refused (nothing changed), or could not be stored. Windows are numbered
+ * from 0 in the order given.
+ */
+sealed class ScheduleException: kotlin.Exception() {
+    
+    class UnknownTimeZone(
+        
+        val `zone`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "zone=${ `zone` }"
+    }
+    
+    class NoWindows(
+        ) : ScheduleException() {
+        override val message
+            get() = ""
+    }
+    
+    class TooManyWindows(
+        
+        val `max`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "max=${ `max` }"
+    }
+    
+    class NoDays(
+        
+        val `window`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }"
+    }
+    
+    class RepeatedDay(
+        
+        val `window`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }"
+    }
+    
+    class InvalidTime(
+        
+        val `window`: kotlin.UInt, 
+        
+        val `time`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }, time=${ `time` }"
+    }
+    
+    class EndBeforeStart(
+        
+        val `window`: kotlin.UInt, 
+        
+        val `start`: kotlin.String, 
+        
+        val `end`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }, start=${ `start` }, end=${ `end` }"
+    }
+    
+    class OverlappingWindows(
+        
+        val `first`: kotlin.UInt, 
+        
+        val `second`: kotlin.UInt, 
+        
+        val `day`: Weekday
+        ) : ScheduleException() {
+        override val message
+            get() = "first=${ `first` }, second=${ `second` }, day=${ `day` }"
+    }
+    
+    class Storage(
+        
+        val `reason`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ScheduleException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ScheduleException = FfiConverterTypeScheduleError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleError : FfiConverterRustBuffer<ScheduleException> {
+    override fun read(buf: ByteBuffer): ScheduleException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ScheduleException.UnknownTimeZone(
+                FfiConverterString.read(buf),
+                )
+            2 -> ScheduleException.NoWindows()
+            3 -> ScheduleException.TooManyWindows(
+                FfiConverterUInt.read(buf),
+                )
+            4 -> ScheduleException.NoDays(
+                FfiConverterUInt.read(buf),
+                )
+            5 -> ScheduleException.RepeatedDay(
+                FfiConverterUInt.read(buf),
+                )
+            6 -> ScheduleException.InvalidTime(
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            7 -> ScheduleException.EndBeforeStart(
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            8 -> ScheduleException.OverlappingWindows(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeWeekday.read(buf),
+                )
+            9 -> ScheduleException.Storage(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ScheduleException): ULong {
+        return when(value) {
+            is ScheduleException.UnknownTimeZone -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`zone`)
+            )
+            is ScheduleException.NoWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is ScheduleException.TooManyWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`max`)
+            )
+            is ScheduleException.NoDays -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+            )
+            is ScheduleException.RepeatedDay -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+            )
+            is ScheduleException.InvalidTime -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+                + FfiConverterString.allocationSize(value.`time`)
+            )
+            is ScheduleException.EndBeforeStart -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+                + FfiConverterString.allocationSize(value.`start`)
+                + FfiConverterString.allocationSize(value.`end`)
+            )
+            is ScheduleException.OverlappingWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`first`)
+                + FfiConverterUInt.allocationSize(value.`second`)
+                + FfiConverterTypeWeekday.allocationSize(value.`day`)
+            )
+            is ScheduleException.Storage -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ScheduleException, buf: ByteBuffer) {
+        when(value) {
+            is ScheduleException.UnknownTimeZone -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`zone`, buf)
+                Unit
+            }
+            is ScheduleException.NoWindows -> {
+                buf.putInt(2)
+                Unit
+            }
+            is ScheduleException.TooManyWindows -> {
+                buf.putInt(3)
+                FfiConverterUInt.write(value.`max`, buf)
+                Unit
+            }
+            is ScheduleException.NoDays -> {
+                buf.putInt(4)
+                FfiConverterUInt.write(value.`window`, buf)
+                Unit
+            }
+            is ScheduleException.RepeatedDay -> {
+                buf.putInt(5)
+                FfiConverterUInt.write(value.`window`, buf)
+                Unit
+            }
+            is ScheduleException.InvalidTime -> {
+                buf.putInt(6)
+                FfiConverterUInt.write(value.`window`, buf)
+                FfiConverterString.write(value.`time`, buf)
+                Unit
+            }
+            is ScheduleException.EndBeforeStart -> {
+                buf.putInt(7)
+                FfiConverterUInt.write(value.`window`, buf)
+                FfiConverterString.write(value.`start`, buf)
+                FfiConverterString.write(value.`end`, buf)
+                Unit
+            }
+            is ScheduleException.OverlappingWindows -> {
+                buf.putInt(8)
+                FfiConverterUInt.write(value.`first`, buf)
+                FfiConverterUInt.write(value.`second`, buf)
+                FfiConverterTypeWeekday.write(value.`day`, buf)
+                Unit
+            }
+            is ScheduleException.Storage -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
+
+
+
+
+
+/**
  * Every failure the SDK reports. Messages never contain coordinates.
  */
 sealed class TraceletException: kotlin.Exception() {
@@ -6831,6 +7388,20 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * The tracking schedule turned tracking on or off; arrange a wake-up for
+     * `next_transition_ms` (UTC), when it next will.
+     */
+    data class ScheduleChanged(
+        val `tracking`: kotlin.Boolean, 
+        val `nextTransitionMs`: kotlin.Long?) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -6905,6 +7476,10 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 )
             15 -> TraceletEvent.AccessChanged(
                 FfiConverterTypeAccessReport.read(buf),
+                )
+            16 -> TraceletEvent.ScheduleChanged(
+                FfiConverterBoolean.read(buf),
+                FfiConverterOptionalLong.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -7030,6 +7605,14 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterTypeAccessReport.allocationSize(value.`report`)
             )
         }
+        is TraceletEvent.ScheduleChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`tracking`)
+                + FfiConverterOptionalLong.allocationSize(value.`nextTransitionMs`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -7121,6 +7704,12 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             is TraceletEvent.AccessChanged -> {
                 buf.putInt(15)
                 FfiConverterTypeAccessReport.write(value.`report`, buf)
+                Unit
+            }
+            is TraceletEvent.ScheduleChanged -> {
+                buf.putInt(16)
+                FfiConverterBoolean.write(value.`tracking`, buf)
+                FfiConverterOptionalLong.write(value.`nextTransitionMs`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -7327,6 +7916,45 @@ public object FfiConverterTypeUploadOutcome : FfiConverterRustBuffer<UploadOutco
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+
+enum class Weekday {
+    
+    MONDAY,
+    TUESDAY,
+    WEDNESDAY,
+    THURSDAY,
+    FRIDAY,
+    SATURDAY,
+    SUNDAY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWeekday: FfiConverterRustBuffer<Weekday> {
+    override fun read(buf: ByteBuffer) = try {
+        Weekday.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Weekday) = 4UL
+
+    override fun write(value: Weekday, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
     }
 }
 
@@ -7626,6 +8254,38 @@ public object FfiConverterOptionalTypeLocation: FfiConverterRustBuffer<Location?
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeScheduleState: FfiConverterRustBuffer<ScheduleState?> {
+    override fun read(buf: ByteBuffer): ScheduleState? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeScheduleState.read(buf)
+    }
+
+    override fun allocationSize(value: ScheduleState?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeScheduleState.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ScheduleState?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeScheduleState.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeStationaryGeofence: FfiConverterRustBuffer<StationaryGeofence?> {
     override fun read(buf: ByteBuffer): StationaryGeofence? {
         if (buf.get().toInt() == 0) {
@@ -7648,6 +8308,38 @@ public object FfiConverterOptionalTypeStationaryGeofence: FfiConverterRustBuffer
         } else {
             buf.put(1)
             FfiConverterTypeStationaryGeofence.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTrackingSchedule: FfiConverterRustBuffer<TrackingSchedule?> {
+    override fun read(buf: ByteBuffer): TrackingSchedule? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTrackingSchedule.read(buf)
+    }
+
+    override fun allocationSize(value: TrackingSchedule?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTrackingSchedule.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TrackingSchedule?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTrackingSchedule.write(value, buf)
         }
     }
 }
@@ -7992,6 +8684,62 @@ public object FfiConverterSequenceTypeRejectedFix: FfiConverterRustBuffer<List<R
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeRejectedFix.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeScheduleWindow: FfiConverterRustBuffer<List<ScheduleWindow>> {
+    override fun read(buf: ByteBuffer): List<ScheduleWindow> {
+        val len = buf.getInt()
+        return List<ScheduleWindow>(len) {
+            FfiConverterTypeScheduleWindow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ScheduleWindow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeScheduleWindow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ScheduleWindow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeScheduleWindow.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeWeekday: FfiConverterRustBuffer<List<Weekday>> {
+    override fun read(buf: ByteBuffer): List<Weekday> {
+        val len = buf.getInt()
+        return List<Weekday>(len) {
+            FfiConverterTypeWeekday.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Weekday>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeWeekday.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Weekday>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeWeekday.write(it, buf)
         }
     }
 }
