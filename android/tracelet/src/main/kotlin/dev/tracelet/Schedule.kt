@@ -1,5 +1,7 @@
 package dev.tracelet
 
+import dev.tracelet.internal.ScheduleException as FfiScheduleException
+
 /**
  * Weekly windows of local time in an IANA time zone ("Europe/Berlin"), inside which tracking is
  * on: set with [TraceletClient.setSchedule]. 1 to 64 windows, none overlapping; decided in the
@@ -26,11 +28,52 @@ typealias Weekday = dev.tracelet.internal.Weekday
 typealias ScheduleState = dev.tracelet.internal.ScheduleState
 
 /**
- * A refused schedule (nothing changed): `UnknownTimeZone`, `NoWindows`, `TooManyWindows`,
- * `NoDays`, `RepeatedDay`, `InvalidTime`, `EndBeforeStart`, `OverlappingWindows`; or `Storage`
- * when it could not be stored. Windows are numbered from 0 in the order given.
+ * A refused schedule: nothing changed, the schedule in force is kept. Windows are numbered from
+ * 0 in the order given. [Storage] is a schedule that could not be stored.
  */
-typealias ScheduleException = dev.tracelet.internal.ScheduleException
+sealed class ScheduleException(message: String) : Exception(message) {
+    class UnknownTimeZone(val zone: String) :
+        ScheduleException("unknown time zone \"$zone\": use an IANA name such as Europe/Berlin")
+
+    class NoWindows : ScheduleException("a schedule needs at least one window (clear it to track without one)")
+
+    class TooManyWindows(val max: Int) : ScheduleException("at most $max windows")
+
+    class NoDays(val window: Int) : ScheduleException("window $window has no days")
+
+    class RepeatedDay(val window: Int) : ScheduleException("window $window lists a day twice")
+
+    class InvalidTime(val window: Int, val time: String) :
+        ScheduleException("window $window: $time is not a time of day (00:00 to 23:59, or 24:00 as an end)")
+
+    class EndBeforeStart(val window: Int, val start: String, val end: String) :
+        ScheduleException("window $window ends ($end) before or when it starts ($start)")
+
+    class OverlappingWindows(val first: Int, val second: Int, val day: Weekday) :
+        ScheduleException("windows $first and $second overlap on $day")
+
+    class Storage(val reason: String) : ScheduleException("the schedule could not be stored: $reason")
+}
+
+internal inline fun <T> translatingScheduleErrors(block: () -> T): T =
+    try {
+        block()
+    } catch (e: FfiScheduleException) {
+        throw e.toPublic()
+    }
+
+internal fun FfiScheduleException.toPublic(): ScheduleException = when (this) {
+    is FfiScheduleException.UnknownTimeZone -> ScheduleException.UnknownTimeZone(zone)
+    is FfiScheduleException.NoWindows -> ScheduleException.NoWindows()
+    is FfiScheduleException.TooManyWindows -> ScheduleException.TooManyWindows(max.toInt())
+    is FfiScheduleException.NoDays -> ScheduleException.NoDays(window.toInt())
+    is FfiScheduleException.RepeatedDay -> ScheduleException.RepeatedDay(window.toInt())
+    is FfiScheduleException.InvalidTime -> ScheduleException.InvalidTime(window.toInt(), time)
+    is FfiScheduleException.EndBeforeStart -> ScheduleException.EndBeforeStart(window.toInt(), start, end)
+    is FfiScheduleException.OverlappingWindows ->
+        ScheduleException.OverlappingWindows(first.toInt(), second.toInt(), day)
+    is FfiScheduleException.Storage -> ScheduleException.Storage(reason)
+}
 
 /**
  * A [TimeOfDay] from plain ints. Out-of-range values are not wrapped: they reach the core as an

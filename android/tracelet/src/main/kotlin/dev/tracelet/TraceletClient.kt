@@ -350,10 +350,10 @@ class TraceletClient(
      * @return what the schedule says now, with the next transition.
      * @throws ScheduleException when the schedule is refused; the one in force is kept.
      */
-    fun setSchedule(schedule: TrackingSchedule): ScheduleState = core.setSchedule(schedule)
+    fun setSchedule(schedule: TrackingSchedule): ScheduleState = translatingScheduleErrors { core.setSchedule(schedule) }
 
     /** Removes the schedule; tracking stays as it is. @throws ScheduleException.Storage */
-    fun clearSchedule(): Unit = core.clearSchedule()
+    fun clearSchedule(): Unit = translatingScheduleErrors { core.clearSchedule() }
 
     /** The schedule in force, or `null`. */
     val schedule: TrackingSchedule?
@@ -362,8 +362,9 @@ class TraceletClient(
     /**
      * Applies a schedule transition that has passed (the core's own thread does this while the
      * process runs; the Android layer calls it when its alarm fires). `null` without a schedule.
+     * @throws ScheduleException.Storage if what it applied could not be stored.
      */
-    fun applySchedule(): ScheduleState? = core.applySchedule()
+    fun applySchedule(): ScheduleState? = translatingScheduleErrors { core.applySchedule() }
 
     /** Asked for a new token when the server answers 401; `null` removes it. See [TokenProvider]. */
     fun setTokenProvider(provider: TokenProvider?) {

@@ -93,13 +93,13 @@ class ScheduleTest : CollectorTestBase(storagePrefix = "tracelet-schedule", devi
             assertEquals("Europe/Atlantis", (zone as ScheduleException.UnknownTimeZone).zone)
             val overlap = refused(office.copy(windows = office.windows + ScheduleWindow(monday, timeOfDay(17), timeOfDay(19))))
             overlap as ScheduleException.OverlappingWindows
-            assertEquals(listOf(0u, 1u), listOf(overlap.first, overlap.second))
+            assertEquals(listOf(0, 1), listOf(overlap.first, overlap.second))
             assertEquals(Weekday.MONDAY, overlap.day)
             val backwards = refused(office.copy(windows = listOf(ScheduleWindow(monday, timeOfDay(18), timeOfDay(8)))))
             backwards as ScheduleException.EndBeforeStart
             assertEquals(listOf("18:00", "08:00"), listOf(backwards.start, backwards.end))
             val noDays = refused(office.copy(windows = listOf(ScheduleWindow(emptyList(), timeOfDay(8), timeOfDay(9)))))
-            assertEquals(0u, (noDays as ScheduleException.NoDays).window)
+            assertEquals(0, (noDays as ScheduleException.NoDays).window)
             val twice = refused(office.copy(windows = listOf(ScheduleWindow(monday + monday, timeOfDay(8), timeOfDay(9)))))
             assertTrue(twice is ScheduleException.RepeatedDay)
             val late = refused(office.copy(windows = listOf(ScheduleWindow(monday, timeOfDay(8), timeOfDay(25)))))
