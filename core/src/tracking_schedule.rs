@@ -333,7 +333,12 @@ fn merged(mut spans: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 fn add_days(date: Date, days: i64) -> Option<Date> {
     let mut date = date;
     for _ in 0..days.unsigned_abs() {
-        date = if days > 0 { date.tomorrow() } else { date.yesterday() }.ok()?;
+        date = if days > 0 {
+            date.tomorrow()
+        } else {
+            date.yesterday()
+        }
+        .ok()?;
     }
     Some(date)
 }
