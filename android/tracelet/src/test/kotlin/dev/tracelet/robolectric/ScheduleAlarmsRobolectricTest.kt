@@ -67,14 +67,14 @@ class ScheduleAlarmsRobolectricTest {
         ShadowAlarmManager.setCanScheduleExactAlarms(true)
         val opens = scheduleTomorrow()
         val alarm = checkNotNull(shadowOf(alarms).peekNextScheduledAlarm()) { "no alarm armed" }
-        assertEquals(opens, alarm.triggerAtTime)
-        assertEquals(AlarmManager.RTC_WAKEUP, alarm.type)
+        assertEquals(opens, alarm.triggerAtMs)
+        assertEquals(AlarmManager.RTC_WAKEUP, alarm.getType())
         assertEquals(ShadowAlarmManager.WINDOW_EXACT, alarm.windowLengthMs)
-        assertTrue(alarm.allowWhileIdle)
-        assertEquals(
-            ScheduleAlarmReceiver::class.java.name,
-            shadowOf(alarm.operation).savedIntent.component?.className,
-        )
+        assertTrue(alarm.isAllowWhileIdle)
+        // The shadow offers the PendingIntent only as a deprecated field.
+        @Suppress("DEPRECATION")
+        val operation = checkNotNull(alarm.operation)
+        assertEquals(ScheduleAlarmReceiver::class.java.name, shadowOf(operation).savedIntent.component?.className)
         assertTrue(checkNotNull(Tracelet.status.backgroundHealth).canScheduleExactAlarms)
         assertEquals(opens, Tracelet.status.schedule?.nextTransitionMs)
     }
@@ -85,9 +85,9 @@ class ScheduleAlarmsRobolectricTest {
         ShadowAlarmManager.setCanScheduleExactAlarms(false)
         val opens = scheduleTomorrow()
         val alarm = checkNotNull(shadowOf(alarms).peekNextScheduledAlarm()) { "no alarm armed" }
-        assertEquals(opens, alarm.triggerAtTime)
+        assertEquals(opens, alarm.triggerAtMs)
         assertEquals(ShadowAlarmManager.WINDOW_HEURISTIC, alarm.windowLengthMs)
-        assertTrue(alarm.allowWhileIdle)
+        assertTrue(alarm.isAllowWhileIdle)
         val health = checkNotNull(Tracelet.status.backgroundHealth)
         assertFalse(health.canScheduleExactAlarms)
         assertFalse(health.ignoringBatteryOptimizations)
