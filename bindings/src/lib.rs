@@ -14,6 +14,7 @@ mod logs;
 mod places;
 mod platform;
 mod positions;
+mod schedule;
 // The platform-transport test runs the crate as a unit test: the library is built only as
 // cdylib + staticlib (an rlib crate type would stop LTO from internalising anything).
 #[cfg(test)]
@@ -30,9 +31,11 @@ pub use core::{
     AccessReport, Activity, Event, Fix, FlushReport, GeofenceTransition, Location, LocationAccess,
     MotionReason, MotionState, NetworkState, OdometerReading, OsRegion, PowerState, PrivacyAction,
     PrivacyZone, Provider, ReasonCount, RecordOutcome, RecordingMode, RegionRequest, RejectReason,
-    Smoothed, Status, UpdatesPlan, UploadOutcome, WakeSources,
+    ScheduleState, ScheduleWindow, Smoothed, Status, TimeOfDay, UpdatesPlan, UploadOutcome,
+    WakeSources, Weekday,
 };
 pub use positions::LocationListener;
+pub use schedule::{ScheduleError, TrackingSchedule};
 
 /// What the app configures once.
 #[derive(Debug, Clone, uniffi::Record)]

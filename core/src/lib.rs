@@ -11,7 +11,8 @@
 //! its configuration, what it takes ([`Fix`], [`NetworkState`], [`Activity`], [`PowerState`],
 //! [`Geofence`], [`LocationAccess`], [`PrivacyZone`], [`PositionRequest`]…), what it reports
 //! ([`Event`], [`Location`], [`OdometerReading`], [`Status`], [`TrackerError`] and the typed
-//! errors of single calls: [`OdometerError`], [`PrivacyZoneError`], [`CurrentPositionError`]),
+//! errors of single calls: [`OdometerError`], [`PrivacyZoneError`], [`CurrentPositionError`],
+//! [`ScheduleError`]), the [`TrackingSchedule`] that turns tracking on and off by the week,
 //! and the seams a platform may fill ([`Transport`], [`TokenProvider`], [`LocationListener`],
 //! [`Clock`]).
 //!
@@ -45,6 +46,7 @@ pub mod privacy;
 pub mod protocol;
 pub mod request_extras;
 pub mod store;
+pub mod tracking_schedule;
 pub mod upload;
 
 /// The wire format's compact encoding and the clients' retry timing, from `tracelet-protocol`.
@@ -80,6 +82,9 @@ pub use store::{StoreLimits, StreamIds};
 pub use tracker::{
     BatchRecord, Event, EventListener, FlushReport, NetworkState, ReasonCount, RecordOutcome,
     Status, TokenProvider, Tracker, UploadDecision, UploadOutcome, UploadState,
+};
+pub use tracking_schedule::{
+    ScheduleError, ScheduleState, ScheduleWindow, TimeOfDay, TrackingSchedule, Weekday,
 };
 pub use upload::{
     Encoding, Transport, TransportError, TransportFuture, UploadRequest, UploadResponse,

@@ -84,6 +84,13 @@ pub enum Event {
     AccessChanged {
         report: crate::platform::AccessReport,
     },
+    /// The tracking schedule turned tracking on or off (a `TrackingChanged` comes with it when
+    /// that changed anything). `next_transition_ms` (UTC) is when it next will: the platform
+    /// arranges to be woken then.
+    ScheduleChanged {
+        tracking: bool,
+        next_transition_ms: Option<i64>,
+    },
 }
 
 /// Receives events. Implementations must return quickly and must not call back into the

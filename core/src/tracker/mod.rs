@@ -56,6 +56,7 @@ mod logs;
 mod outcomes;
 mod recording;
 mod schedule;
+mod scheduled;
 mod uploader;
 
 pub use events::{Event, EventListener};
@@ -120,6 +121,8 @@ struct Shared {
     uploader_rounds: AtomicU64,
     /// What the permission allows, as last reported by the platform.
     access: Mutex<crate::platform::AccessReport>,
+    /// The app's tracking schedule, if any (`scheduled.rs`).
+    schedule: Mutex<scheduled::Scheduled>,
 }
 
 struct State {
@@ -211,6 +214,7 @@ impl Tracker {
         geofencing.load(store.load_geofences()?.0);
         let annotations = app_data::load_annotations(&store)?;
         let locations = locations::Locations::load(&store)?;
+        let schedule = scheduled::Scheduled::load(&store)?;
         let state = State {
             status: Status {
                 tracking,
@@ -263,7 +267,10 @@ impl Tracker {
             access: Mutex::new(crate::platform::AccessReport::of(
                 crate::platform::LocationAccess::FULL,
             )),
+            schedule: Mutex::new(schedule),
         });
+        // A window may have opened or closed while the app was not running.
+        shared.apply_schedule()?;
         let (flushes, flush_requests) = mpsc::channel(FLUSH_QUEUE_LEN);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (finished_tx, finished) = std::sync::mpsc::channel();
@@ -322,36 +329,17 @@ impl Tracker {
 
     /// Begins accepting fixes, sampling as if moving until the phone is known to be still.
     /// Persisted, so a restarted app knows to resume.
+    /// With a tracking schedule, this holds until the schedule's next transition.
     pub fn start(&self) -> Result<(), TrackerError> {
         let _log = self.shared.log_scope();
-        // The odometer does not count what happened while tracking was off.
-        self.shared.forget_position()?;
-        self.set_tracking(true)?;
-        let output = lock(&self.shared.decider).restart(self.shared.steady.now_ms());
-        self.shared.apply_policy(vec![output]);
-        self.shared.wake.notify_one();
-        Ok(())
+        self.shared.start_tracking()
     }
 
-    /// Stops accepting fixes. What is queued is still uploaded.
+    /// Stops accepting fixes. What is queued is still uploaded. With a tracking schedule, this
+    /// holds until the schedule's next transition.
     pub fn stop(&self) -> Result<(), TrackerError> {
         let _log = self.shared.log_scope();
-        self.set_tracking(false)
-    }
-
-    fn set_tracking(&self, tracking: bool) -> Result<(), TrackerError> {
-        lock(&self.shared.store).set_meta(META_TRACKING, if tracking { "1" } else { "0" })?;
-        let changed = {
-            let mut state = lock(&self.shared.state);
-            let changed = state.status.tracking != tracking;
-            state.status.tracking = tracking;
-            changed
-        };
-        if changed {
-            log::info!("tracking {}", if tracking { "started" } else { "stopped" });
-            self.shared.emit(Event::TrackingChanged { tracking });
-        }
-        Ok(())
+        self.shared.set_tracking(false)
     }
 
     /// The OS reports that the phone left the stationary geofence: resume sampling at once.
@@ -502,8 +490,10 @@ impl Tracker {
     pub fn status(&self) -> Status {
         let motion_state = lock(&self.shared.decider).motion_state();
         let pending = lock(&self.shared.store).pending_count();
+        let schedule = self.shared.schedule_state();
         let state = lock(&self.shared.state);
         let mut status = state.status.clone();
+        status.schedule = schedule;
         status.pending_count = pending;
         status.motion_state = Some(motion_state);
         status.rejected_by_reason = state
@@ -554,6 +544,32 @@ impl Drop for Tracker {
 }
 
 impl Shared {
+    /// `Tracker::start`, also run when a tracking schedule opens a window.
+    fn start_tracking(&self) -> Result<(), TrackerError> {
+        // The odometer does not count what happened while tracking was off.
+        self.forget_position()?;
+        self.set_tracking(true)?;
+        let output = lock(&self.decider).restart(self.steady.now_ms());
+        self.apply_policy(vec![output]);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    fn set_tracking(&self, tracking: bool) -> Result<(), TrackerError> {
+        lock(&self.store).set_meta(META_TRACKING, if tracking { "1" } else { "0" })?;
+        let changed = {
+            let mut state = lock(&self.state);
+            let changed = state.status.tracking != tracking;
+            state.status.tracking = tracking;
+            changed
+        };
+        if changed {
+            log::info!("tracking {}", if tracking { "started" } else { "stopped" });
+            self.emit(Event::TrackingChanged { tracking });
+        }
+        Ok(())
+    }
+
     fn network_usable(&self, state: &State) -> bool {
         state.network.connected && (state.network.unmetered || !self.config.upload.unmetered_only)
     }
@@ -575,3 +591,5 @@ mod current_position_tests;
 mod locations_tests;
 #[cfg(test)]
 mod real_phone_tests;
+#[cfg(test)]
+mod scheduled_tests;

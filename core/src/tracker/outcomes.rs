@@ -59,6 +59,8 @@ pub struct Status {
     /// Fixes a privacy zone dropped, or stored at its centre, since the tracker was opened.
     pub privacy_dropped_total: u64,
     pub privacy_coarsened_total: u64,
+    /// What the tracking schedule says now; `None` without a schedule.
+    pub schedule: Option<crate::tracking_schedule::ScheduleState>,
 }
 
 /// How many fixes were refused for one reason.

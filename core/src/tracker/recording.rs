@@ -234,9 +234,11 @@ impl Tracker {
 }
 
 impl Shared {
-    /// The time-based steps (the policy's stop timeout, geofence dwell); true if they call for
-    /// an upload now (the phone stopped, a geofence fired).
+    /// The time-based steps (a schedule transition, the policy's stop timeout, geofence dwell);
+    /// true if they call for an upload now (the phone stopped, a geofence fired).
     pub(super) fn tick(&self) -> bool {
+        // A storage failure leaves the schedule to the next tick; it does not stop the others.
+        let _ = self.apply_schedule();
         let now = self.steady.now();
         self.notice_clock(now);
         self.expire_positions();

@@ -513,7 +513,8 @@ impl Shared {
         schedule::decide(&self.upload_state(self.steady.now_ms()))
     }
 
-    /// When time alone will next give the uploader something to do (steady time).
+    /// When time alone will next give the uploader something to do (steady time): a policy
+    /// deadline, a dwell, an upload, a position request's timeout, a schedule transition.
     pub(super) fn next_wake_ms(&self) -> Option<i64> {
         let now_ms = self.steady.now_ms();
         let policy = lock(&self.decider).next_deadline_ms();
@@ -523,7 +524,8 @@ impl Shared {
             decision => decision.wake_at_ms(),
         };
         let position = self.next_position_deadline_ms();
-        [policy, dwell, upload, position]
+        let schedule = self.next_schedule_wake_ms();
+        [policy, dwell, upload, position, schedule]
             .into_iter()
             .flatten()
             .min()

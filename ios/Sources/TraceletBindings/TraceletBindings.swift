@@ -1701,6 +1701,31 @@ public protocol TraceletProtocol: AnyObject, Sendable {
      */
     func setPrivacyZones(zones: [PrivacyZone]) throws 
     
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    func applySchedule() throws  -> ScheduleState?
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    func clearSchedule() throws 
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+    func schedule()  -> TrackingSchedule?
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    func setSchedule(schedule: TrackingSchedule) throws  -> ScheduleState
+    
 }
 /**
  * The tracker, as Kotlin and Swift see it.
@@ -2357,6 +2382,59 @@ open func setPrivacyZones(zones: [PrivacyZone])throws   {try rustCallWithError(F
         FfiConverterSequenceTypePrivacyZone.lower(zones),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+open func applySchedule()throws  -> ScheduleState?  {
+    return try  FfiConverterOptionTypeScheduleState.lift(try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+open func clearSchedule()throws   {try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+open func schedule() -> TrackingSchedule?  {
+    return try!  FfiConverterOptionTypeTrackingSchedule.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_schedule(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+open func setSchedule(schedule: TrackingSchedule)throws  -> ScheduleState  {
+    return try  FfiConverterTypeScheduleState_lift(try rustCallWithError(FfiConverterTypeScheduleError_lift) {
+        uniffiCallStatus in
+    uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeTrackingSchedule_lower(schedule),uniffiCallStatus
+    )
+})
 }
     
 
@@ -3505,6 +3583,63 @@ public func FfiConverterTypeTraceletConfig_lower(_ value: TraceletConfig) -> Rus
 
 
 /**
+ * Weekly windows in an IANA time zone ("Europe/Berlin"), 1 to 64 windows, none overlapping.
+ */
+public struct TrackingSchedule: Equatable, Hashable {
+    public var windows: [ScheduleWindow]
+    public var timeZone: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(windows: [ScheduleWindow], timeZone: String) {
+        self.windows = windows
+        self.timeZone = timeZone
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TrackingSchedule: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrackingSchedule: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrackingSchedule {
+        return
+            try TrackingSchedule(
+                windows: FfiConverterSequenceTypeScheduleWindow.read(from: &buf), 
+                timeZone: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TrackingSchedule, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeScheduleWindow.write(value.windows, into: &buf)
+        FfiConverterString.write(value.timeZone, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackingSchedule_lift(_ buf: RustBuffer) throws -> TrackingSchedule {
+    return try FfiConverterTypeTrackingSchedule.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrackingSchedule_lower(_ value: TrackingSchedule) -> RustBuffer {
+    return FfiConverterTypeTrackingSchedule.lower(value)
+}
+
+
+/**
  * Error a foreign listener may report; the SDK logs nothing of it and carries on.
  */
 public 
@@ -3868,6 +4003,171 @@ public func FfiConverterTypeLogLevel_lower(_ value: LogLevel) -> RustBuffer {
     return FfiConverterTypeLogLevel.lower(value)
 }
 
+
+
+/**
+ * Why a schedule was refused (nothing changed), or could not be stored. Windows are numbered
+ * from 0 in the order given.
+ */
+public 
+enum ScheduleError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
+
+    
+    
+    case UnknownTimeZone(zone: String
+    )
+    case NoWindows
+    case TooManyWindows(max: UInt32
+    )
+    case NoDays(window: UInt32
+    )
+    case RepeatedDay(window: UInt32
+    )
+    case InvalidTime(window: UInt32, time: String
+    )
+    case EndBeforeStart(window: UInt32, start: String, end: String
+    )
+    case OverlappingWindows(first: UInt32, second: UInt32, day: Weekday
+    )
+    case Storage(reason: String
+    )
+
+    
+
+    
+
+    
+    public var errorDescription: String? {
+        String(reflecting: self)
+    }
+    
+}
+
+#if compiler(>=6)
+extension ScheduleError: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleError: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleError
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleError {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+
+        
+
+        
+        case 1: return .UnknownTimeZone(
+            zone: try FfiConverterString.read(from: &buf)
+            )
+        case 2: return .NoWindows
+        case 3: return .TooManyWindows(
+            max: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 4: return .NoDays(
+            window: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 5: return .RepeatedDay(
+            window: try FfiConverterUInt32.read(from: &buf)
+            )
+        case 6: return .InvalidTime(
+            window: try FfiConverterUInt32.read(from: &buf), 
+            time: try FfiConverterString.read(from: &buf)
+            )
+        case 7: return .EndBeforeStart(
+            window: try FfiConverterUInt32.read(from: &buf), 
+            start: try FfiConverterString.read(from: &buf), 
+            end: try FfiConverterString.read(from: &buf)
+            )
+        case 8: return .OverlappingWindows(
+            first: try FfiConverterUInt32.read(from: &buf), 
+            second: try FfiConverterUInt32.read(from: &buf), 
+            day: try FfiConverterTypeWeekday.read(from: &buf)
+            )
+        case 9: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+
+         default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ScheduleError, into buf: inout [UInt8]) {
+        switch value {
+
+        
+
+        
+        
+        case let .UnknownTimeZone(zone):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(zone, into: &buf)
+            
+        
+        case .NoWindows:
+            writeInt(&buf, Int32(2))
+        
+        
+        case let .TooManyWindows(max):
+            writeInt(&buf, Int32(3))
+            FfiConverterUInt32.write(max, into: &buf)
+            
+        
+        case let .NoDays(window):
+            writeInt(&buf, Int32(4))
+            FfiConverterUInt32.write(window, into: &buf)
+            
+        
+        case let .RepeatedDay(window):
+            writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(window, into: &buf)
+            
+        
+        case let .InvalidTime(window,time):
+            writeInt(&buf, Int32(6))
+            FfiConverterUInt32.write(window, into: &buf)
+            FfiConverterString.write(time, into: &buf)
+            
+        
+        case let .EndBeforeStart(window,start,end):
+            writeInt(&buf, Int32(7))
+            FfiConverterUInt32.write(window, into: &buf)
+            FfiConverterString.write(start, into: &buf)
+            FfiConverterString.write(end, into: &buf)
+            
+        
+        case let .OverlappingWindows(first,second,day):
+            writeInt(&buf, Int32(8))
+            FfiConverterUInt32.write(first, into: &buf)
+            FfiConverterUInt32.write(second, into: &buf)
+            FfiConverterTypeWeekday.write(day, into: &buf)
+            
+        
+        case let .Storage(reason):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(reason, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleError_lift(_ buf: RustBuffer) throws -> ScheduleError {
+    return try FfiConverterTypeScheduleError.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleError_lower(_ value: ScheduleError) -> RustBuffer {
+    return FfiConverterTypeScheduleError.lower(value)
+}
 
 
 /**
@@ -4318,6 +4618,30 @@ fileprivate struct FfiConverterOptionTypeTraceletListener: FfiConverterRustBuffe
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeScheduleState: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleState.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeTraceletLocation: FfiConverterRustBuffer {
     typealias SwiftType = TraceletLocation?
 
@@ -4334,6 +4658,30 @@ fileprivate struct FfiConverterOptionTypeTraceletLocation: FfiConverterRustBuffe
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeTraceletLocation.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeTrackingSchedule: FfiConverterRustBuffer {
+    typealias SwiftType = TrackingSchedule?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeTrackingSchedule.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeTrackingSchedule.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -4409,6 +4757,31 @@ fileprivate struct FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypePrivacyZone.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeScheduleWindow: FfiConverterRustBuffer {
+    typealias SwiftType = [ScheduleWindow]
+
+    public static func write(_ value: [ScheduleWindow], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeScheduleWindow.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [ScheduleWindow] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [ScheduleWindow]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeScheduleWindow.read(from: &buf))
         }
         return seq
     }
@@ -4798,6 +5171,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() != 32937) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule() != 47507) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule() != 32605) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_schedule() != 4621) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule() != 60369) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() != 51546) {

@@ -1488,6 +1488,140 @@ public func FfiConverterTypeSamplingRequest_lower(_ value: SamplingRequest) -> R
 
 
 /**
+ * What the schedule says at one instant.
+ */
+public struct ScheduleState: Equatable, Hashable {
+    /**
+     * Tracking should be on now.
+     */
+    public var tracking: Bool
+    /**
+     * UTC milliseconds at which that changes; `None` if it never does (a window covers the
+     * whole week).
+     */
+    public var nextTransitionMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Tracking should be on now.
+         */tracking: Bool, 
+        /**
+         * UTC milliseconds at which that changes; `None` if it never does (a window covers the
+         * whole week).
+         */nextTransitionMs: Int64?) {
+        self.tracking = tracking
+        self.nextTransitionMs = nextTransitionMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleState {
+        return
+            try ScheduleState(
+                tracking: FfiConverterBool.read(from: &buf), 
+                nextTransitionMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.tracking, into: &buf)
+        FfiConverterOptionInt64.write(value.nextTransitionMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleState_lift(_ buf: RustBuffer) throws -> ScheduleState {
+    return try FfiConverterTypeScheduleState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleState_lower(_ value: ScheduleState) -> RustBuffer {
+    return FfiConverterTypeScheduleState.lower(value)
+}
+
+
+/**
+ * Tracking on from `start` to `end` (local time) on each of `days`. A window ends on the day
+ * it starts: a night shift is two windows (22:00 to 24:00, then 00:00 to 06:00 the next day),
+ * which join without a break.
+ */
+public struct ScheduleWindow: Equatable, Hashable {
+    public var days: [Weekday]
+    public var start: TimeOfDay
+    public var end: TimeOfDay
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(days: [Weekday], start: TimeOfDay, end: TimeOfDay) {
+        self.days = days
+        self.start = start
+        self.end = end
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ScheduleWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeScheduleWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ScheduleWindow {
+        return
+            try ScheduleWindow(
+                days: FfiConverterSequenceTypeWeekday.read(from: &buf), 
+                start: FfiConverterTypeTimeOfDay.read(from: &buf), 
+                end: FfiConverterTypeTimeOfDay.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ScheduleWindow, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeWeekday.write(value.days, into: &buf)
+        FfiConverterTypeTimeOfDay.write(value.start, into: &buf)
+        FfiConverterTypeTimeOfDay.write(value.end, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWindow_lift(_ buf: RustBuffer) throws -> ScheduleWindow {
+    return try FfiConverterTypeScheduleWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeScheduleWindow_lower(_ value: ScheduleWindow) -> RustBuffer {
+    return FfiConverterTypeScheduleWindow.lower(value)
+}
+
+
+/**
  * A smoothed position with its own 68 % accuracy radius.
  */
 public struct Smoothed: Equatable, Hashable {
@@ -1606,6 +1740,63 @@ public func FfiConverterTypeStationaryGeofence_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypeStationaryGeofence_lower(_ value: StationaryGeofence) -> RustBuffer {
     return FfiConverterTypeStationaryGeofence.lower(value)
+}
+
+
+/**
+ * A time shown on a clock, to the minute. 24:00 is the end of the day (a window's end only).
+ */
+public struct TimeOfDay: Equatable, Hashable {
+    public var hour: UInt8
+    public var minute: UInt8
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(hour: UInt8, minute: UInt8) {
+        self.hour = hour
+        self.minute = minute
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension TimeOfDay: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTimeOfDay: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeOfDay {
+        return
+            try TimeOfDay(
+                hour: FfiConverterUInt8.read(from: &buf), 
+                minute: FfiConverterUInt8.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: TimeOfDay, into buf: inout [UInt8]) {
+        FfiConverterUInt8.write(value.hour, into: &buf)
+        FfiConverterUInt8.write(value.minute, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeOfDay_lift(_ buf: RustBuffer) throws -> TimeOfDay {
+    return try FfiConverterTypeTimeOfDay.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTimeOfDay_lower(_ value: TimeOfDay) -> RustBuffer {
+    return FfiConverterTypeTimeOfDay.lower(value)
 }
 
 
@@ -1809,6 +2000,10 @@ public struct TraceletStatus: Equatable, Hashable {
      */
     public var privacyDroppedTotal: UInt64
     public var privacyCoarsenedTotal: UInt64
+    /**
+     * What the tracking schedule says now; `None` without a schedule.
+     */
+    public var schedule: ScheduleState?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1827,7 +2022,10 @@ public struct TraceletStatus: Equatable, Hashable {
          */rejectedByReason: [ReasonCount], lastUpload: UploadOutcome?, 
         /**
          * Fixes a privacy zone dropped, or stored at its centre, since the tracker was opened.
-         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64) {
+         */privacyDroppedTotal: UInt64, privacyCoarsenedTotal: UInt64, 
+        /**
+         * What the tracking schedule says now; `None` without a schedule.
+         */schedule: ScheduleState?) {
         self.tracking = tracking
         self.pendingCount = pendingCount
         self.acceptedTotal = acceptedTotal
@@ -1844,6 +2042,7 @@ public struct TraceletStatus: Equatable, Hashable {
         self.lastUpload = lastUpload
         self.privacyDroppedTotal = privacyDroppedTotal
         self.privacyCoarsenedTotal = privacyCoarsenedTotal
+        self.schedule = schedule
     }
 
     
@@ -1877,7 +2076,8 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
                 rejectedByReason: FfiConverterSequenceTypeReasonCount.read(from: &buf), 
                 lastUpload: FfiConverterOptionTypeUploadOutcome.read(from: &buf), 
                 privacyDroppedTotal: FfiConverterUInt64.read(from: &buf), 
-                privacyCoarsenedTotal: FfiConverterUInt64.read(from: &buf)
+                privacyCoarsenedTotal: FfiConverterUInt64.read(from: &buf), 
+                schedule: FfiConverterOptionTypeScheduleState.read(from: &buf)
         )
     }
 
@@ -1898,6 +2098,7 @@ public struct FfiConverterTypeTraceletStatus: FfiConverterRustBuffer {
         FfiConverterOptionTypeUploadOutcome.write(value.lastUpload, into: &buf)
         FfiConverterUInt64.write(value.privacyDroppedTotal, into: &buf)
         FfiConverterUInt64.write(value.privacyCoarsenedTotal, into: &buf)
+        FfiConverterOptionTypeScheduleState.write(value.schedule, into: &buf)
     }
 }
 
@@ -3011,6 +3212,13 @@ public enum TraceletEvent: Equatable, Hashable {
      */
     case accessChanged(report: AccessReport
     )
+    /**
+     * The tracking schedule turned tracking on or off (a `TrackingChanged` comes with it when
+     * that changed anything). `next_transition_ms` (UTC) is when it next will: the platform
+     * arranges to be woken then.
+     */
+    case scheduleChanged(tracking: Bool, nextTransitionMs: Int64?
+    )
 
 
 
@@ -3075,6 +3283,9 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         )
         
         case 15: return .accessChanged(report: try FfiConverterTypeAccessReport.read(from: &buf)
+        )
+        
+        case 16: return .scheduleChanged(tracking: try FfiConverterBool.read(from: &buf), nextTransitionMs: try FfiConverterOptionInt64.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -3170,6 +3381,12 @@ public struct FfiConverterTypeTraceletEvent: FfiConverterRustBuffer {
         case let .accessChanged(report):
             writeInt(&buf, Int32(15))
             FfiConverterTypeAccessReport.write(report, into: &buf)
+            
+        
+        case let .scheduleChanged(tracking,nextTransitionMs):
+            writeInt(&buf, Int32(16))
+            FfiConverterBool.write(tracking, into: &buf)
+            FfiConverterOptionInt64.write(nextTransitionMs, into: &buf)
             
         }
     }
@@ -3370,6 +3587,107 @@ public func FfiConverterTypeUserActivity_lower(_ value: UserActivity) -> RustBuf
 }
 
 
+
+
+public enum Weekday: Equatable, Hashable {
+    
+    case monday
+    case tuesday
+    case wednesday
+    case thursday
+    case friday
+    case saturday
+    case sunday
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension Weekday: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = Weekday
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Weekday {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .monday
+        
+        case 2: return .tuesday
+        
+        case 3: return .wednesday
+        
+        case 4: return .thursday
+        
+        case 5: return .friday
+        
+        case 6: return .saturday
+        
+        case 7: return .sunday
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Weekday, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .monday:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .tuesday:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .wednesday:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .thursday:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .friday:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .saturday:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .sunday:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekday_lift(_ buf: RustBuffer) throws -> Weekday {
+    return try FfiConverterTypeWeekday.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeWeekday_lower(_ value: Weekday) -> RustBuffer {
+    return FfiConverterTypeWeekday.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -3461,6 +3779,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeScheduleState: FfiConverterRustBuffer {
+    typealias SwiftType = ScheduleState?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeScheduleState.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeScheduleState.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -3583,6 +3925,31 @@ fileprivate struct FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeReasonCount.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeWeekday: FfiConverterRustBuffer {
+    typealias SwiftType = [Weekday]
+
+    public static func write(_ value: [Weekday], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeWeekday.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Weekday] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Weekday]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeWeekday.read(from: &buf))
         }
         return seq
     }

@@ -31,9 +31,9 @@ public final class LocationTracker {
     static let geofenceRegionPrefix = "dev.tracelet.geofence."
     private static let alwaysRequestedKey = "dev.tracelet.alwaysRequested"
 
-    private let tracelet: Tracelet
+    let tracelet: Tracelet
     private let options: LocationOptions
-    private let manager: any LocationManaging
+    let manager: any LocationManaging
     private let declaresBackgroundLocation: Bool
     private let defaults: UserDefaults
     private var applied: LocationSettings?
@@ -94,6 +94,7 @@ public final class LocationTracker {
                 switch event {
                 case .samplingChanged: self?.applySamplingRequest()
                 case .regionsChanged: self?.applyRegionRequest()
+                case .scheduleChanged: self?.followSchedule()
                 default: continue
                 }
             }
@@ -152,6 +153,11 @@ public final class LocationTracker {
     /// Stops tracking and every CoreLocation service this tracker started.
     public func stop() throws {
         try tracelet.stop()
+        stopLocationServices()
+    }
+
+    /// Stops every CoreLocation service this tracker started; tracking's own state is left alone.
+    func stopLocationServices() {
         applied = nil
         manager.stopUpdatingLocation()
         manager.stopMonitoringSignificantLocationChanges()
@@ -298,6 +304,8 @@ public final class LocationTracker {
 
 extension LocationTracker: LocationManagerEvents {
     func didUpdateLocations(_ locations: [CLLocation]) {
+        // While off, a position is a wake-up (significant change): a window may have opened.
+        if !tracelet.status.tracking { applyScheduleOnWake() }
         record(locations)
     }
 
@@ -318,6 +326,7 @@ extension LocationTracker: LocationManagerEvents {
 
     func didVisit() {
         // Mostly a wake-up after termination; positions follow from the restarted updates.
+        applyScheduleOnWake()
         resumeIfTracking()
     }
 

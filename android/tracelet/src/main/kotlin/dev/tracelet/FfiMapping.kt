@@ -153,6 +153,7 @@ internal fun FfiStatus.toPublic(): TraceletStatus = TraceletStatus(
     lastUpload = lastUpload?.toPublic(),
     motionState = motionState?.toPublic(),
     rejectedByReason = rejectedByReason.associate { it.reason to it.count.toLong() },
+    schedule = schedule,
 )
 
 internal fun FfiMotionState.toPublic(): MotionState = when (this) {
@@ -216,6 +217,7 @@ internal fun FfiEvent.toPublic(): TraceletEvent = when (this) {
     is FfiEvent.Geofence -> TraceletEvent.GeofenceTransitioned(transition.toPublic(), id, timeMs)
     is FfiEvent.RegionsChanged -> TraceletEvent.RegionsChanged(request.toPublic())
     is FfiEvent.AccessChanged -> TraceletEvent.AccessChanged(report.toPublic())
+    is FfiEvent.ScheduleChanged -> TraceletEvent.ScheduleChanged(tracking, nextTransitionMs)
 }
 
 internal fun Geofence.toFfi(): FfiGeofence = FfiGeofence(

@@ -5,6 +5,8 @@ import android.content.Context
 import dev.tracelet.platform.ActivityVisibleCallback
 import dev.tracelet.platform.FlushScheduler
 import dev.tracelet.platform.PermissionProbe
+import dev.tracelet.platform.ScheduleWakeupsSetup
+import dev.tracelet.platform.readBackgroundHealth
 import dev.tracelet.platform.TrackingService
 import dev.tracelet.platform.UiHiddenCallback
 import dev.tracelet.platform.backgroundPermissionToRequest
@@ -85,6 +87,7 @@ object Tracelet {
         client.setTokenProvider(tokenProvider)
         runtime = Runtime(appContext, config, client)
         hub.attach(client)
+        ScheduleWakeupsSetup.attach(appContext, client, config.uploadOnlyUnmetered)
         if (uiHiddenCallback == null) {
             uiHiddenCallback = UiHiddenCallback(::onAppBackground).also { appContext.registerComponentCallbacks(it) }
         }
@@ -171,6 +174,16 @@ object Tracelet {
         interruptionReason = null
         FlushScheduler.schedule(rt.context, unmeteredOnly = rt.config.uploadOnlyUnmetered)
     }
+
+    /**
+     * [TraceletClient.status] with what only Android can tell: whether the OS may stop the app
+     * in the background ([BackgroundHealth]: battery optimisation, exact alarms, the maker's
+     * own settings).
+     *
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    val status: TraceletStatus
+        get() = requireRuntime().let { it.client.status.copy(backgroundHealth = readBackgroundHealth(it.context)) }
 
     /**
      * Asked for a new token when the server answers 401, on the SDK's upload thread; `null`

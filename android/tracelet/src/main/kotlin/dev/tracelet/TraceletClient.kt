@@ -76,6 +76,10 @@ class TraceletClient(
     // The same for RegionsChanged: the tracking service registers the app's regions with the OS.
     @Volatile private var regionListener: ((RegionRequest) -> Unit)? = null
 
+    // The same for ScheduleChanged: the Android layer arms the next alarm and starts or stops
+    // the service.
+    @Volatile private var scheduleListener: ((TraceletEvent.ScheduleChanged) -> Unit)? = null
+
     init {
         core.attachLogSink(defaultLogSink(), LogLevel.INFO)
         core.setLocationListener(object : LocationListener {
@@ -88,6 +92,7 @@ class TraceletClient(
                 val public = event.toPublic()
                 if (event is FfiEvent.SamplingChanged) samplingListener?.invoke(event.request)
                 if (public is TraceletEvent.RegionsChanged) regionListener?.invoke(public.request)
+                if (public is TraceletEvent.ScheduleChanged) scheduleListener?.invoke(public)
                 eventFlow.tryEmit(public)
             }
         })
@@ -342,6 +347,30 @@ class TraceletClient(
 
     fun privacyZones(): List<PrivacyZone> = core.privacyZones()
 
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says now,
+     * then on and off at each window's edges ([TraceletEvent.ScheduleChanged]). [start] and [stop]
+     * in between hold until the next edge. Stored with the queue. See `docs/schedules.md`.
+     *
+     * @return what the schedule says now, with the next transition.
+     * @throws ScheduleException when the schedule is refused; the one in force is kept.
+     */
+    fun setSchedule(schedule: TrackingSchedule): ScheduleState = translatingScheduleErrors { core.setSchedule(schedule) }
+
+    /** Removes the schedule; tracking stays as it is. @throws ScheduleException.Storage */
+    fun clearSchedule(): Unit = translatingScheduleErrors { core.clearSchedule() }
+
+    /** The schedule in force, or `null`. */
+    val schedule: TrackingSchedule?
+        get() = core.schedule()
+
+    /**
+     * Applies a schedule transition that has passed (the core's own thread does this while the
+     * process runs; the Android layer calls it when its alarm fires). `null` without a schedule.
+     * @throws ScheduleException.Storage if what it applied could not be stored.
+     */
+    fun applySchedule(): ScheduleState? = translatingScheduleErrors { core.applySchedule() }
+
     /** Asked for a new token when the server answers 401; `null` removes it. See [TokenProvider]. */
     fun setTokenProvider(provider: TokenProvider?) {
         core.setTokenProvider(provider?.toFfi())
@@ -389,10 +418,16 @@ class TraceletClient(
         regionListener = listener
     }
 
+    /** Called with every [TraceletEvent.ScheduleChanged], like [setSamplingListener]. */
+    internal fun setScheduleListener(listener: ((TraceletEvent.ScheduleChanged) -> Unit)?) {
+        scheduleListener = listener
+    }
+
     /** Releases the tracker; later calls throw [TraceletException.ShutDown] or fail. */
     override fun close() {
         samplingListener = null
         regionListener = null
+        scheduleListener = null
         core.setListener(null)
         core.setTokenProvider(null)
         core.close()

@@ -103,4 +103,10 @@ sealed class TraceletEvent {
      * `Tracelet.client.accessReport`.
      */
     data class AccessChanged(val report: AccessReport) : TraceletEvent()
+
+    /**
+     * The tracking schedule turned tracking on or off; [nextTransitionMillis] (UTC) is when it
+     * next will, `null` if never. The Android layer arms an alarm for it by itself.
+     */
+    data class ScheduleChanged(val isTracking: Boolean, val nextTransitionMillis: Long?) : TraceletEvent()
 }

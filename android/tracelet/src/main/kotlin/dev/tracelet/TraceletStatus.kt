@@ -33,6 +33,13 @@ data class TraceletStatus(
     val privacyDroppedTotal: Long = 0,
     /** Fixes stored at a privacy zone's centre. */
     val privacyCoarsenedTotal: Long = 0,
+    /** What the tracking schedule says now; `null` without one ([TraceletClient.setSchedule]). */
+    val schedule: ScheduleState? = null,
+    /**
+     * What may stop the app in the background (battery optimisation, exact alarms, the maker's
+     * own settings); filled in by `Tracelet.status` on Android, `null` from a bare [TraceletClient].
+     */
+    val backgroundHealth: BackgroundHealth? = null,
 )
 
 /** How the most recent upload ended. */

@@ -42,12 +42,15 @@ import dev.tracelet.internal.core.FfiConverterTypePrivacyZone
 import dev.tracelet.internal.core.FfiConverterTypeRecordOutcome
 import dev.tracelet.internal.core.FfiConverterTypeRegionRequest
 import dev.tracelet.internal.core.FfiConverterTypeSamplingRequest
+import dev.tracelet.internal.core.FfiConverterTypeScheduleState
+import dev.tracelet.internal.core.FfiConverterTypeScheduleWindow
 import dev.tracelet.internal.core.FfiConverterTypeTraceletEvent
 import dev.tracelet.internal.core.FfiConverterTypeTraceletLocation
 import dev.tracelet.internal.core.FfiConverterTypeTraceletStatus
 import dev.tracelet.internal.core.FfiConverterTypeUpdatesPlan
 import dev.tracelet.internal.core.FfiConverterTypeUserActivity
 import dev.tracelet.internal.core.FfiConverterTypeWakeSources
+import dev.tracelet.internal.core.FfiConverterTypeWeekday
 import dev.tracelet.internal.core.Fix
 import dev.tracelet.internal.core.FlushResult
 import dev.tracelet.internal.core.LocationAccess
@@ -58,12 +61,15 @@ import dev.tracelet.internal.core.PrivacyZone
 import dev.tracelet.internal.core.RecordOutcome
 import dev.tracelet.internal.core.RegionRequest
 import dev.tracelet.internal.core.SamplingRequest
+import dev.tracelet.internal.core.ScheduleState
+import dev.tracelet.internal.core.ScheduleWindow
 import dev.tracelet.internal.core.TraceletEvent
 import dev.tracelet.internal.core.TraceletLocation
 import dev.tracelet.internal.core.TraceletStatus
 import dev.tracelet.internal.core.UpdatesPlan
 import dev.tracelet.internal.core.UserActivity
 import dev.tracelet.internal.core.WakeSources
+import dev.tracelet.internal.core.Weekday
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.coroutines.resume
 import kotlinx.coroutines.CancellableContinuation
@@ -83,12 +89,15 @@ import dev.tracelet.internal.core.RustBuffer as RustBufferPrivacyZone
 import dev.tracelet.internal.core.RustBuffer as RustBufferRecordOutcome
 import dev.tracelet.internal.core.RustBuffer as RustBufferRegionRequest
 import dev.tracelet.internal.core.RustBuffer as RustBufferSamplingRequest
+import dev.tracelet.internal.core.RustBuffer as RustBufferScheduleState
+import dev.tracelet.internal.core.RustBuffer as RustBufferScheduleWindow
 import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletEvent
 import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletLocation
 import dev.tracelet.internal.core.RustBuffer as RustBufferTraceletStatus
 import dev.tracelet.internal.core.RustBuffer as RustBufferUpdatesPlan
 import dev.tracelet.internal.core.RustBuffer as RustBufferUserActivity
 import dev.tracelet.internal.core.RustBuffer as RustBufferWakeSources
+import dev.tracelet.internal.core.RustBuffer as RustBufferWeekday
 
 // This is a helper for safely working with byte buffers returned from the Rust code.
 // A rust-owned buffer is represented by its capacity, its current length, and a
@@ -941,6 +950,14 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones(
     ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_schedule(
+    ): Int
+    external fun uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule(
+    ): Int
     external fun uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event(
     ): Int
     external fun uniffi_tracelet_ffi_checksum_method_httptransport_send(
@@ -1091,6 +1108,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_tracelet_ffi_fn_method_tracelet_set_privacy_zones(`ptr`: Long,`zones`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_schedule(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(`ptr`: Long,`schedule`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBufferScheduleState.ByValue
     external fun uniffi_tracelet_ffi_fn_clone_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_tracelet_ffi_fn_free_traceletlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1387,6 +1412,18 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_privacy_zones() and 0xFFFF) != 32937) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_apply_schedule() and 0xFFFF) != 47507) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_clear_schedule() and 0xFFFF) != 32605) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_schedule() and 0xFFFF) != 4621) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_tracelet_ffi_checksum_method_tracelet_set_schedule() and 0xFFFF) != 60369) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_tracelet_ffi_checksum_method_traceletlistener_on_event() and 0xFFFF) != 51546) {
@@ -3484,6 +3521,31 @@ public interface TraceletInterface {
      */
     fun `setPrivacyZones`(`zones`: List<PrivacyZone>)
     
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    fun `applySchedule`(): ScheduleState?
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    fun `clearSchedule`()
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */
+    fun `schedule`(): TrackingSchedule?
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    fun `setSchedule`(`schedule`: TrackingSchedule): ScheduleState
+    
     companion object
 }
 
@@ -4395,6 +4457,78 @@ open class Tracelet: Disposable, AutoCloseable, TraceletInterface
 }
     }
     
+    
+
+    
+    /**
+     * Looks at the schedule now and applies a transition that has passed. The SDK does this
+     * itself while it runs; the platform calls it when the OS wakes the app (an alarm, a
+     * region, a significant change). `None` without a schedule.
+     */
+    @Throws(ScheduleException::class)override fun `applySchedule`(): ScheduleState? {
+            return FfiConverterOptionalTypeScheduleState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_apply_schedule(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Removes the schedule; tracking stays as it is.
+     */
+    @Throws(ScheduleException::class)override fun `clearSchedule`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_clear_schedule(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The schedule in force, if any (the zone by its IANA name).
+     */override fun `schedule`(): TrackingSchedule? {
+            return FfiConverterOptionalTypeTrackingSchedule.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_schedule(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Replaces the tracking schedule and applies it at once: tracking turns to what it says
+     * now, and from then on on and off at each window's edges (`ScheduleChanged`). The app's
+     * own `start`/`stop` holds until the next edge. Stored with the queue. A refused schedule
+     * changes nothing.
+     */
+    @Throws(ScheduleException::class)override fun `setSchedule`(`schedule`: TrackingSchedule): ScheduleState {
+            return FfiConverterTypeScheduleState.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ScheduleException) { _status ->
+    UniffiLib.uniffi_tracelet_ffi_fn_method_tracelet_set_schedule(
+        it,
+        
+        FfiConverterTypeTrackingSchedule.lower(`schedule`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -5424,6 +5558,47 @@ public object FfiConverterTypeTraceletConfig: FfiConverterRustBuffer<TraceletCon
 
 
 
+/**
+ * Weekly windows in an IANA time zone ("Europe/Berlin"), 1 to 64 windows, none overlapping.
+ */
+data class TrackingSchedule (
+    var `windows`: List<ScheduleWindow>
+    , 
+    var `timeZone`: kotlin.String
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrackingSchedule: FfiConverterRustBuffer<TrackingSchedule> {
+    override fun read(buf: ByteBuffer): TrackingSchedule {
+        return TrackingSchedule(
+            FfiConverterSequenceTypeScheduleWindow.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TrackingSchedule) = (
+            FfiConverterSequenceTypeScheduleWindow.allocationSize(value.`windows`) +
+            FfiConverterString.allocationSize(value.`timeZone`)
+    )
+
+    override fun write(value: TrackingSchedule, buf: ByteBuffer) {
+            FfiConverterSequenceTypeScheduleWindow.write(value.`windows`, buf)
+            FfiConverterString.write(value.`timeZone`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -5761,6 +5936,259 @@ public object FfiConverterTypeLogLevel: FfiConverterRustBuffer<LogLevel> {
 }
 
 
+
+
+
+
+
+/**
+ * Why a schedule was refused (nothing changed), or could not be stored. Windows are numbered
+ * from 0 in the order given.
+ */
+sealed class ScheduleException: kotlin.Exception() {
+    
+    class UnknownTimeZone(
+        
+        val `zone`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "zone=${ `zone` }"
+    }
+    
+    class NoWindows(
+        ) : ScheduleException() {
+        override val message
+            get() = ""
+    }
+    
+    class TooManyWindows(
+        
+        val `max`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "max=${ `max` }"
+    }
+    
+    class NoDays(
+        
+        val `window`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }"
+    }
+    
+    class RepeatedDay(
+        
+        val `window`: kotlin.UInt
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }"
+    }
+    
+    class InvalidTime(
+        
+        val `window`: kotlin.UInt, 
+        
+        val `time`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }, time=${ `time` }"
+    }
+    
+    class EndBeforeStart(
+        
+        val `window`: kotlin.UInt, 
+        
+        val `start`: kotlin.String, 
+        
+        val `end`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "window=${ `window` }, start=${ `start` }, end=${ `end` }"
+    }
+    
+    class OverlappingWindows(
+        
+        val `first`: kotlin.UInt, 
+        
+        val `second`: kotlin.UInt, 
+        
+        val `day`: Weekday
+        ) : ScheduleException() {
+        override val message
+            get() = "first=${ `first` }, second=${ `second` }, day=${ `day` }"
+    }
+    
+    class Storage(
+        
+        val `reason`: kotlin.String
+        ) : ScheduleException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+
+    
+
+
+    companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ScheduleException> {
+        override fun lift(error_buf: RustBuffer.ByValue): ScheduleException = FfiConverterTypeScheduleError.lift(error_buf)
+    }
+
+    
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleError : FfiConverterRustBuffer<ScheduleException> {
+    override fun read(buf: ByteBuffer): ScheduleException {
+        
+
+        return when(buf.getInt()) {
+            1 -> ScheduleException.UnknownTimeZone(
+                FfiConverterString.read(buf),
+                )
+            2 -> ScheduleException.NoWindows()
+            3 -> ScheduleException.TooManyWindows(
+                FfiConverterUInt.read(buf),
+                )
+            4 -> ScheduleException.NoDays(
+                FfiConverterUInt.read(buf),
+                )
+            5 -> ScheduleException.RepeatedDay(
+                FfiConverterUInt.read(buf),
+                )
+            6 -> ScheduleException.InvalidTime(
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            7 -> ScheduleException.EndBeforeStart(
+                FfiConverterUInt.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            8 -> ScheduleException.OverlappingWindows(
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeWeekday.read(buf),
+                )
+            9 -> ScheduleException.Storage(
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid error enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: ScheduleException): ULong {
+        return when(value) {
+            is ScheduleException.UnknownTimeZone -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`zone`)
+            )
+            is ScheduleException.NoWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+            )
+            is ScheduleException.TooManyWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`max`)
+            )
+            is ScheduleException.NoDays -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+            )
+            is ScheduleException.RepeatedDay -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+            )
+            is ScheduleException.InvalidTime -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+                + FfiConverterString.allocationSize(value.`time`)
+            )
+            is ScheduleException.EndBeforeStart -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`window`)
+                + FfiConverterString.allocationSize(value.`start`)
+                + FfiConverterString.allocationSize(value.`end`)
+            )
+            is ScheduleException.OverlappingWindows -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterUInt.allocationSize(value.`first`)
+                + FfiConverterUInt.allocationSize(value.`second`)
+                + FfiConverterTypeWeekday.allocationSize(value.`day`)
+            )
+            is ScheduleException.Storage -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+    }
+
+    override fun write(value: ScheduleException, buf: ByteBuffer) {
+        when(value) {
+            is ScheduleException.UnknownTimeZone -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`zone`, buf)
+                Unit
+            }
+            is ScheduleException.NoWindows -> {
+                buf.putInt(2)
+                Unit
+            }
+            is ScheduleException.TooManyWindows -> {
+                buf.putInt(3)
+                FfiConverterUInt.write(value.`max`, buf)
+                Unit
+            }
+            is ScheduleException.NoDays -> {
+                buf.putInt(4)
+                FfiConverterUInt.write(value.`window`, buf)
+                Unit
+            }
+            is ScheduleException.RepeatedDay -> {
+                buf.putInt(5)
+                FfiConverterUInt.write(value.`window`, buf)
+                Unit
+            }
+            is ScheduleException.InvalidTime -> {
+                buf.putInt(6)
+                FfiConverterUInt.write(value.`window`, buf)
+                FfiConverterString.write(value.`time`, buf)
+                Unit
+            }
+            is ScheduleException.EndBeforeStart -> {
+                buf.putInt(7)
+                FfiConverterUInt.write(value.`window`, buf)
+                FfiConverterString.write(value.`start`, buf)
+                FfiConverterString.write(value.`end`, buf)
+                Unit
+            }
+            is ScheduleException.OverlappingWindows -> {
+                buf.putInt(8)
+                FfiConverterUInt.write(value.`first`, buf)
+                FfiConverterUInt.write(value.`second`, buf)
+                FfiConverterTypeWeekday.write(value.`day`, buf)
+                Unit
+            }
+            is ScheduleException.Storage -> {
+                buf.putInt(9)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+
+}
 
 
 
@@ -6375,6 +6803,38 @@ public object FfiConverterOptionalTypeTraceletListener: FfiConverterRustBuffer<T
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeScheduleState: FfiConverterRustBuffer<ScheduleState?> {
+    override fun read(buf: ByteBuffer): ScheduleState? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeScheduleState.read(buf)
+    }
+
+    override fun allocationSize(value: ScheduleState?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeScheduleState.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ScheduleState?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeScheduleState.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeTraceletLocation: FfiConverterRustBuffer<TraceletLocation?> {
     override fun read(buf: ByteBuffer): TraceletLocation? {
         if (buf.get().toInt() == 0) {
@@ -6397,6 +6857,38 @@ public object FfiConverterOptionalTypeTraceletLocation: FfiConverterRustBuffer<T
         } else {
             buf.put(1)
             FfiConverterTypeTraceletLocation.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeTrackingSchedule: FfiConverterRustBuffer<TrackingSchedule?> {
+    override fun read(buf: ByteBuffer): TrackingSchedule? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeTrackingSchedule.read(buf)
+    }
+
+    override fun allocationSize(value: TrackingSchedule?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeTrackingSchedule.allocationSize(value)
+        }
+    }
+
+    override fun write(value: TrackingSchedule?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeTrackingSchedule.write(value, buf)
         }
     }
 }
@@ -6481,6 +6973,34 @@ public object FfiConverterSequenceTypePrivacyZone: FfiConverterRustBuffer<List<P
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypePrivacyZone.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeScheduleWindow: FfiConverterRustBuffer<List<ScheduleWindow>> {
+    override fun read(buf: ByteBuffer): List<ScheduleWindow> {
+        val len = buf.getInt()
+        return List<ScheduleWindow>(len) {
+            FfiConverterTypeScheduleWindow.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<ScheduleWindow>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeScheduleWindow.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<ScheduleWindow>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeScheduleWindow.write(it, buf)
         }
     }
 }
@@ -6691,6 +7211,12 @@ public object FfiConverterMapStringString: FfiConverterRustBuffer<Map<kotlin.Str
         }
     }
 }
+
+
+
+
+
+
 
 
 

@@ -1761,6 +1761,102 @@ public object FfiConverterTypeSamplingRequest: FfiConverterRustBuffer<SamplingRe
 
 
 /**
+ * What the schedule says at one instant.
+ */
+data class ScheduleState (
+    /**
+     * Tracking should be on now.
+     */
+    var `tracking`: kotlin.Boolean
+    , 
+    /**
+     * UTC milliseconds at which that changes; `None` if it never does (a window covers the
+     * whole week).
+     */
+    var `nextTransitionMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleState: FfiConverterRustBuffer<ScheduleState> {
+    override fun read(buf: ByteBuffer): ScheduleState {
+        return ScheduleState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ScheduleState) = (
+            FfiConverterBoolean.allocationSize(value.`tracking`) +
+            FfiConverterOptionalLong.allocationSize(value.`nextTransitionMs`)
+    )
+
+    override fun write(value: ScheduleState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`tracking`, buf)
+            FfiConverterOptionalLong.write(value.`nextTransitionMs`, buf)
+    }
+}
+
+
+
+/**
+ * Tracking on from `start` to `end` (local time) on each of `days`. A window ends on the day
+ * it starts: a night shift is two windows (22:00 to 24:00, then 00:00 to 06:00 the next day),
+ * which join without a break.
+ */
+data class ScheduleWindow (
+    var `days`: List<Weekday>
+    , 
+    var `start`: TimeOfDay
+    , 
+    var `end`: TimeOfDay
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeScheduleWindow: FfiConverterRustBuffer<ScheduleWindow> {
+    override fun read(buf: ByteBuffer): ScheduleWindow {
+        return ScheduleWindow(
+            FfiConverterSequenceTypeWeekday.read(buf),
+            FfiConverterTypeTimeOfDay.read(buf),
+            FfiConverterTypeTimeOfDay.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ScheduleWindow) = (
+            FfiConverterSequenceTypeWeekday.allocationSize(value.`days`) +
+            FfiConverterTypeTimeOfDay.allocationSize(value.`start`) +
+            FfiConverterTypeTimeOfDay.allocationSize(value.`end`)
+    )
+
+    override fun write(value: ScheduleWindow, buf: ByteBuffer) {
+            FfiConverterSequenceTypeWeekday.write(value.`days`, buf)
+            FfiConverterTypeTimeOfDay.write(value.`start`, buf)
+            FfiConverterTypeTimeOfDay.write(value.`end`, buf)
+    }
+}
+
+
+
+/**
  * A smoothed position with its own 68 % accuracy radius.
  */
 data class Smoothed (
@@ -1847,6 +1943,47 @@ public object FfiConverterTypeStationaryGeofence: FfiConverterRustBuffer<Station
             FfiConverterDouble.write(value.`latitudeDeg`, buf)
             FfiConverterDouble.write(value.`longitudeDeg`, buf)
             FfiConverterDouble.write(value.`radiusM`, buf)
+    }
+}
+
+
+
+/**
+ * A time shown on a clock, to the minute. 24:00 is the end of the day (a window's end only).
+ */
+data class TimeOfDay (
+    var `hour`: kotlin.UByte
+    , 
+    var `minute`: kotlin.UByte
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTimeOfDay: FfiConverterRustBuffer<TimeOfDay> {
+    override fun read(buf: ByteBuffer): TimeOfDay {
+        return TimeOfDay(
+            FfiConverterUByte.read(buf),
+            FfiConverterUByte.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: TimeOfDay) = (
+            FfiConverterUByte.allocationSize(value.`hour`) +
+            FfiConverterUByte.allocationSize(value.`minute`)
+    )
+
+    override fun write(value: TimeOfDay, buf: ByteBuffer) {
+            FfiConverterUByte.write(value.`hour`, buf)
+            FfiConverterUByte.write(value.`minute`, buf)
     }
 }
 
@@ -2042,6 +2179,11 @@ data class TraceletStatus (
     var `privacyDroppedTotal`: kotlin.ULong
     , 
     var `privacyCoarsenedTotal`: kotlin.ULong
+    , 
+    /**
+     * What the tracking schedule says now; `None` without a schedule.
+     */
+    var `schedule`: ScheduleState?
     
 ){
     
@@ -2074,6 +2216,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterOptionalTypeUploadOutcome.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterOptionalTypeScheduleState.read(buf),
         )
     }
 
@@ -2093,7 +2236,8 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterSequenceTypeReasonCount.allocationSize(value.`rejectedByReason`) +
             FfiConverterOptionalTypeUploadOutcome.allocationSize(value.`lastUpload`) +
             FfiConverterULong.allocationSize(value.`privacyDroppedTotal`) +
-            FfiConverterULong.allocationSize(value.`privacyCoarsenedTotal`)
+            FfiConverterULong.allocationSize(value.`privacyCoarsenedTotal`) +
+            FfiConverterOptionalTypeScheduleState.allocationSize(value.`schedule`)
     )
 
     override fun write(value: TraceletStatus, buf: ByteBuffer) {
@@ -2113,6 +2257,7 @@ public object FfiConverterTypeTraceletStatus: FfiConverterRustBuffer<TraceletSta
             FfiConverterOptionalTypeUploadOutcome.write(value.`lastUpload`, buf)
             FfiConverterULong.write(value.`privacyDroppedTotal`, buf)
             FfiConverterULong.write(value.`privacyCoarsenedTotal`, buf)
+            FfiConverterOptionalTypeScheduleState.write(value.`schedule`, buf)
     }
 }
 
@@ -2896,6 +3041,21 @@ sealed class TraceletEvent {
         companion object
     }
     
+    /**
+     * The tracking schedule turned tracking on or off (a `TrackingChanged` comes with it when
+     * that changed anything). `next_transition_ms` (UTC) is when it next will: the platform
+     * arranges to be woken then.
+     */
+    data class ScheduleChanged(
+        val `tracking`: kotlin.Boolean, 
+        val `nextTransitionMs`: kotlin.Long?) : TraceletEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
 
     
 
@@ -2968,6 +3128,10 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 )
             15 -> TraceletEvent.AccessChanged(
                 FfiConverterTypeAccessReport.read(buf),
+                )
+            16 -> TraceletEvent.ScheduleChanged(
+                FfiConverterBoolean.read(buf),
+                FfiConverterOptionalLong.read(buf),
                 )
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
@@ -3091,6 +3255,14 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
                 + FfiConverterTypeAccessReport.allocationSize(value.`report`)
             )
         }
+        is TraceletEvent.ScheduleChanged -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`tracking`)
+                + FfiConverterOptionalLong.allocationSize(value.`nextTransitionMs`)
+            )
+        }
     }
 
     override fun write(value: TraceletEvent, buf: ByteBuffer) {
@@ -3180,6 +3352,12 @@ public object FfiConverterTypeTraceletEvent : FfiConverterRustBuffer<TraceletEve
             is TraceletEvent.AccessChanged -> {
                 buf.putInt(15)
                 FfiConverterTypeAccessReport.write(value.`report`, buf)
+                Unit
+            }
+            is TraceletEvent.ScheduleChanged -> {
+                buf.putInt(16)
+                FfiConverterBoolean.write(value.`tracking`, buf)
+                FfiConverterOptionalLong.write(value.`nextTransitionMs`, buf)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -3357,6 +3535,45 @@ public object FfiConverterTypeUserActivity: FfiConverterRustBuffer<UserActivity>
 
 
 
+enum class Weekday {
+    
+    MONDAY,
+    TUESDAY,
+    WEDNESDAY,
+    THURSDAY,
+    FRIDAY,
+    SATURDAY,
+    SUNDAY;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeWeekday: FfiConverterRustBuffer<Weekday> {
+    override fun read(buf: ByteBuffer) = try {
+        Weekday.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: Weekday) = 4UL
+
+    override fun write(value: Weekday, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+
 /**
  * @suppress
  */
@@ -3478,6 +3695,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeScheduleState: FfiConverterRustBuffer<ScheduleState?> {
+    override fun read(buf: ByteBuffer): ScheduleState? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeScheduleState.read(buf)
+    }
+
+    override fun allocationSize(value: ScheduleState?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeScheduleState.allocationSize(value)
+        }
+    }
+
+    override fun write(value: ScheduleState?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeScheduleState.write(value, buf)
         }
     }
 }
@@ -3630,6 +3879,34 @@ public object FfiConverterSequenceTypeReasonCount: FfiConverterRustBuffer<List<R
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeReasonCount.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeWeekday: FfiConverterRustBuffer<List<Weekday>> {
+    override fun read(buf: ByteBuffer): List<Weekday> {
+        val len = buf.getInt()
+        return List<Weekday>(len) {
+            FfiConverterTypeWeekday.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Weekday>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeWeekday.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Weekday>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeWeekday.write(it, buf)
         }
     }
 }
