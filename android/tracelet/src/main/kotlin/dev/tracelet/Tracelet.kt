@@ -10,6 +10,7 @@ import dev.tracelet.platform.readBackgroundHealth
 import dev.tracelet.platform.TrackingService
 import dev.tracelet.platform.UiHiddenCallback
 import dev.tracelet.platform.backgroundPermissionToRequest
+import dev.tracelet.platform.oneShotLocationSource
 import dev.tracelet.platform.permissionState
 import dev.tracelet.platform.permissionsToRequest
 import dev.tracelet.platform.removeLeftoverAlerts
@@ -208,6 +209,35 @@ object Tracelet {
     /** The UI was hidden: upload what is pending while the OS still lets the process run. */
     private fun onAppBackground() {
         runtime?.client?.onAppBackground()
+    }
+
+    /**
+     * One position, tracking on or off ([TraceletClient.currentPosition], same arguments and
+     * errors). While the tracking service runs, it samples as the request asks. Otherwise the
+     * OS's location updates run for this request only, through the same sampling path, and
+     * stop once it is answered, fails or is cancelled: call it while the app is in the
+     * foreground, when Android allows location updates without a service.
+     *
+     * @throws TraceletException.NotConfigured before [configure].
+     */
+    suspend fun currentPosition(
+        desiredAccuracyMeters: Double = 20.0,
+        timeoutMillis: Long = 30_000,
+        maxAgeMillis: Long = 0,
+        persist: Boolean = false,
+    ): TraceletLocation {
+        val rt = requireRuntime()
+        val answer = suspend {
+            rt.client.currentPosition(desiredAccuracyMeters, timeoutMillis, maxAgeMillis, persist)
+        }
+        if (serviceRunning) return answer()
+        val source = oneShotLocationSource(rt.context, rt.client)
+        source.start()
+        try {
+            return answer()
+        } finally {
+            source.stop()
+        }
     }
 
     /** Everything the SDK reports, from any thread; valid across [configure] calls. */

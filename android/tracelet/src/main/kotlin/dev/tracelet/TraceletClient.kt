@@ -411,6 +411,16 @@ class TraceletClient(
     }
 
     /**
+     * Removes [listener] if it is still the one set: a location source that stops must not
+     * remove the listener of another that started after it (the tracking service's, once a
+     * one-shot position request ends).
+     */
+    @Synchronized
+    internal fun clearSamplingListener(listener: (FfiSamplingRequest) -> Unit) {
+        if (samplingListener === listener) samplingListener = null
+    }
+
+    /**
      * Called with every new region request, like [setSamplingListener]; must return at once.
      * One listener: the tracking service's region alerts.
      */

@@ -1,9 +1,11 @@
 package dev.tracelet.platform
 
 import android.annotation.SuppressLint
+import android.content.Context
 import android.location.Location
 import android.location.LocationListener
 import android.location.LocationManager
+import android.os.Build
 import android.os.Bundle
 import android.os.Handler
 import android.os.HandlerThread
@@ -52,11 +54,14 @@ internal class LocationSource(
     /** The providers listened to now; re-requesting the same ones replaces their request. */
     private var listening: List<String> = emptyList()
 
+    /** What this source set as the client's sampling listener, so that [stop] removes only its own. */
+    private val samplingListener: (SamplingRequest) -> Unit = { handler.post(::applyCurrent) }
+
     /** Applies the core's current sampling request and follows its changes. Needs a location permission. */
     fun start() {
         // Events from different core threads may be posted out of order; applying the core's
         // current request when the message runs means the last one applied is the newest.
-        client.setSamplingListener { handler.post(::applyCurrent) }
+        client.setSamplingListener(samplingListener)
         apply(client.samplingRequest())
         if (regions != null) {
             // Same as sampling: the region request current when the message runs is the newest.
@@ -68,8 +73,8 @@ internal class LocationSource(
     @Synchronized
     fun stop() {
         stopped = true
-        client.setSamplingListener(null)
-        client.setRegionListener(null)
+        client.clearSamplingListener(samplingListener)
+        if (regions != null) client.setRegionListener(null)
         locationManager.removeUpdates(this)
         geofence?.clear()
         regions?.clear()
@@ -183,4 +188,18 @@ internal class LocationSource(
     private fun requestApi31(provider: String, sampling: OsSampling) {
         locationManager.requestLocationUpdates(provider, sampling.toLocationRequest(), executor, this)
     }
+}
+
+/**
+ * A source for one position request while tracking is off: the core's sampling (GNSS once a
+ * second while the request waits) applied to the OS, no geofences, no regions, no motion
+ * sensor. A problem ends nothing here: the request itself times out with a typed error.
+ */
+internal fun oneShotLocationSource(context: Context, client: TraceletClient): LocationSource {
+    val manager = checkNotNull(context.getSystemService(LocationManager::class.java)) { "no LocationManager" }
+    val sdkInt = Build.VERSION.SDK_INT
+    return LocationSource(
+        manager, client, sdkInt, geofence = null, onProblem = {},
+        locationEnabled = { locationServicesEnabled(context, manager, sdkInt) },
+    )
 }
