@@ -42,6 +42,22 @@ install_prerequisites() {
                 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck; } ||
             die "could not install shellcheck"
     fi
+    # The collector's PostgreSQL suite (storage on both backends, replicas, the live stream
+    # across replicas): its Rust helper (examples/collector/tests/common/cluster.rs) starts a
+    # throwaway cluster with these binaries as the unprivileged postgres user on a free
+    # loopback port and removes it afterwards. It never skips: no cluster, failed tests.
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ||
+        ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then
+        say "installing PostgreSQL and PostGIS (Debian packages)"
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                postgresql-15 postgresql-15-postgis-3 ||
+            die "could not install PostgreSQL and PostGIS"
+    fi
+    id postgres >/dev/null 2>&1 || die "no postgres user: the PostgreSQL suite needs one to run initdb"
+    # The deployment files' checks (tests/release/test_deploy.py) parse YAML.
+    python3 -c 'import yaml' 2>/dev/null || python3 -m pip install -q pyyaml ||
+        die "could not install PyYAML"
     say "Swift toolchain (cached Debian 13 chroot; about 2 minutes on a fresh machine)"
     scripts/swift-toolchain.sh ensure || die "could not install the Swift toolchain"
 }
@@ -140,7 +156,7 @@ say "browser: the live map in headless Chromium (playwright-core): demo replay, 
 ) 2>&1 | tee "$out/browser.log"
 record browser "$out/browser.log" browser_counts "${PIPESTATUS[0]}"
 
-say "release: workflows (actionlint), 16 KiB pages, Package.swift rewrite, privacy manifest, POM, Gradle pin"
+say "release: workflows (actionlint), 16 KiB pages, Package.swift rewrite, privacy manifest, POM, Gradle pin, deploy files"
 TRACELET_LIB_DIR="$root/target/release" python3 -m pytest -p no:cacheprovider tests/release 2>&1 |
     tee "$out/release.log"
 record release "$out/release.log" pytest_counts "${PIPESTATUS[0]}"

@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
-use crate::db::{DbError, Queries};
+use crate::db::DbError;
 use crate::errors::error;
 use crate::read::TrackPoint;
+use crate::store::Store;
 
 const DEFAULT_FLEET_PAGE: u32 = 1_000;
 const MAX_FLEET_PAGE: u32 = 10_000;
@@ -42,8 +43,8 @@ struct FleetPage {
 
 /// Up to `limit` devices after `after`, in device order, with their latest fixes. A device
 /// with events but no fixes takes a place in the page but has no position to show.
-fn fleet_page(q: &Queries<'_>, after: &str, limit: u32) -> Result<FleetPage, DbError> {
-    let mut devices = q.devices(after, limit + 1)?;
+async fn fleet_page(store: &dyn Store, after: &str, limit: u32) -> Result<FleetPage, DbError> {
+    let mut devices = store.devices(after, limit + 1).await?;
     let more = devices.len() > limit as usize;
     devices.truncate(limit as usize);
     let next = more
@@ -51,7 +52,7 @@ fn fleet_page(q: &Queries<'_>, after: &str, limit: u32) -> Result<FleetPage, DbE
         .flatten();
     let mut positions = Vec::with_capacity(devices.len());
     for summary in devices {
-        if let Some(row) = q.latest(&summary.device)? {
+        if let Some(row) = store.latest(&summary.device).await? {
             positions.push(FleetPosition {
                 device: summary.device,
                 point: row.into(),
@@ -72,16 +73,13 @@ pub async fn fleet(State(state): State<AppState>, Query(query): Query<FleetQuery
     let Ok(_permit) = state.read_permits.acquire().await else {
         return error(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
-    let pool = state.reads.clone();
-    // Read and serialize on a blocking thread: a full page is about a megabyte of JSON.
-    let json = tokio::task::spawn_blocking(move || {
-        pool.read(|q| fleet_page(q, &query.after, limit))
-            .map(|page| serde_json::to_vec(&page))
-    })
-    .await;
-    match json {
-        Ok(Ok(Ok(bytes))) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Ok(Ok(Err(e))) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+    let page = match fleet_page(state.store.as_ref(), &query.after, limit).await {
+        Ok(page) => page,
+        Err(e) => return error(e.status(), e),
+    };
+    // Serialize on a blocking thread: a full page is about a megabyte of JSON.
+    match tokio::task::spawn_blocking(move || serde_json::to_vec(&page)).await {
+        Ok(Ok(bytes)) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "read task failed"),
     }

@@ -1,7 +1,8 @@
-//! `POST /v1/batches`: authenticate, read the body within its limits, then decode, check and
-//! store it on a blocking thread behind the ingest concurrency limit, so that memory is bounded
-//! by (limit × one body's budget) and the async workers never parse or write.
+//! `POST /v1/batches`: authenticate, read the body within its limits, then decode and check it
+//! on a blocking thread and store it, behind the ingest concurrency limit, so that memory is
+//! bounded by (limit × one body's budget) and the async workers never parse.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
@@ -9,13 +10,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tracelet_protocol::wire::{IDEMPOTENCY_HEADER, IngestResponse};
+use tracelet_protocol::wire::{BatchV1, IDEMPOTENCY_HEADER, IngestResponse};
 
 use crate::AppState;
 use crate::chaos::HttpFault;
 use crate::check::{Refusal, check_batch};
 use crate::decode::{self, BodyKind};
 use crate::errors::error;
+use crate::store::Backend;
 
 pub async fn ingest(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let mut stall = None;
@@ -139,30 +141,22 @@ async fn process(
         .acquire()
         .await
         .map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()))?;
-    let worker = state.clone();
-    tokio::task::spawn_blocking(move || accept(&worker, kind, &body, key.as_deref()))
+    let limits = state.limits.decode;
+    let batch =
+        tokio::task::spawn_blocking(move || decode_checked(kind, &body, key.as_deref(), &limits))
+            .await
+            .map_err(|_| {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ingest worker failed".into(),
+                )
+            })??;
+    let batch = Arc::new(batch);
+    let stored = state
+        .store
+        .store_batch(Arc::clone(&batch), now_ms())
         .await
-        .map_err(|_| {
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ingest worker failed".into(),
-            )
-        })?
-}
-
-/// Decode, check, store, publish: the blocking part.
-fn accept(
-    state: &AppState,
-    kind: BodyKind,
-    body: &[u8],
-    key: Option<&str>,
-) -> Result<IngestResponse, Refusal> {
-    let batch = decode::decode(kind, body, &state.limits.decode)
         .map_err(|e| (e.status(), e.to_string()))?;
-    check_batch(&batch, key)?;
-    let stored = crate::lock(&state.writer)
-        .store_batch_rows(&batch, now_ms())
-        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     state.counters.stored(&stored);
     let response = IngestResponse {
         accepted: stored.rows.len() as u64,
@@ -170,9 +164,24 @@ fn accept(
         events_accepted: stored.events.len() as u64,
         events_duplicates: stored.event_duplicates,
     };
-    state.live.publish(&batch.device, stored.rows);
-    state.live.publish_events(&batch.device, stored.events);
+    // PostgreSQL's feed publishes what any replica stored (store::postgres::feed).
+    if state.store.backend() == Backend::Sqlite {
+        state.live.publish(&batch.device, stored.rows);
+        state.live.publish_events(&batch.device, stored.events);
+    }
     Ok(response)
+}
+
+/// Decode and check: the blocking part.
+fn decode_checked(
+    kind: BodyKind,
+    body: &[u8],
+    key: Option<&str>,
+    limits: &decode::DecodeLimits,
+) -> Result<BatchV1, Refusal> {
+    let batch = decode::decode(kind, body, limits).map_err(|e| (e.status(), e.to_string()))?;
+    check_batch(&batch, key)?;
+    Ok(batch)
 }
 
 fn refuse(state: &AppState, (status, message): Refusal) -> Response {
@@ -186,7 +195,7 @@ fn refuse(state: &AppState, (status, message): Refusal) -> Response {
     response
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -1,9 +1,10 @@
 //! Reference ingest server for Tracelet's protocol v1 (`docs/ingest-protocol.md`).
 //!
 //! It checks the bearer token, inflates gzip bodies, validates every field, stores each
-//! (device, stream, sequence) and each (device, stream, event `s`) once in SQLite, and serves a
-//! small read API, a live stream of stored fixes and events (server-sent events) and a live
-//! map page for tests, the demo and front ends. Reads need a read token of their own.
+//! (device, stream, sequence) and each (device, stream, event `s`) once, in SQLite (one
+//! process) or PostgreSQL (any number of replicas; [`store`]), and serves a small read API,
+//! a live stream of stored fixes and events (server-sent events) and a live map page for
+//! tests, the demo and front ends. Reads need a read token of their own.
 //!
 //! Hostile clients are bounded: bodies are decoded within fixed budgets
 //! ([`decode::DecodeLimits`]) on blocking threads behind a concurrency limit, and slow or idle
@@ -29,6 +30,7 @@ mod map_style;
 mod map_tests;
 mod read;
 mod server;
+pub mod store;
 mod web;
 
 use std::net::SocketAddr;
@@ -50,11 +52,16 @@ pub use check::{MAX_EVENTS_PER_BATCH, MAX_FIXES_PER_BATCH};
 pub use db::{CollectorDb, DbError, DeviceSummary, EventRow, Stats, StoredBatch, StoredRow};
 pub use decode::DecodeLimits;
 pub use map_style::{MapStyle, MapStyleError};
+pub use store::postgres::Postgis;
+pub use store::{Area, DevicePosition};
 
 use auth::Auth;
 use chaos::Chaos;
 use db::ReadPool;
 use live::LiveFeed;
+use store::Store;
+use store::postgres::PgStore;
+use store::sqlite::SqliteStore;
 
 /// The ingest token `tracelet-collector` accepts when none is given. Fine on loopback; the
 /// collector refuses to listen anywhere else with it.
@@ -65,7 +72,15 @@ pub const DEV_TOKEN: &str = "tracelet-dev-token";
 pub struct CollectorConfig {
     pub listen: SocketAddr,
     /// SQLite file; `None` stores in a temporary file deleted when the collector stops.
+    /// Ignored when `database_url` is set.
     pub db_path: Option<PathBuf>,
+    /// `postgres://…`: store in PostgreSQL instead of SQLite, so that several collectors
+    /// (replicas) can share one database.
+    pub database_url: Option<String>,
+    /// Whether PostgreSQL's fleet queries use PostGIS when the server has it.
+    pub postgis: Postgis,
+    /// Delete fixes and events received more than this many days ago (checked hourly).
+    pub retain_days: Option<u32>,
     /// Bearer tokens accepted on the ingest endpoint (and nowhere else).
     pub tokens: Vec<String>,
     /// Bearer token of the read API, the live stream and the map; `None` draws a random one
@@ -119,6 +134,9 @@ impl CollectorConfig {
         CollectorConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: None,
+            database_url: None,
+            postgis: Postgis::IfAvailable,
+            retain_days: None,
             tokens,
             read_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -188,9 +206,11 @@ impl Counters {
 
 #[derive(Clone)]
 struct AppState {
-    /// The ingest lock: the one writing connection.
-    writer: Arc<Mutex<CollectorDb>>,
-    reads: Arc<ReadPool>,
+    store: Arc<dyn Store>,
+    /// The same store when it is SQLite: the synchronous reads of tests and tools.
+    sqlite: Option<Arc<SqliteStore>>,
+    /// The same store when it is PostgreSQL: the live stream's replay.
+    pg: Option<Arc<PgStore>>,
     auth: Arc<Auth>,
     counters: Arc<Counters>,
     ingest_permits: Arc<Semaphore>,
@@ -240,24 +260,62 @@ impl RunningCollector {
         self.state.auth.read_token()
     }
 
-    /// Every stored fix of a device, ordered by storage.
+    /// Every stored fix of a device, ordered by storage (SQLite only: it blocks; see
+    /// [`RunningCollector::stored_fixes`]).
     pub fn fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
-        self.state.reads.read(|q| q.fixes(device, 0, u32::MAX))
+        self.sqlite()?.read_now(|q| q.fixes(device, 0, u32::MAX))
     }
 
-    /// Every stored event of a device, ordered by storage.
+    /// Every stored event of a device, ordered by storage (SQLite only).
     pub fn events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
-        self.state.reads.read(|q| q.all_events(device))
+        self.sqlite()?.read_now(|q| q.all_events(device))
     }
 
-    /// Every device with fixes or events, as `GET /v1/devices` answers.
+    /// Every device with fixes or events, as `GET /v1/devices` answers (SQLite only).
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
-        self.state.reads.read(|q| q.devices("", u32::MAX))
+        self.sqlite()?.read_now(|q| q.devices("", u32::MAX))
     }
 
-    /// The device's fix with the latest time, as `GET /v1/devices/{device}/latest` answers.
+    /// The device's fix with the latest time, as `GET /v1/devices/{device}/latest` answers
+    /// (SQLite only).
     pub fn latest(&self, device: &str) -> Result<Option<StoredRow>, DbError> {
-        self.state.reads.read(|q| q.latest(device))
+        self.sqlite()?.read_now(|q| q.latest(device))
+    }
+
+    /// Every stored fix of a device, ordered by storage, on either backend.
+    pub async fn stored_fixes(&self, device: &str) -> Result<Vec<StoredRow>, DbError> {
+        self.state.store.fixes(device, 0, u32::MAX).await
+    }
+
+    /// Every stored event of a device, ordered by storage, on either backend.
+    pub async fn stored_events(&self, device: &str) -> Result<Vec<EventRow>, DbError> {
+        self.state.store.all_events(device).await
+    }
+
+    /// Every device, on either backend.
+    pub async fn stored_devices(&self) -> Result<Vec<DeviceSummary>, DbError> {
+        self.state.store.devices("", u32::MAX).await
+    }
+
+    /// Deletes what was received before `cutoff_ms`, as `--retain-days` does every hour.
+    pub async fn delete_received_before(&self, cutoff_ms: i64) -> Result<u64, DbError> {
+        let mut total = 0;
+        loop {
+            let n = self.state.store.delete_received_before(cutoff_ms).await?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Whether the fleet queries run on PostGIS.
+    pub fn uses_postgis(&self) -> bool {
+        self.state.pg.as_ref().is_some_and(|pg| pg.uses_postgis())
+    }
+
+    fn sqlite(&self) -> Result<&SqliteStore, DbError> {
+        self.state.sqlite.as_deref().ok_or(DbError::NotSqlite)
     }
 
     pub fn stats(&self) -> Stats {
@@ -287,7 +345,11 @@ impl RunningCollector {
     /// The ingest lock, for tests that prove reads never wait for it.
     #[cfg(test)]
     fn ingest_lock(&self) -> &Mutex<CollectorDb> {
-        &self.state.writer
+        self.state
+            .sqlite
+            .as_ref()
+            .expect("an SQLite collector")
+            .writer()
     }
 }
 
@@ -303,20 +365,47 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, StartErr
     if config.tokens.contains(&read_token) {
         return Err(StartError::ReadTokenIsIngestToken);
     }
-    let (db_path, scratch) = match &config.db_path {
-        Some(path) => (path.clone(), None),
+    let limits = config.limits;
+    let (stopping, stopping_rx) = watch::channel(false);
+    let live = LiveFeed::new(stopping_rx.clone());
+    let mut scratch = None;
+    let (store, sqlite, pg): (Arc<dyn Store>, _, _) = match &config.database_url {
+        Some(url) => {
+            // A connection per concurrent ingest and read, and a few for the live feed.
+            let connections = limits.max_concurrent_ingest + limits.max_concurrent_reads + 2;
+            let pg = Arc::new(PgStore::connect(url, connections, config.postgis).await?);
+            let start = pg.feed_now().await?;
+            store::postgres::feed::spawn(Arc::clone(&pg), live.clone(), start, stopping_rx.clone());
+            tokio::spawn(store::postgres::flush_notifications(
+                Arc::clone(&pg),
+                stopping_rx.clone(),
+            ));
+            (pg.clone(), None, Some(pg))
+        }
         None => {
-            let dir = tempfile::tempdir()?;
-            (dir.path().join("collector.sqlite3"), Some(dir))
+            let db_path = match &config.db_path {
+                Some(path) => path.clone(),
+                None => {
+                    let dir = tempfile::tempdir()?;
+                    let path = dir.path().join("collector.sqlite3");
+                    scratch = Some(dir);
+                    path
+                }
+            };
+            let writer = CollectorDb::open(&db_path)?;
+            let reads = ReadPool::new(&db_path, limits.max_concurrent_reads);
+            let sqlite = Arc::new(SqliteStore::new(writer, reads));
+            (sqlite.clone(), Some(sqlite), None)
         }
     };
-    let writer = CollectorDb::open(&db_path)?;
-    let limits = config.limits;
+    if let Some(days) = config.retain_days {
+        tokio::spawn(retention(Arc::clone(&store), days, stopping_rx));
+    }
     let chaos = config.chaos.map(|c| Arc::new(Chaos::new(c)));
-    let (stopping, stopping_rx) = watch::channel(false);
     let state = AppState {
-        writer: Arc::new(Mutex::new(writer)),
-        reads: Arc::new(ReadPool::new(&db_path, limits.max_concurrent_reads)),
+        store,
+        sqlite,
+        pg,
         auth: Arc::new(Auth::new(config.tokens.clone(), read_token)),
         counters: Arc::new(Counters::default()),
         ingest_permits: Arc::new(Semaphore::new(limits.max_concurrent_ingest.max(1))),
@@ -324,7 +413,7 @@ pub async fn start(config: CollectorConfig) -> Result<RunningCollector, StartErr
         max_body_bytes: config.max_body_bytes,
         limits,
         chaos,
-        live: LiveFeed::new(stopping_rx),
+        live,
         map_page: web::render_map_page(config.map_style.as_ref()).into(),
     };
     let public = TcpListener::bind(config.listen).await?;
@@ -374,6 +463,7 @@ fn router(state: AppState) -> Router {
         .route("/v1/devices/{device}/track", get(read::track))
         .route("/v1/devices/{device}/events", get(read::events))
         .route("/v1/fleet", get(fleet::fleet))
+        .route("/v1/positions", get(read::positions))
         .route("/v1/stats", get(read::stats))
         .route("/v1/stream", get(live::stream))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -397,6 +487,30 @@ fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::map_response(errors::json_errors))
         .with_state(state)
+}
+
+/// How often retention looks for rows past their time.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// Deletes rows received more than `days` ago, now and then every hour, until stopping.
+async fn retention(store: Arc<dyn Store>, days: u32, mut stopping: watch::Receiver<bool>) {
+    loop {
+        let cutoff = ingest::now_ms() - i64::from(days) * 86_400_000;
+        loop {
+            match store.delete_received_before(cutoff).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("tracelet-collector: retention: {e}");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(RETENTION_EVERY) => {}
+            _ = stopping.wait_for(|stop| *stop) => return,
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use tracelet_collector::{
     ChaosConfig, CollectorConfig, DEFAULT_MAX_BODY_BYTES, DEV_TOKEN, DecodeLimits, Limits,
-    MapStyle, start,
+    MapStyle, Postgis, start,
 };
 
 /// Reference ingest server for Tracelet (protocol v1). Binds loopback by default.
@@ -20,8 +20,18 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8787")]
     listen: SocketAddr,
     /// SQLite file to store fixes in; omitted, a temporary file deleted at exit.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "database_url")]
     db: Option<PathBuf>,
+    /// Store in PostgreSQL (`postgres://user:password@host:port/database`) instead of SQLite;
+    /// any number of collectors may share one database. Also read from TRACELET_DATABASE_URL.
+    #[arg(long, env = "TRACELET_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// With PostgreSQL: never use PostGIS, even when the server has it (plain columns).
+    #[arg(long)]
+    no_postgis: bool,
+    /// Delete fixes and events received more than this many days ago (checked hourly).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    retain_days: Option<u32>,
     /// Bearer token accepted on the ingest endpoint, and only there (repeatable). The default
     /// is a development token, refused on non-loopback addresses.
     #[arg(long = "token", default_value = DEV_TOKEN)]
@@ -144,6 +154,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let collector = start(CollectorConfig {
         listen: args.listen,
         db_path: args.db,
+        database_url: args.database_url,
+        postgis: if args.no_postgis {
+            Postgis::Never
+        } else {
+            Postgis::IfAvailable
+        },
+        retain_days: args.retain_days,
         tokens: args.tokens,
         read_token: args.read_token,
         max_body_bytes: args.max_body_bytes,

@@ -41,6 +41,28 @@ pub enum DbError {
     NotADatabase(PathBuf),
     #[error("{}: is an SQLite database of another application ({reason}); not touching it", .path.display())]
     Foreign { path: PathBuf, reason: String },
+    /// Messages carry the SQLSTATE and PostgreSQL's message, never row values.
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    /// The database cannot be reached right now; the request may be retried.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("--database-url: {0}")]
+    BadUrl(String),
+    #[error("this read runs only on SQLite; use the async read on PostgreSQL")]
+    NotSqlite,
+    #[error("storage task failed")]
+    TaskFailed,
+}
+
+impl DbError {
+    /// 503 for a database that is away (clients retry), 500 for anything else.
+    pub fn status(&self) -> axum::http::StatusCode {
+        match self {
+            DbError::Unavailable(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
 }
 
 /// The writing connection. Every write goes through it, one batch at a time.
@@ -92,6 +114,15 @@ pub struct StoredBatch {
     /// Events stored for the first time, in `s` order.
     pub events: Vec<EventRow>,
     pub event_duplicates: u64,
+}
+
+impl StoredBatch {
+    /// The new fix with the largest `t`, the last of them among equal times: the one that
+    /// becomes the device's latest position if nothing stored before is later.
+    pub fn latest_row(&self) -> Option<&StoredRow> {
+        // `max_by_key` returns the last of equal maxima.
+        self.rows.iter().max_by_key(|r| r.fix.t)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,6 +234,17 @@ const MIGRATIONS: &[&str] = &[
             (SELECT m FROM events WHERE events.device = ids.device AND k = 'device'
              ORDER BY id DESC LIMIT 1)
      FROM ids LEFT JOIN f ON f.device = ids.device LEFT JOIN e ON e.device = ids.device;",
+    // v4: each device's latest position (its fix with the largest t) for the fleet queries,
+    // and indexes on the time of arrival for retention.
+    "ALTER TABLE devices ADD COLUMN la REAL;
+     ALTER TABLE devices ADD COLUMN lo REAL;
+     UPDATE devices SET
+        la = (SELECT la FROM fixes WHERE fixes.device = devices.device
+              ORDER BY t DESC, id DESC LIMIT 1),
+        lo = (SELECT lo FROM fixes WHERE fixes.device = devices.device
+              ORDER BY t DESC, id DESC LIMIT 1);
+     CREATE INDEX fixes_by_arrival ON fixes (received_ms);
+     CREATE INDEX events_by_arrival ON events (received_ms);",
 ];
 
 /// Columns added to `fixes` before the schema had versions: files from then may lack them.
@@ -456,33 +498,73 @@ impl CollectorDb {
     }
 }
 
+/// Rows deleted per statement by retention, so that the writer is never held for long.
+const RETENTION_CHUNK: i64 = 10_000;
+
+impl CollectorDb {
+    /// Deletes up to [`RETENTION_CHUNK`] fixes and events received before `cutoff_ms`, and
+    /// clears the latest position of devices left without fixes. Returns the rows deleted:
+    /// call again until it returns 0.
+    pub fn delete_received_before(&mut self, cutoff_ms: i64) -> Result<u64, DbError> {
+        let tx = self.conn.transaction()?;
+        let fixes = tx.execute(
+            "DELETE FROM fixes WHERE id IN
+             (SELECT id FROM fixes WHERE received_ms < ?1 LIMIT ?2)",
+            params![cutoff_ms, RETENTION_CHUNK],
+        )?;
+        let events = tx.execute(
+            "DELETE FROM events WHERE id IN
+             (SELECT id FROM events WHERE received_ms < ?1 LIMIT ?2)",
+            params![cutoff_ms, RETENTION_CHUNK],
+        )?;
+        if fixes > 0 {
+            tx.execute(
+                "UPDATE devices SET la = NULL, lo = NULL WHERE la IS NOT NULL
+                 AND NOT EXISTS (SELECT 1 FROM fixes WHERE fixes.device = devices.device)",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok((fixes + events) as u64)
+    }
+}
+
 /// Adds what a batch stored to its device's row of `devices`.
 fn update_summary(
     tx: &rusqlite::Transaction<'_>,
     device: &str,
     stored: &StoredBatch,
 ) -> Result<(), DbError> {
-    let last_t = stored.rows.iter().map(|r| r.fix.t).max();
+    let latest = stored.latest_row();
     // The latest new `device` event sets the metadata; none leaves it as it was.
     let metadata = stored.events.iter().rev().find(|e| e.event.k == "device");
+    // Every expression on the right reads the row as it was before this update.
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO devices (device, fixes, last_t, events, metadata)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO devices (device, fixes, last_t, events, metadata, la, lo)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8)
          ON CONFLICT (device) DO UPDATE SET
             fixes = fixes + excluded.fixes,
             last_t = CASE WHEN excluded.last_t IS NULL THEN last_t
                           WHEN last_t IS NULL THEN excluded.last_t
                           ELSE max(last_t, excluded.last_t) END,
             events = events + excluded.events,
-            metadata = CASE WHEN ?6 THEN excluded.metadata ELSE metadata END",
+            metadata = CASE WHEN ?6 THEN excluded.metadata ELSE metadata END,
+            la = CASE WHEN excluded.last_t IS NOT NULL
+                       AND (last_t IS NULL OR excluded.last_t >= last_t)
+                      THEN excluded.la ELSE la END,
+            lo = CASE WHEN excluded.last_t IS NOT NULL
+                       AND (last_t IS NULL OR excluded.last_t >= last_t)
+                      THEN excluded.lo ELSE lo END",
     )?;
     stmt.execute(params![
         device,
         stored.rows.len() as i64,
-        last_t,
+        latest.map(|r| r.fix.t),
         stored.events.len() as i64,
         metadata.and_then(|e| map_to_sql(&e.event.m)),
         metadata.is_some(),
+        latest.map(|r| r.fix.la),
+        latest.map(|r| r.fix.lo),
     ])?;
     Ok(())
 }

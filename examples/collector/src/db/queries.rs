@@ -2,10 +2,24 @@
 
 use rusqlite::{Connection, params};
 
+use crate::store::{Area, DevicePosition, TimeCursor};
+
 use super::{
     DbError, DeviceSummary, EVENT_COLUMNS, EventRow, ROW_COLUMNS, StoredRow, map_from_sql,
     read_event, read_row, seq_to_sql, u64_from_sql,
 };
+
+const TRACK_SQL: &str = "SELECT id, stream, seq, t, la, lo, ac, al, va, sp, sa, be, ba, pr, mk, \
+     received_ms, sla, slo, sac, tr, x FROM fixes WHERE device = ?1 AND (t, id) > (?2, ?3) \
+     AND t <= ?4 ORDER BY t, id LIMIT ?5";
+
+const EVENTS_SQL: &str = "SELECT id, stream, s, t, k, subject, la, lo, m, received_ms FROM events \
+     WHERE device = ?1 AND (t, id) > (?2, ?3) AND t <= ?4 \
+     AND (?5 IS NULL OR instr(?5, ',' || k || ',') > 0) ORDER BY t, id LIMIT ?6";
+
+const POSITIONS_SQL: &str = "SELECT device, last_t, la, lo FROM devices \
+     WHERE device > ?1 AND la BETWEEN ?2 AND ?3 AND lo BETWEEN ?4 AND ?5 \
+     ORDER BY device LIMIT ?6";
 
 /// Read queries on one connection.
 pub struct Queries<'c> {
@@ -36,45 +50,82 @@ impl<'c> Queries<'c> {
         Ok(rows.next().transpose()?)
     }
 
-    /// Fixes of one device with `from_ms <= t <= to_ms`, ordered by time then storage, at
-    /// most `limit` of them.
+    /// Fixes of one device after `start` in (t, id) order with `t <= to_ms`, at most `limit`.
     pub fn track(
         &self,
         device: &str,
-        from_ms: i64,
+        start: TimeCursor,
         to_ms: i64,
         limit: u32,
     ) -> Result<Vec<StoredRow>, DbError> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND t >= ?2 AND t <= ?3
-             ORDER BY t, id LIMIT ?4"
-        ))?;
-        let rows = stmt.query_map(params![device, from_ms, to_ms, limit], read_row)?;
+        let mut stmt = self.conn.prepare_cached(TRACK_SQL)?;
+        let rows = stmt.query_map(
+            params![device, start.t, start.cursor, to_ms, limit],
+            read_row,
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Events of one device with `since_ms <= t <= until_ms`, of the given kinds (all when
-    /// `None`), ordered by time then storage order, at most `limit` of them.
+    /// Events of one device after `start` in (t, id) order with `t <= until_ms`, of the given
+    /// kinds (all when `None`), at most `limit` of them.
     pub fn events(
         &self,
         device: &str,
-        since_ms: i64,
+        start: TimeCursor,
         until_ms: i64,
-        kinds: Option<&[&str]>,
+        kinds: Option<&[String]>,
         limit: u32,
     ) -> Result<Vec<EventRow>, DbError> {
         // The kinds travel as one parameter, ",enter,exit,", so that the statement is fixed.
         let kinds = kinds.map(|k| format!(",{},", k.join(",")));
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 AND t >= ?2 AND t <= ?3
-             AND (?4 IS NULL OR instr(?4, ',' || k || ',') > 0)
-             ORDER BY t, id LIMIT ?5"
-        ))?;
+        let mut stmt = self.conn.prepare_cached(EVENTS_SQL)?;
         let rows = stmt.query_map(
-            params![device, since_ms, until_ms, kinds, limit],
+            params![device, start.t, start.cursor, until_ms, kinds, limit],
             read_event,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The latest position of devices inside `area` whose id sorts after `after`, in id order,
+    /// at most `limit`. The statement walks devices in id order through the box that holds
+    /// the area; a circle's exact test runs here, so candidates are read page by page until
+    /// `limit` match.
+    pub fn positions(
+        &self,
+        area: Area,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<DevicePosition>, DbError> {
+        let (min_la, min_lo, max_la, max_lo) = area.bounds();
+        let mut stmt = self.conn.prepare_cached(POSITIONS_SQL)?;
+        let mut found = Vec::new();
+        let mut from = after.to_owned();
+        loop {
+            let page: Vec<DevicePosition> = stmt
+                .query_map(params![from, min_la, max_la, min_lo, max_lo, limit], |r| {
+                    Ok(DevicePosition {
+                        device: r.get(0)?,
+                        t: r.get(1)?,
+                        la: r.get(2)?,
+                        lo: r.get(3)?,
+                        distance_m: None,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let full = page.len() == limit as usize;
+            if let Some(last) = page.last() {
+                from = last.device.clone();
+            }
+            for mut p in page {
+                if area.contains(p.la, p.lo) && found.len() < limit as usize {
+                    p.distance_m = area.distance_from_centre(p.la, p.lo);
+                    found.push(p);
+                }
+            }
+            if !full || found.len() >= limit as usize {
+                return Ok(found);
+            }
+        }
     }
 
     /// Every event of one device, in storage order.
@@ -119,8 +170,9 @@ mod tests {
         let statements = [
             format!("SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND id > ?2 ORDER BY id LIMIT ?3"),
             format!("SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 ORDER BY t DESC, id DESC LIMIT 1"),
-            format!("SELECT {ROW_COLUMNS} FROM fixes WHERE device = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t, id LIMIT ?4"),
-            format!("SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 AND t >= ?2 AND t <= ?3 AND (?4 IS NULL OR instr(?4, ',' || k || ',') > 0) ORDER BY t, id LIMIT ?5"),
+            TRACK_SQL.to_owned(),
+            EVENTS_SQL.to_owned(),
+            POSITIONS_SQL.to_owned(),
             format!("SELECT {EVENT_COLUMNS} FROM events WHERE device = ?1 ORDER BY id"),
             "SELECT device, fixes, last_t, events, metadata FROM devices WHERE device > ?1 ORDER BY device LIMIT ?2".to_owned(),
         ];
