@@ -81,8 +81,10 @@ internal class ScheduleWakeups(
 ) {
     /** The core turned tracking on or off by the schedule. Called on the core's threads. */
     fun onScheduleChanged(event: TraceletEvent.ScheduleChanged) {
-        if (event.isTracking) onTrackingOn() else onTrackingOff()
+        // The next wake-up first: whatever starting or stopping the service runs into, the
+        // schedule must still get its next alarm.
         arm(event.nextTransitionMillis)
+        if (event.isTracking) onTrackingOn() else onTrackingOff()
     }
 
     /** The alarm fired, or the process started: apply what passed, and arm the next alarm. */

@@ -13,7 +13,6 @@ import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowLog
 
@@ -21,7 +20,7 @@ import org.robolectric.shadows.ShadowLog
  * The Android default sink writes to android.util.Log: here Robolectric's shadow of it (not a
  * device's logcat), fed by the real core.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(TraceletRobolectricTestRunner::class)
 @Config(sdk = [35])
 class AndroidLogSinkRobolectricTest {
 

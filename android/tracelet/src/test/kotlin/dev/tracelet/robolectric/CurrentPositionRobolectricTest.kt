@@ -18,7 +18,6 @@ import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
@@ -29,7 +28,7 @@ import org.robolectric.annotation.Config
  * Robolectric's `ShadowLocationManager` standing in for the OS (not a device): below API 31 the
  * legacy providers, from 31 the fused one.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(TraceletRobolectricTestRunner::class)
 @Config(sdk = [26, 34])
 class CurrentPositionRobolectricTest {
 

@@ -38,7 +38,6 @@ import org.junit.Assert.fail
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
@@ -48,7 +47,7 @@ import org.robolectric.annotation.Config
  * `Tracelet`, `TrackingService` and `LocationSource` over the real core, with Robolectric's
  * shadows of the framework services (not a device). Robolectric runs each test once per level.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(TraceletRobolectricTestRunner::class)
 @Config(sdk = [26, 28, 30, 31, 33, 34, 35])
 class PlatformLayerRobolectricTest {
 

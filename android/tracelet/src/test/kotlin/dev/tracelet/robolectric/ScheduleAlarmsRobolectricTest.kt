@@ -18,7 +18,6 @@ import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
@@ -29,7 +28,7 @@ import org.robolectric.shadows.ShadowAlarmManager
  * shadow of `AlarmManager` (not a device): which alarm `AlarmManager` is given for the core's
  * next transition, and what `status.backgroundHealth` reads from the framework services.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(TraceletRobolectricTestRunner::class)
 class ScheduleAlarmsRobolectricTest {
 
     private val app: Application = RuntimeEnvironment.getApplication()

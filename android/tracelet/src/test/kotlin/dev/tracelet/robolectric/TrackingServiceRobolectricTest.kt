@@ -24,7 +24,6 @@ import org.junit.BeforeClass
 import org.junit.Test
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
-import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
@@ -37,7 +36,7 @@ import org.robolectric.shadows.ShadowNetworkCapabilities
  * collector process that the fixes are read back from. Runs once per API level, minSdk 26 to 35:
  * the legacy `requestLocationUpdates` path below 31, the fused provider from 31.
  */
-@RunWith(RobolectricTestRunner::class)
+@RunWith(TraceletRobolectricTestRunner::class)
 @Config(sdk = [26, 28, 30, 31, 33, 34, 35])
 class TrackingServiceRobolectricTest {
 
