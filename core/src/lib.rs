@@ -55,6 +55,8 @@ pub use tracelet_protocol::{compact, jitter};
 pub(crate) mod decisions;
 pub(crate) mod geofencing;
 pub(crate) mod steady;
+#[cfg(test)]
+mod test_traces;
 pub(crate) mod tracker;
 
 pub use annotations::MetadataError;

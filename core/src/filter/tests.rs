@@ -1,6 +1,7 @@
 use super::*;
 use crate::fix::Provider;
 use crate::geodesy::{LocalPlane, distance_m};
+use crate::test_traces::{data, emission_day};
 use proptest::prelude::*;
 
 const T0: i64 = 1_700_000_000_000;
@@ -386,31 +387,6 @@ fn reset_track_keeps_counters() {
 }
 
 // ---- Regression tests on real traces --------------------------------------------------------
-
-fn data(rel: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data")
-        .join(rel);
-    std::fs::read_to_string(path).expect("bundled trace data")
-}
-
-/// The e-mission CSV: ts_unix_s (col 1), lat (3), lon (4), accuracy (6).
-fn emission_day() -> Vec<Fix> {
-    data("emission/shankari_2016-independence_day.locations.csv")
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let c: Vec<&str> = line.split(',').collect();
-            let num = |i: usize| c.get(i)?.parse::<f64>().ok();
-            Some(Fix::new(
-                (num(1)? * 1000.0).round() as i64,
-                num(3)?,
-                num(4)?,
-                num(6)?,
-            ))
-        })
-        .collect()
-}
 
 #[test]
 fn emission_day_keeps_no_jump_faster_than_50_mps() {

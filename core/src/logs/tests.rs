@@ -14,6 +14,7 @@ use crate::geofence::Geofence;
 use crate::privacy::{PrivacyAction, PrivacyZone};
 use crate::store::logs::{LogTable, StoredLog};
 use crate::store::{DATABASE_FILE, Store, StoreLimits};
+use crate::test_traces::emission_day;
 use crate::tracker::{NetworkState, Tracker};
 use crate::upload::{Transport, TransportFuture, UploadRequest, UploadResponse};
 
@@ -355,27 +356,6 @@ fn timestamps_are_utc_calendar_dates() {
 }
 
 // ---- No coordinates in the log ---------------------------------------------------------------
-
-/// The e-mission day from `tests/data`: ts_unix_s (col 1), lat (3), lon (4), accuracy (6).
-fn emission_day() -> Vec<Fix> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/data/emission/shankari_2016-independence_day.locations.csv");
-    std::fs::read_to_string(path)
-        .expect("bundled trace")
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let c: Vec<&str> = line.split(',').collect();
-            let num = |i: usize| c.get(i)?.parse::<f64>().ok();
-            Some(Fix::new(
-                (num(1)? * 1000.0).round() as i64,
-                num(3)?,
-                num(4)?,
-                num(6)?,
-            ))
-        })
-        .collect()
-}
 
 /// Ways a coordinate could be written: as Rust prints it, to 3-7 decimals (with a point or a
 /// comma), in the wire format's 1e7 and 1e6 integers.
