@@ -60,22 +60,30 @@ pub(crate) async fn raw_request(
 }
 
 async fn post_batch(collector: &RunningCollector, device: &str, first_seq: u64, ts: &[i64]) {
-    let fixes: Vec<String> = ts
+    let fixes: Vec<(i64, f64, f64)> = ts
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            format!(
-                r#"{{"t":{},"la":{},"lo":13.4,"ac":5.0}}"#,
-                T0 + t,
-                52.5 + i as f64 * 1e-3
-            )
-        })
+        .map(|(i, t)| (*t, 52.5 + i as f64 * 1e-3, 13.4))
         .collect();
-    let last_seq = first_seq + ts.len() as u64 - 1;
-    let batch = format!("{first_seq}-{last_seq}");
+    post_fixes(collector, device, first_seq, &fixes).await;
+}
+
+/// Posts one JSON batch of fixes `(t offset from T0, lat, lon)` with sequence numbers from
+/// `first_seq`, and expects 200.
+pub(crate) async fn post_fixes(
+    collector: &RunningCollector,
+    device: &str,
+    first_seq: u64,
+    fixes: &[(i64, f64, f64)],
+) {
+    let body_fixes: Vec<String> = fixes
+        .iter()
+        .map(|(t, la, lo)| format!(r#"{{"t":{},"la":{la},"lo":{lo},"ac":5.0}}"#, T0 + t))
+        .collect();
+    let batch = format!("{first_seq}-{}", first_seq + fixes.len() as u64 - 1);
     let body = format!(
         r#"{{"v":1,"device":"{device}","batch":"{batch}","first_seq":{first_seq},"fixes":[{}]}}"#,
-        fixes.join(",")
+        body_fixes.join(",")
     );
     let head = format!(
         "POST /v1/batches HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\

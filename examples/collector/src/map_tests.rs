@@ -1,32 +1,8 @@
 //! The live map's server side over real HTTP: the fleet read (`/v1/fleet`), the embedded map
 //! libraries and the tile settings in the page.
 
-use crate::live_tests::{READ_TOKEN, T0, TOKEN, json, raw_request, request};
+use crate::live_tests::{READ_TOKEN, T0, TOKEN, json, post_fixes, raw_request, request};
 use crate::{CollectorConfig, MapStyle, RunningCollector, start};
-
-/// Posts one batch of fixes `(t offset, lat, lon)` with sequence numbers from `first_seq`.
-async fn post_fixes(
-    collector: &RunningCollector,
-    device: &str,
-    first_seq: u64,
-    fixes: &[(i64, f64, f64)],
-) {
-    let body_fixes: Vec<String> = fixes
-        .iter()
-        .map(|(t, la, lo)| format!(r#"{{"t":{},"la":{la},"lo":{lo},"ac":5.0}}"#, T0 + t))
-        .collect();
-    let batch = format!("{first_seq}-{}", first_seq + fixes.len() as u64 - 1);
-    let body = format!(
-        r#"{{"v":1,"device":"{device}","batch":"{batch}","first_seq":{first_seq},"fixes":[{}]}}"#,
-        body_fixes.join(",")
-    );
-    let head = format!(
-        "POST /v1/batches HTTP/1.1\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nIdempotency-Key: {batch}"
-    );
-    let (status, answer) = request(collector, &head, &body).await;
-    assert_eq!(status, 200, "{answer}");
-}
 
 async fn collector_with(map_style: Option<MapStyle>) -> RunningCollector {
     start(CollectorConfig {
