@@ -25,9 +25,9 @@ public typealias SamplingRequest = TraceletBindings.SamplingRequest
 public typealias Priority = TraceletBindings.Priority
 /// A circle the core wants monitored while the device is still.
 public typealias StationaryGeofence = TraceletBindings.StationaryGeofence
-/// What happened to one valid fix: `.stored(seq:)`, or `.filtered(reason:)` when the on-device
-/// filter dropped it (`implied_speed`, `duplicate`, `out_of_order`, `accuracy_too_low`,
-/// `superseded`, `mock`). See ``Tracelet/record(_:)-(Fix)``.
+/// What happened to one valid fix: `.stored(seq:)`, or `.filtered(reason:)` with a
+/// ``RejectReason`` when the on-device filter dropped it (`.impliedSpeed`, `.duplicate`,
+/// `.outOfOrder`, `.accuracyTooLow`, `.superseded`, `.mock`). See ``Tracelet/record(_:)-(Fix)``.
 public typealias RecordOutcome = TraceletBindings.RecordOutcome
 /// What the core's motion policy believes the device is doing: `.moving`, `.stopping`
 /// (about to be stationary) or `.stationary` (GNSS off, a geofence watches for movement).
